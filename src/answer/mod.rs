@@ -1,0 +1,468 @@
+//! (`Plan`, `QueryResult`) → answer text, chart spec and sources. Templates only.
+//!
+//! Invariants: deterministic, no IO, no LLM. Every number in the text is a number of the result,
+//! formatted in its metric's format. No data is said as such; nothing is estimated.
+
+pub mod format;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::catalog::{AggFunc, Catalog, Format, MetricDef, TimeBasis};
+use crate::dsl::{Compare, Period, PeriodUnit, Preset};
+use crate::plan::{CalendarUnit, ListPlan, MetricPlan, Plan, PlanBody};
+use crate::result::{Num, QueryResult};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Answer {
+    pub text: String,
+    pub chart: Option<Value>,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Source {
+    pub metric: String,
+    pub label: String,
+    pub definition: String,
+}
+
+/// Renders the answer for a plan whose query is `period` (the DSL period, for its wording).
+pub fn answer(
+    plan: &Plan,
+    period: Option<&Period>,
+    result: &QueryResult,
+    catalog: &Catalog,
+) -> Answer {
+    match &plan.body {
+        PlanBody::Metric(m) => metric_answer(m, period, result, catalog),
+        PlanBody::List(l) => list_answer(l, period, result, catalog),
+    }
+}
+
+/// How the period is said: "last week", "the last 30 days", "17 Nov 2026".
+pub fn period_phrase(period: Option<&Period>) -> Option<String> {
+    Some(match period? {
+        Period::Preset(p) => match p {
+            Preset::Today => "today",
+            Preset::Yesterday => "yesterday",
+            Preset::ThisWeek => "this week",
+            Preset::LastWeek => "last week",
+            Preset::ThisMonth => "this month",
+            Preset::LastMonth => "last month",
+            Preset::ThisQuarter => "this quarter",
+            Preset::LastQuarter => "last quarter",
+            Preset::ThisYear => "this year",
+            Preset::LastYear => "last year",
+        }
+        .to_string(),
+        Period::LastN(n) => {
+            let unit = match n.unit {
+                PeriodUnit::Day => "day",
+                PeriodUnit::Week => "week",
+                PeriodUnit::Month => "month",
+            };
+            if n.count == 1 {
+                format!("the last complete {unit}")
+            } else {
+                format!("the last {} {unit}s", n.count)
+            }
+        }
+        Period::Between(_) => return None,
+        Period::Date(_) => "on".to_string(),
+    })
+}
+
+fn period_text(plan: &MetricPlan, period: Option<&Period>) -> String {
+    let dates = format::range(&plan.period.range);
+    match period_phrase(period) {
+        Some(p) if p == "on" => format!("on {dates}"),
+        Some(p) => format!("{p} ({dates})"),
+        None => format!("from {dates}"),
+    }
+}
+
+fn compare_phrase(plan: &MetricPlan) -> Option<String> {
+    let (compare, range) = plan.compare?;
+    let dates = format::range(&range);
+    Some(match compare {
+        Compare::PreviousYear => format!("the same period a year earlier ({dates})"),
+        Compare::PreviousPeriod => match (plan.period.unit, plan.period.to_date) {
+            (Some(u), false) if plan.period.range.days() <= 366 && unit_count(plan) == 1 => {
+                let word = match u {
+                    CalendarUnit::Day => "day",
+                    CalendarUnit::Week => "week",
+                    CalendarUnit::Month => "month",
+                    CalendarUnit::Quarter => "quarter",
+                    CalendarUnit::Year => "year",
+                };
+                format!("the {word} before")
+            }
+            _ => format!("the previous period ({dates})"),
+        },
+    })
+}
+
+/// How many calendar units the period spans (last_n weeks: n).
+fn unit_count(plan: &MetricPlan) -> usize {
+    match plan.period.unit {
+        Some(CalendarUnit::Week) => (plan.period.range.days() / 7) as usize,
+        Some(CalendarUnit::Month) => {
+            crate::plan::time::windows(&plan.period.range, crate::catalog::Window::Month).len()
+        }
+        _ => 1,
+    }
+}
+
+fn verb(catalog: &Catalog, metric: &str) -> &'static str {
+    match catalog.metrics.get(metric).map(|m| &m.def) {
+        Some(MetricDef::Aggregate(a)) => match (&a.func, &a.time) {
+            (AggFunc::ActiveUsers { .. } | AggFunc::Avg(_), _) => "averaged",
+            (_, TimeBasis::Snapshot { .. }) => "stood at",
+            _ => "was",
+        },
+        _ => "was",
+    }
+}
+
+fn fmt_value(catalog: &Catalog, metric: &str, v: Option<Num>) -> String {
+    let format = catalog
+        .metrics
+        .get(metric)
+        .map_or(Format::Decimal, |m| m.format);
+    match v {
+        Some(Num(x)) => format::value(x, format),
+        None => "not defined (no denominator)".to_string(),
+    }
+}
+
+fn change(
+    catalog: &Catalog,
+    metric: &str,
+    value: Option<Num>,
+    previous: Option<Num>,
+    pct: Option<Num>,
+) -> String {
+    let format = catalog
+        .metrics
+        .get(metric)
+        .map_or(Format::Decimal, |m| m.format);
+    match (value, previous) {
+        (Some(Num(v)), Some(Num(p))) => {
+            if format == Format::Percent {
+                let points = (v - p) * 100.0;
+                if format::fixed(points.abs(), 1) == "0.0" {
+                    return "unchanged from".to_string();
+                }
+                let dir = if points > 0.0 { "up" } else { "down" };
+                return format!("{dir} {} points from", format::fixed(points.abs(), 1));
+            }
+            match pct {
+                Some(Num(f)) if format::fixed(f.abs() * 100.0, 1) == "0.0" => {
+                    "unchanged from".to_string()
+                }
+                Some(Num(f)) => {
+                    let dir = if f > 0.0 { "up" } else { "down" };
+                    format!("{dir} {} from", format::pct(f))
+                }
+                None => "compared with".to_string(),
+            }
+        }
+        _ => "compared with".to_string(),
+    }
+}
+
+fn label(catalog: &Catalog, metric: &str) -> String {
+    catalog
+        .metrics
+        .get(metric)
+        .map_or_else(|| metric.to_string(), |m| m.label.clone())
+}
+
+fn sources(catalog: &Catalog, metrics: &[String]) -> Vec<Source> {
+    metrics
+        .iter()
+        .filter_map(|m| catalog.metrics.get(m))
+        .map(|m| Source {
+            metric: m.name.clone(),
+            label: m.label.clone(),
+            definition: m.description.clone(),
+        })
+        .collect()
+}
+
+fn metric_answer(
+    plan: &MetricPlan,
+    period: Option<&Period>,
+    result: &QueryResult,
+    catalog: &Catalog,
+) -> Answer {
+    let when = period_text(plan, period);
+    let mut sentences = Vec::new();
+    if result.empty {
+        let names: Vec<String> = plan.metrics.iter().map(|m| label(catalog, m)).collect();
+        sentences.push(format!(
+            "There is no data for {} {when}; nothing is estimated.",
+            names.join(", ")
+        ));
+    } else if plan.overview {
+        let parts: Vec<String> = result
+            .summary
+            .iter()
+            .map(|row| {
+                let mut s = format!(
+                    "{} {}",
+                    label(catalog, &row.metric),
+                    fmt_value(catalog, &row.metric, row.value)
+                );
+                if plan.compare.is_some() {
+                    s.push_str(&format!(
+                        " ({} {})",
+                        change(catalog, &row.metric, row.value, row.previous, row.delta_pct),
+                        fmt_value(catalog, &row.metric, row.previous)
+                    ));
+                }
+                s
+            })
+            .collect();
+        let vs = compare_phrase(plan)
+            .map(|c| format!(", compared with {c}"))
+            .unwrap_or_default();
+        sentences.push(format!("Overview {when}{vs}: {}.", parts.join("; ")));
+    } else {
+        for row in &result.summary {
+            let mut s = format!(
+                "{} {when} {} {}",
+                label(catalog, &row.metric),
+                verb(catalog, &row.metric),
+                fmt_value(catalog, &row.metric, row.value)
+            );
+            if let Some(c) = compare_phrase(plan) {
+                s.push_str(&format!(
+                    ", {} {} {c}",
+                    change(catalog, &row.metric, row.value, row.previous, row.delta_pct),
+                    fmt_value(catalog, &row.metric, row.previous)
+                ));
+            }
+            s.push('.');
+            sentences.push(s);
+        }
+        if !result.breakdown.is_empty() {
+            let first = &plan.metrics[0];
+            let rows: Vec<_> = result
+                .breakdown
+                .iter()
+                .filter(|r| &r.metric == first)
+                .collect();
+            let named: Vec<String> = rows
+                .iter()
+                .take(3)
+                .map(|r| {
+                    let key: Vec<String> = plan
+                        .group_by
+                        .iter()
+                        .map(|d| r.dimensions[d].clone().unwrap_or_else(|| "(none)".into()))
+                        .collect();
+                    format!(
+                        "{} ({})",
+                        key.join(" · "),
+                        fmt_value(catalog, first, r.value)
+                    )
+                })
+                .collect();
+            let by = plan.group_by.join(" and ");
+            let lead = if plan.order == crate::dsl::Order::Asc {
+                "lowest"
+            } else {
+                "highest"
+            };
+            let total = result.total_groups.unwrap_or(rows.len());
+            sentences.push(format!(
+                "By {by}, the {lead} {} {}: {}{}.",
+                label(catalog, first),
+                if named.len() == 1 { "is" } else { "are" },
+                join_and(&named),
+                if total > rows.len() {
+                    format!(" (top {} of {total} shown)", rows.len())
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if plan.granularity.is_some() && plan.group_by.is_empty() {
+            let first = &plan.metrics[0];
+            let points: Vec<_> = result
+                .timeseries
+                .iter()
+                .filter(|p| &p.metric == first && p.value.is_some())
+                .collect();
+            let max =
+                points
+                    .iter()
+                    .fold(None::<&&crate::result::SeriesPoint>, |best, p| match best {
+                        Some(b) if b.value >= p.value => Some(b),
+                        _ => Some(p),
+                    });
+            let min =
+                points
+                    .iter()
+                    .fold(None::<&&crate::result::SeriesPoint>, |best, p| match best {
+                        Some(b) if b.value <= p.value => Some(b),
+                        _ => Some(p),
+                    });
+            if let (Some(hi), Some(lo)) = (max, min) {
+                let g = plan.granularity.expect("granularity").as_str();
+                let at = |date: &str| format::day(date.parse().expect("iso date"));
+                sentences.push(format!(
+                    "Per {g}, it peaked at {} ({} {}) and was lowest at {} ({} {}).",
+                    fmt_value(catalog, first, hi.value),
+                    if g == "day" {
+                        "on"
+                    } else {
+                        "in the period starting"
+                    },
+                    at(&hi.date),
+                    fmt_value(catalog, first, lo.value),
+                    if g == "day" {
+                        "on"
+                    } else {
+                        "in the period starting"
+                    },
+                    at(&lo.date),
+                ));
+            }
+        }
+        if result.truncated {
+            sentences.push(
+                "Some rows were cut at the row limit, so these numbers may be incomplete.".into(),
+            );
+        }
+    }
+    Answer {
+        text: sentences.join(" "),
+        chart: chart(plan, result, catalog),
+        sources: sources(catalog, &plan.metrics),
+    }
+}
+
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+fn chart(plan: &MetricPlan, result: &QueryResult, catalog: &Catalog) -> Option<Value> {
+    let schema = "https://vega.github.io/schema/vega-lite/v5.json";
+    if !result.timeseries.is_empty() {
+        let values: Vec<Value> = result
+            .timeseries
+            .iter()
+            .map(|p| {
+                let series = match &p.dimensions {
+                    Some(d) => {
+                        let parts: Vec<String> = plan
+                            .group_by
+                            .iter()
+                            .map(|g| d[g].clone().unwrap_or_else(|| "(none)".into()))
+                            .collect();
+                        format!("{} · {}", label(catalog, &p.metric), parts.join(" · "))
+                    }
+                    None => label(catalog, &p.metric),
+                };
+                json!({"date": p.date, "series": series, "value": p.value})
+            })
+            .collect();
+        return Some(json!({
+            "$schema": schema,
+            "data": {"values": values},
+            "mark": {"type": "line", "point": true},
+            "encoding": {
+                "x": {"field": "date", "type": "temporal", "title": null},
+                "y": {"field": "value", "type": "quantitative", "title": null},
+                "color": {"field": "series", "type": "nominal", "title": null}
+            }
+        }));
+    }
+    if !result.breakdown.is_empty() {
+        let first = &plan.metrics[0];
+        let values: Vec<Value> = result
+            .breakdown
+            .iter()
+            .filter(|r| &r.metric == first)
+            .map(|r| {
+                let parts: Vec<String> = plan
+                    .group_by
+                    .iter()
+                    .map(|g| r.dimensions[g].clone().unwrap_or_else(|| "(none)".into()))
+                    .collect();
+                json!({"group": parts.join(" · "), "value": r.value})
+            })
+            .collect();
+        return Some(json!({
+            "$schema": schema,
+            "data": {"values": values},
+            "mark": "bar",
+            "encoding": {
+                "y": {"field": "group", "type": "nominal", "sort": null, "title": plan.group_by.join(" · ")},
+                "x": {"field": "value", "type": "quantitative", "title": label(catalog, first)}
+            }
+        }));
+    }
+    None
+}
+
+fn list_answer(
+    plan: &ListPlan,
+    period: Option<&Period>,
+    result: &QueryResult,
+    catalog: &Catalog,
+) -> Answer {
+    let entity = &catalog.entities[&plan.entity];
+    let noun = entity
+        .synonyms
+        .first()
+        .cloned()
+        .unwrap_or_else(|| plan.entity.clone());
+    let when = match (&plan.period, period_phrase(period)) {
+        (Some((p, field)), phrase) => {
+            let dates = format::range(&p.range);
+            let f = field.replace('_', " ");
+            match phrase {
+                Some(w) if w == "on" => format!(" with {f} on {dates}"),
+                Some(w) => format!(" with {f} {w} ({dates})"),
+                None => format!(" with {f} from {dates}"),
+            }
+        }
+        _ => String::new(),
+    };
+    let n = result.rows.len();
+    let mut text = if n == 0 {
+        format!("No {noun} match{when}.")
+    } else {
+        format!("{n} {noun}{when}")
+    };
+    if n > 0 {
+        if let Some((field, order)) = &plan.sort {
+            let dir = match order {
+                crate::dsl::Order::Asc => "ascending",
+                crate::dsl::Order::Desc => "descending",
+            };
+            text.push_str(&format!(", sorted by {} {dir}", field.replace('_', " ")));
+        }
+        if n == plan.limit {
+            text.push_str(&format!(" (the first {n}; there may be more)"));
+        }
+        text.push('.');
+    }
+    Answer {
+        text,
+        chart: None,
+        sources: vec![Source {
+            metric: plan.entity.clone(),
+            label: noun,
+            definition: entity.description.clone(),
+        }],
+    }
+}

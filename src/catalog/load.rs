@@ -1,0 +1,740 @@
+//! TOML → `Catalog`: every reference resolved, every rule of the catalog checked, each error naming
+//! the file and the key.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::raw::{RawAllow, RawCatalog, RawMetric};
+use super::*;
+
+/// A catalog that cannot be loaded: the file, the dotted key, and what is wrong.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("{file}: {key}: {message}")]
+pub struct CatalogError {
+    pub file: String,
+    pub key: String,
+    pub message: String,
+}
+
+impl CatalogError {
+    pub fn code(&self) -> &'static str {
+        "catalog_invalid"
+    }
+}
+
+struct Loader<'a> {
+    file: &'a str,
+}
+
+impl Loader<'_> {
+    fn err(&self, key: impl Into<String>, message: impl Into<String>) -> CatalogError {
+        CatalogError {
+            file: self.file.to_string(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    fn ident(&self, key: &str, name: &str) -> Result<(), CatalogError> {
+        let ok = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && name.len() <= 63;
+        if ok {
+            Ok(())
+        } else {
+            Err(self.err(
+                key,
+                format!("`{name}` is not a lower_snake_case identifier (a-z, 0-9, _; at most 63)"),
+            ))
+        }
+    }
+
+    fn sensitivity(&self, key: &str, s: &str) -> Result<Sensitivity, CatalogError> {
+        Sensitivity::parse(s).ok_or_else(|| {
+            self.err(
+                key,
+                format!(
+                    "unknown sensitivity `{s}` (expected public, business, confidential or pii)"
+                ),
+            )
+        })
+    }
+
+    fn value_type(&self, key: &str, s: &str) -> Result<ValueType, CatalogError> {
+        match s {
+            "string" => Ok(ValueType::String),
+            "number" => Ok(ValueType::Number),
+            "date" => Ok(ValueType::Date),
+            _ => Err(self.err(
+                key,
+                format!("unknown type `{s}` (expected string, number or date)"),
+            )),
+        }
+    }
+}
+
+pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
+    let l = Loader { file };
+    let raw: RawCatalog = toml::from_str(text).map_err(|e| {
+        let span = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                format!("line {line}")
+            })
+            .unwrap_or_default();
+        l.err(span, e.message().to_string())
+    })?;
+
+    if raw.catalog.timezone != "UTC" {
+        return Err(l.err(
+            "catalog.timezone",
+            format!(
+                "timezone `{}` is not supported yet: this version computes calendar dates in UTC only",
+                raw.catalog.timezone
+            ),
+        ));
+    }
+    if raw.catalog.week_start != "monday" {
+        return Err(l.err("catalog.week_start", "weeks start on monday (ISO 8601)"));
+    }
+    if raw.catalog.version.trim().is_empty() {
+        return Err(l.err("catalog.version", "the version must not be empty"));
+    }
+
+    let tables = load_tables(&l, &raw)?;
+    let dimensions = load_dimensions(&l, &raw, &tables)?;
+    let reach = compute_reach(&l, &tables, &dimensions)?;
+    let mut metrics = BTreeMap::new();
+    for (name, m) in &raw.metrics {
+        metrics.insert(name.clone(), load_metric(&l, name, m, &tables)?);
+    }
+    check_metric_references(&l, &mut metrics)?;
+    let entities = load_entities(&l, &raw, &tables, &metrics)?;
+    let funnels = load_funnels(&l, &raw)?;
+    let roles = load_roles(&l, &raw, &metrics, &dimensions)?;
+
+    Ok(Catalog {
+        name: raw.catalog.name,
+        version: raw.catalog.version,
+        description: raw.catalog.description,
+        tables,
+        dimensions,
+        entities,
+        metrics,
+        funnels,
+        roles,
+        reach,
+    })
+}
+
+fn load_tables(l: &Loader, raw: &RawCatalog) -> Result<BTreeMap<String, Table>, CatalogError> {
+    let mut tables = BTreeMap::new();
+    for (name, t) in &raw.tables {
+        let key = format!("tables.{name}");
+        l.ident(&key, name)?;
+        for (to, column) in &t.joins {
+            if !raw.tables.contains_key(to) {
+                return Err(l.err(
+                    format!("{key}.joins.{to}"),
+                    format!("joins unknown table `{to}`"),
+                ));
+            }
+            l.ident(&format!("{key}.joins.{to}"), column)?;
+        }
+        let tenant = match (&t.tenant, &t.tenant_via) {
+            (Some(c), None) => {
+                l.ident(&format!("{key}.tenant"), c)?;
+                Tenant::Column(c.clone())
+            }
+            (None, Some(via)) => {
+                if !t.joins.contains_key(via) {
+                    return Err(l.err(
+                        format!("{key}.tenant_via"),
+                        format!("`{via}` is not one of this table's joins"),
+                    ));
+                }
+                match raw.tables.get(via).and_then(|v| v.tenant.as_ref()) {
+                    Some(_) => Tenant::Via(via.clone()),
+                    None => {
+                        return Err(l.err(
+                            format!("{key}.tenant_via"),
+                            format!("the joined table `{via}` has no tenant column of its own"),
+                        ))
+                    }
+                }
+            }
+            (Some(_), Some(_)) => {
+                return Err(l.err(&key, "give either `tenant` or `tenant_via`, not both"))
+            }
+            (None, None) => {
+                return Err(l.err(
+                    &key,
+                    "the table has no tenant column and no `tenant_via` join: every query must be scoped to a workspace",
+                ))
+            }
+        };
+        if let Some(time) = &t.time {
+            l.ident(&format!("{key}.time"), time)?;
+        }
+        tables.insert(
+            name.clone(),
+            Table {
+                name: name.clone(),
+                tenant,
+                time: t.time.clone(),
+                joins: t.joins.clone(),
+            },
+        );
+    }
+    // A join target must itself be scoped: a join to an unscoped table would be a load error above.
+    Ok(tables)
+}
+
+fn load_dimensions(
+    l: &Loader,
+    raw: &RawCatalog,
+    tables: &BTreeMap<String, Table>,
+) -> Result<BTreeMap<String, Dimension>, CatalogError> {
+    let mut dimensions = BTreeMap::new();
+    for (name, d) in &raw.dimensions {
+        let key = format!("dimensions.{name}");
+        l.ident(&key, name)?;
+        if d.bindings.is_empty() {
+            return Err(l.err(format!("{key}.bindings"), "needs at least one table.column"));
+        }
+        let mut bindings = Vec::new();
+        for b in &d.bindings {
+            let Some((table, column)) = b.split_once('.') else {
+                return Err(l.err(
+                    format!("{key}.bindings"),
+                    format!("`{b}` is not table.column"),
+                ));
+            };
+            if !tables.contains_key(table) {
+                return Err(l.err(
+                    format!("{key}.bindings"),
+                    format!("`{b}` names unknown table `{table}`"),
+                ));
+            }
+            l.ident(&format!("{key}.bindings"), column)?;
+            if bindings.iter().any(|(t, _): &(String, String)| t == table) {
+                return Err(l.err(
+                    format!("{key}.bindings"),
+                    format!("table `{table}` is bound twice"),
+                ));
+            }
+            bindings.push((table.to_string(), column.to_string()));
+        }
+        for v in d.value_synonyms.keys() {
+            if !d.values.contains(v) {
+                return Err(l.err(
+                    format!("{key}.value_synonyms.{v}"),
+                    format!("`{v}` is not one of the dimension's values"),
+                ));
+            }
+        }
+        dimensions.insert(
+            name.clone(),
+            Dimension {
+                name: name.clone(),
+                description: d.description.clone(),
+                bindings,
+                sensitivity: l.sensitivity(&format!("{key}.sensitivity"), &d.sensitivity)?,
+                ty: l.value_type(&format!("{key}.type"), &d.ty)?,
+                synonyms: d.synonyms.clone(),
+                values: d.values.clone(),
+                value_synonyms: d.value_synonyms.clone(),
+                entity: d.entity,
+                driver: d.driver,
+            },
+        );
+    }
+    Ok(dimensions)
+}
+
+/// For every table, the nearest binding of every dimension over the declared joins (breadth first).
+/// Two bindings at the same nearest distance are ambiguous and a load error.
+fn compute_reach(
+    l: &Loader,
+    tables: &BTreeMap<String, Table>,
+    dimensions: &BTreeMap<String, Dimension>,
+) -> Result<BTreeMap<(String, String), Reach>, CatalogError> {
+    let mut reach = BTreeMap::new();
+    for start in tables.keys() {
+        // Shortest join path from `start` to every reachable table.
+        let mut paths: BTreeMap<&str, Vec<Hop>> = BTreeMap::new();
+        paths.insert(start, Vec::new());
+        let mut queue = VecDeque::from([start.as_str()]);
+        while let Some(t) = queue.pop_front() {
+            let path = paths[t].clone();
+            for (to, column) in &tables[t].joins {
+                if paths.contains_key(to.as_str()) {
+                    continue;
+                }
+                let mut p = path.clone();
+                p.push(Hop {
+                    from: t.to_string(),
+                    to: to.clone(),
+                    column: column.clone(),
+                });
+                paths.insert(to, p);
+                queue.push_back(to);
+            }
+        }
+        for (dname, d) in dimensions {
+            let mut best: Option<(usize, &str, &str)> = None;
+            for (table, column) in &d.bindings {
+                let Some(path) = paths.get(table.as_str()) else {
+                    continue;
+                };
+                match best {
+                    Some((dist, other, _)) if dist == path.len() => {
+                        return Err(l.err(
+                            format!("dimensions.{dname}.bindings"),
+                            format!(
+                                "ambiguous from table `{start}`: `{other}` and `{table}` are both {dist} join(s) away"
+                            ),
+                        ))
+                    }
+                    Some((dist, _, _)) if dist < path.len() => {}
+                    _ => best = Some((path.len(), table, column)),
+                }
+            }
+            if let Some((_, table, column)) = best {
+                reach.insert(
+                    (start.clone(), dname.clone()),
+                    Reach {
+                        path: paths[table].clone(),
+                        table: table.to_string(),
+                        column: column.to_string(),
+                    },
+                );
+            }
+        }
+    }
+    Ok(reach)
+}
+
+fn load_metric(
+    l: &Loader,
+    name: &str,
+    m: &RawMetric,
+    tables: &BTreeMap<String, Table>,
+) -> Result<Metric, CatalogError> {
+    let key = format!("metrics.{name}");
+    l.ident(&key, name)?;
+    let format = Format::parse(&m.format).ok_or_else(|| {
+        l.err(
+            format!("{key}.format"),
+            format!("unknown format `{}` (expected integer, decimal, percent, currency, duration_minutes or duration_hours)", m.format),
+        )
+    })?;
+    let sensitivity = l.sensitivity(&format!("{key}.sensitivity"), &m.sensitivity)?;
+    let need = |field: &str, v: &Option<String>| -> Result<String, CatalogError> {
+        v.clone().ok_or_else(|| {
+            l.err(
+                format!("{key}.{field}"),
+                format!("a `{}` metric needs `{field}`", m.ty),
+            )
+        })
+    };
+    let def = match m.ty.as_str() {
+        "ratio" => MetricDef::Ratio {
+            numerator: need("numerator", &m.numerator)?,
+            denominator: need("denominator", &m.denominator)?,
+        },
+        "derived" => {
+            let text = need("expression", &m.expression)?;
+            let expr = Expr::parse(&text)
+                .map_err(|e| l.err(format!("{key}.expression"), format!("`{text}`: {e}")))?;
+            MetricDef::Derived { expr }
+        }
+        "count" | "count_distinct" | "sum" | "avg" | "median" | "active_users" => {
+            let table_name = need("table", &m.table)?;
+            let table = tables.get(&table_name).ok_or_else(|| {
+                l.err(
+                    format!("{key}.table"),
+                    format!("unknown table `{table_name}`"),
+                )
+            })?;
+            let measure = || -> Result<Measure, CatalogError> {
+                match (&m.column, &m.duration) {
+                    (Some(c), None) => {
+                        l.ident(&format!("{key}.column"), c)?;
+                        Ok(Measure::Column(c.clone()))
+                    }
+                    (None, Some(d)) => {
+                        l.ident(&format!("{key}.duration.from"), &d.from)?;
+                        l.ident(&format!("{key}.duration.to"), &d.to)?;
+                        let unit = match d.unit.as_str() {
+                            "second" => DurationUnit::Second,
+                            "minute" => DurationUnit::Minute,
+                            "hour" => DurationUnit::Hour,
+                            "day" => DurationUnit::Day,
+                            other => {
+                                return Err(l.err(
+                                    format!("{key}.duration.unit"),
+                                    format!("unknown unit `{other}` (second, minute, hour or day)"),
+                                ))
+                            }
+                        };
+                        Ok(Measure::Duration {
+                            from: d.from.clone(),
+                            to: d.to.clone(),
+                            unit,
+                        })
+                    }
+                    _ => Err(l.err(
+                        &key,
+                        format!("a `{}` metric needs exactly one of `column` or `duration`", m.ty),
+                    )),
+                }
+            };
+            let column = || -> Result<String, CatalogError> {
+                let c = need("column", &m.column)?;
+                l.ident(&format!("{key}.column"), &c)?;
+                Ok(c)
+            };
+            let func = match m.ty.as_str() {
+                "count" => AggFunc::Count,
+                "count_distinct" => AggFunc::CountDistinct(column()?),
+                "sum" => AggFunc::Sum(measure()?),
+                "avg" => AggFunc::Avg(measure()?),
+                "median" => AggFunc::Median(measure()?),
+                _ => {
+                    let window = match need("window", &m.window)?.as_str() {
+                        "day" => Window::Day,
+                        "week" => Window::Week,
+                        "month" => Window::Month,
+                        other => {
+                            return Err(l.err(
+                                format!("{key}.window"),
+                                format!("unknown window `{other}` (day, week or month)"),
+                            ))
+                        }
+                    };
+                    AggFunc::ActiveUsers {
+                        column: column()?,
+                        window,
+                    }
+                }
+            };
+            let time = match (&m.time, &m.snapshot) {
+                (Some(_), Some(_)) => {
+                    return Err(l.err(&key, "give either `time` or `snapshot`, not both"))
+                }
+                (None, Some(s)) => {
+                    if matches!(func, AggFunc::ActiveUsers { .. } | AggFunc::Median(_)) {
+                        return Err(l.err(
+                            format!("{key}.snapshot"),
+                            format!("a `{}` metric cannot be a snapshot", m.ty),
+                        ));
+                    }
+                    l.ident(&format!("{key}.snapshot.from"), &s.from)?;
+                    l.ident(&format!("{key}.snapshot.to"), &s.to)?;
+                    let at = match s.at.as_str() {
+                        "start" => SnapshotAt::Start,
+                        "end" => SnapshotAt::End,
+                        other => {
+                            return Err(l.err(
+                                format!("{key}.snapshot.at"),
+                                format!("unknown instant `{other}` (start or end)"),
+                            ))
+                        }
+                    };
+                    TimeBasis::Snapshot {
+                        from: s.from.clone(),
+                        to: s.to.clone(),
+                        at,
+                    }
+                }
+                (Some(t), None) => {
+                    l.ident(&format!("{key}.time"), t)?;
+                    TimeBasis::Column(t.clone())
+                }
+                (None, None) => match &table.time {
+                    Some(t) => TimeBasis::Column(t.clone()),
+                    None => {
+                        return Err(l.err(
+                            format!("{key}.time"),
+                            format!("table `{table_name}` has no time column: give the metric `time`"),
+                        ))
+                    }
+                },
+            };
+            let mut filters = Vec::new();
+            for (column, value) in &m.filter {
+                l.ident(&format!("{key}.where"), column)?;
+                filters.push((column.clone(), value.clone()));
+            }
+            MetricDef::Aggregate(Aggregate {
+                table: table_name,
+                func,
+                time,
+                filters,
+            })
+        }
+        other => {
+            return Err(l.err(
+                format!("{key}.type"),
+                format!("unknown metric type `{other}` (count, count_distinct, sum, avg, median, ratio, derived or active_users)"),
+            ))
+        }
+    };
+    Ok(Metric {
+        name: name.to_string(),
+        label: m.label.clone().unwrap_or_else(|| name.replace('_', " ")),
+        description: m.description.clone(),
+        synonyms: m.synonyms.clone(),
+        format,
+        sensitivity,
+        def,
+    })
+}
+
+/// Components exist, there are no cycles, and sensitivity is raised to the highest component's.
+fn check_metric_references(
+    l: &Loader,
+    metrics: &mut BTreeMap<String, Metric>,
+) -> Result<(), CatalogError> {
+    fn components(m: &Metric) -> Vec<String> {
+        match &m.def {
+            MetricDef::Aggregate(_) => vec![],
+            MetricDef::Ratio {
+                numerator,
+                denominator,
+            } => vec![numerator.clone(), denominator.clone()],
+            MetricDef::Derived { expr } => expr.metrics().into_iter().map(String::from).collect(),
+        }
+    }
+    for (name, m) in metrics.iter() {
+        for c in components(m) {
+            if !metrics.contains_key(&c) {
+                return Err(l.err(
+                    format!("metrics.{name}"),
+                    format!("refers to unknown metric `{c}`"),
+                ));
+            }
+        }
+    }
+    // Depth-first search with colours; a grey node met again is a cycle.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Colour {
+        White,
+        Grey,
+        Black,
+    }
+    fn visit(
+        l: &Loader,
+        name: &str,
+        metrics: &BTreeMap<String, Metric>,
+        colour: &mut BTreeMap<String, Colour>,
+        stack: &mut Vec<String>,
+    ) -> Result<Sensitivity, CatalogError> {
+        match colour[name] {
+            Colour::Grey => {
+                stack.push(name.to_string());
+                return Err(l.err(
+                    format!("metrics.{}", stack[0]),
+                    format!("derived metrics form a cycle: {}", stack.join(" → ")),
+                ));
+            }
+            Colour::Black | Colour::White => {}
+        }
+        colour.insert(name.to_string(), Colour::Grey);
+        stack.push(name.to_string());
+        let m = &metrics[name];
+        let mut sensitivity = m.sensitivity;
+        for c in components(m) {
+            sensitivity = sensitivity.max(visit(l, &c, metrics, colour, stack)?);
+        }
+        stack.pop();
+        colour.insert(name.to_string(), Colour::Black);
+        Ok(sensitivity)
+    }
+    let mut colour: BTreeMap<String, Colour> =
+        metrics.keys().map(|k| (k.clone(), Colour::White)).collect();
+    let names: Vec<String> = metrics.keys().cloned().collect();
+    for name in names {
+        let s = visit(l, &name, metrics, &mut colour, &mut Vec::new())?;
+        metrics.get_mut(&name).expect("known").sensitivity = s;
+    }
+    Ok(())
+}
+
+fn load_entities(
+    l: &Loader,
+    raw: &RawCatalog,
+    tables: &BTreeMap<String, Table>,
+    metrics: &BTreeMap<String, Metric>,
+) -> Result<BTreeMap<String, Entity>, CatalogError> {
+    let mut entities = BTreeMap::new();
+    for (name, e) in &raw.entities {
+        let key = format!("entities.{name}");
+        l.ident(&key, name)?;
+        if !tables.contains_key(&e.table) {
+            return Err(l.err(
+                format!("{key}.table"),
+                format!("unknown table `{}`", e.table),
+            ));
+        }
+        l.ident(&format!("{key}.key"), &e.key)?;
+        let mut fields = BTreeMap::new();
+        for (fname, f) in &e.fields {
+            let fkey = format!("{key}.fields.{fname}");
+            l.ident(&fkey, fname)?;
+            let format = match &f.format {
+                None => None,
+                Some(s) => Some(Format::parse(s).ok_or_else(|| {
+                    l.err(format!("{fkey}.format"), format!("unknown format `{s}`"))
+                })?),
+            };
+            fields.insert(
+                fname.clone(),
+                Field {
+                    name: fname.clone(),
+                    ty: l.value_type(&format!("{fkey}.type"), &f.ty)?,
+                    sensitivity: l.sensitivity(&format!("{fkey}.sensitivity"), &f.sensitivity)?,
+                    description: f.description.clone(),
+                    format,
+                    synonyms: f.synonyms.clone(),
+                },
+            );
+        }
+        if let Some(m) = &e.count_metric {
+            if !metrics.contains_key(m) {
+                return Err(l.err(
+                    format!("{key}.count_metric"),
+                    format!("unknown metric `{m}`"),
+                ));
+            }
+        }
+        if let Some(t) = &e.default_time {
+            if fields.get(t).map(|f: &Field| f.ty) != Some(ValueType::Date) {
+                return Err(l.err(
+                    format!("{key}.default_time"),
+                    format!("`{t}` is not a date field of the entity"),
+                ));
+            }
+        }
+        entities.insert(
+            name.clone(),
+            Entity {
+                name: name.clone(),
+                table: e.table.clone(),
+                key: e.key.clone(),
+                description: e.description.clone(),
+                synonyms: e.synonyms.clone(),
+                count_metric: e.count_metric.clone(),
+                default_time: e.default_time.clone(),
+                fields,
+            },
+        );
+    }
+    Ok(entities)
+}
+
+fn load_funnels(l: &Loader, raw: &RawCatalog) -> Result<BTreeMap<String, Funnel>, CatalogError> {
+    let mut funnels = BTreeMap::new();
+    for (name, f) in &raw.funnels {
+        let key = format!("funnels.{name}");
+        l.ident(&key, name)?;
+        if !(2..=6).contains(&f.steps.len()) {
+            return Err(l.err(format!("{key}.steps"), "a funnel has 2 to 6 steps"));
+        }
+        if f.window_hours == 0 {
+            return Err(l.err(format!("{key}.window_hours"), "must be at least 1"));
+        }
+        funnels.insert(
+            name.clone(),
+            Funnel {
+                name: name.clone(),
+                label: f.label.clone().unwrap_or_else(|| name.clone()),
+                steps: f.steps.clone(),
+                window_hours: f.window_hours,
+                synonyms: f.synonyms.clone(),
+            },
+        );
+    }
+    Ok(funnels)
+}
+
+fn load_roles(
+    l: &Loader,
+    raw: &RawCatalog,
+    metrics: &BTreeMap<String, Metric>,
+    dimensions: &BTreeMap<String, Dimension>,
+) -> Result<BTreeMap<String, Role>, CatalogError> {
+    let allow = |key: String, a: &RawAllow, known: &dyn Fn(&str) -> bool| match a {
+        RawAllow::All(s) if s == "*" => Ok(Allow::All),
+        RawAllow::All(s) => Err(l.err(key, format!("`{s}`: give \"*\" or a list of names"))),
+        RawAllow::Some(list) => {
+            for n in list {
+                if !known(n) {
+                    return Err(l.err(key, format!("unknown name `{n}`")));
+                }
+            }
+            Ok(Allow::Only(list.iter().cloned().collect()))
+        }
+    };
+    let mut roles = BTreeMap::new();
+    for (name, r) in &raw.roles {
+        let key = format!("roles.{name}");
+        l.ident(&key, name)?;
+        let mut kinds = BTreeSet::new();
+        for k in &r.kinds {
+            let kind: Kind =
+                serde_json::from_value(serde_json::Value::String(k.clone())).map_err(|_| {
+                    l.err(
+                        format!("{key}.kinds"),
+                        format!("unknown kind `{k}` (metric, overview, list, funnel or explain)"),
+                    )
+                })?;
+            kinds.insert(kind);
+        }
+        let metrics_allow = allow(format!("{key}.metrics"), &r.metrics, &|n| {
+            metrics.contains_key(n)
+        })?;
+        let dimensions_allow = allow(format!("{key}.dimensions"), &r.dimensions, &|n| {
+            dimensions.contains_key(n)
+        })?;
+        let max_sensitivity =
+            l.sensitivity(&format!("{key}.max_sensitivity"), &r.max_sensitivity)?;
+        for m in &r.overview {
+            let Some(metric) = metrics.get(m) else {
+                return Err(l.err(format!("{key}.overview"), format!("unknown metric `{m}`")));
+            };
+            if !metrics_allow.allows(m) || metric.sensitivity > max_sensitivity {
+                return Err(l.err(
+                    format!("{key}.overview"),
+                    format!("the role may not see `{m}` itself"),
+                ));
+            }
+        }
+        roles.insert(
+            name.clone(),
+            Role {
+                name: name.clone(),
+                description: r.description.clone(),
+                kinds,
+                metrics: metrics_allow,
+                dimensions: dimensions_allow,
+                max_sensitivity,
+                record_level: r.record_level,
+                see_sql: r.see_sql,
+                min_group_size: r.min_group_size,
+                overview: r.overview.clone(),
+                admin: r.admin,
+            },
+        );
+    }
+    if roles.is_empty() {
+        return Err(l.err("roles", "the catalog declares no roles"));
+    }
+    Ok(roles)
+}

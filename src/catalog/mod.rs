@@ -1,0 +1,407 @@
+//! The semantic layer: tables, joins, dimensions, entities, metrics, funnels and roles, loaded from
+//! TOML and checked once at start-up.
+//!
+//! Invariants: a `Catalog` only exists if every reference in it resolves: every table is scoped by a
+//! tenant column (directly or through a join), every metric's table, columns and components exist,
+//! derived metrics have no cycles, and each (table, dimension) pair has at most one nearest binding.
+//! Nothing here does IO except `load_file`; nothing here knows a domain.
+
+mod expr;
+mod load;
+mod raw;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use expr::Expr;
+pub use load::CatalogError;
+
+use crate::dsl::Kind;
+
+/// The embedded default catalog (examples/metrica), so the binary works from any directory.
+pub const DEFAULT_CATALOG_TOML: &str = include_str!("../../examples/metrica/catalog.toml");
+pub const DEFAULT_CATALOG_NAME: &str = "examples/metrica/catalog.toml";
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub tables: BTreeMap<String, Table>,
+    pub dimensions: BTreeMap<String, Dimension>,
+    pub entities: BTreeMap<String, Entity>,
+    pub metrics: BTreeMap<String, Metric>,
+    pub funnels: BTreeMap<String, Funnel>,
+    pub roles: BTreeMap<String, Role>,
+    /// (table, dimension) → where the dimension's column is reached from that table.
+    pub(crate) reach: BTreeMap<(String, String), Reach>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub tenant: Tenant,
+    pub time: Option<String>,
+    /// Joined table → shared column.
+    pub joins: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tenant {
+    Column(String),
+    /// Reached through the join to this table, which has its own tenant column.
+    Via(String),
+}
+
+/// How a dimension is reached from a table: the chain of joins, then the column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    /// Each hop: (from table, to table, shared column).
+    pub path: Vec<Hop>,
+    pub table: String,
+    pub column: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub from: String,
+    pub to: String,
+    pub column: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Sensitivity {
+    Public,
+    Business,
+    Confidential,
+    Pii,
+}
+
+impl Sensitivity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sensitivity::Public => "public",
+            Sensitivity::Business => "business",
+            Sensitivity::Confidential => "confidential",
+            Sensitivity::Pii => "pii",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "public" => Sensitivity::Public,
+            "business" => Sensitivity::Business,
+            "confidential" => Sensitivity::Confidential,
+            "pii" => Sensitivity::Pii,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    String,
+    Number,
+    Date,
+}
+
+impl ValueType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+            ValueType::Number => "number",
+            ValueType::Date => "date",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Dimension {
+    pub name: String,
+    pub description: String,
+    /// (table, column) in declared order.
+    pub bindings: Vec<(String, String)>,
+    pub sensitivity: Sensitivity,
+    pub ty: ValueType,
+    pub synonyms: Vec<String>,
+    pub values: Vec<String>,
+    pub value_synonyms: BTreeMap<String, Vec<String>>,
+    pub entity: bool,
+    pub driver: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entity {
+    pub name: String,
+    pub table: String,
+    pub key: String,
+    pub description: String,
+    pub synonyms: Vec<String>,
+    pub count_metric: Option<String>,
+    pub default_time: Option<String>,
+    pub fields: BTreeMap<String, Field>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub ty: ValueType,
+    pub sensitivity: Sensitivity,
+    pub description: String,
+    pub format: Option<Format>,
+    pub synonyms: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Integer,
+    Decimal,
+    Percent,
+    Currency,
+    DurationMinutes,
+    DurationHours,
+}
+
+impl Format {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "integer" => Format::Integer,
+            "decimal" => Format::Decimal,
+            "percent" => Format::Percent,
+            "currency" => Format::Currency,
+            "duration_minutes" => Format::DurationMinutes,
+            "duration_hours" => Format::DurationHours,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Metric {
+    pub name: String,
+    pub label: String,
+    pub description: String,
+    pub synonyms: Vec<String>,
+    pub format: Format,
+    /// The metric's own sensitivity, raised to the highest of its components at load.
+    pub sensitivity: Sensitivity,
+    pub def: MetricDef,
+}
+
+#[derive(Debug, Clone)]
+pub enum MetricDef {
+    Aggregate(Aggregate),
+    Ratio {
+        numerator: String,
+        denominator: String,
+    },
+    Derived {
+        expr: Expr,
+    },
+}
+
+/// One aggregate over one table: the unit that becomes SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    pub table: String,
+    pub func: AggFunc,
+    pub time: TimeBasis,
+    /// Column = value conditions from the metric's `where`.
+    pub filters: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AggFunc {
+    Count,
+    CountDistinct(String),
+    Sum(Measure),
+    Avg(Measure),
+    Median(Measure),
+    /// Distinct values of the column per window, averaged over the windows of the period.
+    ActiveUsers {
+        column: String,
+        window: Window,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Window {
+    Day,
+    Week,
+    Month,
+}
+
+impl Window {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Window::Day => "day",
+            Window::Week => "week",
+            Window::Month => "month",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measure {
+    Column(String),
+    /// Whole seconds between two timestamp columns, reported in `unit`.
+    Duration {
+        from: String,
+        to: String,
+        unit: DurationUnit,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurationUnit {
+    Second,
+    Minute,
+    Hour,
+    Day,
+}
+
+impl DurationUnit {
+    pub fn seconds(self) -> f64 {
+        match self {
+            DurationUnit::Second => 1.0,
+            DurationUnit::Minute => 60.0,
+            DurationUnit::Hour => 3600.0,
+            DurationUnit::Day => 86400.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimeBasis {
+    /// Rows whose column falls in the period.
+    Column(String),
+    /// Rows valid at an instant: `from < t AND (to IS NULL OR to >= t)`.
+    Snapshot {
+        from: String,
+        to: String,
+        at: SnapshotAt,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotAt {
+    Start,
+    End,
+}
+
+#[derive(Debug, Clone)]
+pub struct Funnel {
+    pub name: String,
+    pub label: String,
+    pub steps: Vec<String>,
+    pub window_hours: u32,
+    pub synonyms: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub name: String,
+    pub description: String,
+    pub kinds: BTreeSet<Kind>,
+    pub metrics: Allow,
+    pub dimensions: Allow,
+    pub max_sensitivity: Sensitivity,
+    pub record_level: bool,
+    pub see_sql: bool,
+    pub min_group_size: u32,
+    pub overview: Vec<String>,
+    pub admin: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allow {
+    All,
+    Only(BTreeSet<String>),
+}
+
+impl Allow {
+    pub fn allows(&self, name: &str) -> bool {
+        match self {
+            Allow::All => true,
+            Allow::Only(set) => set.contains(name),
+        }
+    }
+}
+
+impl Catalog {
+    /// The embedded Metrica catalog.
+    pub fn embedded_default() -> Catalog {
+        Catalog::from_toml(DEFAULT_CATALOG_TOML, DEFAULT_CATALOG_NAME)
+            .expect("the embedded catalog is checked by tests")
+    }
+
+    pub fn from_toml(text: &str, file: &str) -> Result<Catalog, CatalogError> {
+        load::load(text, file)
+    }
+
+    pub fn load_file(path: &std::path::Path) -> Result<Catalog, CatalogError> {
+        let text = std::fs::read_to_string(path).map_err(|e| CatalogError {
+            file: path.display().to_string(),
+            key: String::new(),
+            message: format!("cannot read the catalog: {e}"),
+        })?;
+        load::load(&text, &path.display().to_string())
+    }
+
+    pub fn role(&self, name: &str) -> Option<&Role> {
+        self.roles.get(name)
+    }
+
+    /// Where `dimension` is read when aggregating `table`, if it is reachable.
+    pub fn reach(&self, table: &str, dimension: &str) -> Option<&Reach> {
+        self.reach.get(&(table.to_string(), dimension.to_string()))
+    }
+
+    /// The aggregates a metric is computed from, depth first, without duplicates.
+    pub fn aggregates_of(&self, metric: &str) -> Vec<(&str, &Aggregate)> {
+        let mut out = Vec::new();
+        self.collect_aggregates(metric, &mut out);
+        out
+    }
+
+    fn collect_aggregates<'a>(&'a self, metric: &str, out: &mut Vec<(&'a str, &'a Aggregate)>) {
+        let Some((name, m)) = self.metrics.get_key_value(metric) else {
+            return;
+        };
+        match &m.def {
+            MetricDef::Aggregate(a) => {
+                if !out.iter().any(|(n, _)| *n == name.as_str()) {
+                    out.push((name.as_str(), a));
+                }
+            }
+            MetricDef::Ratio {
+                numerator,
+                denominator,
+            } => {
+                self.collect_aggregates(numerator, out);
+                self.collect_aggregates(denominator, out);
+            }
+            MetricDef::Derived { expr } => {
+                for component in expr.metrics() {
+                    self.collect_aggregates(component, out);
+                }
+            }
+        }
+    }
+
+    /// Dimensions a metric can be grouped or filtered by (reachable from all its tables).
+    pub fn dimensions_for_metric(&self, metric: &str) -> Vec<&str> {
+        let aggregates = self.aggregates_of(metric);
+        self.dimensions
+            .keys()
+            .filter(|d| {
+                !aggregates.is_empty()
+                    && aggregates
+                        .iter()
+                        .all(|(_, a)| self.reach(&a.table, d).is_some())
+            })
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+//! The TOML catalog as written: serde types that deny unknown keys. `load.rs` turns them into a `Catalog`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCatalog {
+    pub catalog: RawHeader,
+    #[serde(default)]
+    pub tables: BTreeMap<String, RawTable>,
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, RawDimension>,
+    #[serde(default)]
+    pub entities: BTreeMap<String, RawEntity>,
+    #[serde(default)]
+    pub metrics: BTreeMap<String, RawMetric>,
+    #[serde(default)]
+    pub funnels: BTreeMap<String, RawFunnel>,
+    #[serde(default)]
+    pub roles: BTreeMap<String, RawRole>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHeader {
+    pub name: String,
+    pub version: String,
+    #[serde(default = "utc")]
+    pub timezone: String,
+    #[serde(default = "monday")]
+    pub week_start: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+fn monday() -> String {
+    "monday".into()
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTable {
+    /// The tenant column on this table.
+    pub tenant: Option<String>,
+    /// Or: the join (a key of `joins`) through which the tenant is reached.
+    pub tenant_via: Option<String>,
+    pub time: Option<String>,
+    /// Joined table name → the column both tables share.
+    #[serde(default)]
+    pub joins: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDimension {
+    pub bindings: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "public")]
+    pub sensitivity: String,
+    #[serde(default)]
+    pub synonyms: Vec<String>,
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(default)]
+    pub value_synonyms: BTreeMap<String, Vec<String>>,
+    #[serde(default = "string_type", rename = "type")]
+    pub ty: String,
+    /// Identifies a single record (a company, a campaign): needs `record_level`.
+    #[serde(default)]
+    pub entity: bool,
+    /// Used by `explain` to decompose changes.
+    #[serde(default)]
+    pub driver: bool,
+}
+
+fn public() -> String {
+    "public".into()
+}
+fn string_type() -> String {
+    "string".into()
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEntity {
+    pub table: String,
+    pub key: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub synonyms: Vec<String>,
+    pub count_metric: Option<String>,
+    pub default_time: Option<String>,
+    pub fields: BTreeMap<String, RawField>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawField {
+    #[serde(rename = "type")]
+    pub ty: String,
+    #[serde(default = "public")]
+    pub sensitivity: String,
+    #[serde(default)]
+    pub description: String,
+    pub format: Option<String>,
+    #[serde(default)]
+    pub synonyms: Vec<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMetric {
+    pub label: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub table: Option<String>,
+    pub column: Option<String>,
+    pub duration: Option<RawDuration>,
+    pub time: Option<String>,
+    pub snapshot: Option<RawSnapshot>,
+    pub window: Option<String>,
+    #[serde(default, rename = "where")]
+    pub filter: BTreeMap<String, String>,
+    pub numerator: Option<String>,
+    pub denominator: Option<String>,
+    pub expression: Option<String>,
+    #[serde(default = "integer")]
+    pub format: String,
+    #[serde(default = "public")]
+    pub sensitivity: String,
+    #[serde(default)]
+    pub synonyms: Vec<String>,
+}
+
+fn integer() -> String {
+    "integer".into()
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDuration {
+    pub from: String,
+    pub to: String,
+    pub unit: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSnapshot {
+    pub from: String,
+    pub to: String,
+    pub at: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFunnel {
+    pub label: Option<String>,
+    pub steps: Vec<String>,
+    pub window_hours: u32,
+    #[serde(default)]
+    pub synonyms: Vec<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRole {
+    #[serde(default)]
+    pub description: String,
+    pub kinds: Vec<String>,
+    pub metrics: RawAllow,
+    pub dimensions: RawAllow,
+    pub max_sensitivity: String,
+    pub record_level: bool,
+    #[serde(default)]
+    pub see_sql: bool,
+    #[serde(default)]
+    pub min_group_size: u32,
+    #[serde(default)]
+    pub overview: Vec<String>,
+    /// Ops endpoints (revoke, rerun, audit).
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// `"*"` or a list of names.
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+pub(crate) enum RawAllow {
+    All(String),
+    Some(Vec<String>),
+}

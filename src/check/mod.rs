@@ -1,0 +1,279 @@
+//! Untrusted JSON → `CheckedQuery`, or every diagnostic, or a refusal.
+//!
+//! Invariants: no IO. This is the only constructor of `CheckedQuery`, and a `CheckedQuery` exists
+//! only if the query is well formed against the catalog *and* the role may run it. Refusals come
+//! from here and nowhere else (never from a translator). All problems are reported, not the first.
+
+mod diagnostics;
+pub mod nearest;
+mod repair;
+mod role;
+mod semantic;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::catalog::Catalog;
+use crate::dsl::schema::{self, Form, Names};
+use crate::dsl::{Order, Query, DSL_VERSION};
+
+pub use diagnostics::{Diagnostic, DiagnosticCode};
+pub use repair::Repair;
+pub use role::{Refusal, RefusalCode};
+
+/// Raw DSL documents larger than this are rejected before parsing.
+pub const MAX_DSL_BYTES: usize = 64 * 1024;
+
+/// A query that is well formed and that the role may run. Only `check` makes one.
+#[derive(Debug, Clone)]
+pub struct CheckedQuery {
+    query: Query,
+    role: String,
+    repairs: Vec<Repair>,
+}
+
+impl CheckedQuery {
+    /// The canonical query: names repaired, defaults filled, version set. This is `executed_dsl`.
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+    /// Deterministic repairs applied before validation (synonyms, case).
+    pub fn repairs(&self) -> &[Repair] {
+        &self.repairs
+    }
+}
+
+/// Why a query was not checked.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Rejection {
+    /// The document is not a valid query for this catalog (HTTP 400, CLI exit 2).
+    Invalid { diagnostics: Vec<Diagnostic> },
+    /// A valid query the role may not run (HTTP 200, outcome `refused`).
+    Refused {
+        refusal: Refusal,
+        /// The canonical form of what was asked, for the audit trail.
+        #[serde(skip)]
+        query: Box<Query>,
+    },
+}
+
+impl Rejection {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Invalid { diagnostics } => diagnostics
+                .first()
+                .map(|d| d.code.as_str())
+                .unwrap_or("invalid"),
+            Rejection::Refused { refusal, .. } => refusal.code.as_str(),
+        }
+    }
+}
+
+/// Validators for one catalog, compiled once and shared.
+pub struct Checker {
+    catalog: Arc<Catalog>,
+    validators: BTreeMap<String, jsonschema::Validator>,
+}
+
+impl std::fmt::Debug for Checker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checker")
+            .field("catalog", &self.catalog.name)
+            .finish()
+    }
+}
+
+impl Checker {
+    pub fn new(catalog: Arc<Catalog>) -> Checker {
+        let full = schema::schema(&Names::of_catalog(&catalog), Form::Validation);
+        let mut validators = BTreeMap::new();
+        for kind in ["metric", "overview", "list"] {
+            let sub = schema::kind_schema(&full, kind).expect("every supported kind has a branch");
+            let validator = jsonschema::options()
+                .should_validate_formats(true)
+                .build(&sub)
+                .expect("the generated schema is valid JSON Schema");
+            validators.insert(kind.to_string(), validator);
+        }
+        Checker {
+            catalog,
+            validators,
+        }
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// Checks raw bytes (a file, a request body) as `role`.
+    pub fn check_bytes(&self, raw: &[u8], role: &str) -> Result<CheckedQuery, Rejection> {
+        if raw.len() > MAX_DSL_BYTES {
+            return Err(invalid(Diagnostic::new(
+                DiagnosticCode::TooLarge,
+                "",
+                format!(
+                    "the query document is {} bytes; the limit is {MAX_DSL_BYTES}",
+                    raw.len()
+                ),
+            )));
+        }
+        let value: Value = serde_json::from_slice(raw).map_err(|e| {
+            invalid(Diagnostic::new(
+                DiagnosticCode::MalformedJson,
+                "",
+                format!("not valid JSON: {e}"),
+            ))
+        })?;
+        self.check_value(value, role)
+    }
+
+    /// Checks a parsed JSON value as `role`.
+    pub fn check_value(
+        &self,
+        mut value: Value,
+        role_name: &str,
+    ) -> Result<CheckedQuery, Rejection> {
+        let catalog = &*self.catalog;
+        let Some(role) = catalog.role(role_name) else {
+            return Err(invalid(
+                Diagnostic::new(
+                    DiagnosticCode::UnknownRole,
+                    "",
+                    format!("unknown role `{role_name}`"),
+                )
+                .with_allowed(catalog.roles.keys().cloned().collect()),
+            ));
+        };
+        let Some(obj) = value.as_object() else {
+            return Err(invalid(Diagnostic::new(
+                DiagnosticCode::WrongType,
+                "",
+                "a query is a JSON object with a `kind`",
+            )));
+        };
+        let kind = match obj.get("kind") {
+            None => {
+                return Err(invalid(
+                    Diagnostic::new(
+                        DiagnosticCode::MissingField,
+                        "/kind",
+                        "every query needs a `kind`",
+                    )
+                    .with_allowed(kinds()),
+                ))
+            }
+            Some(Value::String(k)) => k.trim().to_lowercase(),
+            Some(_) => {
+                return Err(invalid(Diagnostic::new(
+                    DiagnosticCode::WrongType,
+                    "/kind",
+                    "`kind` is a string",
+                )))
+            }
+        };
+        if kind == "funnel" || kind == "explain" {
+            return Err(invalid(
+                Diagnostic::new(
+                    DiagnosticCode::UnsupportedKind,
+                    "/kind",
+                    format!("`{kind}` queries are not available in this version of Tally"),
+                )
+                .with_allowed(kinds()),
+            ));
+        }
+        let Some(validator) = self.validators.get(&kind) else {
+            let mut d = Diagnostic::new(
+                DiagnosticCode::UnknownKind,
+                "/kind",
+                format!("unknown kind `{kind}`"),
+            )
+            .with_allowed(kinds());
+            d.nearest = nearest::nearest(
+                &kind,
+                &kinds()
+                    .iter()
+                    .map(|k| (k.as_str(), vec![]))
+                    .collect::<Vec<_>>(),
+            )
+            .map(String::from);
+            return Err(invalid(d));
+        };
+        value["kind"] = Value::String(kind);
+
+        let repairs = repair::repair(&mut value, catalog);
+        let mut diagnostics = diagnostics::from_schema(validator, &value, catalog, role);
+        if !diagnostics.is_empty() {
+            diagnostics.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+            return Err(Rejection::Invalid { diagnostics });
+        }
+        let query: Query = serde_json::from_value(value).map_err(|e| {
+            invalid(Diagnostic::new(
+                DiagnosticCode::InvalidValue,
+                "",
+                format!("the query does not match the DSL: {e}"),
+            ))
+        })?;
+        let query = canonical(query);
+        let diagnostics = semantic::check(&query, catalog);
+        if !diagnostics.is_empty() {
+            return Err(Rejection::Invalid { diagnostics });
+        }
+        if let Some(refusal) = role::check(&query, catalog, role) {
+            return Err(Rejection::Refused {
+                refusal,
+                query: Box::new(query),
+            });
+        }
+        Ok(CheckedQuery {
+            query,
+            role: role.name.clone(),
+            repairs,
+        })
+    }
+}
+
+fn kinds() -> Vec<String> {
+    ["metric", "overview", "list"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn invalid(d: Diagnostic) -> Rejection {
+    Rejection::Invalid {
+        diagnostics: vec![d],
+    }
+}
+
+/// Fills defaults so `executed_dsl` says exactly what ran.
+fn canonical(query: Query) -> Query {
+    match query {
+        Query::Metric(mut q) => {
+            q.version = Some(DSL_VERSION);
+            if !q.group_by.is_empty() {
+                q.top_n.get_or_insert(10);
+                q.order.get_or_insert(Order::Desc);
+            }
+            Query::Metric(q)
+        }
+        Query::Overview(mut q) => {
+            q.version = Some(DSL_VERSION);
+            Query::Overview(q)
+        }
+        Query::List(mut q) => {
+            q.version = Some(DSL_VERSION);
+            q.limit.get_or_insert(20);
+            Query::List(q)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,74 @@
+//! Nearest-name suggestions for diagnostics ("did you mean `dau`?").
+
+/// Optimal string alignment distance (Levenshtein plus adjacent transpositions), on chars.
+pub fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=m {
+        d[0][j] = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[n][m]
+}
+
+/// Normalises a name as people type it: lowercase, trimmed, spaces and dashes as underscores.
+pub fn normalise(s: &str) -> String {
+    s.trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c == ' ' || c == '-' { '_' } else { c })
+        .collect()
+}
+
+/// The candidate nearest to `input` (by its canonical name or any alias), if close enough to be a
+/// plausible slip: distance at most a third of the longer word, and at least one edit allowed.
+/// Candidates are `(canonical, aliases)`; ties go to the first candidate.
+pub fn nearest<'a>(input: &str, candidates: &[(&'a str, Vec<&str>)]) -> Option<&'a str> {
+    let input = normalise(input);
+    let mut best: Option<(usize, &'a str)> = None;
+    for (name, aliases) in candidates {
+        for alias in std::iter::once(*name).chain(aliases.iter().copied()) {
+            let alias = normalise(alias);
+            let d = distance(&input, &alias);
+            let limit = (input.chars().count().max(alias.chars().count()) / 3).max(1);
+            if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, name));
+            }
+        }
+    }
+    best.map(|(_, n)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_slips_not_strangers() {
+        let c = vec![
+            ("dau", vec!["daily active users"]),
+            ("mau", vec![]),
+            ("signups", vec!["sign ups"]),
+        ];
+        assert_eq!(nearest("dua", &c), Some("dau"));
+        assert_eq!(nearest("singups", &c), Some("signups"));
+        assert_eq!(nearest("Daily Active User", &c), Some("dau"));
+        assert_eq!(nearest("revenue", &c), None);
+        assert_eq!(distance("ab", "ba"), 1);
+    }
+}

@@ -1,0 +1,437 @@
+//! The `tally` command line: subcommands, flags, exit codes. Thin: parses, loads, calls the library.
+//!
+//! Exit codes: 0 answered (or the command succeeded), 1 the machinery failed (warehouse, IO),
+//! 2 invalid input (bad DSL, bad flags, bad catalog), 3 the query was refused by policy.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{Days, NaiveDate};
+use clap::{Args, Parser, Subcommand};
+
+use crate::catalog::Catalog;
+use crate::check::{Checker, MAX_DSL_BYTES};
+use crate::demo::{self, DemoOptions, Example};
+use crate::dsl::schema::{self, Form, Names};
+use crate::exec::{Limits, Warehouse};
+use crate::pipeline::{self, CompileOnlyError, Engine, Outcome, Response};
+use crate::plan::Clock;
+use crate::sql::{self, Dialect};
+
+#[derive(Parser, Debug)]
+#[command(name = "tally", version, about = "Exact answers to analytics questions, or an honest refusal")]
+pub struct Cli {
+    /// The catalog TOML (default: the embedded examples/metrica catalog).
+    #[arg(long, global = true, env = "TALLY_CATALOG")]
+    catalog: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build the demo warehouse if absent and run the example queries for every demo role.
+    Demo(DemoArgs),
+    /// Generate the seeded demo warehouse into a SQLite file.
+    GenDemo(GenDemoArgs),
+    /// Run a DSL query file and print the answer.
+    Run(RunArgs),
+    /// Check and compile a DSL query file to SQL without running it.
+    Compile(CompileArgs),
+    /// Print the DSL JSON Schema (for a role, or the whole catalog).
+    Schema(SchemaArgs),
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Today's date (default: the system clock, UTC).
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    /// Use this warehouse instead of the generated demo file.
+    #[arg(long)]
+    warehouse: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct GenDemoArgs {
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Last day of data (default: yesterday, UTC).
+    #[arg(long)]
+    end_date: Option<NaiveDate>,
+    /// Volume multiplier (1 = default size; 50 ≈ tens of millions of events).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// A JSON file with one DSL query (`-` for standard input).
+    query: PathBuf,
+    #[arg(long)]
+    role: String,
+    #[arg(long)]
+    workspace: String,
+    /// Today's date (default: the system clock, UTC).
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    /// `sqlite://FILE` (default: the demo warehouse, generated on first use).
+    #[arg(long, env = "TALLY_WAREHOUSE")]
+    warehouse: Option<String>,
+    /// Print exactly the response JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct CompileArgs {
+    query: PathBuf,
+    /// One dialect (default: all three).
+    #[arg(long, value_enum)]
+    dialect: Option<Dialect>,
+    /// Role to check the query as (default: the first role that may see SQL).
+    #[arg(long)]
+    role: Option<String>,
+    /// Workspace bound as the tenant parameter.
+    #[arg(long, default_value = "WORKSPACE")]
+    workspace: String,
+    #[arg(long)]
+    today: Option<NaiveDate>,
+}
+
+#[derive(Args, Debug)]
+struct SchemaArgs {
+    /// Narrow the schema to what this role may use (default: the whole catalog).
+    #[arg(long)]
+    role: Option<String>,
+    /// `strict` (OpenAI structured outputs) or `validation` (what Tally accepts).
+    #[arg(long, default_value = "strict")]
+    form: String,
+}
+
+/// A failure with its exit code, printed as `error[code]: message`.
+struct Failure {
+    exit: i32,
+    code: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn usage(code: &'static str, message: impl Into<String>) -> Failure {
+        Failure {
+            exit: 2,
+            code,
+            message: message.into(),
+        }
+    }
+    fn runtime(code: &'static str, message: impl Into<String>) -> Failure {
+        Failure {
+            exit: 1,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error[runtime]: {e}");
+            return 1;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("error[{}]: {}", f.code, f.message);
+            f.exit
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<i32, Failure> {
+    let catalog = Arc::new(load_catalog(cli.catalog.as_deref())?);
+    match cli.command {
+        Command::Demo(a) => demo_cmd(catalog, a).await,
+        Command::GenDemo(a) => gen_demo(&catalog, a).await,
+        Command::Run(a) => run(catalog, a).await,
+        Command::Compile(a) => compile(catalog, a),
+        Command::Schema(a) => schema_cmd(&catalog, a),
+    }
+}
+
+fn load_catalog(path: Option<&Path>) -> Result<Catalog, Failure> {
+    match path {
+        None => Ok(Catalog::embedded_default()),
+        Some(p) => Catalog::load_file(p).map_err(|e| Failure::usage(e.code(), e.to_string())),
+    }
+}
+
+fn today(flag: Option<NaiveDate>) -> Clock {
+    flag.map(Clock::fixed).unwrap_or_else(Clock::system)
+}
+
+/// The example (generator) for a catalog, by catalog name.
+fn example_for(catalog: &Catalog) -> Option<Example> {
+    demo::examples().into_iter().find(|e| {
+        Catalog::from_toml(e.catalog_toml, e.name).is_ok_and(|c| c.name == catalog.name)
+    })
+}
+
+/// Where demo warehouses are kept: $TALLY_HOME, else $XDG_CACHE_HOME/tally, else ~/.cache/tally.
+fn demo_dir() -> PathBuf {
+    if let Some(h) = std::env::var_os("TALLY_HOME") {
+        return PathBuf::from(h);
+    }
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(x).join("tally");
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return PathBuf::from(h).join(".cache").join("tally");
+    }
+    PathBuf::from(".tally")
+}
+
+/// The demo warehouse for `catalog` whose data ends yesterday, generated if absent.
+async fn default_warehouse(catalog: &Catalog, clock: &Clock) -> Result<String, Failure> {
+    let example = example_for(catalog).ok_or_else(|| {
+        Failure::usage(
+            "no_warehouse",
+            format!("catalog `{}` has no demo generator: pass --warehouse sqlite://FILE", catalog.name),
+        )
+    })?;
+    let end = clock.today() - Days::new(1);
+    let opts = DemoOptions::new(end);
+    let dir = demo_dir();
+    let path = dir.join(format!("{}-demo-seed{}-{end}.db", example.name, opts.seed));
+    if !path.is_file() {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Failure::runtime("demo_io", format!("cannot create {}: {e}", dir.display())))?;
+        eprintln!(
+            "building the {} demo warehouse (data to {end}) at {} — first run only",
+            example.name,
+            path.display()
+        );
+        write_demo(&path, &example, &opts).await?;
+    }
+    Ok(format!("sqlite://{}", path.display()))
+}
+
+async fn write_demo(path: &Path, example: &Example, opts: &DemoOptions) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
+    let mut progress = |table: &str, rows: u64| {
+        eprint!("\r  {table}: {rows} rows          ");
+        let _ = std::io::stderr().flush();
+    };
+    let report = demo::write_sqlite(path, example, opts, &mut progress)
+        .await
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    eprintln!(
+        "\r  {} rows in {:.1} s                    ",
+        report.total_rows(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn gen_demo(catalog: &Catalog, a: GenDemoArgs) -> Result<i32, Failure> {
+    let example = example_for(catalog).ok_or_else(|| {
+        Failure::usage("no_generator", format!("catalog `{}` has no demo generator", catalog.name))
+    })?;
+    let end = a
+        .end_date
+        .unwrap_or_else(|| Clock::system().today() - Days::new(1));
+    let opts = DemoOptions {
+        seed: a.seed,
+        end_date: end,
+        scale: a.scale,
+    };
+    opts.validate().map_err(|e| Failure::usage(e.code(), e.to_string()))?;
+    eprintln!("generating {} demo data (seed {}, end {end}, scale {})", example.name, a.seed, a.scale);
+    write_demo(&a.out, &example, &opts).await?;
+    println!("{}", a.out.display());
+    Ok(0)
+}
+
+/// Reads a query file, refusing more than the DSL size limit without reading it all.
+fn read_query(path: &Path) -> Result<Vec<u8>, Failure> {
+    let mut buf = Vec::new();
+    let limit = (MAX_DSL_BYTES + 1) as u64;
+    let result = if path == Path::new("-") {
+        std::io::stdin().take(limit).read_to_end(&mut buf)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut buf))
+    };
+    result.map_err(|e| Failure::usage("unreadable_query", format!("cannot read {}: {e}", path.display())))?;
+    Ok(buf)
+}
+
+async fn open_engine(catalog: Arc<Catalog>, warehouse: Option<String>, clock: &Clock) -> Result<Engine, Failure> {
+    let url = match warehouse {
+        Some(u) => u,
+        None => default_warehouse(&catalog, clock).await?,
+    };
+    let warehouse = Warehouse::open(&url)
+        .await
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    Ok(Engine::new(catalog, warehouse, Limits::default()))
+}
+
+fn exit_for(outcome: Outcome) -> i32 {
+    match outcome {
+        Outcome::Answered => 0,
+        Outcome::Invalid | Outcome::NeedsClarification => 2,
+        Outcome::Refused => 3,
+    }
+}
+
+async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failure> {
+    let raw = read_query(&a.query)?;
+    let clock = today(a.today);
+    // Invalid input is reported before any warehouse is built or opened.
+    let checker = Checker::new(catalog.clone());
+    if let Err(rejection) = checker.check_bytes(&raw, &a.role) {
+        if matches!(rejection, crate::check::Rejection::Invalid { .. }) || catalog.role(&a.role).is_none() {
+            let engine_free = pipeline::rejection_response(&catalog, rejection);
+            print_response(&engine_free, a.json, &a.role, &a.workspace);
+            return Ok(exit_for(engine_free.outcome));
+        }
+    }
+    let engine = open_engine(catalog, a.warehouse, &clock).await?;
+    let (response, _) = engine
+        .run(&raw, &a.role, &a.workspace, &clock)
+        .await
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    print_response(&response, a.json, &a.role, &a.workspace);
+    Ok(exit_for(response.outcome))
+}
+
+fn print_response(r: &Response, json: bool, role: &str, workspace: &str) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r).expect("responses serialize"));
+        return;
+    }
+    println!("{} · role {role} · workspace {workspace}", r.outcome.as_str());
+    println!("{}", r.answer);
+    for d in &r.diagnostics {
+        println!("  - {d}");
+    }
+    if let Some(data) = &r.data {
+        if !data.summary.is_empty() {
+            println!("\nsummary: {}", serde_json::to_string(&data.summary).unwrap_or_default());
+        }
+        if !data.breakdown.is_empty() {
+            println!("breakdown: {}", serde_json::to_string(&data.breakdown).unwrap_or_default());
+        }
+        if !data.timeseries.is_empty() {
+            println!("timeseries: {}", serde_json::to_string(&data.timeseries).unwrap_or_default());
+        }
+        if !data.rows.is_empty() {
+            println!("rows: {}", serde_json::to_string(&data.rows).unwrap_or_default());
+        }
+    }
+    if let Some(q) = &r.executed_dsl {
+        println!("\nexecuted DSL: {}", serde_json::to_string(q).unwrap_or_default());
+    }
+    if let Some(s) = &r.refusal.as_ref().and_then(|f| f.suggestion.clone()) {
+        println!("suggestion: {s}");
+    }
+    if let Some(sql) = &r.sql {
+        println!("\nSQL:\n{sql}");
+    }
+}
+
+fn compile(catalog: Arc<Catalog>, a: CompileArgs) -> Result<i32, Failure> {
+    let raw = read_query(&a.query)?;
+    let role = match a.role {
+        Some(r) => r,
+        None => catalog
+            .roles
+            .values()
+            .find(|r| r.see_sql)
+            .map(|r| r.name.clone())
+            .ok_or_else(|| Failure::usage("no_role", "give --role: no role in the catalog may see SQL"))?,
+    };
+    let clock = today(a.today);
+    let checker = Checker::new(catalog.clone());
+    let dialects = match a.dialect {
+        Some(d) => vec![d],
+        None => Dialect::ALL.to_vec(),
+    };
+    for d in dialects {
+        match pipeline::compile_only(&checker, &raw, &role, &a.workspace, &clock, d) {
+            Ok(statements) => {
+                println!("-- {}", d.as_str());
+                println!("{}", sql::render(&statements));
+            }
+            Err(CompileOnlyError::Rejected(rejection)) => {
+                let r = pipeline::rejection_response(&catalog, rejection);
+                print_response(&r, false, &role, &a.workspace);
+                return Ok(exit_for(r.outcome));
+            }
+            Err(CompileOnlyError::Plan(e)) => return Err(Failure::usage(e.code(), e.to_string())),
+            Err(CompileOnlyError::Compile(e)) => return Err(Failure::runtime(e.code(), e.to_string())),
+        }
+    }
+    Ok(0)
+}
+
+fn schema_cmd(catalog: &Catalog, a: SchemaArgs) -> Result<i32, Failure> {
+    let form = match a.form.as_str() {
+        "strict" => Form::Strict,
+        "validation" => Form::Validation,
+        other => return Err(Failure::usage("invalid_flag", format!("--form {other}: use strict or validation"))),
+    };
+    let names = match &a.role {
+        None => Names::of_catalog(catalog),
+        Some(r) => {
+            let role = catalog.role(r).ok_or_else(|| {
+                Failure::usage(
+                    "unknown_role",
+                    format!(
+                        "unknown role `{r}` (roles: {})",
+                        catalog.roles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?;
+            Names::of_role(catalog, role)
+        }
+    };
+    let s = schema::schema(&names, form);
+    println!("{}", serde_json::to_string_pretty(&s).expect("schema serializes"));
+    Ok(0)
+}
+
+async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
+    let clock = today(a.today);
+    let example = example_for(&catalog)
+        .ok_or_else(|| Failure::usage("no_generator", format!("catalog `{}` has no demo", catalog.name)))?;
+    let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
+    let queries: Vec<serde_json::Value> = serde_json::from_str(example.demo_queries)
+        .map_err(|e| Failure::runtime("demo_queries", format!("the example's demo queries do not parse: {e}")))?;
+    println!("Tally demo · catalog {} {} · today {}\n", catalog.name, catalog.version, clock.today());
+    for q in queries {
+        let title = q["title"].as_str().unwrap_or("");
+        let role = q["role"].as_str().unwrap_or("");
+        let workspace = q["workspace"].as_str().unwrap_or("");
+        let dsl = serde_json::to_vec(&q["dsl"]).unwrap_or_default();
+        let (r, _) = engine
+            .run(&dsl, role, workspace, &clock)
+            .await
+            .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+        println!("▶ {title}  [{role} @ {workspace}]");
+        println!("  DSL: {}", String::from_utf8_lossy(&dsl));
+        println!("  {} — {}\n", r.outcome.as_str(), r.answer);
+    }
+    println!("Run your own: tally run QUERY.json --role analyst --workspace acme  (see README)");
+    Ok(0)
+}

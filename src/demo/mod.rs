@@ -1,0 +1,1081 @@
+//! Demo warehouses: table definitions, a row sink, and writers that load generated rows into a database.
+//!
+//! An [`Example`] pairs a catalog with a generator. The generator knows its domain and nothing
+//! about databases: it declares its tables ([`TableDef`]) and streams rows into a [`RowSink`],
+//! one table at a time. The writers here know databases and nothing about any domain: they turn
+//! table definitions into DDL (with sea-query, for every backend through one [`Backend`]
+//! parameter) and rows into multi-row INSERTs. Nothing in this file names a Metrica table or
+//! column; that lives in `examples/metrica/generate.rs`.
+//!
+//! Invariants: rows are streamed, never collected per table (a generator at a large scale emits
+//! tens of millions of rows); the same [`DemoOptions`] give byte-identical SQLite files; a file
+//! is written under a temporary name and renamed only when complete, so a half-written file is
+//! never mistaken for a finished one.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use sea_query::{
+    Expr, Index, InsertStatement, MysqlQueryBuilder, PostgresQueryBuilder, Query,
+    SqliteQueryBuilder, Table, Value,
+};
+use sea_query_sqlx::SqlxBinder;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use tokio::sync::mpsc;
+
+#[path = "../../examples/metrica/generate.rs"]
+mod metrica_gen;
+pub(crate) mod rng;
+
+/// What to generate: the seed of every random stream, the last day of history, and a volume
+/// multiplier. The same options always give the same rows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DemoOptions {
+    pub seed: u64,
+    /// The last day with data; every timestamp is before the following midnight (UTC).
+    pub end_date: NaiveDate,
+    /// Multiplies the number of users (and with them sessions and events); 1.0 builds in seconds.
+    pub scale: f64,
+}
+
+impl DemoOptions {
+    pub const DEFAULT_SEED: u64 = 42;
+    pub const DEFAULT_SCALE: f64 = 1.0;
+
+    /// The default seed and scale. There is no default end date: a demo is always dated by its
+    /// caller, so that "last week" means the same days in the data and in the questions.
+    pub fn new(end_date: NaiveDate) -> Self {
+        DemoOptions {
+            seed: Self::DEFAULT_SEED,
+            end_date,
+            scale: Self::DEFAULT_SCALE,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), DemoError> {
+        if !self.scale.is_finite() || self.scale <= 0.0 || self.scale > 10_000.0 {
+            return Err(DemoError::InvalidOptions {
+                reason: format!(
+                    "scale must be a positive number up to 10000, got {}",
+                    self.scale
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The type of a demo column. Timestamps are UTC with second precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    BigInt,
+    Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDef {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    pub nullable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDef {
+    pub name: &'static str,
+    /// In the order of the cells of every row.
+    pub columns: Vec<ColumnDef>,
+    pub primary_key: Vec<&'static str>,
+    /// Secondary indexes, each a list of columns; created after the rows are loaded.
+    pub indexes: Vec<Vec<&'static str>>,
+}
+
+impl TableDef {
+    /// Whether the column is part of the primary key or of an index (MySQL cannot index TEXT).
+    fn is_keyed(&self, column: &str) -> bool {
+        self.primary_key.contains(&column)
+            || self.indexes.iter().any(|index| index.contains(&column))
+    }
+}
+
+/// One value of a generated row, in the order of [`TableDef::columns`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+    /// UTC, whole seconds.
+    Timestamp(NaiveDateTime),
+}
+
+/// Where a generator sends its rows: `begin_table`, any number of `row`s, `end_table`, then the
+/// next table. Every declared table is written exactly once.
+pub trait RowSink {
+    fn begin_table(&mut self, def: &TableDef) -> Result<(), DemoError>;
+    fn row(&mut self, cells: Vec<Cell>) -> Result<(), DemoError>;
+    fn end_table(&mut self) -> Result<(), DemoError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("invalid demo options: {reason}")]
+    InvalidOptions { reason: String },
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database error while {context}: {source}")]
+    Database {
+        context: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("the generator broke the row sink protocol: {reason}")]
+    SinkProtocol { reason: String },
+    #[error("a row for table {table} does not match its definition: {reason}")]
+    RowShape { table: &'static str, reason: String },
+    #[error("cannot build sql for table {table}: {reason}")]
+    QueryBuild { table: &'static str, reason: String },
+    /// Seen by a generator when the writer has stopped; the writer's own error is what callers get.
+    #[error("the row writer stopped before the generator finished")]
+    WriterStopped,
+    #[error("the generator task failed: {reason}")]
+    GeneratorFailed { reason: String },
+}
+
+impl DemoError {
+    /// A stable code for logs, audit rows and tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DemoError::InvalidOptions { .. } => "demo_invalid_options",
+            DemoError::Io { .. } => "demo_io",
+            DemoError::Database { .. } => "demo_database",
+            DemoError::SinkProtocol { .. } => "demo_sink_protocol",
+            DemoError::RowShape { .. } => "demo_row_shape",
+            DemoError::QueryBuild { .. } => "demo_query_build",
+            DemoError::WriterStopped => "demo_writer_stopped",
+            DemoError::GeneratorFailed { .. } => "demo_generator_failed",
+        }
+    }
+}
+
+/// A demo deployment: its catalog and the generator of the data the catalog describes.
+#[derive(Clone, Copy)]
+pub struct Example {
+    pub name: &'static str,
+    pub catalog_toml: &'static str,
+    /// Every table the generator writes, in the order it writes them.
+    pub tables: fn() -> Vec<TableDef>,
+    pub generate: fn(&DemoOptions, &mut dyn RowSink) -> Result<(), DemoError>,
+    /// `tally demo`'s showcase: a JSON array of `{title, role, workspace, dsl}`.
+    pub demo_queries: &'static str,
+}
+
+/// Every embedded example, the default catalog's first.
+pub fn examples() -> Vec<Example> {
+    vec![metrica()]
+}
+
+/// Product analytics for a B2B SaaS platform (DESIGN §4 "Metrica demo data").
+pub fn metrica() -> Example {
+    Example {
+        name: "metrica",
+        catalog_toml: include_str!("../../examples/metrica/catalog.toml"),
+        tables: metrica_gen::tables,
+        generate: metrica_gen::generate,
+        demo_queries: include_str!("../../examples/metrica/demo.json"),
+    }
+}
+
+/// Rows written per table, in the order the tables were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateReport {
+    pub tables: Vec<TableRows>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRows {
+    pub table: &'static str,
+    pub rows: u64,
+}
+
+impl GenerateReport {
+    pub fn rows(&self, table: &str) -> Option<u64> {
+        self.tables
+            .iter()
+            .find(|entry| entry.table == table)
+            .map(|entry| entry.rows)
+    }
+
+    pub fn total_rows(&self) -> u64 {
+        self.tables.iter().map(|entry| entry.rows).sum()
+    }
+}
+
+/// Generates `example` into a new SQLite file at `path`, replacing any file there.
+///
+/// The rows go to `path` + `.tmp` first, which is renamed over `path` only once every table,
+/// index and the final `VACUUM` are done. `progress(table, rows_so_far)` is called every
+/// [`PROGRESS_EVERY_ROWS`] rows and when a table is complete.
+pub async fn write_sqlite(
+    path: &Path,
+    example: &Example,
+    opts: &DemoOptions,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<GenerateReport, DemoError> {
+    opts.validate()?;
+    let temporary = temporary_path(path);
+    remove_if_present(path).await?;
+    remove_if_present(&temporary).await?;
+    match load_sqlite(&temporary, example, opts, progress).await {
+        Ok(report) => {
+            tokio::fs::rename(&temporary, path)
+                .await
+                .map_err(|source| DemoError::Io {
+                    action: "rename the finished demo database to",
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            Ok(report)
+        }
+        Err(error) => {
+            // The half-written file is useless; failing to remove it must not hide the cause.
+            let _ = tokio::fs::remove_file(&temporary).await;
+            Err(error)
+        }
+    }
+}
+
+pub const PROGRESS_EVERY_ROWS: u64 = 50_000;
+
+/// Rows per INSERT statement; fewer for wide tables so that no statement binds more than
+/// SQLite's 32766 parameters.
+const ROWS_PER_INSERT: usize = 500;
+const MAX_BOUND_VALUES: usize = 32_766;
+
+/// The exact text a timestamp is stored as in SQLite, which has no timestamp type.
+pub(crate) const SQLITE_TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// The database a loader writes to. DDL and value binding are the only places they differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the PostgreSQL loader comes next")
+    )]
+    Postgres,
+    #[cfg_attr(not(test), expect(dead_code, reason = "the MySQL loader comes next"))]
+    MySql,
+}
+
+/// `CREATE TABLE` for one demo table, with its primary key but without secondary indexes.
+pub(crate) fn create_table_sql(def: &TableDef, backend: Backend) -> String {
+    let mut statement = Table::create();
+    statement.table(def.name);
+    for column in &def.columns {
+        let mut column_def = sea_query::ColumnDef::new(column.name);
+        column_def.custom(column_type_sql(def, column, backend));
+        if column.nullable {
+            column_def.null();
+        } else {
+            column_def.not_null();
+        }
+        statement.col(&mut column_def);
+    }
+    let mut primary_key = Index::create();
+    for column in &def.primary_key {
+        primary_key.col(*column);
+    }
+    statement.primary_key(&mut primary_key);
+    match backend {
+        Backend::Sqlite => statement.build(SqliteQueryBuilder),
+        Backend::Postgres => statement.build(PostgresQueryBuilder),
+        Backend::MySql => statement.build(MysqlQueryBuilder),
+    }
+}
+
+/// `CREATE INDEX` for each secondary index of a table, named `<table>_<columns>_idx`.
+pub(crate) fn create_index_sql(def: &TableDef, backend: Backend) -> Vec<String> {
+    def.indexes
+        .iter()
+        .map(|columns| {
+            let mut statement = Index::create();
+            statement
+                .name(format!("{}_{}_idx", def.name, columns.join("_")))
+                .table(def.name);
+            for column in columns {
+                statement.col(*column);
+            }
+            match backend {
+                Backend::Sqlite => statement.build(SqliteQueryBuilder),
+                Backend::Postgres => statement.build(PostgresQueryBuilder),
+                Backend::MySql => statement.build(MysqlQueryBuilder),
+            }
+        })
+        .collect()
+}
+
+fn column_type_sql(def: &TableDef, column: &ColumnDef, backend: Backend) -> &'static str {
+    match (column.ty, backend) {
+        (ColumnType::Text, Backend::MySql) if def.is_keyed(column.name) => "VARCHAR(255)",
+        (ColumnType::Text, _) => "TEXT",
+        (ColumnType::BigInt, _) => "BIGINT",
+        // SQLite has no timestamp type: the column holds `YYYY-MM-DD HH:MM:SS` text, which sorts
+        // and compares as time does.
+        (ColumnType::Timestamp, Backend::Sqlite) => "TEXT",
+        (ColumnType::Timestamp, Backend::Postgres) => "TIMESTAMP",
+        (ColumnType::Timestamp, Backend::MySql) => "DATETIME",
+    }
+}
+
+/// One multi-row INSERT for a batch of rows already checked against `def`.
+pub(crate) fn insert_statement(
+    def: &TableDef,
+    rows: Vec<Vec<Cell>>,
+    backend: Backend,
+) -> Result<InsertStatement, DemoError> {
+    let mut statement = Query::insert();
+    statement
+        .into_table(def.name)
+        .columns(def.columns.iter().map(|column| column.name));
+    for row in rows {
+        let values = row
+            .into_iter()
+            .zip(&def.columns)
+            .map(|(cell, column)| Expr::Value(cell_value(cell, column.ty, backend)));
+        statement
+            .values(values)
+            .map_err(|error| DemoError::QueryBuild {
+                table: def.name,
+                reason: error.to_string(),
+            })?;
+    }
+    Ok(statement)
+}
+
+/// The bound value of a cell. Nulls are typed by their column; SQLite timestamps are bound as
+/// text in [`SQLITE_TIMESTAMP_FORMAT`] so the stored format never depends on a driver.
+fn cell_value(cell: Cell, ty: ColumnType, backend: Backend) -> Value {
+    let timestamp_as_text = backend == Backend::Sqlite;
+    match (cell, ty) {
+        (Cell::Int(value), _) => Value::BigInt(Some(value)),
+        (Cell::Text(value), _) => Value::String(Some(value)),
+        (Cell::Timestamp(value), _) if timestamp_as_text => {
+            Value::String(Some(value.format(SQLITE_TIMESTAMP_FORMAT).to_string()))
+        }
+        (Cell::Timestamp(value), _) => Value::ChronoDateTime(Some(value)),
+        (Cell::Null, ColumnType::BigInt) => Value::BigInt(None),
+        (Cell::Null, ColumnType::Timestamp) if !timestamp_as_text => Value::ChronoDateTime(None),
+        (Cell::Null, ColumnType::Text | ColumnType::Timestamp) => Value::String(None),
+    }
+}
+
+/// Checks one row against its table: arity, types, nulls only where allowed, whole seconds.
+fn check_row(def: &TableDef, cells: &[Cell]) -> Result<(), DemoError> {
+    let shape_error = |reason: String| DemoError::RowShape {
+        table: def.name,
+        reason,
+    };
+    if cells.len() != def.columns.len() {
+        return Err(shape_error(format!(
+            "expected {} cells, got {}",
+            def.columns.len(),
+            cells.len()
+        )));
+    }
+    for (cell, column) in cells.iter().zip(&def.columns) {
+        let fits = match (cell, column.ty) {
+            (Cell::Null, _) => column.nullable,
+            (Cell::Int(_), ColumnType::BigInt) | (Cell::Text(_), ColumnType::Text) => true,
+            (Cell::Timestamp(value), ColumnType::Timestamp) => value.nanosecond() == 0,
+            _ => false,
+        };
+        if !fits {
+            return Err(shape_error(format!(
+                "column {} ({:?}, nullable: {}) cannot hold {:?}",
+                column.name, column.ty, column.nullable, cell
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+async fn remove_if_present(path: &Path) -> Result<(), DemoError> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(DemoError::Io {
+            action: "remove",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn database_error(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> DemoError {
+    let context = context.into();
+    move |source| DemoError::Database { context, source }
+}
+
+/// What the generator thread sends to the writer.
+enum SinkMessage {
+    Begin(TableDef),
+    Rows(Vec<Vec<Cell>>),
+    End,
+}
+
+/// Runs the generator on a blocking thread and the SQLite writer on this task, joined by a
+/// bounded channel, so generation and writing overlap and memory stays flat.
+async fn load_sqlite(
+    path: &Path,
+    example: &Example,
+    opts: &DemoOptions,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<GenerateReport, DemoError> {
+    let declared = (example.tables)();
+    let mut connection = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Off)
+        .synchronous(SqliteSynchronous::Off)
+        .connect()
+        .await
+        .map_err(database_error(format!(
+            "opening the demo database {}",
+            path.display()
+        )))?;
+    for def in &declared {
+        let sql = create_table_sql(def, Backend::Sqlite);
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut connection)
+            .await
+            .map_err(database_error(format!("creating table {}", def.name)))?;
+    }
+
+    let (sender, receiver) = mpsc::channel(16);
+    let generate = example.generate;
+    let generator_options = *opts;
+    let generator = tokio::task::spawn_blocking(move || {
+        let mut sink = ChannelSink::new(sender);
+        generate(&generator_options, &mut sink)?;
+        sink.finish()
+    });
+    let written = write_rows(&mut connection, receiver, &declared, progress).await;
+    let generated = generator
+        .await
+        .map_err(|error| DemoError::GeneratorFailed {
+            reason: error.to_string(),
+        })?;
+    let report = match (written, generated) {
+        (_, Err(error)) if !matches!(error, DemoError::WriterStopped) => return Err(error),
+        (Err(error), _) | (Ok(_), Err(error)) => return Err(error),
+        (Ok(report), Ok(())) => report,
+    };
+    let written_names: Vec<&str> = report.tables.iter().map(|entry| entry.table).collect();
+    let declared_names: Vec<&str> = declared.iter().map(|def| def.name).collect();
+    if written_names != declared_names {
+        return Err(DemoError::SinkProtocol {
+            reason: format!("declared tables {declared_names:?} but wrote {written_names:?}"),
+        });
+    }
+
+    sqlx::query("VACUUM")
+        .execute(&mut connection)
+        .await
+        .map_err(database_error("vacuuming the demo database"))?;
+    connection
+        .close()
+        .await
+        .map_err(database_error("closing the demo database"))?;
+    Ok(report)
+}
+
+async fn write_rows(
+    connection: &mut SqliteConnection,
+    mut receiver: mpsc::Receiver<SinkMessage>,
+    declared: &[TableDef],
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<GenerateReport, DemoError> {
+    let mut report = GenerateReport { tables: Vec::new() };
+    while let Some(message) = receiver.recv().await {
+        let SinkMessage::Begin(def) = message else {
+            return Err(DemoError::SinkProtocol {
+                reason: "rows sent outside a table".to_owned(),
+            });
+        };
+        if !declared.contains(&def) {
+            return Err(DemoError::SinkProtocol {
+                reason: format!(
+                    "table {} is not declared by the example as written",
+                    def.name
+                ),
+            });
+        }
+        let rows = write_table(connection, &mut receiver, &def, progress).await?;
+        report.tables.push(TableRows {
+            table: def.name,
+            rows,
+        });
+    }
+    Ok(report)
+}
+
+/// Loads one table inside one transaction, then builds its indexes.
+async fn write_table(
+    connection: &mut SqliteConnection,
+    receiver: &mut mpsc::Receiver<SinkMessage>,
+    def: &TableDef,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<u64, DemoError> {
+    let mut transaction = connection.begin().await.map_err(database_error(format!(
+        "starting to load table {}",
+        def.name
+    )))?;
+    let mut rows = 0u64;
+    loop {
+        match receiver.recv().await {
+            Some(SinkMessage::Rows(batch)) => {
+                let batch_rows = batch.len() as u64;
+                let (sql, values) =
+                    insert_statement(def, batch, Backend::Sqlite)?.build_sqlx(SqliteQueryBuilder);
+                sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(database_error(format!("inserting into table {}", def.name)))?;
+                let before = rows;
+                rows += batch_rows;
+                if rows / PROGRESS_EVERY_ROWS > before / PROGRESS_EVERY_ROWS {
+                    progress(def.name, rows);
+                }
+            }
+            Some(SinkMessage::End) => break,
+            Some(SinkMessage::Begin(next)) => {
+                return Err(DemoError::SinkProtocol {
+                    reason: format!("table {} began before table {} ended", next.name, def.name),
+                })
+            }
+            None => {
+                return Err(DemoError::SinkProtocol {
+                    reason: format!("the generator stopped inside table {}", def.name),
+                })
+            }
+        }
+    }
+    transaction
+        .commit()
+        .await
+        .map_err(database_error(format!("committing table {}", def.name)))?;
+    for sql in create_index_sql(def, Backend::Sqlite) {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *connection)
+            .await
+            .map_err(database_error(format!("indexing table {}", def.name)))?;
+    }
+    progress(def.name, rows);
+    Ok(rows)
+}
+
+/// The generator's side of the channel: checks the protocol and every row, and batches rows
+/// into INSERT-sized chunks.
+struct ChannelSink {
+    sender: mpsc::Sender<SinkMessage>,
+    open: Option<TableDef>,
+    rows_per_batch: usize,
+    batch: Vec<Vec<Cell>>,
+    written: Vec<&'static str>,
+}
+
+impl ChannelSink {
+    fn new(sender: mpsc::Sender<SinkMessage>) -> Self {
+        ChannelSink {
+            sender,
+            open: None,
+            rows_per_batch: ROWS_PER_INSERT,
+            batch: Vec::new(),
+            written: Vec::new(),
+        }
+    }
+
+    fn send(&self, message: SinkMessage) -> Result<(), DemoError> {
+        self.sender
+            .blocking_send(message)
+            .map_err(|_| DemoError::WriterStopped)
+    }
+
+    fn flush(&mut self) -> Result<(), DemoError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.rows_per_batch));
+        self.send(SinkMessage::Rows(batch))
+    }
+
+    fn finish(self) -> Result<(), DemoError> {
+        match &self.open {
+            Some(def) => Err(DemoError::SinkProtocol {
+                reason: format!("table {} was never ended", def.name),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl RowSink for ChannelSink {
+    fn begin_table(&mut self, def: &TableDef) -> Result<(), DemoError> {
+        if let Some(open) = &self.open {
+            return Err(DemoError::SinkProtocol {
+                reason: format!("table {} began before table {} ended", def.name, open.name),
+            });
+        }
+        if self.written.contains(&def.name) {
+            return Err(DemoError::SinkProtocol {
+                reason: format!("table {} was written twice", def.name),
+            });
+        }
+        self.written.push(def.name);
+        self.rows_per_batch =
+            (MAX_BOUND_VALUES / def.columns.len().max(1)).clamp(1, ROWS_PER_INSERT);
+        self.batch = Vec::with_capacity(self.rows_per_batch);
+        self.open = Some(def.clone());
+        self.send(SinkMessage::Begin(def.clone()))
+    }
+
+    fn row(&mut self, cells: Vec<Cell>) -> Result<(), DemoError> {
+        let Some(def) = &self.open else {
+            return Err(DemoError::SinkProtocol {
+                reason: "a row was sent outside a table".to_owned(),
+            });
+        };
+        check_row(def, &cells)?;
+        self.batch.push(cells);
+        if self.batch.len() >= self.rows_per_batch {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn end_table(&mut self) -> Result<(), DemoError> {
+        if self.open.is_none() {
+            return Err(DemoError::SinkProtocol {
+                reason: "end_table without begin_table".to_owned(),
+            });
+        }
+        self.flush()?;
+        self.open = None;
+        self.send(SinkMessage::End)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use chrono::{Datelike, Duration, Weekday};
+    use sea_query::{Order, Query, SqliteQueryBuilder};
+    use sqlx::Row;
+
+    use super::*;
+
+    fn end_date() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 22).expect("a valid date")
+    }
+
+    fn small_options() -> DemoOptions {
+        DemoOptions {
+            scale: 0.2,
+            ..DemoOptions::new(end_date())
+        }
+    }
+
+    async fn generate_into(path: &Path, opts: &DemoOptions) -> GenerateReport {
+        let mut calls = Vec::new();
+        let report = write_sqlite(path, &metrica(), opts, &mut |table, rows| {
+            calls.push((table.to_owned(), rows))
+        })
+        .await
+        .expect("the demo generates");
+        for entry in &report.tables {
+            assert!(
+                calls.contains(&(entry.table.to_owned(), entry.rows)),
+                "progress reports the end of table {}",
+                entry.table
+            );
+        }
+        assert!(
+            !temporary_path(path).exists(),
+            "the temporary file is renamed away"
+        );
+        report
+    }
+
+    async fn open(path: &Path) -> SqliteConnection {
+        SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .connect()
+            .await
+            .expect("the demo database opens")
+    }
+
+    async fn count(connection: &mut SqliteConnection, sql: &'static str) -> i64 {
+        sqlx::query(sql)
+            .fetch_one(&mut *connection)
+            .await
+            .unwrap_or_else(|error| panic!("{sql}: {error}"))
+            .get(0)
+    }
+
+    /// Every value of one column, as text, through a sea-query SELECT.
+    async fn column_values(
+        connection: &mut SqliteConnection,
+        table: &'static str,
+        column: &'static str,
+        distinct: bool,
+    ) -> Vec<Option<String>> {
+        let mut select = Query::select();
+        select.column(column).from(table);
+        if distinct {
+            select.distinct().order_by(column, Order::Asc);
+        }
+        let sql = select.to_string(SqliteQueryBuilder);
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *connection)
+            .await
+            .expect("the column can be read")
+            .iter()
+            .map(|row| row.get::<Option<String>, _>(0))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn same_options_give_identical_bytes_and_another_seed_does_not() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let first = directory.path().join("first.db");
+        let second = directory.path().join("second.db");
+        let reseeded = directory.path().join("reseeded.db");
+        let opts = small_options();
+        let first_report = generate_into(&first, &opts).await;
+        // Writing over an existing file replaces it.
+        std::fs::write(&second, b"stale").expect("a stale file");
+        let second_report = generate_into(&second, &opts).await;
+        let reseeded_report = generate_into(&reseeded, &DemoOptions { seed: 7, ..opts }).await;
+
+        assert_eq!(first_report, second_report);
+        assert_ne!(first_report, reseeded_report);
+        let first_bytes = std::fs::read(&first).expect("first file");
+        assert!(first_bytes == std::fs::read(&second).expect("second file"));
+        assert!(first_bytes != std::fs::read(&reseeded).expect("reseeded file"));
+    }
+
+    #[tokio::test]
+    async fn generated_data_keeps_the_catalog_contract_and_its_invariants() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let path = directory.path().join("metrica.db");
+        let opts = small_options();
+        let report = generate_into(&path, &opts).await;
+        let declared: Vec<&str> = metrica_gen::tables().iter().map(|def| def.name).collect();
+        let written: Vec<&str> = report.tables.iter().map(|entry| entry.table).collect();
+        assert_eq!(written, declared);
+        assert!(
+            report.rows("events").expect("events") > report.rows("sessions").expect("sessions")
+        );
+        let mut connection = open(&path).await;
+
+        // Three workspaces, and no table knows any other.
+        let workspaces = ["acme", "globex", "initech"].map(|id| Some(id.to_owned()));
+        for def in metrica_gen::tables() {
+            let found = column_values(&mut connection, def.name, "workspace_id", true).await;
+            if ["user_profiles", "sessions", "events", "customers"].contains(&def.name) {
+                assert_eq!(found, workspaces, "workspaces of {}", def.name);
+            } else {
+                assert!(found.iter().all(|id| workspaces.contains(id)), "{found:?}");
+            }
+        }
+
+        // Every timestamp is stored as exactly `YYYY-MM-DD HH:MM:SS` inside the history.
+        let first_second = (end_date() - Duration::days(454)).and_time(chrono::NaiveTime::MIN);
+        let after_end = (end_date() + Duration::days(1)).and_time(chrono::NaiveTime::MIN);
+        for def in metrica_gen::tables() {
+            for column in def.columns.iter().filter(|c| c.ty == ColumnType::Timestamp) {
+                let values = column_values(&mut connection, def.name, column.name, false).await;
+                for value in values.into_iter().flatten() {
+                    let parsed = NaiveDateTime::parse_from_str(&value, SQLITE_TIMESTAMP_FORMAT)
+                        .unwrap_or_else(|_| panic!("{}.{} = {value}", def.name, column.name));
+                    assert_eq!(parsed.format(SQLITE_TIMESTAMP_FORMAT).to_string(), value);
+                    assert!(parsed >= first_second && parsed < after_end, "{value}");
+                }
+            }
+        }
+
+        // Every value of a dimension with known values is one of the catalog's.
+        let catalog: toml::Table = metrica().catalog_toml.parse().expect("the catalog parses");
+        let dimensions = catalog["dimensions"].as_table().expect("dimensions");
+        let mut checked = 0;
+        for (name, dimension) in dimensions {
+            let Some(allowed) = dimension.get("values").and_then(|v| v.as_array()) else {
+                continue;
+            };
+            let allowed: BTreeSet<&str> = allowed.iter().filter_map(|v| v.as_str()).collect();
+            for binding in dimension["bindings"].as_array().expect("bindings") {
+                let (table, column) = binding
+                    .as_str()
+                    .and_then(|b| b.split_once('.'))
+                    .expect("table.column");
+                let def = metrica_gen::tables()
+                    .into_iter()
+                    .find(|def| def.name == table)
+                    .expect("a generated table");
+                let column = def
+                    .columns
+                    .iter()
+                    .find(|c| c.name == column)
+                    .expect("a generated column")
+                    .name;
+                let found = column_values(&mut connection, def.name, column, true).await;
+                for value in &found {
+                    let value = value.as_deref().expect("dimensions are never null");
+                    assert!(
+                        allowed.contains(value),
+                        "{name}: {table}.{column} = {value}"
+                    );
+                }
+                assert!(found.len() >= 2, "{table}.{column} varies");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 9, "only {checked} dimension bindings checked");
+
+        // Sessions last 1–60 minutes; every event lies inside a session of the same user, every
+        // session has events and belongs to a user who had signed up.
+        let checks: [(&str, &'static str); 9] = [
+            (
+                "session length outside 1-60 minutes",
+                "SELECT COUNT(*) FROM sessions WHERE \
+                 strftime('%s', end_time) - strftime('%s', start_time) NOT BETWEEN 60 AND 3600",
+            ),
+            (
+                "events outside a session of their user",
+                "SELECT COUNT(*) FROM events e LEFT JOIN sessions s \
+                 ON s.workspace_id = e.workspace_id AND s.session_id = e.session_id \
+                 WHERE s.session_id IS NULL OR s.user_id <> e.user_id \
+                 OR e.ts < s.start_time OR e.ts > s.end_time",
+            ),
+            (
+                "sessions without events",
+                "SELECT (SELECT COUNT(*) FROM sessions) - (SELECT COUNT(*) FROM \
+                 (SELECT DISTINCT workspace_id, session_id FROM events))",
+            ),
+            (
+                "sessions of unknown or not yet signed up users",
+                "SELECT COUNT(*) FROM sessions s LEFT JOIN user_profiles u \
+                 ON u.workspace_id = s.workspace_id AND u.user_id = s.user_id \
+                 WHERE u.user_id IS NULL OR s.start_time < u.signup_at",
+            ),
+            (
+                "checkout steps without the previous step earlier in the session",
+                "SELECT COUNT(*) FROM (SELECT \
+                 MIN(CASE WHEN event_name = 'checkout_started' THEN ts END) AS started, \
+                 MIN(CASE WHEN event_name = 'payment_submitted' THEN ts END) AS paid, \
+                 MIN(CASE WHEN event_name = 'order_completed' THEN ts END) AS ordered \
+                 FROM events GROUP BY workspace_id, session_id) \
+                 WHERE (paid IS NOT NULL AND (started IS NULL OR started >= paid)) \
+                 OR (ordered IS NOT NULL AND (paid IS NULL OR paid >= ordered))",
+            ),
+            (
+                "properties that are not JSON",
+                "SELECT COUNT(*) FROM events WHERE properties IS NOT NULL AND NOT json_valid(properties)",
+            ),
+            (
+                "emails outside reserved domains",
+                "SELECT (SELECT COUNT(*) FROM user_profiles WHERE email NOT LIKE '%@example.com' \
+                 AND email NOT LIKE '%@example.net' AND email NOT LIKE '%@example.org') + \
+                 (SELECT COUNT(*) FROM customers WHERE contact_email NOT LIKE '%.example.com')",
+            ),
+            (
+                "customers churned before they were created",
+                "SELECT COUNT(*) FROM customers WHERE churned_at <= created_at",
+            ),
+            (
+                "tickets of unknown or inactive customers, or resolved outside 0.5-120 hours",
+                "SELECT COUNT(*) FROM support_tickets t LEFT JOIN customers c \
+                 ON c.workspace_id = t.workspace_id AND c.customer_id = t.customer_id \
+                 WHERE c.customer_id IS NULL OR t.opened_at <= c.created_at \
+                 OR t.opened_at >= c.churned_at \
+                 OR strftime('%s', t.resolved_at) - strftime('%s', t.opened_at) \
+                 NOT BETWEEN 1800 AND 432000",
+            ),
+        ];
+        for (what, sql) in checks {
+            assert_eq!(count(&mut connection, sql).await, 0, "{what}");
+        }
+        for (what, sql) in [
+            (
+                "churned customers",
+                "SELECT COUNT(*) FROM customers WHERE churned_at IS NOT NULL",
+            ),
+            (
+                "unresolved tickets",
+                "SELECT COUNT(*) FROM support_tickets WHERE resolved_at IS NULL",
+            ),
+            (
+                "orders",
+                "SELECT COUNT(*) FROM events WHERE event_name = 'order_completed'",
+            ),
+            (
+                "null properties",
+                "SELECT COUNT(*) FROM events WHERE properties IS NULL",
+            ),
+        ] {
+            assert!(count(&mut connection, sql).await > 0, "some {what}");
+        }
+
+        // The planted anomaly: acme's signups on its Tuesday fall well below the four Tuesdays
+        // before, because android + paid_social collapses while the other segments do not.
+        let anomaly_day = metrica_gen::planted_anomaly_day(end_date());
+        assert_eq!(anomaly_day.weekday(), Weekday::Tue);
+        let rows = sqlx::query(
+            "SELECT substr(signup_at, 1, 10) AS day, COUNT(*) AS signups, \
+             SUM(device = 'android' AND acquisition_channel = 'paid_social') AS segment \
+             FROM user_profiles WHERE workspace_id = 'acme' GROUP BY day",
+        )
+        .fetch_all(&mut connection)
+        .await
+        .expect("signups per day");
+        let per_day: BTreeMap<String, (i64, i64)> = rows
+            .iter()
+            .map(|row| (row.get("day"), (row.get("signups"), row.get("segment"))))
+            .collect();
+        let on = |day: NaiveDate| per_day.get(&day.to_string()).copied().unwrap_or((0, 0));
+        let (total, segment) = on(anomaly_day);
+        let before: Vec<(i64, i64)> = (1..=4)
+            .map(|weeks| on(anomaly_day - Duration::weeks(weeks)))
+            .collect();
+        let mean_total = before.iter().map(|(t, _)| *t as f64).sum::<f64>() / 4.0;
+        let mean_segment = before.iter().map(|(_, s)| *s as f64).sum::<f64>() / 4.0;
+        let mean_others = mean_total - mean_segment;
+        assert!(total as f64 <= 0.85 * mean_total, "{total} vs {before:?}");
+        assert!(
+            segment as f64 <= 0.30 * mean_segment,
+            "{segment} vs {before:?}"
+        );
+        assert!(
+            (total - segment) as f64 >= 0.85 * mean_others,
+            "{total} vs {before:?}"
+        );
+    }
+
+    #[test]
+    fn ddl_follows_each_backend() {
+        let def = TableDef {
+            name: "things",
+            columns: vec![
+                ColumnDef {
+                    name: "tenant",
+                    ty: ColumnType::Text,
+                    nullable: false,
+                },
+                ColumnDef {
+                    name: "id",
+                    ty: ColumnType::BigInt,
+                    nullable: false,
+                },
+                ColumnDef {
+                    name: "at",
+                    ty: ColumnType::Timestamp,
+                    nullable: false,
+                },
+                ColumnDef {
+                    name: "note",
+                    ty: ColumnType::Text,
+                    nullable: true,
+                },
+            ],
+            primary_key: vec!["tenant", "id"],
+            indexes: vec![vec!["tenant", "at"]],
+        };
+        assert_eq!(
+            create_table_sql(&def, Backend::Sqlite),
+            r#"CREATE TABLE "things" ( "tenant" TEXT NOT NULL, "id" BIGINT NOT NULL, "at" TEXT NOT NULL, "note" TEXT NULL, PRIMARY KEY ("tenant", "id") )"#
+        );
+        assert_eq!(
+            create_table_sql(&def, Backend::Postgres),
+            r#"CREATE TABLE "things" ( "tenant" TEXT NOT NULL, "id" BIGINT NOT NULL, "at" TIMESTAMP NOT NULL, "note" TEXT NULL, PRIMARY KEY ("tenant", "id") )"#
+        );
+        assert_eq!(
+            create_table_sql(&def, Backend::MySql),
+            "CREATE TABLE `things` ( `tenant` VARCHAR(255) NOT NULL, `id` BIGINT NOT NULL, `at` DATETIME NOT NULL, `note` TEXT NULL, PRIMARY KEY (`tenant`, `id`) )"
+        );
+        assert_eq!(
+            create_index_sql(&def, Backend::Sqlite),
+            [r#"CREATE INDEX "things_tenant_at_idx" ON "things" ("tenant", "at")"#]
+        );
+        assert_eq!(
+            create_index_sql(&def, Backend::MySql),
+            ["CREATE INDEX `things_tenant_at_idx` ON `things` (`tenant`, `at`)"]
+        );
+    }
+
+    fn one_table() -> Vec<TableDef> {
+        vec![TableDef {
+            name: "things",
+            columns: vec![ColumnDef {
+                name: "id",
+                ty: ColumnType::BigInt,
+                nullable: false,
+            }],
+            primary_key: vec!["id"],
+            indexes: vec![],
+        }]
+    }
+
+    fn bad_generator(_: &DemoOptions, sink: &mut dyn RowSink) -> Result<(), DemoError> {
+        sink.begin_table(&one_table()[0])?;
+        for id in 0..1_000 {
+            sink.row(vec![Cell::Int(id)])?;
+        }
+        sink.row(vec![Cell::Text("not a number".to_owned())])
+    }
+
+    #[tokio::test]
+    async fn a_failing_generator_leaves_no_file_behind() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let path = directory.path().join("broken.db");
+        std::fs::write(&path, b"old").expect("an old file");
+        let example = Example {
+            name: "broken",
+            catalog_toml: "",
+            tables: one_table,
+            generate: bad_generator,
+            demo_queries: "[]",
+        };
+        let error = write_sqlite(&path, &example, &small_options(), &mut |_, _| {})
+            .await
+            .expect_err("the generator fails");
+        assert_eq!(error.code(), "demo_row_shape");
+        assert!(!path.exists() && !temporary_path(&path).exists());
+
+        let error = write_sqlite(
+            &path,
+            &example,
+            &DemoOptions {
+                scale: 0.0,
+                ..small_options()
+            },
+            &mut |_, _| {},
+        )
+        .await
+        .expect_err("a zero scale is refused");
+        assert_eq!(error.code(), "demo_invalid_options");
+    }
+}

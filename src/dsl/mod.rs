@@ -1,0 +1,277 @@
+//! The wire DSL (v1): serde types that translators emit and analysts read, and their JSON Schema.
+//!
+//! Invariants: these types know nothing of any catalog; names of metrics, dimensions and fields are
+//! plain newtypes here and become enums only in the generated schema (`schema.rs`). Every struct
+//! denies unknown fields. Optional fields are `Option` (absent or `null` both mean "not given").
+
+mod period;
+pub mod schema;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use period::{Between, Compare, Granularity, LastN, Period, PeriodUnit, Preset};
+
+/// The DSL version this build speaks; `executed_dsl` always carries it.
+pub const DSL_VERSION: u32 = 1;
+
+/// One query. Tagged by `kind`, which comes first so a model picks the variant before the fields.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Query {
+    /// One to four metrics over a period, optionally as a time series, broken down and filtered.
+    Metric(MetricQuery),
+    /// The caller's role KPI set over a period.
+    Overview(OverviewQuery),
+    /// Record-level rows of one entity (for roles with record-level access).
+    List(ListQuery),
+}
+
+impl Query {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Query::Metric(_) => Kind::Metric,
+            Query::Overview(_) => Kind::Overview,
+            Query::List(_) => Kind::List,
+        }
+    }
+}
+
+/// The query kinds. Funnel and explain arrive with their issue; the catalog already names them.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Metric,
+    Overview,
+    List,
+    Funnel,
+    Explain,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Metric => "metric",
+            Kind::Overview => "overview",
+            Kind::List => "list",
+            Kind::Funnel => "funnel",
+            Kind::Explain => "explain",
+        }
+    }
+
+    /// Kinds this build can execute.
+    pub fn supported(self) -> bool {
+        matches!(self, Kind::Metric | Kind::Overview | Kind::List)
+    }
+}
+
+/// A metric name from the catalog.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(transparent)]
+pub struct MetricName(pub String);
+
+/// A dimension name from the catalog.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(transparent)]
+pub struct DimensionName(pub String);
+
+/// A field of a `list` entity.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(transparent)]
+pub struct FieldName(pub String);
+
+/// An entity that `list` can return rows of.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(transparent)]
+pub struct EntityName(pub String);
+
+macro_rules! name_str {
+    ($($t:ty),*) => {$(
+        impl $t {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )*};
+}
+name_str!(MetricName, DimensionName, FieldName, EntityName);
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricQuery {
+    /// DSL version; 1 when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1))]
+    pub version: Option<u32>,
+    /// One to four metric names.
+    #[schemars(length(min = 1, max = 4))]
+    pub metrics: Vec<MetricName>,
+    pub period: Period,
+    /// Adds a time series with one point per day, week or month of the period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granularity: Option<Granularity>,
+    /// Adds previous values and deltas to every summary and breakdown row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Compare>,
+    /// Zero to two dimensions to break the metrics down by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 2))]
+    pub group_by: Vec<DimensionName>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub filters: Vec<Filter>,
+    /// How many breakdown rows to keep (1-50, default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 50))]
+    pub top_n: Option<u32>,
+    /// Order of breakdown rows by the first metric (default desc).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Order>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OverviewQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1))]
+    pub version: Option<u32>,
+    pub period: Period,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Compare>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1))]
+    pub version: Option<u32>,
+    pub entity: EntityName,
+    /// One to ten fields of the entity, in output order.
+    #[schemars(length(min = 1, max = 10))]
+    pub fields: Vec<FieldName>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub filters: Vec<FieldFilter>,
+    /// Restricts rows to those whose `time_field` falls in the period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    /// The date field `period` applies to (default: the entity's default time field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_field: Option<FieldName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<Sort>,
+    /// Maximum rows (1-100, default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sort {
+    pub field: FieldName,
+    pub order: Order,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    Asc,
+    Desc,
+}
+
+/// A filter on a dimension.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    pub dimension: DimensionName,
+    pub op: FilterOp,
+    /// One value for eq/neq/gt/gte/lt/lte/contains; one or more for in/not_in.
+    #[schemars(length(min = 1, max = 50))]
+    pub values: Vec<FilterValue>,
+}
+
+/// A filter on a field of a `list` entity.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FieldFilter {
+    pub field: FieldName,
+    pub op: FilterOp,
+    /// One value for eq/neq/gt/gte/lt/lte/contains; one or more for in/not_in.
+    #[schemars(length(min = 1, max = 50))]
+    pub values: Vec<FilterValue>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterOp {
+    Eq,
+    Neq,
+    In,
+    NotIn,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Contains,
+}
+
+impl FilterOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilterOp::Eq => "eq",
+            FilterOp::Neq => "neq",
+            FilterOp::In => "in",
+            FilterOp::NotIn => "not_in",
+            FilterOp::Gt => "gt",
+            FilterOp::Gte => "gte",
+            FilterOp::Lt => "lt",
+            FilterOp::Lte => "lte",
+            FilterOp::Contains => "contains",
+        }
+    }
+
+    pub fn takes_many(self) -> bool {
+        matches!(self, FilterOp::In | FilterOp::NotIn)
+    }
+
+    pub fn is_ordering(self) -> bool {
+        matches!(
+            self,
+            FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte
+        )
+    }
+}
+
+/// A filter value: text or a number, typed by the dimension.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum FilterValue {
+    Text(String),
+    Number(f64),
+}
+
+impl std::fmt::Display for FilterValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FilterValue::Text(s) => f.write_str(s),
+            FilterValue::Number(n) => write!(f, "{n}"),
+        }
+    }
+}

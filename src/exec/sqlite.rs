@@ -1,0 +1,150 @@
+//! SQLite warehouse: a read-only pool with `query_only`, defensive mode, no ATTACH, and a
+//! progress handler that interrupts statements at their deadline.
+
+use std::str::FromStr;
+use std::time::Instant;
+
+use futures_util::TryStreamExt;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::{Row, Sqlite};
+
+use super::{Cell, ExecError, Limits, Rows};
+use crate::sql::{ColumnKind, Param, Statement};
+
+#[derive(Debug, Clone)]
+pub(super) struct SqliteWarehouse {
+    pool: SqlitePool,
+}
+
+impl SqliteWarehouse {
+    pub(super) async fn open(path: &str) -> Result<SqliteWarehouse, ExecError> {
+        if !std::path::Path::new(path).is_file() {
+            return Err(ExecError::Unavailable(format!(
+                "no SQLite file at `{path}`"
+            )));
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(|e| ExecError::Unavailable(e.to_string()))?
+            .read_only(true)
+            .create_if_missing(false)
+            .pragma("query_only", "ON")
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    let mut handle = conn.lock_handle().await?;
+                    harden(&mut handle);
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| ExecError::Unavailable(e.to_string()))?;
+        Ok(SqliteWarehouse { pool })
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), ExecError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| ExecError::Unavailable(e.to_string()))
+    }
+
+    pub(super) async fn run(
+        &self,
+        statement: &Statement,
+        limits: &Limits,
+    ) -> Result<Rows, ExecError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| ExecError::Unavailable(e.to_string()))?;
+        let deadline = Instant::now() + limits.timeout;
+        {
+            let mut handle = conn
+                .lock_handle()
+                .await
+                .map_err(|e| ExecError::Unavailable(e.to_string()))?;
+            handle.set_progress_handler(1000, move || Instant::now() < deadline);
+        }
+        let mut query = sqlx::query_with::<Sqlite, _>(
+            sqlx::AssertSqlSafe(statement.sql.clone()),
+            sqlx::sqlite::SqliteArguments::default(),
+        );
+        for p in &statement.params {
+            query = match p {
+                Param::Text(s) => query.bind(s.clone()),
+                Param::Int(i) => query.bind(*i),
+                Param::Float(f) => query.bind(*f),
+                Param::Timestamp(t) => query.bind(t.format("%Y-%m-%d %H:%M:%S").to_string()),
+            };
+        }
+        let mut rows = Vec::new();
+        let mut truncated = false;
+        let result: Result<(), sqlx::Error> = async {
+            let mut stream = query.fetch(&mut *conn);
+            while let Some(row) = stream.try_next().await? {
+                if rows.len() == limits.row_cap {
+                    truncated = true;
+                    break;
+                }
+                rows.push(decode(&row, statement)?);
+            }
+            Ok(())
+        }
+        .await;
+        if let Ok(mut handle) = conn.lock_handle().await {
+            handle.remove_progress_handler();
+        }
+        match result {
+            Ok(()) => Ok(Rows {
+                columns: statement.columns.clone(),
+                rows,
+                truncated,
+            }),
+            Err(e) if Instant::now() >= deadline => {
+                let _ = e;
+                Err(ExecError::Timeout(limits.timeout))
+            }
+            Err(sqlx::Error::Database(e)) => Err(ExecError::Failed(e.message().to_string())),
+            Err(e) => Err(ExecError::Unavailable(e.to_string())),
+        }
+    }
+}
+
+fn decode(row: &SqliteRow, statement: &Statement) -> Result<Vec<Cell>, sqlx::Error> {
+    let mut out = Vec::with_capacity(statement.columns.len());
+    for (i, c) in statement.columns.iter().enumerate() {
+        let cell = match c.kind {
+            ColumnKind::Text => row.try_get::<Option<String>, _>(i)?.map(Cell::Text),
+            ColumnKind::Int => row.try_get::<Option<i64>, _>(i)?.map(Cell::Int),
+            ColumnKind::Float => match row.try_get::<Option<f64>, _>(i) {
+                Ok(v) => v.map(Cell::Float),
+                // SQLite may hand back an integer where a REAL was cast (e.g. a whole-number SUM).
+                Err(_) => row
+                    .try_get::<Option<i64>, _>(i)?
+                    .map(|v| Cell::Float(v as f64)),
+            },
+        };
+        out.push(cell.unwrap_or(Cell::Null));
+    }
+    Ok(out)
+}
+
+/// Defensive mode (no writes to the schema or shadow tables even by accident) and no ATTACH.
+fn harden(handle: &mut sqlx::sqlite::LockedSqliteHandle<'_>) {
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is a live connection handle held under the lock for the duration of the calls.
+    unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_DEFENSIVE,
+            1 as std::os::raw::c_int,
+            std::ptr::null_mut::<std::os::raw::c_int>(),
+        );
+        libsqlite3_sys::sqlite3_limit(db, libsqlite3_sys::SQLITE_LIMIT_ATTACHED, 0);
+    }
+}

@@ -1,0 +1,24 @@
+//! Tally answers analytics questions with numbers that are exactly right, or an honest refusal.
+//!
+//! The stages (see ARCHITECTURE.md for the full codemap):
+//!
+//! | stage     | input                     | output                  | module      |
+//! |-----------|---------------------------|-------------------------|-------------|
+//! | check     | raw JSON + role           | `CheckedQuery`          | `check`     |
+//! | plan      | `CheckedQuery` + clock    | `Plan`                  | `plan`      |
+//! | compile   | `Plan` + dialect          | `Vec<Statement>`        | `sql`       |
+//! | execute   | `Statement`s + warehouse  | `Vec<Rows>`             | `exec`      |
+//! | assemble  | `Plan` + rows             | `QueryResult`           | `result`    |
+//! | answer    | `Plan` + `QueryResult`    | `Answer` (text, chart)  | `answer`    |
+
+pub mod answer;
+pub mod catalog;
+pub mod check;
+pub mod cli;
+pub mod demo;
+pub mod dsl;
+pub mod exec;
+pub mod pipeline;
+pub mod plan;
+pub mod result;
+pub mod sql;

@@ -1,0 +1,374 @@
+//! Runs the stages in order and returns the response and a trace of every stage's output.
+//! This is the main test boundary: golden tests snapshot the trace.
+//!
+//! Invariants: nothing after `check` calls a translator or an LLM. The same DSL, data and clock
+//! give the same response bytes, except `query_id` and `timings_ms`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::answer::{self, Source};
+use crate::catalog::Catalog;
+use crate::check::{Checker, Diagnostic, DiagnosticCode, Refusal, Rejection, Repair};
+use crate::dsl::{Period, Query};
+use crate::exec::{ExecError, Limits, Rows, Warehouse};
+use crate::plan::{self, Clock, Plan, WorkspaceId};
+use crate::result::{self, QueryResult};
+use crate::sql::{self, CompileError, Dialect, Statement};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Answered,
+    Refused,
+    NeedsClarification,
+    Invalid,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Refused => "refused",
+            Outcome::NeedsClarification => "needs_clarification",
+            Outcome::Invalid => "invalid",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Translator {
+    Rules,
+    Llm,
+    /// The caller sent DSL.
+    None,
+}
+
+/// The response contract (DESIGN §7).
+#[derive(Debug, Clone, Serialize)]
+pub struct Response {
+    pub query_id: String,
+    pub outcome: Outcome,
+    pub answer: String,
+    pub translator: Translator,
+    pub executed_dsl: Option<Query>,
+    /// Only for roles that may see SQL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    pub data: Option<QueryResult>,
+    pub chart: Option<Value>,
+    pub refusal: Option<Refusal>,
+    /// Only for `invalid`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<Diagnostic>,
+    /// Deterministic repairs applied to the DSL (synonyms, case).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repairs: Vec<Repair>,
+    pub sources: Vec<Source>,
+    pub catalog_version: String,
+    pub timings_ms: Timings,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    pub check: f64,
+    pub plan: f64,
+    pub compile: f64,
+    pub execute: f64,
+    pub answer: f64,
+    pub total: f64,
+}
+
+/// Every stage's output, for tests and debugging.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    pub plan: Option<Plan>,
+    pub statements: Vec<Statement>,
+    pub rows: Vec<Rows>,
+    pub result: Option<QueryResult>,
+}
+
+/// Failures of the machinery, not of the question (HTTP 5xx, CLI exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+}
+
+impl Error {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Exec(e) => e.code(),
+            Error::Compile(e) => e.code(),
+        }
+    }
+}
+
+/// The catalog, its checker and a warehouse: everything a query needs.
+pub struct Engine {
+    pub catalog: Arc<Catalog>,
+    pub checker: Checker,
+    pub warehouse: Warehouse,
+    pub limits: Limits,
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// A new opaque query id.
+pub fn new_query_id() -> String {
+    use sha2::{Digest, Sha256};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = Sha256::new();
+    h.update(std::process::id().to_le_bytes());
+    h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    h.update(nanos.to_le_bytes());
+    let digest = h.finalize();
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("q_{hex}")
+}
+
+fn period_of(q: &Query) -> Option<&Period> {
+    match q {
+        Query::Metric(m) => Some(&m.period),
+        Query::Overview(o) => Some(&o.period),
+        Query::List(l) => l.period.as_ref(),
+    }
+}
+
+impl Engine {
+    pub fn new(catalog: Arc<Catalog>, warehouse: Warehouse, limits: Limits) -> Engine {
+        Engine {
+            checker: Checker::new(catalog.clone()),
+            catalog,
+            warehouse,
+            limits,
+        }
+    }
+
+    fn base(&self, outcome: Outcome, answer: String) -> Response {
+        base(&self.catalog, outcome, answer)
+    }
+
+    fn rejected(&self, rejection: Rejection) -> Response {
+        rejection_response(&self.catalog, rejection)
+    }
+}
+
+fn base(catalog: &Catalog, outcome: Outcome, answer: String) -> Response {
+    Response {
+        query_id: new_query_id(),
+        outcome,
+        answer,
+        translator: Translator::None,
+        executed_dsl: None,
+        sql: None,
+        data: None,
+        chart: None,
+        refusal: None,
+        diagnostics: Vec::new(),
+        repairs: Vec::new(),
+        sources: Vec::new(),
+        catalog_version: catalog.version.clone(),
+        timings_ms: Timings::default(),
+    }
+}
+
+impl Engine {
+    /// Runs raw DSL as `role` in `workspace`.
+    pub async fn run(
+        &self,
+        raw: &[u8],
+        role: &str,
+        workspace: &str,
+        clock: &Clock,
+    ) -> Result<(Response, Trace), Error> {
+        let started = Instant::now();
+        let mut trace = Trace::default();
+        let mut timings = Timings::default();
+
+        let t = Instant::now();
+        let checked = self.checker.check_bytes(raw, role);
+        timings.check = ms(t);
+        let checked = match checked {
+            Ok(c) => c,
+            Err(rejection) => {
+                let mut r = self.rejected(rejection);
+                timings.total = ms(started);
+                r.timings_ms = timings;
+                return Ok((r, trace));
+            }
+        };
+
+        let t = Instant::now();
+        let workspace = WorkspaceId::parse(workspace)
+            .and_then(|w| plan::plan(&checked, &self.catalog, &w, clock));
+        timings.plan = ms(t);
+        let plan = match workspace {
+            Ok(p) => p,
+            Err(e) => {
+                let mut r = self.rejected(Rejection::Invalid {
+                    diagnostics: vec![Diagnostic::new(
+                        match e.code() {
+                            "too_many_points" => DiagnosticCode::TooManyPoints,
+                            _ => DiagnosticCode::InvalidPeriod,
+                        },
+                        if e.code() == "invalid_workspace" {
+                            ""
+                        } else {
+                            "/period"
+                        },
+                        e.to_string(),
+                    )],
+                });
+                if e.code() == "invalid_workspace" {
+                    r.diagnostics[0].message = e.to_string();
+                }
+                r.executed_dsl = Some(checked.query().clone());
+                timings.total = ms(started);
+                r.timings_ms = timings;
+                return Ok((r, trace));
+            }
+        };
+
+        let t = Instant::now();
+        let statements = sql::compile(&plan, &self.catalog, self.warehouse.dialect())?;
+        timings.compile = ms(t);
+
+        let t = Instant::now();
+        let rows = self.warehouse.run_all(&statements, &self.limits).await?;
+        timings.execute = ms(t);
+
+        let t = Instant::now();
+        let result = result::assemble(&plan, &rows, &self.catalog);
+        let answer = answer::answer(&plan, period_of(checked.query()), &result, &self.catalog);
+        timings.answer = ms(t);
+
+        let see_sql = self.catalog.role(role).is_some_and(|r| r.see_sql);
+        let mut response = self.base(Outcome::Answered, answer.text);
+        response.executed_dsl = Some(checked.query().clone());
+        response.sql = see_sql.then(|| sql::render(&statements));
+        response.data = Some(result.clone());
+        response.chart = answer.chart;
+        response.sources = answer.sources;
+        response.repairs = checked.repairs().to_vec();
+        timings.total = ms(started);
+        response.timings_ms = timings;
+
+        trace.plan = Some(plan);
+        trace.statements = statements;
+        trace.rows = rows;
+        trace.result = Some(result);
+        Ok((response, trace))
+    }
+}
+
+/// The response for a rejected query; needs no warehouse.
+pub fn rejection_response(catalog: &Catalog, rejection: Rejection) -> Response {
+    match rejection {
+        Rejection::Invalid { diagnostics } => {
+            let first = diagnostics
+                .first()
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            let more = if diagnostics.len() > 1 {
+                format!(" ({} problems in all)", diagnostics.len())
+            } else {
+                String::new()
+            };
+            let mut r = base(
+                catalog,
+                Outcome::Invalid,
+                format!("The query is not valid: {first}{more}."),
+            );
+            r.diagnostics = diagnostics;
+            r
+        }
+        Rejection::Refused { refusal, .. } => {
+            let offer = refusal
+                .suggestion
+                .as_ref()
+                .map(|s| format!(" You may ask instead: {}", describe_suggestion(s, catalog)))
+                .unwrap_or_default();
+            let mut r = base(
+                catalog,
+                Outcome::Refused,
+                format!("I can't answer that: {}{offer}", refusal.message),
+            );
+            r.refusal = Some(refusal);
+            r
+        }
+    }
+}
+
+/// A short description of a suggested query: "the number of Churned customers last month".
+fn describe_suggestion(s: &Value, catalog: &Catalog) -> String {
+    let Ok(q) = serde_json::from_value::<Query>(s.clone()) else {
+        return "a narrower query (see refusal.suggestion)".into();
+    };
+    let when = period_of(&q)
+        .and_then(|p| answer::period_phrase(Some(p)))
+        .filter(|p| p != "on")
+        .map(|p| format!(" {p}"))
+        .unwrap_or_default();
+    match &q {
+        Query::Metric(m) => {
+            let labels: Vec<String> = m
+                .metrics
+                .iter()
+                .map(|n| {
+                    catalog
+                        .metrics
+                        .get(n.as_str())
+                        .map_or(n.to_string(), |x| x.label.clone())
+                })
+                .collect();
+            format!("{}{when} (see refusal.suggestion).", labels.join(", "))
+        }
+        Query::List(l) => {
+            let fields: Vec<&str> = l.fields.iter().map(|f| f.as_str()).collect();
+            format!(
+                "the {} list with {}{when} (see refusal.suggestion).",
+                l.entity,
+                fields.join(", ")
+            )
+        }
+        Query::Overview(_) => format!("an overview{when}."),
+    }
+}
+
+/// Checks and compiles raw DSL without executing it (`tally compile`, `POST /v1/compile`).
+pub fn compile_only(
+    checker: &Checker,
+    raw: &[u8],
+    role: &str,
+    workspace: &str,
+    clock: &Clock,
+    dialect: Dialect,
+) -> Result<Vec<Statement>, CompileOnlyError> {
+    let checked = checker
+        .check_bytes(raw, role)
+        .map_err(CompileOnlyError::Rejected)?;
+    let w = WorkspaceId::parse(workspace).map_err(CompileOnlyError::Plan)?;
+    let p = plan::plan(&checked, checker.catalog(), &w, clock).map_err(CompileOnlyError::Plan)?;
+    sql::compile(&p, checker.catalog(), dialect).map_err(CompileOnlyError::Compile)
+}
+
+#[derive(Debug)]
+pub enum CompileOnlyError {
+    Rejected(Rejection),
+    Plan(plan::PlanError),
+    Compile(CompileError),
+}

@@ -1,0 +1,397 @@
+//! `CheckedQuery` + clock → `Plan`: resolved dates, the aggregates to compute (one SQL statement
+//! each), and the tenant scope.
+//!
+//! Invariants: pure (no IO, no clock reads: today comes from `Clock`). Every unit carries the
+//! workspace it is scoped to; `sql/` turns that into a predicate on every table and join.
+
+pub mod time;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+pub use time::{CalendarUnit, DateRange, ResolvedPeriod};
+
+use crate::catalog::{AggFunc, Aggregate, Catalog, TimeBasis, Window};
+use crate::check::CheckedQuery;
+use crate::dsl::{Compare, FieldFilter, Filter, Granularity, Order, Query};
+
+/// The injectable clock: today's date in the catalog's timezone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    today: NaiveDate,
+}
+
+impl Clock {
+    pub fn fixed(today: NaiveDate) -> Clock {
+        Clock { today }
+    }
+    /// Today in UTC from the system clock (the catalog timezone is UTC in this version).
+    pub fn system() -> Clock {
+        Clock {
+            today: chrono::Utc::now().date_naive(),
+        }
+    }
+    pub fn today(&self) -> NaiveDate {
+        self.today
+    }
+}
+
+/// A workspace (tenant) identifier: 1–64 characters of `[A-Za-z0-9_.-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct WorkspaceId(String);
+
+impl WorkspaceId {
+    pub fn parse(s: &str) -> Result<WorkspaceId, PlanError> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if ok {
+            Ok(WorkspaceId(s.to_string()))
+        } else {
+            Err(PlanError::InvalidWorkspace(s.chars().take(80).collect()))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    #[error("`{0}` is not a workspace id (1-64 of letters, digits, `_`, `-`, `.`)")]
+    InvalidWorkspace(String),
+    #[error("the time series would have {points} points; the limit is {limit}: use a coarser granularity or a shorter period")]
+    TooManyPoints { points: usize, limit: usize },
+    #[error("the period {start} to {end} lies after today ({today})")]
+    FuturePeriod {
+        start: NaiveDate,
+        end: NaiveDate,
+        today: NaiveDate,
+    },
+}
+
+impl PlanError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            PlanError::InvalidWorkspace(_) => "invalid_workspace",
+            PlanError::TooManyPoints { .. } => "too_many_points",
+            PlanError::FuturePeriod { .. } => "future_period",
+        }
+    }
+}
+
+/// The most points a time series may have.
+pub const MAX_POINTS: usize = 400;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub workspace: WorkspaceId,
+    pub catalog_version: String,
+    pub today: NaiveDate,
+    pub body: PlanBody,
+}
+
+#[derive(Debug, Clone)]
+pub enum PlanBody {
+    Metric(MetricPlan),
+    List(ListPlan),
+}
+
+/// A metric or overview query: the outputs wanted and the units that compute them.
+#[derive(Debug, Clone)]
+pub struct MetricPlan {
+    /// True for `overview` (the role's KPI set).
+    pub overview: bool,
+    pub metrics: Vec<String>,
+    pub period: ResolvedPeriod,
+    pub compare: Option<(Compare, DateRange)>,
+    pub granularity: Option<Granularity>,
+    /// The time-series buckets, clipped to the period.
+    pub buckets: Vec<DateRange>,
+    pub group_by: Vec<String>,
+    pub filters: Vec<Filter>,
+    pub top_n: usize,
+    pub order: Order,
+    pub units: Vec<Unit>,
+}
+
+/// One aggregate over one range in one shape: exactly one SQL statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    /// The aggregate metric this unit computes.
+    pub metric: String,
+    pub aggregate: Aggregate,
+    pub range: DateRange,
+    pub shape: Shape,
+    /// Dimensions grouped in SQL (empty for totals).
+    pub group_by: Vec<String>,
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// One row per group.
+    Total,
+    /// One row per group and bucket of the granularity (bucket = its first day, unclipped).
+    ByBucket(Window),
+    /// One row per group and window (active users: distinct values per window).
+    ByWindow(Window),
+    /// Snapshot metrics: one value column per instant (rows valid at that instant).
+    AtInstants(Vec<chrono::NaiveDateTime>),
+}
+
+/// What a unit is used for when assembling results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Purpose {
+    Summary,
+    Breakdown,
+    Series,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPlan {
+    pub entity: String,
+    pub table: String,
+    pub key: String,
+    pub fields: Vec<String>,
+    pub filters: Vec<FieldFilter>,
+    pub period: Option<(ResolvedPeriod, String)>,
+    pub sort: Option<(String, Order)>,
+    pub limit: usize,
+}
+
+pub fn plan(
+    checked: &CheckedQuery,
+    catalog: &Catalog,
+    workspace: &WorkspaceId,
+    clock: &Clock,
+) -> Result<Plan, PlanError> {
+    let today = clock.today();
+    let body = match checked.query() {
+        Query::Metric(q) => PlanBody::Metric(metric_plan(
+            catalog,
+            today,
+            false,
+            q.metrics.iter().map(|m| m.as_str().to_string()).collect(),
+            &q.period,
+            q.compare,
+            q.granularity,
+            q.group_by.iter().map(|d| d.as_str().to_string()).collect(),
+            q.filters.clone(),
+            q.top_n.unwrap_or(10) as usize,
+            q.order.unwrap_or(Order::Desc),
+        )?),
+        Query::Overview(q) => {
+            let role = catalog
+                .role(checked.role())
+                .expect("checked queries name a known role");
+            PlanBody::Metric(metric_plan(
+                catalog,
+                today,
+                true,
+                role.overview.clone(),
+                &q.period,
+                q.compare,
+                None,
+                vec![],
+                vec![],
+                10,
+                Order::Desc,
+            )?)
+        }
+        Query::List(q) => {
+            let entity = &catalog.entities[q.entity.as_str()];
+            let period = q.period.as_ref().map(|p| {
+                let field = q
+                    .time_field
+                    .as_ref()
+                    .map(|f| f.as_str().to_string())
+                    .or_else(|| entity.default_time.clone())
+                    .expect("check requires a time field with a period");
+                (time::resolve(p, today), field)
+            });
+            PlanBody::List(ListPlan {
+                entity: entity.name.clone(),
+                table: entity.table.clone(),
+                key: entity.key.clone(),
+                fields: q.fields.iter().map(|f| f.as_str().to_string()).collect(),
+                filters: q.filters.clone(),
+                period,
+                sort: q
+                    .sort
+                    .as_ref()
+                    .map(|s| (s.field.as_str().to_string(), s.order)),
+                limit: q.limit.unwrap_or(20) as usize,
+            })
+        }
+    };
+    Ok(Plan {
+        workspace: workspace.clone(),
+        catalog_version: catalog.version.clone(),
+        today,
+        body,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn metric_plan(
+    catalog: &Catalog,
+    today: NaiveDate,
+    overview: bool,
+    metrics: Vec<String>,
+    period: &crate::dsl::Period,
+    compare: Option<Compare>,
+    granularity: Option<Granularity>,
+    group_by: Vec<String>,
+    filters: Vec<Filter>,
+    top_n: usize,
+    order: Order,
+) -> Result<MetricPlan, PlanError> {
+    let resolved = time::resolve(period, today);
+    if resolved.range.start > today {
+        return Err(PlanError::FuturePeriod {
+            start: resolved.range.start,
+            end: resolved.range.end,
+            today,
+        });
+    }
+    let compare = compare.map(|c| (c, time::compare_range(&resolved, c)));
+    let buckets = match granularity {
+        Some(g) => {
+            let b = time::windows(&resolved.range, time::granularity_window(g));
+            if b.len() > MAX_POINTS {
+                return Err(PlanError::TooManyPoints {
+                    points: b.len(),
+                    limit: MAX_POINTS,
+                });
+            }
+            b
+        }
+        None => Vec::new(),
+    };
+
+    let mut units: Vec<Unit> = Vec::new();
+    let mut add = |unit: Unit| {
+        if !units.contains(&unit) {
+            units.push(unit);
+        }
+    };
+    let mut aggregates: Vec<(&str, &Aggregate)> = Vec::new();
+    for m in &metrics {
+        for (name, a) in catalog.aggregates_of(m) {
+            if !aggregates.iter().any(|(n, _)| *n == name) {
+                aggregates.push((name, a));
+            }
+        }
+    }
+    let mut ranges = vec![resolved.range];
+    if let Some((_, r)) = compare {
+        ranges.push(r);
+    }
+    for (name, agg) in &aggregates {
+        let unit = |range: DateRange, shape: Shape, grouped: bool| Unit {
+            metric: name.to_string(),
+            aggregate: (*agg).clone(),
+            range,
+            shape,
+            group_by: if grouped { group_by.clone() } else { vec![] },
+            filters: filters.clone(),
+        };
+        for range in &ranges {
+            let shape = total_shape(agg, range);
+            add(unit(*range, shape.clone(), false));
+            if !group_by.is_empty() {
+                add(unit(*range, shape, true));
+            }
+        }
+        if let Some(g) = granularity {
+            let shape = series_shape(agg, g, &buckets);
+            add(unit(resolved.range, shape, !group_by.is_empty()));
+        }
+    }
+    Ok(MetricPlan {
+        overview,
+        metrics,
+        period: resolved,
+        compare,
+        granularity,
+        buckets,
+        group_by,
+        filters,
+        top_n,
+        order,
+        units,
+    })
+}
+
+/// The instant a snapshot is taken for a range.
+pub fn snapshot_instant(agg: &Aggregate, range: &DateRange) -> Option<chrono::NaiveDateTime> {
+    match &agg.time {
+        TimeBasis::Snapshot { at, .. } => Some(match at {
+            crate::catalog::SnapshotAt::Start => range.from_instant(),
+            crate::catalog::SnapshotAt::End => range.until_instant(),
+        }),
+        TimeBasis::Column(_) => None,
+    }
+}
+
+/// The unit shape that yields a whole-range value for `agg`.
+pub fn total_shape(agg: &Aggregate, range: &DateRange) -> Shape {
+    if let Some(instant) = snapshot_instant(agg, range) {
+        return Shape::AtInstants(vec![instant]);
+    }
+    match agg.func {
+        AggFunc::ActiveUsers { window, .. } => Shape::ByWindow(window),
+        _ => Shape::Total,
+    }
+}
+
+/// The unit shape that yields one value per bucket of `g` for `agg`.
+pub fn series_shape(agg: &Aggregate, g: Granularity, buckets: &[DateRange]) -> Shape {
+    if snapshot_instant(agg, &buckets[0]).is_some() {
+        return Shape::AtInstants(
+            buckets
+                .iter()
+                .map(|b| snapshot_instant(agg, b).expect("snapshot"))
+                .collect(),
+        );
+    }
+    match agg.func {
+        AggFunc::ActiveUsers { window, .. } => Shape::ByWindow(window),
+        _ => Shape::ByBucket(time::granularity_window(g)),
+    }
+}
+
+impl MetricPlan {
+    /// The unit computing `metric`'s aggregate over `range` in `shape`, grouped or not.
+    pub fn unit_index(
+        &self,
+        metric: &str,
+        range: &DateRange,
+        shape: &Shape,
+        grouped: bool,
+    ) -> Option<usize> {
+        self.units.iter().position(|u| {
+            u.metric == metric
+                && &u.range == range
+                && &u.shape == shape
+                && (u.group_by.is_empty() != grouped)
+        })
+    }
+}
+
+/// Units grouped by table, for reporting which tables a plan reads.
+pub fn tables_read(plan: &MetricPlan) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for u in &plan.units {
+        *out.entry(u.aggregate.table.clone()).or_insert(0) += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

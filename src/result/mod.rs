@@ -1,0 +1,418 @@
+//! (`Plan`, rows) → `QueryResult`: the typed numbers (summary, time series, breakdown, list rows).
+//!
+//! Invariants: pure and deterministic. Ratios and derived metrics are computed here from the exact
+//! aggregates SQL returned (counts and sums), so every engine yields the same numbers; a zero
+//! denominator gives `null`, never an error or infinity. Averages over windows count windows with
+//! no rows as zero. Ordering ties break on the group key, so the same data gives the same bytes.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Serialize, Serializer};
+
+use crate::catalog::{AggFunc, Aggregate, Catalog, MetricDef};
+use crate::dsl::Order;
+use crate::exec::{Cell, Rows};
+use crate::plan::time::{window_key, windows};
+use crate::plan::{
+    series_shape, snapshot_instant, total_shape, DateRange, ListPlan, MetricPlan, Plan, PlanBody,
+};
+
+/// A number as the result states it: whole values serialize as integers.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Num(pub f64);
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.fract() == 0.0 && v.abs() < 9.007_199_254_740_992e15 {
+            s.serialize_i64(v as i64)
+        } else {
+            s.serialize_f64(v)
+        }
+    }
+}
+
+fn num(v: Option<f64>) -> Option<Num> {
+    v.filter(|x| x.is_finite()).map(Num)
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PeriodOut {
+    pub start: String,
+    pub end: String,
+}
+
+impl From<DateRange> for PeriodOut {
+    fn from(r: DateRange) -> Self {
+        PeriodOut {
+            start: r.start.to_string(),
+            end: r.end.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SummaryRow {
+    pub metric: String,
+    pub value: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta_pct: Option<Num>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SeriesPoint {
+    pub date: String,
+    pub metric: String,
+    pub value: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<BTreeMap<String, Option<String>>>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BreakdownRow {
+    pub dimensions: BTreeMap<String, Option<String>>,
+    pub metric: String,
+    pub value: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta_pct: Option<Num>,
+}
+
+/// The `data` object of a response.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct QueryResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<PeriodOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_period: Option<PeriodOut>,
+    pub summary: Vec<SummaryRow>,
+    pub timeseries: Vec<SeriesPoint>,
+    pub breakdown: Vec<BreakdownRow>,
+    pub rows: Vec<BTreeMap<String, serde_json::Value>>,
+    /// Groups there were in all, before `top_n`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_groups: Option<usize>,
+    pub suppressed_groups: usize,
+    /// A statement hit the row cap: some numbers may be missing.
+    pub truncated: bool,
+    /// No statement returned any row.
+    #[serde(skip)]
+    pub empty: bool,
+}
+
+/// A group: the values of the group-by dimensions, in order.
+type Key = Vec<Option<String>>;
+
+pub fn assemble(plan: &Plan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
+    match &plan.body {
+        PlanBody::Metric(m) => metric(m, rows, catalog),
+        PlanBody::List(l) => list(l, &rows[0]),
+    }
+}
+
+/// Per unit: (bucket, group) → value cells.
+struct Index<'a> {
+    plan: &'a MetricPlan,
+    catalog: &'a Catalog,
+    units: Vec<BTreeMap<(Option<String>, Key), Vec<Cell>>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(plan: &'a MetricPlan, rows: &[Rows], catalog: &'a Catalog) -> Index<'a> {
+        let units = plan
+            .units
+            .iter()
+            .zip(rows)
+            .map(|(u, r)| {
+                let has_bucket = r.index("b0").is_some();
+                let groups = u.group_by.len();
+                let first_value = usize::from(has_bucket) + groups;
+                r.rows
+                    .iter()
+                    .map(|row| {
+                        let bucket = if has_bucket {
+                            row[0].as_text().map(String::from)
+                        } else {
+                            None
+                        };
+                        let start = usize::from(has_bucket);
+                        let key: Key = row[start..start + groups]
+                            .iter()
+                            .map(|c| c.as_text().map(String::from))
+                            .collect();
+                        ((bucket, key), row[first_value..].to_vec())
+                    })
+                    .collect()
+            })
+            .collect();
+        Index {
+            plan,
+            catalog,
+            units,
+        }
+    }
+
+    /// One aggregate over `range` (whole period or a compare period) or one bucket of the series.
+    fn aggregate(&self, name: &str, agg: &Aggregate, target: Target, key: &Key) -> Option<f64> {
+        let grouped = !key.is_empty();
+        let (range, shape, bucket) = match target {
+            Target::Range(r) => (r, total_shape(agg, &r), None),
+            Target::Bucket(b) => {
+                let g = self.plan.granularity.expect("buckets imply granularity");
+                (
+                    self.plan.period.range,
+                    series_shape(agg, g, &self.plan.buckets),
+                    Some(b),
+                )
+            }
+        };
+        let unit = self.plan.unit_index(name, &range, &shape, grouped)?;
+        let data = &self.units[unit];
+        let cells = |bucket_key: Option<String>| data.get(&(bucket_key, key.clone()));
+        let span = bucket.unwrap_or(range);
+        match &agg.func {
+            AggFunc::ActiveUsers { window, .. } => {
+                let ws = windows(&span, *window);
+                let total: f64 = ws
+                    .iter()
+                    .map(|w| {
+                        cells(Some(window_key(w.start, *window).to_string()))
+                            .and_then(|c| c[0].as_f64())
+                            .unwrap_or(0.0)
+                    })
+                    .sum();
+                Some(total / ws.len() as f64)
+            }
+            _ => {
+                if let Some(instant) = snapshot_instant(agg, &span) {
+                    let crate::plan::Shape::AtInstants(instants) = &self.plan.units[unit].shape
+                    else {
+                        unreachable!("snapshots use instants")
+                    };
+                    let i = instants.iter().position(|t| *t == instant)?;
+                    return Some(cells(None).and_then(|c| c[i].as_f64()).unwrap_or(0.0));
+                }
+                let bucket_key = bucket.map(|b| {
+                    let w = crate::plan::time::granularity_window(
+                        self.plan.granularity.expect("granularity"),
+                    );
+                    window_key(b.start, w).to_string()
+                });
+                let c = cells(bucket_key);
+                match &agg.func {
+                    AggFunc::Count | AggFunc::CountDistinct(_) => {
+                        Some(c.and_then(|c| c[0].as_f64()).unwrap_or(0.0))
+                    }
+                    AggFunc::Sum(_) => Some(c.and_then(|c| c[0].as_f64()).unwrap_or(0.0)),
+                    AggFunc::Avg(m) | AggFunc::Median(m) => {
+                        let c = c?;
+                        let (s, n) = (c[0].as_f64()?, c[1].as_f64()?);
+                        if n == 0.0 {
+                            return None;
+                        }
+                        let unit = match m {
+                            crate::catalog::Measure::Duration { unit, .. } => unit.seconds(),
+                            crate::catalog::Measure::Column(_) => 1.0,
+                        };
+                        Some(s / n / unit)
+                    }
+                    AggFunc::ActiveUsers { .. } => unreachable!("handled above"),
+                }
+            }
+        }
+    }
+
+    fn metric(&self, name: &str, target: Target, key: &Key) -> Option<f64> {
+        let m = self.catalog.metrics.get(name)?;
+        match &m.def {
+            MetricDef::Aggregate(a) => self.aggregate(name, a, target, key),
+            MetricDef::Ratio {
+                numerator,
+                denominator,
+            } => {
+                let n = self.metric(numerator, target, key)?;
+                let d = self.metric(denominator, target, key)?;
+                (d != 0.0).then(|| n / d)
+            }
+            MetricDef::Derived { expr } => expr.eval(&|c| self.metric(c, target, key)),
+        }
+    }
+
+    /// Every group key seen in the grouped units of the current period.
+    fn keys(&self) -> BTreeSet<Key> {
+        let mut out = BTreeSet::new();
+        for (u, data) in self.plan.units.iter().zip(&self.units) {
+            if !u.group_by.is_empty() && u.range == self.plan.period.range {
+                out.extend(data.keys().map(|(_, k)| k.clone()));
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Range(DateRange),
+    Bucket(DateRange),
+}
+
+fn delta(value: Option<f64>, previous: Option<f64>) -> (Option<Num>, Option<Num>) {
+    match (value, previous) {
+        (Some(v), Some(p)) => (
+            num(Some(v - p)),
+            if p != 0.0 {
+                num(Some((v - p) / p))
+            } else {
+                None
+            },
+        ),
+        _ => (None, None),
+    }
+}
+
+fn dims(plan: &MetricPlan, key: &Key) -> BTreeMap<String, Option<String>> {
+    plan.group_by
+        .iter()
+        .cloned()
+        .zip(key.iter().cloned())
+        .collect()
+}
+
+fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
+    let index = Index::new(plan, rows, catalog);
+    let current = Target::Range(plan.period.range);
+    let previous = plan.compare.map(|(_, r)| Target::Range(r));
+    let empty_key: Key = Vec::new();
+
+    let summary = plan
+        .metrics
+        .iter()
+        .map(|m| {
+            let value = index.metric(m, current, &empty_key);
+            let prev = previous.and_then(|p| index.metric(m, p, &empty_key));
+            let (d, pct) = delta(value, prev);
+            SummaryRow {
+                metric: m.clone(),
+                value: num(value),
+                previous: if previous.is_some() { num(prev) } else { None },
+                delta: d,
+                delta_pct: pct,
+            }
+        })
+        .collect();
+
+    let mut breakdown = Vec::new();
+    let mut top: Vec<Key> = Vec::new();
+    let mut total_groups = None;
+    if !plan.group_by.is_empty() {
+        let first = &plan.metrics[0];
+        let mut keyed: Vec<(Key, Option<f64>)> = index
+            .keys()
+            .into_iter()
+            .map(|k| {
+                let v = index.metric(first, current, &k);
+                (k, v)
+            })
+            .collect();
+        total_groups = Some(keyed.len());
+        keyed.sort_by(|(ka, a), (kb, b)| {
+            let by_value = match (a, b) {
+                (Some(x), Some(y)) => match plan.order {
+                    Order::Desc => y.partial_cmp(x).unwrap_or(Ordering::Equal),
+                    Order::Asc => x.partial_cmp(y).unwrap_or(Ordering::Equal),
+                },
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            };
+            by_value.then_with(|| ka.cmp(kb))
+        });
+        top = keyed.into_iter().take(plan.top_n).map(|(k, _)| k).collect();
+        for k in &top {
+            for m in &plan.metrics {
+                let value = index.metric(m, current, k);
+                let prev = previous.and_then(|p| index.metric(m, p, k));
+                let (d, pct) = delta(value, prev);
+                breakdown.push(BreakdownRow {
+                    dimensions: dims(plan, k),
+                    metric: m.clone(),
+                    value: num(value),
+                    previous: if previous.is_some() { num(prev) } else { None },
+                    delta: d,
+                    delta_pct: pct,
+                });
+            }
+        }
+    }
+
+    let mut timeseries = Vec::new();
+    if plan.granularity.is_some() {
+        let keys: Vec<Key> = if plan.group_by.is_empty() {
+            vec![empty_key.clone()]
+        } else {
+            top.clone()
+        };
+        for b in &plan.buckets {
+            for k in &keys {
+                for m in &plan.metrics {
+                    timeseries.push(SeriesPoint {
+                        date: b.start.to_string(),
+                        metric: m.clone(),
+                        value: num(index.metric(m, Target::Bucket(*b), k)),
+                        dimensions: (!k.is_empty()).then(|| dims(plan, k)),
+                    });
+                }
+            }
+        }
+    }
+
+    QueryResult {
+        period: Some(plan.period.range.into()),
+        previous_period: plan.compare.map(|(_, r)| r.into()),
+        summary,
+        timeseries,
+        breakdown,
+        rows: Vec::new(),
+        total_groups,
+        suppressed_groups: 0,
+        truncated: rows.iter().any(|r| r.truncated),
+        empty: rows.iter().all(|r| r.rows.is_empty()),
+    }
+}
+
+fn list(plan: &ListPlan, rows: &Rows) -> QueryResult {
+    let out = rows
+        .rows
+        .iter()
+        .map(|row| {
+            plan.fields
+                .iter()
+                .zip(row)
+                .map(|(f, c)| {
+                    let v = match c {
+                        Cell::Null => serde_json::Value::Null,
+                        Cell::Text(s) => serde_json::Value::String(s.clone()),
+                        Cell::Int(i) => serde_json::json!(i),
+                        Cell::Float(x) => serde_json::to_value(Num(*x)).unwrap_or_default(),
+                    };
+                    (f.clone(), v)
+                })
+                .collect()
+        })
+        .collect();
+    QueryResult {
+        period: plan.period.as_ref().map(|(p, _)| p.range.into()),
+        rows: out,
+        truncated: rows.truncated,
+        empty: rows.rows.is_empty(),
+        ..QueryResult::default()
+    }
+}

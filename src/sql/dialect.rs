@@ -1,0 +1,143 @@
+//! The one place that names a SQL backend: quoting and parameter style come from sea-query's
+//! builders; date buckets, durations and numeric casts are spelled here per engine.
+//!
+//! Every literal placed in SQL text by this module is a constant of this module (a format string,
+//! a type name). Values from queries are always bound parameters.
+
+use chrono::NaiveDateTime;
+use sea_query::{
+    Alias, Expr, ExprTrait, Func, MysqlQueryBuilder, PostgresQueryBuilder, SelectStatement,
+    SqliteQueryBuilder, Value, Values,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Window;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+impl Dialect {
+    pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+            Dialect::Mysql => "mysql",
+        }
+    }
+
+    pub(crate) fn build(self, q: &SelectStatement) -> (String, Values) {
+        match self {
+            Dialect::Sqlite => q.build(SqliteQueryBuilder),
+            Dialect::Postgres => q.build(PostgresQueryBuilder),
+            Dialect::Mysql => q.build(MysqlQueryBuilder),
+        }
+    }
+
+    /// A timestamp parameter. SQLite stores timestamps as `YYYY-MM-DD HH:MM:SS` text, so the bound
+    /// value is text in exactly that form and compares correctly as a string.
+    pub(crate) fn timestamp(self, t: NaiveDateTime) -> Expr {
+        match self {
+            Dialect::Sqlite => Expr::val(t.format("%Y-%m-%d %H:%M:%S").to_string()),
+            Dialect::Postgres | Dialect::Mysql => Expr::val(Value::ChronoDateTime(Some(t))),
+        }
+    }
+
+    /// The first day of the window containing the timestamp `col`, as `YYYY-MM-DD` text.
+    pub(crate) fn bucket(self, col: Expr, w: Window) -> Expr {
+        match self {
+            Dialect::Sqlite => {
+                let mut f = Func::cust(Alias::new("strftime"));
+                f = match w {
+                    Window::Day => f.arg(Expr::cust("'%Y-%m-%d'")).arg(col),
+                    Window::Week => f
+                        .arg(Expr::cust("'%Y-%m-%d'"))
+                        .arg(col)
+                        .arg(Expr::cust("'weekday 0'"))
+                        .arg(Expr::cust("'-6 days'")),
+                    Window::Month => f.arg(Expr::cust("'%Y-%m-01'")).arg(col),
+                };
+                f.into()
+            }
+            Dialect::Postgres => {
+                let unit = match w {
+                    Window::Day => "'day'",
+                    Window::Week => "'week'",
+                    Window::Month => "'month'",
+                };
+                let trunc = Func::cust(Alias::new("date_trunc"))
+                    .arg(Expr::cust(unit))
+                    .arg(col);
+                Func::cust(Alias::new("to_char"))
+                    .arg(trunc)
+                    .arg(Expr::cust("'YYYY-MM-DD'"))
+                    .into()
+            }
+            Dialect::Mysql => match w {
+                Window::Day => Func::cust(Alias::new("DATE_FORMAT"))
+                    .arg(col)
+                    .arg(Expr::cust("'%Y-%m-%d'"))
+                    .into(),
+                Window::Week => {
+                    // SUBDATE(t, n) subtracts n days; WEEKDAY is 0 on Monday.
+                    let weekday = Func::cust(Alias::new("WEEKDAY")).arg(col.clone());
+                    let monday = Func::cust(Alias::new("SUBDATE")).arg(col).arg(weekday);
+                    Func::cust(Alias::new("DATE_FORMAT"))
+                        .arg(monday)
+                        .arg(Expr::cust("'%Y-%m-%d'"))
+                        .into()
+                }
+                Window::Month => Func::cust(Alias::new("DATE_FORMAT"))
+                    .arg(col)
+                    .arg(Expr::cust("'%Y-%m-01'"))
+                    .into(),
+            },
+        }
+    }
+
+    /// Whole seconds from `from` to `to` (two timestamp columns), as an integer.
+    pub(crate) fn seconds_between(self, from: Expr, to: Expr) -> Expr {
+        match self {
+            Dialect::Sqlite => {
+                let epoch = |c: Expr| {
+                    Expr::from(Func::cast_as(
+                        Func::cust(Alias::new("strftime"))
+                            .arg(Expr::cust("'%s'"))
+                            .arg(c),
+                        Alias::new("INTEGER"),
+                    ))
+                };
+                epoch(to).sub(epoch(from))
+            }
+            Dialect::Postgres => Func::cast_as(
+                Func::cust(Alias::new("date_part"))
+                    .arg(Expr::cust("'epoch'"))
+                    .arg(to.sub(from)),
+                Alias::new("BIGINT"),
+            )
+            .into(),
+            Dialect::Mysql => Func::cust(Alias::new("TIMESTAMPDIFF"))
+                .arg(Expr::cust("SECOND"))
+                .arg(from)
+                .arg(to)
+                .into(),
+        }
+    }
+
+    /// A numeric expression as a double, so every engine returns the same decodable type
+    /// (PostgreSQL and MySQL return exact decimals for SUM otherwise).
+    pub(crate) fn to_double(self, e: Expr) -> Expr {
+        let t = match self {
+            Dialect::Sqlite => "REAL",
+            Dialect::Postgres => "DOUBLE PRECISION",
+            Dialect::Mysql => "DOUBLE",
+        };
+        Func::cast_as(e, Alias::new(t)).into()
+    }
+}

@@ -1,0 +1,559 @@
+//! `Plan` → SQL statements with bound parameters, via sea-query, for SQLite, PostgreSQL and MySQL.
+//!
+//! Invariants: pure. Identifiers come only from the catalog (checked identifiers); every value is a
+//! bound parameter. Every table in FROM and every join carries the tenant predicate for the plan's
+//! workspace. Time filters are half-open ranges on the raw column, never a function around it.
+//! `dialect.rs` is the only file that names a backend.
+
+pub mod dialect;
+
+use std::collections::BTreeMap;
+
+use sea_query::{
+    Alias, Cond, Expr, ExprTrait, Func, JoinType, LikeExpr, NullOrdering, Order as SqlOrder,
+    OverStatement, Query, SelectStatement, Value, WindowStatement,
+};
+use serde::Serialize;
+
+pub use dialect::Dialect;
+
+use crate::catalog::{AggFunc, Catalog, Measure, Tenant, TimeBasis, ValueType};
+use crate::dsl::{FieldFilter, FilterOp, FilterValue, Order};
+use crate::plan::{ListPlan, MetricPlan, Plan, PlanBody, Shape, Unit, WorkspaceId};
+
+/// One SQL statement, its parameters, and the types of its output columns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statement {
+    pub sql: String,
+    pub params: Vec<Param>,
+    #[serde(skip)]
+    pub columns: Vec<Column>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Param {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Timestamp(chrono::NaiveDateTime),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub kind: ColumnKind,
+}
+
+/// How `exec/` decodes a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    Text,
+    Int,
+    Float,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum CompileError {
+    #[error("parameter type not supported: {0}")]
+    UnsupportedValue(String),
+}
+
+impl CompileError {
+    pub fn code(&self) -> &'static str {
+        "compile_failed"
+    }
+}
+
+/// Compiles every unit of a plan (one statement per unit, in plan order).
+pub fn compile(
+    plan: &Plan,
+    catalog: &Catalog,
+    dialect: Dialect,
+) -> Result<Vec<Statement>, CompileError> {
+    match &plan.body {
+        PlanBody::Metric(m) => m
+            .units
+            .iter()
+            .map(|u| compile_unit(u, m, catalog, &plan.workspace, dialect))
+            .collect(),
+        PlanBody::List(l) => Ok(vec![compile_list(l, catalog, &plan.workspace, dialect)?]),
+    }
+}
+
+fn col(alias: &str, column: &str) -> Expr {
+    Expr::col((Alias::new(alias), Alias::new(column)))
+}
+
+fn out(name: &str) -> Expr {
+    Expr::col(Alias::new(name))
+}
+
+/// FROM and JOINs for one base table, with the tenant predicate on each.
+struct Scope<'a> {
+    catalog: &'a Catalog,
+    workspace: &'a WorkspaceId,
+    /// Table name → alias.
+    aliases: BTreeMap<String, String>,
+}
+
+impl<'a> Scope<'a> {
+    fn new(
+        q: &mut SelectStatement,
+        table: &str,
+        catalog: &'a Catalog,
+        workspace: &'a WorkspaceId,
+        dialect: Dialect,
+    ) -> Scope<'a> {
+        let _ = dialect;
+        let mut scope = Scope {
+            catalog,
+            workspace,
+            aliases: BTreeMap::new(),
+        };
+        q.from_as(Alias::new(table), Alias::new("t0"));
+        scope.aliases.insert(table.to_string(), "t0".into());
+        match &catalog.tables[table].tenant {
+            Tenant::Column(c) => {
+                q.and_where(col("t0", c).eq(Expr::val(workspace.as_str())));
+            }
+            Tenant::Via(via) => {
+                // The table is scoped through its join: an inner join that carries the predicate.
+                let shared = &catalog.tables[table].joins[via];
+                scope.join(q, table, via, shared, JoinType::InnerJoin);
+            }
+        }
+        scope
+    }
+
+    fn tenant_column(&self, table: &str) -> &'a str {
+        match &self.catalog.tables[table].tenant {
+            Tenant::Column(c) => c,
+            Tenant::Via(_) => unreachable!("join targets have tenant columns (catalog load check)"),
+        }
+    }
+
+    fn join(
+        &mut self,
+        q: &mut SelectStatement,
+        from: &str,
+        to: &str,
+        shared: &str,
+        kind: JoinType,
+    ) {
+        if self.aliases.contains_key(to) {
+            return;
+        }
+        let alias = format!("t{}", self.aliases.len());
+        let from_alias = self.aliases[from].clone();
+        let to_tenant = self.tenant_column(to);
+        let mut on = Cond::all()
+            .add(col(&alias, shared).equals((Alias::new(from_alias.as_str()), Alias::new(shared))));
+        if let Tenant::Column(from_tenant) = &self.catalog.tables[from].tenant {
+            on = on.add(col(&alias, to_tenant).equals((
+                Alias::new(from_alias.as_str()),
+                Alias::new(from_tenant.as_str()),
+            )));
+        }
+        on = on.add(col(&alias, to_tenant).eq(Expr::val(self.workspace.as_str())));
+        q.join_as(kind, Alias::new(to), Alias::new(alias.as_str()), on);
+        self.aliases.insert(to.to_string(), alias);
+    }
+
+    /// The column expression for `dimension` as seen from `table`, joining what it needs.
+    fn dimension(&mut self, q: &mut SelectStatement, table: &str, dimension: &str) -> Expr {
+        let reach = self
+            .catalog
+            .reach(table, dimension)
+            .expect("check ensures the dimension is reachable")
+            .clone();
+        for hop in &reach.path {
+            self.join(q, &hop.from, &hop.to, &hop.column, JoinType::LeftJoin);
+        }
+        col(&self.aliases[&reach.table], &reach.column)
+    }
+}
+
+fn filter_value(v: &FilterValue) -> Expr {
+    match v {
+        FilterValue::Text(s) => Expr::val(s.as_str()),
+        FilterValue::Number(n) => Expr::val(*n),
+    }
+}
+
+fn like_pattern(v: &FilterValue) -> String {
+    let raw = v.to_string().to_lowercase();
+    let mut p = String::from("%");
+    for c in raw.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            p.push('!');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+fn condition(
+    e: Expr,
+    op: FilterOp,
+    values: &[FilterValue],
+    ty: ValueType,
+    dialect: Dialect,
+) -> Expr {
+    let value = |v: &FilterValue| match (ty, v) {
+        (ValueType::Date, FilterValue::Text(t)) => {
+            let d: chrono::NaiveDate = t.parse().expect("check validates dates");
+            dialect.timestamp(d.and_hms_opt(0, 0, 0).expect("midnight"))
+        }
+        _ => filter_value(v),
+    };
+    let first = || value(&values[0]);
+    match op {
+        FilterOp::Eq => e.eq(first()),
+        FilterOp::Neq => e.ne(first()),
+        FilterOp::In => e.is_in(values.iter().map(value)),
+        FilterOp::NotIn => e.is_not_in(values.iter().map(value)),
+        FilterOp::Gt => e.gt(first()),
+        FilterOp::Gte => e.gte(first()),
+        FilterOp::Lt => e.lt(first()),
+        FilterOp::Lte => e.lte(first()),
+        FilterOp::Contains => {
+            Expr::from(Func::lower(e)).like(LikeExpr::new(like_pattern(&values[0])).escape('!'))
+        }
+    }
+}
+
+fn measure(m: &Measure, dialect: Dialect) -> Expr {
+    match m {
+        Measure::Column(c) => col("t0", c),
+        Measure::Duration { from, to, .. } => {
+            dialect.seconds_between(col("t0", from), col("t0", to))
+        }
+    }
+}
+
+fn compile_unit(
+    unit: &Unit,
+    _plan: &MetricPlan,
+    catalog: &Catalog,
+    workspace: &WorkspaceId,
+    dialect: Dialect,
+) -> Result<Statement, CompileError> {
+    let agg = &unit.aggregate;
+    let mut q = Query::select();
+    let mut scope = Scope::new(&mut q, &agg.table, catalog, workspace, dialect);
+    let mut columns = Vec::new();
+
+    // Time: a half-open range on the raw column, or the snapshot's validity.
+    match (&agg.time, &unit.shape) {
+        (TimeBasis::Column(t), _) => {
+            q.and_where(col("t0", t).gte(dialect.timestamp(unit.range.from_instant())));
+            q.and_where(col("t0", t).lt(dialect.timestamp(unit.range.until_instant())));
+        }
+        (TimeBasis::Snapshot { from, .. }, Shape::AtInstants(instants)) => {
+            let last = *instants.iter().max().expect("at least one instant");
+            q.and_where(col("t0", from).lt(dialect.timestamp(last)));
+        }
+        (TimeBasis::Snapshot { .. }, _) => unreachable!("snapshots are planned as instants"),
+    }
+    for (c, v) in &agg.filters {
+        q.and_where(col("t0", c).eq(Expr::val(v.as_str())));
+    }
+    for f in &unit.filters {
+        let e = scope.dimension(&mut q, &agg.table, f.dimension.as_str());
+        let ty = catalog.dimensions[f.dimension.as_str()].ty;
+        q.and_where(condition(e, f.op, &f.values, ty, dialect));
+    }
+
+    // Keys: the bucket or window, then the groups.
+    let mut keys: Vec<(String, Expr)> = Vec::new();
+    if let Shape::ByBucket(w) | Shape::ByWindow(w) = &unit.shape {
+        let TimeBasis::Column(t) = &agg.time else {
+            unreachable!("buckets need a time column")
+        };
+        keys.push(("b0".into(), dialect.bucket(col("t0", t), *w)));
+    }
+    for (i, d) in unit.group_by.iter().enumerate() {
+        let e = scope.dimension(&mut q, &agg.table, d);
+        keys.push((format!("g{i}"), e));
+    }
+    for (name, _) in &keys {
+        columns.push(Column {
+            name: name.clone(),
+            kind: ColumnKind::Text,
+        });
+    }
+
+    if let AggFunc::Median(m) = &agg.func {
+        return median(q, keys, measure(m, dialect), columns, dialect);
+    }
+
+    for (name, e) in &keys {
+        q.expr_as(e.clone(), Alias::new(name.as_str()));
+    }
+    let mut value = |q: &mut SelectStatement, name: String, e: Expr, kind: ColumnKind| {
+        q.expr_as(e, Alias::new(name.as_str()));
+        columns.push(Column { name, kind });
+    };
+    match &unit.shape {
+        Shape::AtInstants(instants) => {
+            let TimeBasis::Snapshot { from, to, .. } = &agg.time else {
+                unreachable!("instants are for snapshots")
+            };
+            for (i, t) in instants.iter().enumerate() {
+                let valid = Cond::all()
+                    .add(col("t0", from).lt(dialect.timestamp(*t)))
+                    .add(
+                        Cond::any()
+                            .add(col("t0", to).is_null())
+                            .add(col("t0", to).gte(dialect.timestamp(*t))),
+                    );
+                match &agg.func {
+                    AggFunc::Count => value(
+                        &mut q,
+                        format!("v{i}"),
+                        Expr::case(valid, Expr::cust("1")).into_expr_count(),
+                        ColumnKind::Int,
+                    ),
+                    AggFunc::Sum(m) => value(
+                        &mut q,
+                        format!("v{i}"),
+                        dialect.to_double(
+                            Func::sum(
+                                Expr::case(valid, measure(m, dialect)).finally(Expr::cust("0")),
+                            )
+                            .into(),
+                        ),
+                        ColumnKind::Float,
+                    ),
+                    other => unreachable!("catalog refuses snapshot {other:?}"),
+                }
+            }
+        }
+        _ => match &agg.func {
+            AggFunc::Count => value(
+                &mut q,
+                "n".into(),
+                Func::count(Expr::cust("*")).into(),
+                ColumnKind::Int,
+            ),
+            AggFunc::CountDistinct(c) | AggFunc::ActiveUsers { column: c, .. } => value(
+                &mut q,
+                "n".into(),
+                Func::count_distinct(col("t0", c)).into(),
+                ColumnKind::Int,
+            ),
+            AggFunc::Sum(m) => value(
+                &mut q,
+                "s".into(),
+                dialect.to_double(Func::sum(measure(m, dialect)).into()),
+                ColumnKind::Float,
+            ),
+            AggFunc::Avg(m) => {
+                value(
+                    &mut q,
+                    "s".into(),
+                    dialect.to_double(Func::sum(measure(m, dialect)).into()),
+                    ColumnKind::Float,
+                );
+                value(
+                    &mut q,
+                    "n".into(),
+                    Func::count(measure(m, dialect)).into(),
+                    ColumnKind::Int,
+                );
+            }
+            AggFunc::Median(_) => unreachable!("handled above"),
+        },
+    }
+    for (name, _) in &keys {
+        q.add_group_by([out(name)]);
+    }
+    for (name, _) in &keys {
+        q.order_by_expr(out(name), SqlOrder::Asc);
+    }
+    finish(&q, columns, dialect)
+}
+
+trait CountCase {
+    fn into_expr_count(self) -> Expr;
+}
+
+impl CountCase for sea_query::CaseStatement {
+    /// COUNT(CASE WHEN … THEN 1 END): an integer count on every engine.
+    fn into_expr_count(self) -> Expr {
+        let e: Expr = self.into();
+        Func::count(e).into()
+    }
+}
+
+/// The median as the sum and count of the middle row(s) per group, by window functions:
+/// rows with rn*2 between cnt and cnt+2 are the middle one (odd) or two (even).
+fn median(
+    mut inner: SelectStatement,
+    keys: Vec<(String, Expr)>,
+    value: Expr,
+    mut columns: Vec<Column>,
+    dialect: Dialect,
+) -> Result<Statement, CompileError> {
+    for (name, e) in &keys {
+        inner.expr_as(e.clone(), Alias::new(name.as_str()));
+    }
+    inner.and_where(value.clone().is_not_null());
+    inner.expr_as(value, Alias::new("v"));
+
+    let mut window = WindowStatement::new();
+    for (name, _) in &keys {
+        OverStatement::partition_by(&mut window, Alias::new(name.as_str()));
+    }
+    let mut ordered = window.clone();
+    ordered.order_by(Alias::new("v"), SqlOrder::Asc);
+
+    let mut middle = Query::select();
+    for (name, _) in &keys {
+        middle.column(Alias::new(name.as_str()));
+    }
+    middle.column(Alias::new("v"));
+    middle.expr_window_as(
+        Func::cust(Alias::new("ROW_NUMBER")),
+        ordered,
+        Alias::new("rn"),
+    );
+    middle.expr_window_as(Func::count(Expr::cust("*")), window, Alias::new("cnt"));
+    middle.from_subquery(inner, Alias::new("m0"));
+
+    let mut outer = Query::select();
+    for (name, _) in &keys {
+        outer.column(Alias::new(name.as_str()));
+    }
+    outer.expr_as(
+        dialect.to_double(Func::sum(out("v")).into()),
+        Alias::new("s"),
+    );
+    outer.expr_as(Func::count(Expr::cust("*")), Alias::new("n"));
+    outer.from_subquery(middle, Alias::new("m1"));
+    outer.and_where(out("rn").mul(Expr::cust("2")).gte(out("cnt")));
+    outer.and_where(
+        out("rn")
+            .mul(Expr::cust("2"))
+            .lte(out("cnt").add(Expr::cust("2"))),
+    );
+    for (name, _) in &keys {
+        outer.add_group_by([out(name)]);
+    }
+    for (name, _) in &keys {
+        outer.order_by_expr(out(name), SqlOrder::Asc);
+    }
+    columns.push(Column {
+        name: "s".into(),
+        kind: ColumnKind::Float,
+    });
+    columns.push(Column {
+        name: "n".into(),
+        kind: ColumnKind::Int,
+    });
+    finish(&outer, columns, dialect)
+}
+
+fn compile_list(
+    l: &ListPlan,
+    catalog: &Catalog,
+    workspace: &WorkspaceId,
+    dialect: Dialect,
+) -> Result<Statement, CompileError> {
+    let entity = &catalog.entities[&l.entity];
+    let mut q = Query::select();
+    Scope::new(&mut q, &l.table, catalog, workspace, dialect);
+    let mut columns = Vec::new();
+    for f in &l.fields {
+        let field = &entity.fields[f];
+        let (e, kind) = match field.ty {
+            ValueType::String => (col("t0", f), ColumnKind::Text),
+            ValueType::Number => (dialect.to_double(col("t0", f)), ColumnKind::Float),
+            ValueType::Date => (
+                dialect.bucket(col("t0", f), crate::catalog::Window::Day),
+                ColumnKind::Text,
+            ),
+        };
+        q.expr_as(e, Alias::new(f.as_str()));
+        columns.push(Column {
+            name: f.clone(),
+            kind,
+        });
+    }
+    for FieldFilter { field, op, values } in &l.filters {
+        let ty = entity.fields[field.as_str()].ty;
+        q.and_where(condition(
+            col("t0", field.as_str()),
+            *op,
+            values,
+            ty,
+            dialect,
+        ));
+    }
+    if let Some((period, field)) = &l.period {
+        q.and_where(col("t0", field).gte(dialect.timestamp(period.range.from_instant())));
+        q.and_where(col("t0", field).lt(dialect.timestamp(period.range.until_instant())));
+    }
+    if let Some((field, order)) = &l.sort {
+        let o = match order {
+            Order::Asc => SqlOrder::Asc,
+            Order::Desc => SqlOrder::Desc,
+        };
+        q.order_by_expr_with_nulls(col("t0", field), o, NullOrdering::Last);
+    }
+    q.order_by_expr(col("t0", &l.key), SqlOrder::Asc);
+    q.limit(l.limit as u64);
+    finish(&q, columns, dialect)
+}
+
+fn finish(
+    q: &SelectStatement,
+    columns: Vec<Column>,
+    dialect: Dialect,
+) -> Result<Statement, CompileError> {
+    let (sql, values) = dialect.build(q);
+    let params = values
+        .into_iter()
+        .map(|v| match v {
+            Value::String(Some(s)) => Ok(Param::Text(s)),
+            Value::BigInt(Some(i)) => Ok(Param::Int(i)),
+            Value::Int(Some(i)) => Ok(Param::Int(i as i64)),
+            Value::BigUnsigned(Some(i)) => Ok(Param::Int(i as i64)),
+            Value::Unsigned(Some(i)) => Ok(Param::Int(i as i64)),
+            Value::Double(Some(f)) => Ok(Param::Float(f)),
+            Value::ChronoDateTime(Some(t)) => Ok(Param::Timestamp(t)),
+            other => Err(CompileError::UnsupportedValue(format!("{other:?}"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Statement {
+        sql,
+        params,
+        columns,
+    })
+}
+
+/// Renders statements for reading: SQL text with its parameters listed after it.
+pub fn render(statements: &[Statement]) -> String {
+    statements
+        .iter()
+        .map(|s| {
+            let params: Vec<String> = s
+                .params
+                .iter()
+                .map(|p| match p {
+                    Param::Text(t) => format!("'{}'", t.replace('\'', "''")),
+                    Param::Int(i) => i.to_string(),
+                    Param::Float(f) => f.to_string(),
+                    Param::Timestamp(t) => format!("'{}'", t.format("%Y-%m-%d %H:%M:%S")),
+                })
+                .collect();
+            format!("{};\n-- params: [{}]", s.sql, params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,69 @@
+//! Shared test fixtures: the seeded demo warehouse as a real SQLite file, built once per
+//! checkout under target/ and reused by every test binary.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use tally::catalog::Catalog;
+use tally::demo::{self, DemoOptions};
+use tally::exec::{Limits, Warehouse};
+use tally::pipeline::Engine;
+use tokio::sync::OnceCell;
+
+pub const SEED: u64 = 42;
+pub const END_DATE: &str = "2026-11-22";
+pub const TODAY: &str = "2026-11-23";
+
+pub fn date(s: &str) -> NaiveDate {
+    s.parse().expect("test dates are ISO dates")
+}
+
+/// The demo warehouse file (seed 42, data to 2026-11-22, scale 1), generated if absent.
+pub async fn demo_db() -> PathBuf {
+    static DB: OnceCell<PathBuf> = OnceCell::const_new();
+    DB.get_or_init(|| async {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("tally-test-data");
+        std::fs::create_dir_all(&dir).expect("create target/tally-test-data");
+        let path = dir.join(format!("metrica-seed{SEED}-{END_DATE}-v1.db"));
+        if !path.is_file() {
+            // Another test binary may be building it too: write privately, then rename atomically.
+            let private = dir.join(format!("building-{}.db", std::process::id()));
+            let opts = DemoOptions {
+                seed: SEED,
+                end_date: date(END_DATE),
+                scale: 1.0,
+            };
+            demo::write_sqlite(&private, &demo::metrica(), &opts, &mut |_, _| {})
+                .await
+                .expect("the demo generator writes a warehouse");
+            std::fs::rename(&private, &path).expect("rename the demo warehouse into place");
+        }
+        path
+    })
+    .await
+    .clone()
+}
+
+pub async fn engine() -> Engine {
+    let db = demo_db().await;
+    let warehouse = Warehouse::open(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open the demo warehouse");
+    Engine::new(Arc::new(Catalog::embedded_default()), warehouse, Limits::default())
+}
+
+/// A read-write-free pool on the same file for hand-written SQL.
+pub async fn hand_pool() -> sqlx::SqlitePool {
+    let db = demo_db().await;
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(db)
+                .read_only(true),
+        )
+        .await
+        .expect("open the demo warehouse for hand SQL")
+}
