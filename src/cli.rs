@@ -112,6 +112,18 @@ struct SchemaArgs {
     form: String,
 }
 
+/// Prints a line to stdout; a closed pipe (`tally schema | head`) ends the process quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 /// A failure with its exit code, printed as `error[code]: message`.
 struct Failure {
     exit: i32,
@@ -258,7 +270,7 @@ async fn gen_demo(catalog: &Catalog, a: GenDemoArgs) -> Result<i32, Failure> {
     opts.validate().map_err(|e| Failure::usage(e.code(), e.to_string()))?;
     eprintln!("generating {} demo data (seed {}, end {end}, scale {})", example.name, a.seed, a.scale);
     write_demo(&a.out, &example, &opts).await?;
-    println!("{}", a.out.display());
+    say!("{}", a.out.display());
     Ok(0)
 }
 
@@ -317,36 +329,36 @@ async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failure> {
 
 fn print_response(r: &Response, json: bool, role: &str, workspace: &str) {
     if json {
-        println!("{}", serde_json::to_string_pretty(r).expect("responses serialize"));
+        say!("{}", serde_json::to_string_pretty(r).expect("responses serialize"));
         return;
     }
-    println!("{} · role {role} · workspace {workspace}", r.outcome.as_str());
-    println!("{}", r.answer);
+    say!("{} · role {role} · workspace {workspace}", r.outcome.as_str());
+    say!("{}", r.answer);
     for d in &r.diagnostics {
-        println!("  - {d}");
+        say!("  - {d}");
     }
     if let Some(data) = &r.data {
         if !data.summary.is_empty() {
-            println!("\nsummary: {}", serde_json::to_string(&data.summary).unwrap_or_default());
+            say!("\nsummary: {}", serde_json::to_string(&data.summary).unwrap_or_default());
         }
         if !data.breakdown.is_empty() {
-            println!("breakdown: {}", serde_json::to_string(&data.breakdown).unwrap_or_default());
+            say!("breakdown: {}", serde_json::to_string(&data.breakdown).unwrap_or_default());
         }
         if !data.timeseries.is_empty() {
-            println!("timeseries: {}", serde_json::to_string(&data.timeseries).unwrap_or_default());
+            say!("timeseries: {}", serde_json::to_string(&data.timeseries).unwrap_or_default());
         }
         if !data.rows.is_empty() {
-            println!("rows: {}", serde_json::to_string(&data.rows).unwrap_or_default());
+            say!("rows: {}", serde_json::to_string(&data.rows).unwrap_or_default());
         }
     }
     if let Some(q) = &r.executed_dsl {
-        println!("\nexecuted DSL: {}", serde_json::to_string(q).unwrap_or_default());
+        say!("\nexecuted DSL: {}", serde_json::to_string(q).unwrap_or_default());
     }
     if let Some(s) = &r.refusal.as_ref().and_then(|f| f.suggestion.clone()) {
-        println!("suggestion: {s}");
+        say!("suggestion: {s}");
     }
     if let Some(sql) = &r.sql {
-        println!("\nSQL:\n{sql}");
+        say!("\nSQL:\n{sql}");
     }
 }
 
@@ -370,8 +382,8 @@ fn compile(catalog: Arc<Catalog>, a: CompileArgs) -> Result<i32, Failure> {
     for d in dialects {
         match pipeline::compile_only(&checker, &raw, &role, &a.workspace, &clock, d) {
             Ok(statements) => {
-                println!("-- {}", d.as_str());
-                println!("{}", sql::render(&statements));
+                say!("-- {}", d.as_str());
+                say!("{}", sql::render(&statements));
             }
             Err(CompileOnlyError::Rejected(rejection)) => {
                 let r = pipeline::rejection_response(&catalog, rejection);
@@ -407,7 +419,7 @@ fn schema_cmd(catalog: &Catalog, a: SchemaArgs) -> Result<i32, Failure> {
         }
     };
     let s = schema::schema(&names, form);
-    println!("{}", serde_json::to_string_pretty(&s).expect("schema serializes"));
+    say!("{}", serde_json::to_string_pretty(&s).expect("schema serializes"));
     Ok(0)
 }
 
@@ -418,7 +430,7 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
     let queries: Vec<serde_json::Value> = serde_json::from_str(example.demo_queries)
         .map_err(|e| Failure::runtime("demo_queries", format!("the example's demo queries do not parse: {e}")))?;
-    println!("Tally demo · catalog {} {} · today {}\n", catalog.name, catalog.version, clock.today());
+    say!("Tally demo · catalog {} {} · today {}\n", catalog.name, catalog.version, clock.today());
     for q in queries {
         let title = q["title"].as_str().unwrap_or("");
         let role = q["role"].as_str().unwrap_or("");
@@ -428,10 +440,10 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
             .run(&dsl, role, workspace, &clock)
             .await
             .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
-        println!("▶ {title}  [{role} @ {workspace}]");
-        println!("  DSL: {}", String::from_utf8_lossy(&dsl));
-        println!("  {} — {}\n", r.outcome.as_str(), r.answer);
+        say!("▶ {title}  [{role} @ {workspace}]");
+        say!("  DSL: {}", String::from_utf8_lossy(&dsl));
+        say!("  {} — {}\n", r.outcome.as_str(), r.answer);
     }
-    println!("Run your own: tally run QUERY.json --role analyst --workspace acme  (see README)");
+    say!("Run your own: tally run QUERY.json --role analyst --workspace acme  (see README)");
     Ok(0)
 }

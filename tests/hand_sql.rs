@@ -20,7 +20,10 @@ async fn ask(engine: &Engine, dsl: Value, role: &str, workspace: &str) -> Value 
 }
 
 async fn scalar(pool: &sqlx::SqlitePool, sql: &str) -> f64 {
-    let row = sqlx::query(sql).fetch_one(pool).await.expect(sql);
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(pool)
+        .await
+        .expect(sql);
     match row.try_get::<Option<f64>, _>(0) {
         Ok(v) => v.unwrap_or(0.0),
         Err(_) => row.try_get::<Option<i64>, _>(0).unwrap().unwrap_or(0) as f64,

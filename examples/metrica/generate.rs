@@ -287,9 +287,9 @@ impl History {
     fn new(end_date: NaiveDate) -> Self {
         let first_day = end_date - Duration::days(i64::from(HISTORY_DAYS - 1));
         let latest = (end_date + Duration::days(1)).and_time(NaiveTime::MIN) - Duration::seconds(1);
-        // Engagement fades over the first weeks of a user's life to a floor of 35%.
+        // Engagement fades over the first weeks of a user's life to a floor of 30%.
         let decay = (0..=HISTORY_DAYS)
-            .map(|age| 0.35 + 0.65 * (-f64::from(age) / 40.0).exp())
+            .map(|age| 0.30 + 0.70 * (-f64::from(age) / 30.0).exp())
             .collect();
         History {
             first_day,
@@ -458,15 +458,15 @@ fn new_user(
     let signup_second = second_of_day(rng, hours).min(86_400 - 240);
     // Most signups never come back; paid social brings the most drive-by signups.
     let class_weights = if channel == PAID_SOCIAL {
-        [0.66, 0.25, 0.09]
+        [0.68, 0.23, 0.09]
     } else {
-        [0.55, 0.32, 0.13]
+        [0.58, 0.30, 0.12]
     };
     let remaining_days = HISTORY_DAYS - 1 - day_index;
     let (activity, lifetime_days) = match rng.pick_weighted(&class_weights) {
         0 => (0.0, 0.0),
-        1 => (rng.uniform(0.04, 0.14), rng.exponential(35.0)),
-        _ => (rng.uniform(0.25, 0.60), rng.exponential(240.0)),
+        1 => (rng.uniform(0.04, 0.12), rng.exponential(30.0)),
+        _ => (rng.uniform(0.18, 0.45), rng.exponential(120.0)),
     };
     let lifetime_days = (lifetime_days.round() as u32).min(remaining_days);
     User {
@@ -597,7 +597,7 @@ fn simulate_activity(
             if !rng.bernoulli(chance) {
                 continue;
             }
-            let count = 1 + rng.poisson(0.28).min(3);
+            let count = 1 + rng.poisson(0.2).min(3);
             for _ in 0..count {
                 let start = at(day, second_of_day(rng, &hours));
                 add_session(
@@ -729,7 +729,7 @@ fn add_session(
     }
     for position in 0..browsing {
         if position > 0 {
-            offset += 5 + (rng.exponential(50.0) as i64).min(175);
+            offset += 5 + (rng.exponential(80.0) as i64).min(175);
         }
         let name = if position == 0 && rng.bernoulli(0.8) {
             PAGE_VIEW
@@ -774,7 +774,9 @@ fn add_session(
             }
         }
     }
-    offset += rng.range(5, 120);
+    // Reading time after the last event. At most 14 × 180 s of browsing, 780 s of checkout and
+    // 300 s of reading: a session never lasts more than an hour.
+    offset += rng.range(30, 300);
     let end = (start + Duration::seconds(offset.max(60))).min(history.latest);
     sessions.push(PendingSession {
         start,
@@ -878,7 +880,7 @@ fn generate_customers(
                 2 => rng.range(299, 799),
                 _ => rng.range(1500, 6000),
             };
-            let mean_lifetime_days = [420.0, 900.0, 1400.0, 2500.0][plan];
+            let mean_lifetime_days = [360.0, 750.0, 1100.0, 2000.0][plan];
             let lifetime_days = rng.exponential(mean_lifetime_days).max(3.0);
             let churn_day = created_at.date() + Duration::days(lifetime_days as i64);
             let churned_at = at(churn_day, second_of_day(&mut rng, &business_hours));

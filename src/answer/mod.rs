@@ -63,9 +63,9 @@ pub fn period_phrase(period: Option<&Period>) -> Option<String> {
                 PeriodUnit::Month => "month",
             };
             if n.count == 1 {
-                format!("the last complete {unit}")
+                format!("in the last complete {unit}")
             } else {
-                format!("the last {} {unit}s", n.count)
+                format!("in the last {} {unit}s", n.count)
             }
         }
         Period::Between(_) => return None,
@@ -428,11 +428,10 @@ fn list_answer(
     let when = match (&plan.period, period_phrase(period)) {
         (Some((p, field)), phrase) => {
             let dates = format::range(&p.range);
-            let f = field.replace('_', " ");
             match phrase {
-                Some(w) if w == "on" => format!(" with {f} on {dates}"),
-                Some(w) => format!(" with {f} {w} ({dates})"),
-                None => format!(" with {f} from {dates}"),
+                Some(w) if w == "on" => format!(" whose {field} is on {dates}"),
+                Some(w) => format!(" whose {field} falls in {} ({dates})", w.strip_prefix("in ").unwrap_or(&w)),
+                None => format!(" whose {field} falls from {dates}"),
             }
         }
         _ => String::new(),
@@ -449,7 +448,7 @@ fn list_answer(
                 crate::dsl::Order::Asc => "ascending",
                 crate::dsl::Order::Desc => "descending",
             };
-            text.push_str(&format!(", sorted by {} {dir}", field.replace('_', " ")));
+            text.push_str(&format!(", sorted by {field} {dir}"));
         }
         if n == plan.limit {
             text.push_str(&format!(" (the first {n}; there may be more)"));

@@ -428,9 +428,22 @@ fn name_diagnostic(
                 .collect(),
         ),
     };
-    Diagnostic::new(code, pointer, format!("unknown {what} `{input}`"))
+    Diagnostic::new(code, pointer, format!("unknown {what} `{}`", visible(input)))
         .with_nearest(nearest::nearest(input, &candidates).map(String::from))
         .with_allowed(allowed.clone())
+}
+
+/// User text with invisible and control characters made visible (`dau\u{200b}`).
+pub(super) fn visible(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}') {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// A short rendering of a JSON value for messages (user strings are quoted, long ones cut).

@@ -118,10 +118,7 @@ impl Checker {
             return Err(invalid(Diagnostic::new(
                 DiagnosticCode::TooLarge,
                 "",
-                format!(
-                    "the query document is {} bytes; the limit is {MAX_DSL_BYTES}",
-                    raw.len()
-                ),
+                format!("the query document is larger than the limit of {MAX_DSL_BYTES} bytes"),
             )));
         }
         let value: Value = serde_json::from_slice(raw).map_err(|e| {

@@ -221,7 +221,7 @@ fn dimension_filter(f: &Filter, pointer: &str, catalog: &Catalog, out: &mut Vec<
                     Diagnostic::new(
                         DiagnosticCode::UnknownValue,
                         &format!("{pointer}/values/{j}"),
-                        format!("`{t}` is not a known value of `{}`", dim.name),
+                        format!("`{}` is not a known value of `{}`", super::diagnostics::visible(t), dim.name),
                     )
                     .with_nearest(nearest::nearest(t, &candidates).map(String::from))
                     .with_allowed(dim.values.clone()),

@@ -1079,3 +1079,47 @@ mod tests {
         assert_eq!(error.code(), "demo_invalid_options");
     }
 }
+#[cfg(test)]
+mod zz_timing_tmp {
+    use super::*;
+    struct Null(u64);
+    impl RowSink for Null {
+        fn begin_table(&mut self, _: &TableDef) -> Result<(), DemoError> { Ok(()) }
+        fn row(&mut self, cells: Vec<Cell>) -> Result<(), DemoError> { self.0 += cells.len() as u64; Ok(()) }
+        fn end_table(&mut self) -> Result<(), DemoError> { Ok(()) }
+    }
+    #[tokio::test]
+    async fn zz_timing() {
+        let opts = DemoOptions::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+        let t = std::time::Instant::now();
+        let mut sink = Null(0);
+        (metrica().generate)(&opts, &mut sink).unwrap();
+        eprintln!("generate only: {:?} cells {}", t.elapsed(), sink.0);
+        let def = &metrica_gen::tables()[2];
+        let row = vec![Cell::Text("acme".into()), Cell::Int(1), Cell::Int(2), Cell::Int(3), Cell::Text("page_view".into()), Cell::Timestamp(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(1,2,3).unwrap()), Cell::Text("{\"a\":1}".into())];
+        let t = std::time::Instant::now();
+        let mut total = 0;
+        for _ in 0..200 {
+            let rows = vec![row.clone(); 500];
+            let (sql, values) = insert_statement(def, rows, Backend::Sqlite).unwrap().build_sqlx(SqliteQueryBuilder);
+            total += sql.len() + values.0.0.len();
+        }
+        eprintln!("100k rows of statements: {:?} {total}", t.elapsed());
+        let t = std::time::Instant::now();
+        let mut conn = SqliteConnectOptions::new().filename("/tmp/demo_measure/x.db").create_if_missing(true).journal_mode(SqliteJournalMode::Off).synchronous(SqliteSynchronous::Off).connect().await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(create_table_sql(def, Backend::Sqlite))).execute(&mut conn).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        for i in 0..200 {
+            let rows: Vec<Vec<Cell>> = (0..500).map(|j| { let mut r = row.clone(); r[1] = Cell::Int(i * 500 + j); r }).collect();
+            let (sql, values) = insert_statement(def, rows, Backend::Sqlite).unwrap().build_sqlx(SqliteQueryBuilder);
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), values).execute(&mut *tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        eprintln!("100k rows inserted: {:?}", t.elapsed());
+        drop(conn);
+        std::fs::remove_file("/tmp/demo_measure/x.db").unwrap();
+        let t = std::time::Instant::now();
+        let report = write_sqlite(Path::new("/tmp/demo_measure/t.db"), &metrica(), &opts, &mut |_, _| {}).await.unwrap();
+        eprintln!("write_sqlite: {:?} {:?}", t.elapsed(), report);
+    }
+}

@@ -103,7 +103,7 @@ pub struct QueryResult {
     pub suppressed_groups: usize,
     /// A statement hit the row cap: some numbers may be missing.
     pub truncated: bool,
-    /// No statement returned any row.
+    /// No statement returned any row with a non-zero value: there is no data to speak of.
     #[serde(skip)]
     pub empty: bool,
 }
@@ -384,7 +384,12 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
         total_groups,
         suppressed_groups: 0,
         truncated: rows.iter().any(|r| r.truncated),
-        empty: rows.iter().all(|r| r.rows.is_empty()),
+        empty: rows.iter().all(|r| {
+            r.rows.iter().all(|row| {
+                let keys = r.columns.iter().filter(|c| c.kind == crate::sql::ColumnKind::Text).count();
+                row[keys..].iter().all(|c| c.as_f64().is_none_or(|v| v == 0.0))
+            })
+        }),
     }
 }
 
