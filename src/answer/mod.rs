@@ -278,9 +278,8 @@ fn metric_answer(
             };
             let total = result.total_groups.unwrap_or(rows.len());
             sentences.push(format!(
-                "By {by}, the {lead} {} {}: {}{}.",
+                "{} by {by}, {lead} first: {}{}.",
                 label(catalog, first),
-                if named.len() == 1 { "is" } else { "are" },
                 join_and(&named),
                 if total > rows.len() {
                     format!(" (top {} of {total} shown)", rows.len())
@@ -311,23 +310,28 @@ fn metric_answer(
                         _ => Some(p),
                     });
             if let (Some(hi), Some(lo)) = (max, min) {
-                let g = plan.granularity.expect("granularity").as_str();
-                let at = |date: &str| format::day(date.parse().expect("iso date"));
+                let g = plan.granularity.expect("granularity");
+                let at = |date: &str| {
+                    let d: chrono::NaiveDate = date.parse().expect("iso date");
+                    match g {
+                        crate::dsl::Granularity::Day => format!("on {}", format::day(d)),
+                        crate::dsl::Granularity::Week => {
+                            format!("in the week of {}", format::day(d))
+                        }
+                        crate::dsl::Granularity::Month => {
+                            use chrono::Datelike;
+                            let month = format::MONTH_NAMES[d.month0() as usize];
+                            format!("in {month} {}", d.year())
+                        }
+                    }
+                };
                 sentences.push(format!(
-                    "Per {g}, it peaked at {} ({} {}) and was lowest at {} ({} {}).",
+                    "Per {}, {} peaked at {} ({}) and was lowest at {} ({}).",
+                    g.as_str(),
+                    label(catalog, first),
                     fmt_value(catalog, first, hi.value),
-                    if g == "day" {
-                        "on"
-                    } else {
-                        "in the period starting"
-                    },
                     at(&hi.date),
                     fmt_value(catalog, first, lo.value),
-                    if g == "day" {
-                        "on"
-                    } else {
-                        "in the period starting"
-                    },
                     at(&lo.date),
                 ));
             }

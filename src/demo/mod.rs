@@ -13,13 +13,14 @@
 //! never mistaken for a finished one.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
 use sea_query::{
     Expr, Index, InsertStatement, MysqlQueryBuilder, PostgresQueryBuilder, Query,
-    SqliteQueryBuilder, Table, Value,
+    SqliteQueryBuilder, Table, Value, Values,
 };
-use sea_query_sqlx::SqlxBinder;
+use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use tokio::sync::mpsc;
@@ -428,10 +429,15 @@ fn database_error(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Dem
     move |source| DemoError::Database { context, source }
 }
 
-/// What the generator thread sends to the writer.
+/// What the generator thread sends to the writer. Statements are built on the generator's
+/// thread, so building them overlaps with the database's work.
 enum SinkMessage {
     Begin(TableDef),
-    Rows(Vec<Vec<Cell>>),
+    Rows {
+        rows: u64,
+        sql: Arc<str>,
+        values: SqlxValues,
+    },
     End,
 }
 
@@ -467,11 +473,12 @@ async fn load_sqlite(
     let generate = example.generate;
     let generator_options = *opts;
     let generator = tokio::task::spawn_blocking(move || {
-        let mut sink = ChannelSink::new(sender);
+        let mut sink = ChannelSink::new(sender, Backend::Sqlite);
         generate(&generator_options, &mut sink)?;
         sink.finish()
     });
-    let written = write_rows(&mut connection, receiver, &declared, progress).await;
+    let t = std::time::Instant::now();
+    let written = write_rows(&mut connection, receiver, &declared, &mut |table: &str, rows: u64| { eprintln!("TIMING {table} {rows} {:?}", t.elapsed()); progress(table, rows) }).await;
     let generated = generator
         .await
         .map_err(|error| DemoError::GeneratorFailed {
@@ -490,10 +497,12 @@ async fn load_sqlite(
         });
     }
 
+    let t = std::time::Instant::now();
     sqlx::query("VACUUM")
         .execute(&mut connection)
         .await
         .map_err(database_error("vacuuming the demo database"))?;
+    eprintln!("TIMING vacuum {:?}", t.elapsed());
     connection
         .close()
         .await
@@ -545,10 +554,11 @@ async fn write_table(
     let mut rows = 0u64;
     loop {
         match receiver.recv().await {
-            Some(SinkMessage::Rows(batch)) => {
-                let batch_rows = batch.len() as u64;
-                let (sql, values) =
-                    insert_statement(def, batch, Backend::Sqlite)?.build_sqlx(SqliteQueryBuilder);
+            Some(SinkMessage::Rows {
+                rows: batch_rows,
+                sql,
+                values,
+            }) => {
                 sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
                     .execute(&mut *transaction)
                     .await
@@ -576,33 +586,40 @@ async fn write_table(
         .commit()
         .await
         .map_err(database_error(format!("committing table {}", def.name)))?;
+    let t = std::time::Instant::now();
     for sql in create_index_sql(def, Backend::Sqlite) {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(&mut *connection)
             .await
             .map_err(database_error(format!("indexing table {}", def.name)))?;
     }
+    eprintln!("TIMING index {} {:?}", def.name, t.elapsed());
     progress(def.name, rows);
     Ok(rows)
 }
 
-/// The generator's side of the channel: checks the protocol and every row, and batches rows
-/// into INSERT-sized chunks.
+/// The generator's side of the channel: checks the protocol and every row, and turns batches
+/// of rows into INSERT statements for the writer.
 struct ChannelSink {
     sender: mpsc::Sender<SinkMessage>,
+    backend: Backend,
     open: Option<TableDef>,
     rows_per_batch: usize,
     batch: Vec<Vec<Cell>>,
+    /// The open table's INSERT for a full batch: the same text every time, so it is built once.
+    full_batch_sql: Option<Arc<str>>,
     written: Vec<&'static str>,
 }
 
 impl ChannelSink {
-    fn new(sender: mpsc::Sender<SinkMessage>) -> Self {
+    fn new(sender: mpsc::Sender<SinkMessage>, backend: Backend) -> Self {
         ChannelSink {
             sender,
+            backend,
             open: None,
             rows_per_batch: ROWS_PER_INSERT,
             batch: Vec::new(),
+            full_batch_sql: None,
             written: Vec::new(),
         }
     }
@@ -617,8 +634,45 @@ impl ChannelSink {
         if self.batch.is_empty() {
             return Ok(());
         }
+        let Some(def) = &self.open else {
+            return Ok(());
+        };
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.rows_per_batch));
-        self.send(SinkMessage::Rows(batch))
+        let rows = batch.len();
+        let full = rows == self.rows_per_batch;
+        let (sql, values) = match &self.full_batch_sql {
+            // sea-query binds every value, in row order, so a full batch's values are its
+            // cells in order and the cached text fits them.
+            Some(sql) if full => {
+                let values = batch
+                    .into_iter()
+                    .flat_map(|row| {
+                        row.into_iter()
+                            .zip(&def.columns)
+                            .map(|(cell, column)| cell_value(cell, column.ty, self.backend))
+                    })
+                    .collect();
+                (sql.clone(), SqlxValues(Values(values)))
+            }
+            _ => {
+                let statement = insert_statement(def, batch, self.backend)?;
+                let (sql, values) = match self.backend {
+                    Backend::Sqlite => statement.build_sqlx(SqliteQueryBuilder),
+                    Backend::Postgres => statement.build_sqlx(PostgresQueryBuilder),
+                    Backend::MySql => statement.build_sqlx(MysqlQueryBuilder),
+                };
+                let sql: Arc<str> = sql.into();
+                if full {
+                    self.full_batch_sql = Some(sql.clone());
+                }
+                (sql, values)
+            }
+        };
+        self.send(SinkMessage::Rows {
+            rows: rows as u64,
+            sql,
+            values,
+        })
     }
 
     fn finish(self) -> Result<(), DemoError> {
@@ -647,6 +701,7 @@ impl RowSink for ChannelSink {
         self.rows_per_batch =
             (MAX_BOUND_VALUES / def.columns.len().max(1)).clamp(1, ROWS_PER_INSERT);
         self.batch = Vec::with_capacity(self.rows_per_batch);
+        self.full_batch_sql = None;
         self.open = Some(def.clone());
         self.send(SinkMessage::Begin(def.clone()))
     }
@@ -1084,9 +1139,16 @@ mod zz_timing_tmp {
     use super::*;
     struct Null(u64);
     impl RowSink for Null {
-        fn begin_table(&mut self, _: &TableDef) -> Result<(), DemoError> { Ok(()) }
-        fn row(&mut self, cells: Vec<Cell>) -> Result<(), DemoError> { self.0 += cells.len() as u64; Ok(()) }
-        fn end_table(&mut self) -> Result<(), DemoError> { Ok(()) }
+        fn begin_table(&mut self, _: &TableDef) -> Result<(), DemoError> {
+            Ok(())
+        }
+        fn row(&mut self, cells: Vec<Cell>) -> Result<(), DemoError> {
+            self.0 += cells.len() as u64;
+            Ok(())
+        }
+        fn end_table(&mut self) -> Result<(), DemoError> {
+            Ok(())
+        }
     }
     #[tokio::test]
     async fn zz_timing() {
@@ -1096,30 +1158,73 @@ mod zz_timing_tmp {
         (metrica().generate)(&opts, &mut sink).unwrap();
         eprintln!("generate only: {:?} cells {}", t.elapsed(), sink.0);
         let def = &metrica_gen::tables()[2];
-        let row = vec![Cell::Text("acme".into()), Cell::Int(1), Cell::Int(2), Cell::Int(3), Cell::Text("page_view".into()), Cell::Timestamp(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(1,2,3).unwrap()), Cell::Text("{\"a\":1}".into())];
+        let row = vec![
+            Cell::Text("acme".into()),
+            Cell::Int(1),
+            Cell::Int(2),
+            Cell::Int(3),
+            Cell::Text("page_view".into()),
+            Cell::Timestamp(
+                NaiveDate::from_ymd_opt(2026, 1, 1)
+                    .unwrap()
+                    .and_hms_opt(1, 2, 3)
+                    .unwrap(),
+            ),
+            Cell::Text("{\"a\":1}".into()),
+        ];
         let t = std::time::Instant::now();
         let mut total = 0;
         for _ in 0..200 {
             let rows = vec![row.clone(); 500];
-            let (sql, values) = insert_statement(def, rows, Backend::Sqlite).unwrap().build_sqlx(SqliteQueryBuilder);
-            total += sql.len() + values.0.0.len();
+            let (sql, values) = insert_statement(def, rows, Backend::Sqlite)
+                .unwrap()
+                .build_sqlx(SqliteQueryBuilder);
+            total += sql.len() + values.0 .0.len();
         }
         eprintln!("100k rows of statements: {:?} {total}", t.elapsed());
         let t = std::time::Instant::now();
-        let mut conn = SqliteConnectOptions::new().filename("/tmp/demo_measure/x.db").create_if_missing(true).journal_mode(SqliteJournalMode::Off).synchronous(SqliteSynchronous::Off).connect().await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(create_table_sql(def, Backend::Sqlite))).execute(&mut conn).await.unwrap();
+        let mut conn = SqliteConnectOptions::new()
+            .filename("/tmp/demo_measure/x.db")
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Off)
+            .synchronous(SqliteSynchronous::Off)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(create_table_sql(def, Backend::Sqlite)))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         let mut tx = conn.begin().await.unwrap();
         for i in 0..200 {
-            let rows: Vec<Vec<Cell>> = (0..500).map(|j| { let mut r = row.clone(); r[1] = Cell::Int(i * 500 + j); r }).collect();
-            let (sql, values) = insert_statement(def, rows, Backend::Sqlite).unwrap().build_sqlx(SqliteQueryBuilder);
-            sqlx::query_with(sqlx::AssertSqlSafe(sql), values).execute(&mut *tx).await.unwrap();
+            let rows: Vec<Vec<Cell>> = (0..500)
+                .map(|j| {
+                    let mut r = row.clone();
+                    r[1] = Cell::Int(i * 500 + j);
+                    r
+                })
+                .collect();
+            let (sql, values) = insert_statement(def, rows, Backend::Sqlite)
+                .unwrap()
+                .build_sqlx(SqliteQueryBuilder);
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
         }
         tx.commit().await.unwrap();
         eprintln!("100k rows inserted: {:?}", t.elapsed());
         drop(conn);
         std::fs::remove_file("/tmp/demo_measure/x.db").unwrap();
         let t = std::time::Instant::now();
-        let report = write_sqlite(Path::new("/tmp/demo_measure/t.db"), &metrica(), &opts, &mut |_, _| {}).await.unwrap();
+        let report = write_sqlite(
+            Path::new("/tmp/demo_measure/t.db"),
+            &metrica(),
+            &opts,
+            &mut |_, _| {},
+        )
+        .await
+        .unwrap();
         eprintln!("write_sqlite: {:?} {:?}", t.elapsed(), report);
     }
 }
