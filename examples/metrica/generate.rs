@@ -493,9 +493,15 @@ fn apportion(total: u64, weights: &[f64], offset: f64) -> Vec<u64> {
     let mut previous = 0u64;
     weights
         .iter()
-        .map(|weight| {
+        .enumerate()
+        .map(|(index, weight)| {
             cumulative += weight / sum;
-            let upto = ((cumulative * total as f64 + offset).floor() as u64).min(total);
+            // The last boundary is exactly `total`, whatever the rounding of the weights' sum.
+            let upto = if index + 1 == weights.len() {
+                total
+            } else {
+                ((cumulative * total as f64 + offset).floor() as u64).min(total)
+            };
             let count = upto.saturating_sub(previous);
             previous = upto.max(previous);
             count
@@ -671,8 +677,9 @@ fn simulate_activity(
             Pass::Events => {
                 event_order.clear();
                 for (position, session) in sessions.iter().enumerate() {
-                    for event in session.first_event..session.first_event + session.event_count {
-                        event_order.push((events[event].ts, position, event));
+                    let range = session.first_event..session.first_event + session.event_count;
+                    for (event, pending) in events[range.clone()].iter().zip(range) {
+                        event_order.push((event.ts, position, pending));
                     }
                 }
                 // Stable: events at the same second keep session and in-session order.
@@ -1073,3 +1080,37 @@ const FEATURES: [&str; 6] = [
     "sso",
 ];
 const PAYMENT_METHODS: [&str; 3] = ["card", "paypal", "invoice"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(year: i32, month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(year, month, day).expect("a valid date")
+    }
+
+    #[test]
+    fn the_anomaly_is_on_the_latest_tuesday_two_days_before_the_end() {
+        assert_eq!(planted_anomaly_day(date(2026, 11, 22)), date(2026, 11, 17));
+        assert_eq!(planted_anomaly_day(date(2026, 11, 19)), date(2026, 11, 17));
+        assert_eq!(planted_anomaly_day(date(2026, 11, 18)), date(2026, 11, 10));
+        assert_eq!(planted_anomaly_day(date(2026, 11, 24)), date(2026, 11, 17));
+        assert_eq!(planted_anomaly_day(date(2026, 11, 25)), date(2026, 11, 17));
+        assert_eq!(planted_anomaly_day(date(2026, 11, 26)), date(2026, 11, 24));
+    }
+
+    #[test]
+    fn apportioned_counts_add_up_and_stay_within_one_of_their_share() {
+        let weights = [0.33 * 0.2, 0.45 * 0.65, 0.1, 0.3, 0.00001, 0.2];
+        let sum: f64 = weights.iter().sum();
+        let mut rng = Rng::derive(1, &[]);
+        for total in [0, 1, 7, 19, 100, 4_321] {
+            let counts = apportion(total, &weights, rng.next_f64());
+            assert_eq!(counts.iter().sum::<u64>(), total);
+            for (count, weight) in counts.iter().zip(weights) {
+                let share = total as f64 * weight / sum;
+                assert!((*count as f64 - share).abs() < 1.0, "{count} vs {share}");
+            }
+        }
+    }
+}

@@ -152,6 +152,10 @@ pub(super) fn from_schema(
     catalog: &Catalog,
     role: &Role,
 ) -> Vec<Diagnostic> {
+    // The common case is a valid document: validate cheaply first, explain only on failure.
+    if validator.is_valid(value) {
+        return Vec::new();
+    }
     let names = Names::of_role(catalog, role);
     let mut out = Vec::new();
     for error in validator.iter_errors(value) {

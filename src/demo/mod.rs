@@ -3,7 +3,7 @@
 //! An [`Example`] pairs a catalog with a generator. The generator knows its domain and nothing
 //! about databases: it declares its tables ([`TableDef`]) and streams rows into a [`RowSink`],
 //! one table at a time. The writers here know databases and nothing about any domain: they turn
-//! table definitions into DDL (with sea-query, for every backend through one [`Backend`]
+//! table definitions into DDL (with sea-query, for every backend through one `Backend`
 //! parameter) and rows into multi-row INSERTs. Nothing in this file names a Metrica table or
 //! column; that lives in `examples/metrica/generate.rs`.
 //!
@@ -477,8 +477,7 @@ async fn load_sqlite(
         generate(&generator_options, &mut sink)?;
         sink.finish()
     });
-    let t = std::time::Instant::now();
-    let written = write_rows(&mut connection, receiver, &declared, &mut |table: &str, rows: u64| { eprintln!("TIMING {table} {rows} {:?}", t.elapsed()); progress(table, rows) }).await;
+    let written = write_rows(&mut connection, receiver, &declared, progress).await;
     let generated = generator
         .await
         .map_err(|error| DemoError::GeneratorFailed {
@@ -497,12 +496,10 @@ async fn load_sqlite(
         });
     }
 
-    let t = std::time::Instant::now();
     sqlx::query("VACUUM")
         .execute(&mut connection)
         .await
         .map_err(database_error("vacuuming the demo database"))?;
-    eprintln!("TIMING vacuum {:?}", t.elapsed());
     connection
         .close()
         .await
@@ -586,14 +583,12 @@ async fn write_table(
         .commit()
         .await
         .map_err(database_error(format!("committing table {}", def.name)))?;
-    let t = std::time::Instant::now();
     for sql in create_index_sql(def, Backend::Sqlite) {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(&mut *connection)
             .await
             .map_err(database_error(format!("indexing table {}", def.name)))?;
     }
-    eprintln!("TIMING index {} {:?}", def.name, t.elapsed());
     progress(def.name, rows);
     Ok(rows)
 }
@@ -1132,99 +1127,5 @@ mod tests {
         .await
         .expect_err("a zero scale is refused");
         assert_eq!(error.code(), "demo_invalid_options");
-    }
-}
-#[cfg(test)]
-mod zz_timing_tmp {
-    use super::*;
-    struct Null(u64);
-    impl RowSink for Null {
-        fn begin_table(&mut self, _: &TableDef) -> Result<(), DemoError> {
-            Ok(())
-        }
-        fn row(&mut self, cells: Vec<Cell>) -> Result<(), DemoError> {
-            self.0 += cells.len() as u64;
-            Ok(())
-        }
-        fn end_table(&mut self) -> Result<(), DemoError> {
-            Ok(())
-        }
-    }
-    #[tokio::test]
-    async fn zz_timing() {
-        let opts = DemoOptions::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
-        let t = std::time::Instant::now();
-        let mut sink = Null(0);
-        (metrica().generate)(&opts, &mut sink).unwrap();
-        eprintln!("generate only: {:?} cells {}", t.elapsed(), sink.0);
-        let def = &metrica_gen::tables()[2];
-        let row = vec![
-            Cell::Text("acme".into()),
-            Cell::Int(1),
-            Cell::Int(2),
-            Cell::Int(3),
-            Cell::Text("page_view".into()),
-            Cell::Timestamp(
-                NaiveDate::from_ymd_opt(2026, 1, 1)
-                    .unwrap()
-                    .and_hms_opt(1, 2, 3)
-                    .unwrap(),
-            ),
-            Cell::Text("{\"a\":1}".into()),
-        ];
-        let t = std::time::Instant::now();
-        let mut total = 0;
-        for _ in 0..200 {
-            let rows = vec![row.clone(); 500];
-            let (sql, values) = insert_statement(def, rows, Backend::Sqlite)
-                .unwrap()
-                .build_sqlx(SqliteQueryBuilder);
-            total += sql.len() + values.0 .0.len();
-        }
-        eprintln!("100k rows of statements: {:?} {total}", t.elapsed());
-        let t = std::time::Instant::now();
-        let mut conn = SqliteConnectOptions::new()
-            .filename("/tmp/demo_measure/x.db")
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Off)
-            .synchronous(SqliteSynchronous::Off)
-            .connect()
-            .await
-            .unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(create_table_sql(def, Backend::Sqlite)))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let mut tx = conn.begin().await.unwrap();
-        for i in 0..200 {
-            let rows: Vec<Vec<Cell>> = (0..500)
-                .map(|j| {
-                    let mut r = row.clone();
-                    r[1] = Cell::Int(i * 500 + j);
-                    r
-                })
-                .collect();
-            let (sql, values) = insert_statement(def, rows, Backend::Sqlite)
-                .unwrap()
-                .build_sqlx(SqliteQueryBuilder);
-            sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-        }
-        tx.commit().await.unwrap();
-        eprintln!("100k rows inserted: {:?}", t.elapsed());
-        drop(conn);
-        std::fs::remove_file("/tmp/demo_measure/x.db").unwrap();
-        let t = std::time::Instant::now();
-        let report = write_sqlite(
-            Path::new("/tmp/demo_measure/t.db"),
-            &metrica(),
-            &opts,
-            &mut |_, _| {},
-        )
-        .await
-        .unwrap();
-        eprintln!("write_sqlite: {:?} {:?}", t.elapsed(), report);
     }
 }
