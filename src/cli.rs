@@ -20,7 +20,11 @@ use crate::plan::Clock;
 use crate::sql::{self, Dialect};
 
 #[derive(Parser, Debug)]
-#[command(name = "tally", version, about = "Exact answers to analytics questions, or an honest refusal")]
+#[command(
+    name = "tally",
+    version,
+    about = "Exact answers to analytics questions, or an honest refusal"
+)]
 pub struct Cli {
     /// The catalog TOML (default: the embedded examples/metrica catalog).
     #[arg(long, global = true, env = "TALLY_CATALOG")]
@@ -194,9 +198,9 @@ fn today(flag: Option<NaiveDate>) -> Clock {
 
 /// The example (generator) for a catalog, by catalog name.
 fn example_for(catalog: &Catalog) -> Option<Example> {
-    demo::examples().into_iter().find(|e| {
-        Catalog::from_toml(e.catalog_toml, e.name).is_ok_and(|c| c.name == catalog.name)
-    })
+    demo::examples()
+        .into_iter()
+        .find(|e| Catalog::from_toml(e.catalog_toml, e.name).is_ok_and(|c| c.name == catalog.name))
 }
 
 /// Where demo warehouses are kept: $TALLY_HOME, else $XDG_CACHE_HOME/tally, else ~/.cache/tally.
@@ -218,7 +222,10 @@ async fn default_warehouse(catalog: &Catalog, clock: &Clock) -> Result<String, F
     let example = example_for(catalog).ok_or_else(|| {
         Failure::usage(
             "no_warehouse",
-            format!("catalog `{}` has no demo generator: pass --warehouse sqlite://FILE", catalog.name),
+            format!(
+                "catalog `{}` has no demo generator: pass --warehouse sqlite://FILE",
+                catalog.name
+            ),
         )
     })?;
     let end = clock.today() - Days::new(1);
@@ -226,8 +233,9 @@ async fn default_warehouse(catalog: &Catalog, clock: &Clock) -> Result<String, F
     let dir = demo_dir();
     let path = dir.join(format!("{}-demo-seed{}-{end}.db", example.name, opts.seed));
     if !path.is_file() {
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Failure::runtime("demo_io", format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Failure::runtime("demo_io", format!("cannot create {}: {e}", dir.display()))
+        })?;
         eprintln!(
             "building the {} demo warehouse (data to {end}) at {} — first run only",
             example.name,
@@ -257,7 +265,10 @@ async fn write_demo(path: &Path, example: &Example, opts: &DemoOptions) -> Resul
 
 async fn gen_demo(catalog: &Catalog, a: GenDemoArgs) -> Result<i32, Failure> {
     let example = example_for(catalog).ok_or_else(|| {
-        Failure::usage("no_generator", format!("catalog `{}` has no demo generator", catalog.name))
+        Failure::usage(
+            "no_generator",
+            format!("catalog `{}` has no demo generator", catalog.name),
+        )
     })?;
     let end = a
         .end_date
@@ -267,8 +278,12 @@ async fn gen_demo(catalog: &Catalog, a: GenDemoArgs) -> Result<i32, Failure> {
         end_date: end,
         scale: a.scale,
     };
-    opts.validate().map_err(|e| Failure::usage(e.code(), e.to_string()))?;
-    eprintln!("generating {} demo data (seed {}, end {end}, scale {})", example.name, a.seed, a.scale);
+    opts.validate()
+        .map_err(|e| Failure::usage(e.code(), e.to_string()))?;
+    eprintln!(
+        "generating {} demo data (seed {}, end {end}, scale {})",
+        example.name, a.seed, a.scale
+    );
     write_demo(&a.out, &example, &opts).await?;
     say!("{}", a.out.display());
     Ok(0)
@@ -283,11 +298,20 @@ fn read_query(path: &Path) -> Result<Vec<u8>, Failure> {
     } else {
         std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut buf))
     };
-    result.map_err(|e| Failure::usage("unreadable_query", format!("cannot read {}: {e}", path.display())))?;
+    result.map_err(|e| {
+        Failure::usage(
+            "unreadable_query",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
     Ok(buf)
 }
 
-async fn open_engine(catalog: Arc<Catalog>, warehouse: Option<String>, clock: &Clock) -> Result<Engine, Failure> {
+async fn open_engine(
+    catalog: Arc<Catalog>,
+    warehouse: Option<String>,
+    clock: &Clock,
+) -> Result<Engine, Failure> {
     let url = match warehouse {
         Some(u) => u,
         None => default_warehouse(&catalog, clock).await?,
@@ -312,7 +336,9 @@ async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failure> {
     // Invalid input is reported before any warehouse is built or opened.
     let checker = Checker::new(catalog.clone());
     if let Err(rejection) = checker.check_bytes(&raw, &a.role) {
-        if matches!(rejection, crate::check::Rejection::Invalid { .. }) || catalog.role(&a.role).is_none() {
+        if matches!(rejection, crate::check::Rejection::Invalid { .. })
+            || catalog.role(&a.role).is_none()
+        {
             let engine_free = pipeline::rejection_response(&catalog, rejection);
             print_response(&engine_free, a.json, &a.role, &a.workspace);
             return Ok(exit_for(engine_free.outcome));
@@ -329,30 +355,51 @@ async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failure> {
 
 fn print_response(r: &Response, json: bool, role: &str, workspace: &str) {
     if json {
-        say!("{}", serde_json::to_string_pretty(r).expect("responses serialize"));
+        say!(
+            "{}",
+            serde_json::to_string_pretty(r).expect("responses serialize")
+        );
         return;
     }
-    say!("{} · role {role} · workspace {workspace}", r.outcome.as_str());
+    say!(
+        "{} · role {role} · workspace {workspace}",
+        r.outcome.as_str()
+    );
     say!("{}", r.answer);
     for d in &r.diagnostics {
         say!("  - {d}");
     }
     if let Some(data) = &r.data {
         if !data.summary.is_empty() {
-            say!("\nsummary: {}", serde_json::to_string(&data.summary).unwrap_or_default());
+            say!(
+                "\nsummary: {}",
+                serde_json::to_string(&data.summary).unwrap_or_default()
+            );
         }
         if !data.breakdown.is_empty() {
-            say!("breakdown: {}", serde_json::to_string(&data.breakdown).unwrap_or_default());
+            say!(
+                "breakdown: {}",
+                serde_json::to_string(&data.breakdown).unwrap_or_default()
+            );
         }
         if !data.timeseries.is_empty() {
-            say!("timeseries: {}", serde_json::to_string(&data.timeseries).unwrap_or_default());
+            say!(
+                "timeseries: {}",
+                serde_json::to_string(&data.timeseries).unwrap_or_default()
+            );
         }
         if !data.rows.is_empty() {
-            say!("rows: {}", serde_json::to_string(&data.rows).unwrap_or_default());
+            say!(
+                "rows: {}",
+                serde_json::to_string(&data.rows).unwrap_or_default()
+            );
         }
     }
     if let Some(q) = &r.executed_dsl {
-        say!("\nexecuted DSL: {}", serde_json::to_string(q).unwrap_or_default());
+        say!(
+            "\nexecuted DSL: {}",
+            serde_json::to_string(q).unwrap_or_default()
+        );
     }
     if let Some(s) = &r.refusal.as_ref().and_then(|f| f.suggestion.clone()) {
         say!("suggestion: {s}");
@@ -371,7 +418,9 @@ fn compile(catalog: Arc<Catalog>, a: CompileArgs) -> Result<i32, Failure> {
             .values()
             .find(|r| r.see_sql)
             .map(|r| r.name.clone())
-            .ok_or_else(|| Failure::usage("no_role", "give --role: no role in the catalog may see SQL"))?,
+            .ok_or_else(|| {
+                Failure::usage("no_role", "give --role: no role in the catalog may see SQL")
+            })?,
     };
     let clock = today(a.today);
     let checker = Checker::new(catalog.clone());
@@ -391,7 +440,9 @@ fn compile(catalog: Arc<Catalog>, a: CompileArgs) -> Result<i32, Failure> {
                 return Ok(exit_for(r.outcome));
             }
             Err(CompileOnlyError::Plan(e)) => return Err(Failure::usage(e.code(), e.to_string())),
-            Err(CompileOnlyError::Compile(e)) => return Err(Failure::runtime(e.code(), e.to_string())),
+            Err(CompileOnlyError::Compile(e)) => {
+                return Err(Failure::runtime(e.code(), e.to_string()))
+            }
         }
     }
     Ok(0)
@@ -401,7 +452,12 @@ fn schema_cmd(catalog: &Catalog, a: SchemaArgs) -> Result<i32, Failure> {
     let form = match a.form.as_str() {
         "strict" => Form::Strict,
         "validation" => Form::Validation,
-        other => return Err(Failure::usage("invalid_flag", format!("--form {other}: use strict or validation"))),
+        other => {
+            return Err(Failure::usage(
+                "invalid_flag",
+                format!("--form {other}: use strict or validation"),
+            ))
+        }
     };
     let names = match &a.role {
         None => Names::of_catalog(catalog),
@@ -419,18 +475,35 @@ fn schema_cmd(catalog: &Catalog, a: SchemaArgs) -> Result<i32, Failure> {
         }
     };
     let s = schema::schema(&names, form);
-    say!("{}", serde_json::to_string_pretty(&s).expect("schema serializes"));
+    say!(
+        "{}",
+        serde_json::to_string_pretty(&s).expect("schema serializes")
+    );
     Ok(0)
 }
 
 async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     let clock = today(a.today);
-    let example = example_for(&catalog)
-        .ok_or_else(|| Failure::usage("no_generator", format!("catalog `{}` has no demo", catalog.name)))?;
+    let example = example_for(&catalog).ok_or_else(|| {
+        Failure::usage(
+            "no_generator",
+            format!("catalog `{}` has no demo", catalog.name),
+        )
+    })?;
     let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
-    let queries: Vec<serde_json::Value> = serde_json::from_str(example.demo_queries)
-        .map_err(|e| Failure::runtime("demo_queries", format!("the example's demo queries do not parse: {e}")))?;
-    say!("Tally demo · catalog {} {} · today {}\n", catalog.name, catalog.version, clock.today());
+    let queries: Vec<serde_json::Value> =
+        serde_json::from_str(example.demo_queries).map_err(|e| {
+            Failure::runtime(
+                "demo_queries",
+                format!("the example's demo queries do not parse: {e}"),
+            )
+        })?;
+    say!(
+        "Tally demo · catalog {} {} · today {}\n",
+        catalog.name,
+        catalog.version,
+        clock.today()
+    );
     for q in queries {
         let title = q["title"].as_str().unwrap_or("");
         let role = q["role"].as_str().unwrap_or("");

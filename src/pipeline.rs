@@ -307,7 +307,7 @@ pub fn rejection_response(catalog: &Catalog, rejection: Rejection) -> Response {
                 Outcome::Refused,
                 format!("I can't answer that: {}{offer}", refusal.message),
             );
-            r.refusal = Some(refusal);
+            r.refusal = Some(*refusal);
             r
         }
     }

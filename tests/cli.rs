@@ -11,7 +11,10 @@ use sqlx::Row;
 fn tally(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tally"))
         .args(args)
-        .env("TALLY_HOME", std::env::temp_dir().join("tally-cli-test-home"))
+        .env(
+            "TALLY_HOME",
+            std::env::temp_dir().join("tally-cli-test-home"),
+        )
         .output()
         .expect("run tally")
 }
@@ -26,8 +29,17 @@ fn run_json(dir: &Path, db: &Path, dsl: Value, role: &str) -> (i32, Value) {
     let q = write(dir, "q.json", &dsl.to_string());
     let warehouse = format!("sqlite://{}", db.display());
     let out = tally(&[
-        "run", q.to_str().unwrap(), "--role", role, "--workspace", "acme", "--today", "2026-11-23",
-        "--warehouse", &warehouse, "--json",
+        "run",
+        q.to_str().unwrap(),
+        "--role",
+        role,
+        "--workspace",
+        "acme",
+        "--today",
+        "2026-11-23",
+        "--warehouse",
+        &warehouse,
+        "--json",
     ]);
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
@@ -39,16 +51,33 @@ fn run_json(dir: &Path, db: &Path, dsl: Value, role: &str) -> (i32, Value) {
 async fn gen_demo_then_run_answers_dau_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
-    let out = tally(&["gen-demo", "--out", db.to_str().unwrap(), "--end-date", "2026-11-22", "--scale", "0.2"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tally(&[
+        "gen-demo",
+        "--out",
+        db.to_str().unwrap(),
+        "--end-date",
+        "2026-11-22",
+        "--scale",
+        "0.2",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let dsl = json!({"kind":"metric","metrics":["dau"],"period":{"preset":"last_week"},"compare":"previous_period"});
     let (code, r) = run_json(dir.path(), &db, dsl, "analyst");
     assert_eq!(code, 0);
     assert_eq!(r["outcome"], "answered");
-    assert_eq!(r["data"]["period"], json!({"start":"2026-11-16","end":"2026-11-22"}));
+    assert_eq!(
+        r["data"]["period"],
+        json!({"start":"2026-11-16","end":"2026-11-22"})
+    );
 
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display())).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display()))
+        .await
+        .unwrap();
     let mean = |start: &'static str, end: &'static str| {
         let pool = pool.clone();
         async move {
@@ -70,7 +99,10 @@ async fn gen_demo_then_run_answers_dau_exactly() {
     assert_eq!(s["value"].as_f64().unwrap(), value);
     assert_eq!(s["previous"].as_f64().unwrap(), previous);
     assert!((s["delta_pct"].as_f64().unwrap() - (value - previous) / previous).abs() < 1e-12);
-    assert!(r["sql"].as_str().unwrap().contains("COUNT(DISTINCT"), "analysts see SQL");
+    assert!(
+        r["sql"].as_str().unwrap().contains("COUNT(DISTINCT"),
+        "analysts see SQL"
+    );
 }
 
 #[tokio::test]
@@ -78,21 +110,47 @@ async fn refusals_carry_no_numbers() {
     let db = common::demo_db().await;
     let dir = tempfile::tempdir().unwrap();
 
-    let (code, r) = run_json(dir.path(), &db, json!({"kind":"metric","metrics":["mrr"],"period":{"preset":"last_week"},"compare":"previous_period"}), "support_agent");
+    let (code, r) = run_json(
+        dir.path(),
+        &db,
+        json!({"kind":"metric","metrics":["mrr"],"period":{"preset":"last_week"},"compare":"previous_period"}),
+        "support_agent",
+    );
     assert_eq!((code, r["outcome"].as_str()), (3, Some("refused")));
     assert_eq!(r["data"], Value::Null);
     assert_eq!(r["sql"], Value::Null);
-    assert!(!r["answer"].as_str().unwrap().chars().any(|c| c.is_ascii_digit()), "{}", r["answer"]);
+    assert!(
+        !r["answer"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .any(|c| c.is_ascii_digit()),
+        "{}",
+        r["answer"]
+    );
 
     for role in ["analyst", "support_agent", "executive", "admin"] {
-        let (code, r) = run_json(dir.path(), &db, json!({"kind":"list","entity":"customer","fields":["company_name","contact_email"]}), role);
+        let (code, r) = run_json(
+            dir.path(),
+            &db,
+            json!({"kind":"list","entity":"customer","fields":["company_name","contact_email"]}),
+            role,
+        );
         assert_eq!(code, 3);
         assert_eq!(r["refusal"]["code"], "pii_not_permitted", "{role}");
         assert_eq!(r["data"], Value::Null);
-        assert!(!r.to_string().contains("@example"), "no email leaks for {role}");
+        assert!(
+            !r.to_string().contains("@example"),
+            "no email leaks for {role}"
+        );
     }
 
-    let (code, r) = run_json(dir.path(), &db, json!({"kind":"metric","metrics":["tickets_opened"],"period":{"preset":"last_week"},"group_by":["company_name"]}), "support_agent");
+    let (code, r) = run_json(
+        dir.path(),
+        &db,
+        json!({"kind":"metric","metrics":["tickets_opened"],"period":{"preset":"last_week"},"group_by":["company_name"]}),
+        "support_agent",
+    );
     assert_eq!(code, 3);
     assert_eq!(r["refusal"]["code"], "record_level_not_permitted");
 }
@@ -100,8 +158,19 @@ async fn refusals_carry_no_numbers() {
 #[test]
 fn compile_prints_three_dialects_with_the_tenant_on_every_table() {
     let dir = tempfile::tempdir().unwrap();
-    let q = write(dir.path(), "q.json", r#"{"kind":"metric","metrics":["dau"],"period":{"preset":"last_week"},"group_by":["acquisition_channel"]}"#);
-    let out = tally(&["compile", q.to_str().unwrap(), "--workspace", "acme", "--today", "2026-11-23"]);
+    let q = write(
+        dir.path(),
+        "q.json",
+        r#"{"kind":"metric","metrics":["dau"],"period":{"preset":"last_week"},"group_by":["acquisition_channel"]}"#,
+    );
+    let out = tally(&[
+        "compile",
+        q.to_str().unwrap(),
+        "--workspace",
+        "acme",
+        "--today",
+        "2026-11-23",
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for (dialect, quote) in [("sqlite", '"'), ("postgres", '"'), ("mysql", '`')] {
@@ -127,8 +196,14 @@ fn compile_prints_three_dialects_with_the_tenant_on_every_table() {
                 }
             }
         }
-        assert!(joined >= 4, "{dialect}: expected the grouped statement to join two tables");
-        assert!(!section.contains("'acme'") || section.contains("-- params"), "values are bound");
+        assert!(
+            joined >= 4,
+            "{dialect}: expected the grouped statement to join two tables"
+        );
+        assert!(
+            !section.contains("'acme'") || section.contains("-- params"),
+            "values are bound"
+        );
     }
     assert!(text.contains("$1"), "postgres placeholders");
 }
@@ -149,23 +224,46 @@ fn bad_input_gives_stable_codes_and_exit_2() {
         let q = dir.path().join(format!("{name}.json"));
         std::fs::write(&q, body).unwrap();
         let out = tally(&[
-            "run", q.to_str().unwrap(), "--role", "analyst", "--workspace", "acme", "--warehouse", &warehouse, "--json",
+            "run",
+            q.to_str().unwrap(),
+            "--role",
+            "analyst",
+            "--workspace",
+            "acme",
+            "--warehouse",
+            &warehouse,
+            "--json",
         ]);
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let r: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(r["outcome"], "invalid", "{name}");
         assert_eq!(r["diagnostics"][0]["code"], code, "{name}: {r}");
         if name == "near_miss" {
             assert_eq!(r["diagnostics"][0]["nearest"], "dau");
         }
-        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{name}");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{name}"
+        );
     }
     // A bad catalog is a load error naming the file and key, exit 2.
-    let cat = write(dir.path(), "bad.toml", "[catalog]\nname = \"x\"\nversion = \"1\"\n[tables.t]\ntime = \"ts\"\n");
+    let cat = write(
+        dir.path(),
+        "bad.toml",
+        "[catalog]\nname = \"x\"\nversion = \"1\"\n[tables.t]\ntime = \"ts\"\n",
+    );
     let out = tally(&["--catalog", cat.to_str().unwrap(), "schema"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("catalog_invalid") && err.contains("tables.t"), "{err}");
+    assert!(
+        err.contains("catalog_invalid") && err.contains("tables.t"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -173,7 +271,11 @@ fn schema_is_narrowed_per_role() {
     let out = tally(&["schema", "--role", "support_agent"]);
     assert!(out.status.success());
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let metrics = s.pointer("/$defs/MetricName/enum").unwrap().as_array().unwrap();
+    let metrics = s
+        .pointer("/$defs/MetricName/enum")
+        .unwrap()
+        .as_array()
+        .unwrap();
     assert!(metrics.contains(&json!("dau")) && !metrics.contains(&json!("mrr")));
     let out = tally(&["schema", "--role", "nobody"]);
     assert_eq!(out.status.code(), Some(2));

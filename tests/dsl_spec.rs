@@ -7,7 +7,9 @@ use tally::catalog::Catalog;
 use tally::dsl::schema::{schema, Form, Names};
 
 fn check(file: &str, value: serde_json::Value, stale: &mut Vec<String>) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dsl-spec/schemas").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("dsl-spec/schemas")
+        .join(file);
     let text = serde_json::to_string_pretty(&value).unwrap() + "\n";
     if std::env::var_os("TALLY_BLESS").is_some() {
         std::fs::write(&path, &text).unwrap();

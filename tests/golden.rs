@@ -26,7 +26,8 @@ fn golden_cases() {
     settings.add_redaction(".response.timings_ms", "[timings]");
     settings.bind(|| {
         insta::glob!("../golden/cases", "*.json", |path| {
-            let case: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            let case: Value =
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
             let raw: Vec<u8> = match case.get("raw") {
                 Some(Value::String(s)) => s.as_bytes().to_vec(),
                 _ => serde_json::to_vec(&case["dsl"]).unwrap(),
@@ -49,7 +50,10 @@ fn golden_cases() {
                 .block_on(engine.run(&raw, role, workspace, &clock))
                 .expect("the pipeline runs on the demo warehouse");
             // The answer only ever states what the result holds: it never says "estimate".
-            assert!(!response.answer.to_lowercase().contains("estimat") || response.answer.contains("nothing is estimated"));
+            assert!(
+                !response.answer.to_lowercase().contains("estimat")
+                    || response.answer.contains("nothing is estimated")
+            );
             let snapshot = json!({
                 "case": case,
                 "sql": compiled,

@@ -69,16 +69,16 @@ fn value(v: &Value, pointer: &str) -> f64 {
 async fn dau_last_week_vs_previous_is_the_mean_of_daily_distinct_users() {
     let (e, pool) = (engine().await, hand_pool().await);
     let r = ask(&e, json!({"kind":"metric","metrics":["dau"],"period":{"preset":"last_week"},"compare":"previous_period"}), "analyst", "acme").await;
-    let this: Vec<_> = days("2026-11-16", 7);
-    let prev: Vec<_> = days("2026-11-09", 7);
-    let as_refs = |v: &Vec<(String, String)>| v.iter().map(|(a, b)| (a.clone(), b.clone())).collect::<Vec<_>>();
-    let this = as_refs(&this);
-    let prev = as_refs(&prev);
+    let this = days("2026-11-16", 7);
+    let prev = days("2026-11-09", 7);
     let this_refs: Vec<(&str, &str)> = this.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let prev_refs: Vec<(&str, &str)> = prev.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let v = mean_distinct_users(&pool, "acme", &this_refs).await;
     let p = mean_distinct_users(&pool, "acme", &prev_refs).await;
-    assert_eq!(r["data"]["period"], json!({"start":"2026-11-16","end":"2026-11-22"}));
+    assert_eq!(
+        r["data"]["period"],
+        json!({"start":"2026-11-16","end":"2026-11-22"})
+    );
     assert!(close(value(&r, "/data/summary/0/value"), v), "{r}");
     assert!(close(value(&r, "/data/summary/0/previous"), p));
     assert!(close(value(&r, "/data/summary/0/delta_pct"), (v - p) / p));
@@ -88,7 +88,13 @@ async fn dau_last_week_vs_previous_is_the_mean_of_daily_distinct_users() {
 #[tokio::test]
 async fn wau_last_month_averages_clipped_iso_weeks() {
     let (e, pool) = (engine().await, hand_pool().await);
-    let r = ask(&e, json!({"kind":"metric","metrics":["wau"],"period":{"preset":"last_month"}}), "analyst", "acme").await;
+    let r = ask(
+        &e,
+        json!({"kind":"metric","metrics":["wau"],"period":{"preset":"last_month"}}),
+        "analyst",
+        "acme",
+    )
+    .await;
     let windows = [
         ("2026-10-01", "2026-10-04"),
         ("2026-10-05", "2026-10-11"),
@@ -97,14 +103,28 @@ async fn wau_last_month_averages_clipped_iso_weeks() {
         ("2026-10-26", "2026-10-31"),
     ];
     let v = mean_distinct_users(&pool, "acme", &windows).await;
-    assert!(close(value(&r, "/data/summary/0/value"), v), "{} vs {v}", r["data"]);
+    assert!(
+        close(value(&r, "/data/summary/0/value"), v),
+        "{} vs {v}",
+        r["data"]
+    );
 }
 
 #[tokio::test]
 async fn mau_last_quarter_averages_three_months() {
     let (e, pool) = (engine().await, hand_pool().await);
-    let r = ask(&e, json!({"kind":"metric","metrics":["mau"],"period":{"preset":"last_quarter"}}), "analyst", "globex").await;
-    let windows = [("2026-07-01", "2026-07-31"), ("2026-08-01", "2026-08-31"), ("2026-09-01", "2026-09-30")];
+    let r = ask(
+        &e,
+        json!({"kind":"metric","metrics":["mau"],"period":{"preset":"last_quarter"}}),
+        "analyst",
+        "globex",
+    )
+    .await;
+    let windows = [
+        ("2026-07-01", "2026-07-31"),
+        ("2026-08-01", "2026-08-31"),
+        ("2026-09-01", "2026-09-30"),
+    ];
     let v = mean_distinct_users(&pool, "globex", &windows).await;
     assert!(close(value(&r, "/data/summary/0/value"), v));
 }
@@ -169,7 +189,10 @@ async fn dau_by_channel_follows_the_join_chain() {
     let got = r["data"]["breakdown"].as_array().unwrap();
     assert_eq!(got.len(), rows.len());
     for (g, h) in got.iter().zip(rows) {
-        assert_eq!(g["dimensions"]["acquisition_channel"], json!(h.get::<String, _>(0)));
+        assert_eq!(
+            g["dimensions"]["acquisition_channel"],
+            json!(h.get::<String, _>(0))
+        );
         assert!(close(g["value"].as_f64().unwrap(), h.get::<f64, _>(1)));
     }
 }
@@ -177,15 +200,31 @@ async fn dau_by_channel_follows_the_join_chain() {
 #[tokio::test]
 async fn avg_session_minutes_matches() {
     let (e, pool) = (engine().await, hand_pool().await);
-    let r = ask(&e, json!({"kind":"metric","metrics":["avg_session_minutes"],"period":{"preset":"last_week"}}), "analyst", "acme").await;
+    let r = ask(
+        &e,
+        json!({"kind":"metric","metrics":["avg_session_minutes"],"period":{"preset":"last_week"}}),
+        "analyst",
+        "acme",
+    )
+    .await;
     let v = scalar(&pool, "SELECT AVG((julianday(end_time) - julianday(start_time)) * 1440.0) FROM sessions WHERE workspace_id='acme' AND start_time >= '2026-11-16' AND start_time < '2026-11-23'").await;
-    assert!((value(&r, "/data/summary/0/value") - v).abs() < 1e-6, "{} vs {v}", r["data"]);
+    assert!(
+        (value(&r, "/data/summary/0/value") - v).abs() < 1e-6,
+        "{} vs {v}",
+        r["data"]
+    );
 }
 
 #[tokio::test]
 async fn checkout_conversion_is_distinct_buyers_over_distinct_starters() {
     let (e, pool) = (engine().await, hand_pool().await);
-    let r = ask(&e, json!({"kind":"metric","metrics":["checkout_conversion"],"period":{"preset":"last_month"}}), "executive", "acme").await;
+    let r = ask(
+        &e,
+        json!({"kind":"metric","metrics":["checkout_conversion"],"period":{"preset":"last_month"}}),
+        "executive",
+        "acme",
+    )
+    .await;
     let buyers = scalar(&pool, "SELECT COUNT(DISTINCT user_id) FROM events WHERE workspace_id='acme' AND event_name='order_completed' AND ts >= '2026-10-01' AND ts < '2026-11-01'").await;
     let starters = scalar(&pool, "SELECT COUNT(DISTINCT user_id) FROM events WHERE workspace_id='acme' AND event_name='checkout_started' AND ts >= '2026-10-01' AND ts < '2026-11-01'").await;
     assert!(starters > 0.0);
@@ -201,10 +240,19 @@ async fn mrr_and_churn_rate_use_snapshots() {
     assert_eq!(value(&r, "/data/summary/0/value"), mrr);
     assert_eq!(value(&r, "/data/summary/1/value"), active);
 
-    let r = ask(&e, json!({"kind":"metric","metrics":["churn_rate"],"period":{"preset":"last_quarter"}}), "analyst", "acme").await;
+    let r = ask(
+        &e,
+        json!({"kind":"metric","metrics":["churn_rate"],"period":{"preset":"last_quarter"}}),
+        "analyst",
+        "acme",
+    )
+    .await;
     let churned = scalar(&pool, "SELECT COUNT(*) FROM customers WHERE workspace_id='acme' AND churned_at >= '2026-07-01' AND churned_at < '2026-10-01'").await;
     let at_start = scalar(&pool, "SELECT COUNT(*) FROM customers WHERE workspace_id='acme' AND created_at < '2026-07-01' AND (churned_at IS NULL OR churned_at >= '2026-07-01')").await;
-    assert!(close(value(&r, "/data/summary/0/value"), churned / at_start));
+    assert!(close(
+        value(&r, "/data/summary/0/value"),
+        churned / at_start
+    ));
 }
 
 #[tokio::test]
@@ -216,14 +264,29 @@ async fn median_resolution_hours_matches_a_sorted_list() {
     let secs: Vec<f64> = rows.iter().map(|r| r.get::<f64, _>(0).round()).collect();
     assert!(!secs.is_empty());
     let n = secs.len();
-    let median = if n % 2 == 1 { secs[n / 2] } else { (secs[n / 2 - 1] + secs[n / 2]) / 2.0 };
-    assert!(close(value(&r, "/data/summary/0/value"), median / 3600.0), "{} vs {}", r["data"], median / 3600.0);
+    let median = if n % 2 == 1 {
+        secs[n / 2]
+    } else {
+        (secs[n / 2 - 1] + secs[n / 2]) / 2.0
+    };
+    assert!(
+        close(value(&r, "/data/summary/0/value"), median / 3600.0),
+        "{} vs {}",
+        r["data"],
+        median / 3600.0
+    );
 }
 
 #[tokio::test]
 async fn derived_events_per_session_matches() {
     let (e, pool) = (engine().await, hand_pool().await);
-    let r = ask(&e, json!({"kind":"metric","metrics":["events_per_session"],"period":{"preset":"last_week"}}), "analyst", "acme").await;
+    let r = ask(
+        &e,
+        json!({"kind":"metric","metrics":["events_per_session"],"period":{"preset":"last_week"}}),
+        "analyst",
+        "acme",
+    )
+    .await;
     let ev = scalar(&pool, "SELECT COUNT(*) FROM events WHERE workspace_id='acme' AND ts >= '2026-11-16' AND ts < '2026-11-23'").await;
     let se = scalar(&pool, "SELECT COUNT(*) FROM sessions WHERE workspace_id='acme' AND start_time >= '2026-11-16' AND start_time < '2026-11-23'").await;
     assert!(close(value(&r, "/data/summary/0/value"), ev / se));
@@ -262,9 +325,96 @@ async fn list_top_customers_matches_order_by() {
 async fn workspaces_are_isolated() {
     let (e, pool) = (engine().await, hand_pool().await);
     let dsl = json!({"kind":"metric","metrics":["signups"],"period":{"preset":"last_month"}});
-    let acme = value(&ask(&e, dsl.clone(), "analyst", "acme").await, "/data/summary/0/value");
-    let globex = value(&ask(&e, dsl, "analyst", "globex").await, "/data/summary/0/value");
+    let acme = value(
+        &ask(&e, dsl.clone(), "analyst", "acme").await,
+        "/data/summary/0/value",
+    );
+    let globex = value(
+        &ask(&e, dsl, "analyst", "globex").await,
+        "/data/summary/0/value",
+    );
     let hand = scalar(&pool, "SELECT COUNT(*) FROM user_profiles WHERE workspace_id='globex' AND signup_at >= '2026-10-01' AND signup_at < '2026-11-01'").await;
     assert_eq!(globex, hand);
     assert_ne!(acme, globex);
+}
+
+/// Golden cases whose numbers are also checked against SQL written by hand: the DSL is read
+/// from `golden/cases/<name>.json`, the value at `pointer` must equal the hand query's result.
+#[tokio::test]
+async fn golden_cases_match_hand_written_sql() {
+    let (e, pool) = (engine().await, hand_pool().await);
+    let acme_days = |start: &str, end: &str| {
+        format!(
+            "SELECT SUM(n) / CAST(julianday('{end}') - julianday('{start}') AS REAL) FROM \
+             (SELECT substr(ts, 1, 10) d, COUNT(DISTINCT user_id) n FROM events WHERE workspace_id = 'acme' \
+              AND ts >= '{start}' AND ts < '{end}' GROUP BY d)"
+        )
+    };
+    let checks: Vec<(&str, &str, String)> = vec![
+        ("dau_last_week_vs_previous", "/data/summary/0/value", acme_days("2026-11-16", "2026-11-23")),
+        ("dau_last_week_vs_previous", "/data/summary/0/previous", acme_days("2026-11-09", "2026-11-16")),
+        ("dau_last_quarter_vs_previous", "/data/summary/0/value", acme_days("2026-07-01", "2026-10-01")),
+        ("signups_yesterday", "/data/summary/0/value",
+         "SELECT COUNT(*) FROM user_profiles WHERE workspace_id='acme' AND signup_at >= '2026-11-22' AND signup_at < '2026-11-23'".into()),
+        ("signups_last_year", "/data/summary/0/value",
+         "SELECT COUNT(*) FROM user_profiles WHERE workspace_id='acme' AND signup_at >= '2025-01-01' AND signup_at < '2026-01-01'".into()),
+        ("signups_this_quarter", "/data/summary/0/value",
+         "SELECT COUNT(*) FROM user_profiles WHERE workspace_id='acme' AND signup_at >= '2026-10-01' AND signup_at < '2026-11-24'".into()),
+        ("signups_on_planted_tuesday", "/data/summary/0/value",
+         "SELECT COUNT(*) FROM user_profiles WHERE workspace_id='acme' AND signup_at >= '2026-11-17' AND signup_at < '2026-11-18'".into()),
+        ("events_last_30_days", "/data/summary/0/value",
+         "SELECT COUNT(*) FROM events WHERE workspace_id='acme' AND ts >= '2026-10-24' AND ts < '2026-11-23'".into()),
+        ("events_not_in_web", "/data/summary/0/value",
+         "SELECT COUNT(*) FROM events e JOIN sessions s ON s.workspace_id = e.workspace_id AND s.session_id = e.session_id \
+          WHERE e.workspace_id='acme' AND s.device <> 'web' AND e.ts >= '2026-11-22' AND e.ts < '2026-11-23'".into()),
+        ("sessions_on_android", "/data/summary/0/value",
+         "SELECT COUNT(*) FROM sessions WHERE workspace_id='acme' AND device='android' AND start_time >= '2026-11-16' AND start_time < '2026-11-23'".into()),
+        ("signups_in_germany_synonym", "/data/summary/0/value",
+         "SELECT COUNT(*) FROM user_profiles WHERE workspace_id='acme' AND country='DE' AND signup_at >= '2026-10-01' AND signup_at < '2026-11-01'".into()),
+        ("active_users_last_week_vs_previous", "/data/summary/0/previous",
+         "SELECT COUNT(DISTINCT user_id) FROM events WHERE workspace_id='acme' AND ts >= '2026-11-09' AND ts < '2026-11-16'".into()),
+        ("tickets_urgent_neq", "/data/summary/0/value",
+         "SELECT COUNT(*) FROM support_tickets WHERE workspace_id='acme' AND priority <> 'low' AND opened_at >= '2026-07-01' AND opened_at < '2026-10-01'".into()),
+        ("mrr_by_plan_tier", "/data/summary/0/previous",
+         "SELECT SUM(mrr) FROM customers WHERE workspace_id='acme' AND created_at < '2026-10-01' AND (churned_at IS NULL OR churned_at >= '2026-10-01')".into()),
+        ("churn_rate_last_quarter", "/data/summary/1/value",
+         "SELECT COUNT(*) FROM customers WHERE workspace_id='acme' AND churned_at >= '2026-07-01' AND churned_at < '2026-10-01'".into()),
+        ("churn_rate_last_quarter", "/data/summary/2/value",
+         "SELECT COUNT(*) FROM customers WHERE workspace_id='acme' AND created_at < '2026-07-01' AND (churned_at IS NULL OR churned_at >= '2026-07-01')".into()),
+        ("events_per_session_derived", "/data/summary/2/value",
+         "SELECT COUNT(*) FROM sessions WHERE workspace_id='acme' AND start_time >= '2026-11-16' AND start_time < '2026-11-23'".into()),
+        ("globex_dau_last_week", "/data/summary/0/value",
+         "SELECT SUM(n) / 7.0 FROM (SELECT substr(ts, 1, 10) d, COUNT(DISTINCT user_id) n FROM events WHERE workspace_id = 'globex' \
+          AND ts >= '2026-11-16' AND ts < '2026-11-23' GROUP BY d)".into()),
+        ("initech_signups_last_month", "/data/summary/0/value",
+         "SELECT COUNT(*) FROM user_profiles WHERE workspace_id='initech' AND signup_at >= '2026-10-01' AND signup_at < '2026-11-01'".into()),
+        ("signups_between_dates_daily", "/data/timeseries/2/value",
+         "SELECT COUNT(*) FROM user_profiles WHERE workspace_id='acme' AND signup_at >= '2026-11-03' AND signup_at < '2026-11-04'".into()),
+        ("new_vs_churned_customers_this_year_monthly", "/data/summary/1/value",
+         "SELECT COUNT(*) FROM customers WHERE workspace_id='acme' AND churned_at >= '2026-01-01' AND churned_at < '2026-11-24'".into()),
+    ];
+    let mut cases = std::collections::BTreeSet::new();
+    for (name, pointer, sql) in &checks {
+        let path = format!("{}/golden/cases/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let r = ask(
+            &e,
+            case["dsl"].clone(),
+            case["role"].as_str().unwrap(),
+            case["workspace"].as_str().unwrap(),
+        )
+        .await;
+        let expected = scalar(&pool, sql).await;
+        let got = value(&r, pointer);
+        assert!(
+            close(got, expected),
+            "{name} {pointer}: {got} vs hand SQL {expected}"
+        );
+        cases.insert(*name);
+    }
+    assert!(
+        cases.len() >= 15,
+        "at least 15 golden cases are checked by hand: {}",
+        cases.len()
+    );
 }

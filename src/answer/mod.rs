@@ -288,7 +288,7 @@ fn metric_answer(
                 }
             ));
         }
-        if plan.granularity.is_some() && plan.group_by.is_empty() {
+        if let (Some(g), true) = (plan.granularity, plan.group_by.is_empty()) {
             let first = &plan.metrics[0];
             let points: Vec<_> = result
                 .timeseries
@@ -310,7 +310,6 @@ fn metric_answer(
                         _ => Some(p),
                     });
             if let (Some(hi), Some(lo)) = (max, min) {
-                let g = plan.granularity.expect("granularity");
                 let at = |date: &str| {
                     let d: chrono::NaiveDate = date.parse().expect("iso date");
                     match g {
@@ -434,7 +433,10 @@ fn list_answer(
             let dates = format::range(&p.range);
             match phrase {
                 Some(w) if w == "on" => format!(" whose {field} is on {dates}"),
-                Some(w) => format!(" whose {field} falls in {} ({dates})", w.strip_prefix("in ").unwrap_or(&w)),
+                Some(w) => format!(
+                    " whose {field} falls in {} ({dates})",
+                    w.strip_prefix("in ").unwrap_or(&w)
+                ),
                 None => format!(" whose {field} falls from {dates}"),
             }
         }

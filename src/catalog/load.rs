@@ -191,7 +191,17 @@ fn load_tables(l: &Loader, raw: &RawCatalog) -> Result<BTreeMap<String, Table>, 
             },
         );
     }
-    // A join target must itself be scoped: a join to an unscoped table would be a load error above.
+    // A join target carries its own tenant column, so the join can be scoped in its ON clause.
+    for (name, t) in &raw.tables {
+        for to in t.joins.keys() {
+            if raw.tables[to].tenant.is_none() {
+                return Err(l.err(
+                    format!("tables.{name}.joins.{to}"),
+                    format!("the joined table `{to}` has no tenant column of its own, so the join cannot be scoped"),
+                ));
+            }
+        }
+    }
     Ok(tables)
 }
 

@@ -432,9 +432,13 @@ fn name_diagnostic(
                 .collect(),
         ),
     };
-    Diagnostic::new(code, pointer, format!("unknown {what} `{}`", visible(input)))
-        .with_nearest(nearest::nearest(input, &candidates).map(String::from))
-        .with_allowed(allowed.clone())
+    Diagnostic::new(
+        code,
+        pointer,
+        format!("unknown {what} `{}`", visible(input)),
+    )
+    .with_nearest(nearest::nearest(input, &candidates).map(String::from))
+    .with_allowed(allowed.clone())
 }
 
 /// User text with invisible and control characters made visible (`dau\u{200b}`).

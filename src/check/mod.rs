@@ -57,7 +57,7 @@ pub enum Rejection {
     Invalid { diagnostics: Vec<Diagnostic> },
     /// A valid query the role may not run (HTTP 200, outcome `refused`).
     Refused {
-        refusal: Refusal,
+        refusal: Box<Refusal>,
         /// The canonical form of what was asked, for the audit trail.
         #[serde(skip)]
         query: Box<Query>,
@@ -224,7 +224,7 @@ impl Checker {
         }
         if let Some(refusal) = role::check(&query, catalog, role) {
             return Err(Rejection::Refused {
-                refusal,
+                refusal: Box::new(refusal),
                 query: Box::new(query),
             });
         }

@@ -170,11 +170,11 @@ fn metric(q: &MetricQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
         for (i, m) in q.metrics.iter().enumerate() {
             for (_, agg) in catalog.aggregates_of(m.as_str()) {
                 if let AggFunc::ActiveUsers { window, .. } = agg.func {
-                    let finer = match (g, window) {
-                        (Granularity::Day, Window::Week | Window::Month) => true,
-                        (Granularity::Week, Window::Month) => true,
-                        _ => false,
-                    };
+                    let finer = matches!(
+                        (g, window),
+                        (Granularity::Day, Window::Week | Window::Month)
+                            | (Granularity::Week, Window::Month)
+                    );
                     if finer {
                         out.push(Diagnostic::new(
                             DiagnosticCode::GranularityTooFine,
@@ -221,7 +221,11 @@ fn dimension_filter(f: &Filter, pointer: &str, catalog: &Catalog, out: &mut Vec<
                     Diagnostic::new(
                         DiagnosticCode::UnknownValue,
                         &format!("{pointer}/values/{j}"),
-                        format!("`{}` is not a known value of `{}`", super::diagnostics::visible(t), dim.name),
+                        format!(
+                            "`{}` is not a known value of `{}`",
+                            super::diagnostics::visible(t),
+                            dim.name
+                        ),
                     )
                     .with_nearest(nearest::nearest(t, &candidates).map(String::from))
                     .with_allowed(dim.values.clone()),

@@ -17,7 +17,7 @@ fn invalid_codes(r: Result<CheckedQuery, Rejection>) -> Vec<(String, String)> {
 
 fn refusal(r: Result<CheckedQuery, Rejection>) -> Refusal {
     match r {
-        Err(Rejection::Refused { refusal, .. }) => refusal,
+        Err(Rejection::Refused { refusal, .. }) => *refusal,
         other => panic!("expected refused, got {other:?}"),
     }
 }

@@ -25,9 +25,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use tokio::sync::mpsc;
 
+mod load;
 #[path = "../../examples/metrica/generate.rs"]
 mod metrica_gen;
 pub(crate) mod rng;
+
+pub use load::load_demo;
 
 /// What to generate: the seed of every random stream, the last day of history, and a volume
 /// multiplier. The same options always give the same rows.
@@ -265,12 +268,7 @@ pub(crate) const SQLITE_TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Backend {
     Sqlite,
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the PostgreSQL loader comes next")
-    )]
     Postgres,
-    #[cfg_attr(not(test), expect(dead_code, reason = "the MySQL loader comes next"))]
     MySql,
 }
 
@@ -469,15 +467,52 @@ async fn load_sqlite(
             .map_err(database_error(format!("creating table {}", def.name)))?;
     }
 
+    let report = generate_rows::<sqlx::Sqlite>(
+        &mut connection,
+        example,
+        opts,
+        &declared,
+        Backend::Sqlite,
+        progress,
+    )
+    .await?;
+
+    sqlx::query("VACUUM")
+        .execute(&mut connection)
+        .await
+        .map_err(database_error("vacuuming the demo database"))?;
+    connection
+        .close()
+        .await
+        .map_err(database_error("closing the demo database"))?;
+    Ok(report)
+}
+
+/// Runs `example`'s generator on a blocking thread and writes its rows through `connection` on
+/// this task, joined by a bounded channel, so generation and writing overlap and memory stays
+/// flat. The tables must exist; each is loaded in one transaction and then indexed.
+async fn generate_rows<DB>(
+    connection: &mut DB::Connection,
+    example: &Example,
+    opts: &DemoOptions,
+    declared: &[TableDef],
+    backend: Backend,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<GenerateReport, DemoError>
+where
+    DB: sqlx::Database,
+    SqlxValues: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
     let (sender, receiver) = mpsc::channel(16);
     let generate = example.generate;
     let generator_options = *opts;
     let generator = tokio::task::spawn_blocking(move || {
-        let mut sink = ChannelSink::new(sender, Backend::Sqlite);
+        let mut sink = ChannelSink::new(sender, backend);
         generate(&generator_options, &mut sink)?;
         sink.finish()
     });
-    let written = write_rows(&mut connection, receiver, &declared, progress).await;
+    let written = write_rows::<DB>(connection, receiver, declared, backend, progress).await;
     let generated = generator
         .await
         .map_err(|error| DemoError::GeneratorFailed {
@@ -495,24 +530,21 @@ async fn load_sqlite(
             reason: format!("declared tables {declared_names:?} but wrote {written_names:?}"),
         });
     }
-
-    sqlx::query("VACUUM")
-        .execute(&mut connection)
-        .await
-        .map_err(database_error("vacuuming the demo database"))?;
-    connection
-        .close()
-        .await
-        .map_err(database_error("closing the demo database"))?;
     Ok(report)
 }
 
-async fn write_rows(
-    connection: &mut SqliteConnection,
+async fn write_rows<DB>(
+    connection: &mut DB::Connection,
     mut receiver: mpsc::Receiver<SinkMessage>,
     declared: &[TableDef],
+    backend: Backend,
     progress: &mut dyn FnMut(&str, u64),
-) -> Result<GenerateReport, DemoError> {
+) -> Result<GenerateReport, DemoError>
+where
+    DB: sqlx::Database,
+    SqlxValues: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
     let mut report = GenerateReport { tables: Vec::new() };
     while let Some(message) = receiver.recv().await {
         let SinkMessage::Begin(def) = message else {
@@ -528,7 +560,7 @@ async fn write_rows(
                 ),
             });
         }
-        let rows = write_table(connection, &mut receiver, &def, progress).await?;
+        let rows = write_table::<DB>(connection, &mut receiver, &def, backend, progress).await?;
         report.tables.push(TableRows {
             table: def.name,
             rows,
@@ -538,12 +570,18 @@ async fn write_rows(
 }
 
 /// Loads one table inside one transaction, then builds its indexes.
-async fn write_table(
-    connection: &mut SqliteConnection,
+async fn write_table<DB>(
+    connection: &mut DB::Connection,
     receiver: &mut mpsc::Receiver<SinkMessage>,
     def: &TableDef,
+    backend: Backend,
     progress: &mut dyn FnMut(&str, u64),
-) -> Result<u64, DemoError> {
+) -> Result<u64, DemoError>
+where
+    DB: sqlx::Database,
+    SqlxValues: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
     let mut transaction = connection.begin().await.map_err(database_error(format!(
         "starting to load table {}",
         def.name
@@ -583,7 +621,7 @@ async fn write_table(
         .commit()
         .await
         .map_err(database_error(format!("committing table {}", def.name)))?;
-    for sql in create_index_sql(def, Backend::Sqlite) {
+    for sql in create_index_sql(def, backend) {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(&mut *connection)
             .await

@@ -1,10 +1,15 @@
 //! Statements → rows, through sqlx: read-only, bounded in time and rows.
 //!
 //! Invariants: the only module that touches the warehouse. Generated SQL enters sqlx in exactly one
-//! place (`AssertSqlSafe` in `sqlite.rs`), always with bound parameters, one statement per call.
+//! place per engine (`AssertSqlSafe` in `sqlite.rs`, `postgres.rs`, `mysql.rs`), always with bound
+//! parameters, one statement per call (prepared statements hold one statement on every engine).
 //! SQLite is opened read-only with `query_only`, defensive mode and ATTACH disabled; a progress
-//! handler interrupts a statement at its deadline.
+//! handler interrupts a statement at its deadline. PostgreSQL and MySQL/MariaDB run each statement
+//! alone in a `READ ONLY` transaction under the engine's own time limit, from a pool that
+//! reconnects on demand.
 
+mod mysql;
+mod postgres;
 mod sqlite;
 
 use std::time::Duration;
@@ -78,7 +83,7 @@ pub enum ExecError {
     Timeout(Duration),
     #[error("the warehouse rejected the query: {0}")]
     Failed(String),
-    #[error("unsupported warehouse url `{0}` (expected sqlite://FILE)")]
+    #[error("unsupported warehouse url `{0}` (expected sqlite://FILE, postgres://… or mysql://…)")]
     UnsupportedUrl(String),
 }
 
@@ -102,22 +107,34 @@ pub struct Warehouse {
 #[derive(Debug, Clone)]
 enum Inner {
     Sqlite(sqlite::SqliteWarehouse),
+    Postgres(postgres::PostgresWarehouse),
+    Mysql(mysql::MysqlWarehouse),
 }
 
 impl Warehouse {
-    /// Opens a warehouse by URL. `sqlite://PATH` opens an existing file read-only.
+    /// Opens a warehouse by URL. `sqlite://PATH` opens an existing file read-only;
+    /// `postgres://…` (or `postgresql://…`) and `mysql://…` (or `mariadb://…`) open a pool and
+    /// check that the engine answers.
     pub async fn open(url: &str) -> Result<Warehouse, ExecError> {
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            return Ok(Warehouse {
-                inner: Inner::Sqlite(sqlite::SqliteWarehouse::open(path).await?),
-            });
-        }
-        Err(ExecError::UnsupportedUrl(url.chars().take(100).collect()))
+        let inner = match url.split_once("://") {
+            Some(("sqlite", path)) => Inner::Sqlite(sqlite::SqliteWarehouse::open(path).await?),
+            Some(("postgres" | "postgresql", _)) => {
+                Inner::Postgres(postgres::PostgresWarehouse::open(url).await?)
+            }
+            Some(("mysql", _)) => Inner::Mysql(mysql::MysqlWarehouse::open(url).await?),
+            Some(("mariadb", rest)) => {
+                Inner::Mysql(mysql::MysqlWarehouse::open(&format!("mysql://{rest}")).await?)
+            }
+            _ => return Err(ExecError::UnsupportedUrl(redact(url))),
+        };
+        Ok(Warehouse { inner })
     }
 
     pub fn dialect(&self) -> Dialect {
         match self.inner {
             Inner::Sqlite(_) => Dialect::Sqlite,
+            Inner::Postgres(_) => Dialect::Postgres,
+            Inner::Mysql(_) => Dialect::Mysql,
         }
     }
 
@@ -126,6 +143,8 @@ impl Warehouse {
         let fut = async {
             match &self.inner {
                 Inner::Sqlite(w) => w.run(statement, limits).await,
+                Inner::Postgres(w) => w.run(statement, limits).await,
+                Inner::Mysql(w) => w.run(statement, limits).await,
             }
         };
         // The engine-side limit stops the work; this one bounds the wait whatever the engine does.
@@ -152,6 +171,29 @@ impl Warehouse {
     pub async fn ping(&self) -> Result<(), ExecError> {
         match &self.inner {
             Inner::Sqlite(w) => w.ping().await,
+            Inner::Postgres(w) => w.ping().await,
+            Inner::Mysql(w) => w.ping().await,
         }
     }
+}
+
+/// An integer column that arrived as a double: an integer when it is one exactly.
+fn whole_or_float(v: f64) -> Cell {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Cell::Int(v as i64)
+    } else {
+        Cell::Float(v)
+    }
+}
+
+/// A warehouse URL without its password, for messages.
+fn redact(url: &str) -> String {
+    let shown = match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = url[scheme + 3..at].split(':').next().unwrap_or("");
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    };
+    shown.chars().take(200).collect()
 }

@@ -119,10 +119,13 @@ pub fn assemble(plan: &Plan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
 }
 
 /// Per unit: (bucket, group) → value cells.
+/// One unit's rows: (bucket, group) → value cells.
+type UnitRows = BTreeMap<(Option<String>, Key), Vec<Cell>>;
+
 struct Index<'a> {
     plan: &'a MetricPlan,
     catalog: &'a Catalog,
-    units: Vec<BTreeMap<(Option<String>, Key), Vec<Cell>>>,
+    units: Vec<UnitRows>,
 }
 
 impl<'a> Index<'a> {
@@ -386,8 +389,14 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
         truncated: rows.iter().any(|r| r.truncated),
         empty: rows.iter().all(|r| {
             r.rows.iter().all(|row| {
-                let keys = r.columns.iter().filter(|c| c.kind == crate::sql::ColumnKind::Text).count();
-                row[keys..].iter().all(|c| c.as_f64().is_none_or(|v| v == 0.0))
+                let keys = r
+                    .columns
+                    .iter()
+                    .filter(|c| c.kind == crate::sql::ColumnKind::Text)
+                    .count();
+                row[keys..]
+                    .iter()
+                    .all(|c| c.as_f64().is_none_or(|v| v == 0.0))
             })
         }),
     }

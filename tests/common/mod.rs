@@ -24,14 +24,18 @@ pub fn date(s: &str) -> NaiveDate {
 pub async fn demo_db() -> PathBuf {
     static DB: OnceCell<PathBuf> = OnceCell::const_new();
     DB.get_or_init(|| async {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("tally-test-data");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("tally-test-data");
         std::fs::create_dir_all(&dir).expect("create target/tally-test-data");
         // Keyed by the generator's source, so a changed generator never reuses stale data.
         let source = include_str!("../../examples/metrica/generate.rs");
-        let fingerprint = source
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
-        let path = dir.join(format!("metrica-seed{SEED}-{END_DATE}-{fingerprint:016x}.db"));
+        let fingerprint = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        });
+        let path = dir.join(format!(
+            "metrica-seed{SEED}-{END_DATE}-{fingerprint:016x}.db"
+        ));
         if !path.is_file() {
             // Another test binary may be building it too: write privately, then rename atomically.
             let private = dir.join(format!("building-{}.db", std::process::id()));
@@ -56,7 +60,11 @@ pub async fn engine() -> Engine {
     let warehouse = Warehouse::open(&format!("sqlite://{}", db.display()))
         .await
         .expect("open the demo warehouse");
-    Engine::new(Arc::new(Catalog::embedded_default()), warehouse, Limits::default())
+    Engine::new(
+        Arc::new(Catalog::embedded_default()),
+        warehouse,
+        Limits::default(),
+    )
 }
 
 /// A read-write-free pool on the same file for hand-written SQL.

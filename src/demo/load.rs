@@ -1,0 +1,140 @@
+//! Loads a demo example into a running PostgreSQL or MySQL/MariaDB database: the same rows as
+//! [`write_sqlite`](super::write_sqlite) for the same options, through the same generator thread,
+//! channel and batched INSERTs, with each engine's DDL and indexes.
+//!
+//! Invariants: only the example's own tables are dropped and recreated; nothing else in the
+//! database is touched. Timestamps are bound as timestamps (`TIMESTAMP`, `DATETIME`), not text.
+
+use std::str::FromStr;
+
+use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, Table};
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+
+use super::{
+    create_table_sql, database_error, generate_rows, Backend, DemoError, DemoOptions, Example,
+    GenerateReport, TableDef,
+};
+
+/// Loads `example` into the database at `url` (`postgres://…`, `postgresql://…`, `mysql://…` or
+/// `mariadb://…`), replacing the example's tables if they exist.
+///
+/// Each table is loaded in one transaction and indexed afterwards, then analysed so the planner
+/// knows its size. `progress(table, rows_so_far)` is called as by `write_sqlite`.
+pub async fn load_demo(
+    url: &str,
+    example: &Example,
+    opts: &DemoOptions,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<GenerateReport, DemoError> {
+    opts.validate()?;
+    let declared = (example.tables)();
+    let invalid_url = |reason: String| DemoError::InvalidOptions {
+        reason: format!("warehouse url: {reason}"),
+    };
+    match url.split_once("://") {
+        Some(("postgres" | "postgresql", _)) => {
+            let mut connection = PgConnectOptions::from_str(url)
+                .map_err(|e| invalid_url(e.to_string()))?
+                .connect()
+                .await
+                .map_err(database_error("connecting to PostgreSQL"))?;
+            for def in &declared {
+                let drop = Table::drop()
+                    .table(def.name)
+                    .if_exists()
+                    .build(PostgresQueryBuilder);
+                recreate::<sqlx::Postgres>(&mut connection, def, drop, Backend::Postgres).await?;
+            }
+            let report = generate_rows::<sqlx::Postgres>(
+                &mut connection,
+                example,
+                opts,
+                &declared,
+                Backend::Postgres,
+                progress,
+            )
+            .await?;
+            for def in &declared {
+                let analyze = format!("ANALYZE \"{}\"", def.name);
+                sqlx::query(sqlx::AssertSqlSafe(analyze))
+                    .execute(&mut connection)
+                    .await
+                    .map_err(database_error(format!("analysing table {}", def.name)))?;
+            }
+            connection
+                .close()
+                .await
+                .map_err(database_error("closing the PostgreSQL connection"))?;
+            Ok(report)
+        }
+        Some((scheme @ ("mysql" | "mariadb"), rest)) => {
+            let url = if scheme == "mariadb" {
+                format!("mysql://{rest}")
+            } else {
+                url.to_owned()
+            };
+            let mut connection = MySqlConnectOptions::from_str(&url)
+                .map_err(|e| invalid_url(e.to_string()))?
+                .connect()
+                .await
+                .map_err(database_error("connecting to MySQL"))?;
+            for def in &declared {
+                let drop = Table::drop()
+                    .table(def.name)
+                    .if_exists()
+                    .build(MysqlQueryBuilder);
+                recreate::<sqlx::MySql>(&mut connection, def, drop, Backend::MySql).await?;
+            }
+            let report = generate_rows::<sqlx::MySql>(
+                &mut connection,
+                example,
+                opts,
+                &declared,
+                Backend::MySql,
+                progress,
+            )
+            .await?;
+            for def in &declared {
+                let analyze = format!("ANALYZE TABLE `{}`", def.name);
+                sqlx::query(sqlx::AssertSqlSafe(analyze))
+                    .execute(&mut connection)
+                    .await
+                    .map_err(database_error(format!("analysing table {}", def.name)))?;
+            }
+            connection
+                .close()
+                .await
+                .map_err(database_error("closing the MySQL connection"))?;
+            Ok(report)
+        }
+        _ => Err(invalid_url(format!(
+            "expected postgres://… or mysql://…, got `{}`",
+            url.split("://").next().unwrap_or("")
+        ))),
+    }
+}
+
+/// Drops one table if it exists and creates it empty, without its secondary indexes (those are
+/// built after the rows are in).
+async fn recreate<DB>(
+    connection: &mut DB::Connection,
+    def: &TableDef,
+    drop: String,
+    backend: Backend,
+) -> Result<(), DemoError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    sqlx::query(sqlx::AssertSqlSafe(drop))
+        .execute(&mut *connection)
+        .await
+        .map_err(database_error(format!("dropping table {}", def.name)))?;
+    sqlx::query(sqlx::AssertSqlSafe(create_table_sql(def, backend)))
+        .execute(&mut *connection)
+        .await
+        .map_err(database_error(format!("creating table {}", def.name)))?;
+    Ok(())
+}
