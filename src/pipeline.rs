@@ -219,23 +219,12 @@ impl Engine {
         let plan = match workspace {
             Ok(p) => p,
             Err(e) => {
-                let mut r = self.rejected(Rejection::Invalid {
-                    diagnostics: vec![Diagnostic::new(
-                        match e.code() {
-                            "too_many_points" => DiagnosticCode::TooManyPoints,
-                            _ => DiagnosticCode::InvalidPeriod,
-                        },
-                        if e.code() == "invalid_workspace" {
-                            ""
-                        } else {
-                            "/period"
-                        },
-                        e.to_string(),
-                    )],
-                });
-                if e.code() == "invalid_workspace" {
-                    r.diagnostics[0].message = e.to_string();
-                }
+                let mut r = rejection_response(
+                    &self.catalog,
+                    Rejection::Invalid {
+                        diagnostics: vec![plan_diagnostic(&e)],
+                    },
+                );
                 r.executed_dsl = Some(checked.query().clone());
                 timings.total = ms(started);
                 r.timings_ms = timings;
@@ -311,6 +300,16 @@ pub fn rejection_response(catalog: &Catalog, rejection: Rejection) -> Response {
             r
         }
     }
+}
+
+/// A planning error as a diagnostic: the workspace, or a period that cannot be served.
+fn plan_diagnostic(e: &plan::PlanError) -> Diagnostic {
+    let (code, pointer) = match e {
+        plan::PlanError::InvalidWorkspace(_) => (DiagnosticCode::InvalidValue, "/workspace"),
+        plan::PlanError::TooManyPoints { .. } => (DiagnosticCode::TooManyPoints, "/granularity"),
+        plan::PlanError::FuturePeriod { .. } => (DiagnosticCode::InvalidPeriod, "/period"),
+    };
+    Diagnostic::new(code, pointer, e.to_string())
 }
 
 /// A short description of a suggested query: "the number of Churned customers last month".

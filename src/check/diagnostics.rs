@@ -185,7 +185,7 @@ fn map_error(
             )
         }
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let allowed = allowed_properties(error, value, &pointer);
+            let allowed = allowed_properties(value, &pointer);
             for u in unexpected {
                 let candidates: Vec<(&str, Vec<&str>)> =
                     allowed.iter().map(|a| (a.as_str(), vec![])).collect();
@@ -298,18 +298,15 @@ fn map_error(
                 ),
             }
         }
-        other => Diagnostic::new(
+        _ => Diagnostic::new(
             DiagnosticCode::InvalidValue,
             &pointer,
-            format!("{shown}: {}", describe_other(other, error)),
+            format!("{shown}: {error}"),
         ),
     };
     out.push(d);
 }
 
-fn describe_other(_kind: &ValidationErrorKind, error: &ValidationError<'_>) -> String {
-    error.to_string()
-}
 
 fn describe_type(kind: &jsonschema::error::TypeKind) -> String {
     match kind {
@@ -322,7 +319,7 @@ fn describe_type(kind: &jsonschema::error::TypeKind) -> String {
 }
 
 /// The property names allowed at `pointer` (the DSL's shapes, by position in the document).
-fn allowed_properties(_error: &ValidationError<'_>, value: &Value, pointer: &str) -> Vec<String> {
+fn allowed_properties(value: &Value, pointer: &str) -> Vec<String> {
     let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
     let parts: Vec<&str> = pointer.split('/').skip(1).collect();
     let names: &[&str] = match (kind, parts.as_slice()) {

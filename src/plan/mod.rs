@@ -6,8 +6,6 @@
 
 pub mod time;
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -382,15 +380,6 @@ impl MetricPlan {
                 && (u.group_by.is_empty() != grouped)
         })
     }
-}
-
-/// Units grouped by table, for reporting which tables a plan reads.
-pub fn tables_read(plan: &MetricPlan) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for u in &plan.units {
-        *out.entry(u.aggregate.table.clone()).or_insert(0) += 1;
-    }
-    out
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub use dialect::Dialect;
 
 use crate::catalog::{AggFunc, Catalog, Measure, Tenant, TimeBasis, ValueType};
 use crate::dsl::{FieldFilter, FilterOp, FilterValue, Order};
-use crate::plan::{ListPlan, MetricPlan, Plan, PlanBody, Shape, Unit, WorkspaceId};
+use crate::plan::{ListPlan, Plan, PlanBody, Shape, Unit, WorkspaceId};
 
 /// One SQL statement, its parameters, and the types of its output columns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -75,7 +75,7 @@ pub fn compile(
         PlanBody::Metric(m) => m
             .units
             .iter()
-            .map(|u| compile_unit(u, m, catalog, &plan.workspace, dialect))
+            .map(|u| compile_unit(u, catalog, &plan.workspace, dialect))
             .collect(),
         PlanBody::List(l) => Ok(vec![compile_list(l, catalog, &plan.workspace, dialect)?]),
     }
@@ -103,9 +103,7 @@ impl<'a> Scope<'a> {
         table: &str,
         catalog: &'a Catalog,
         workspace: &'a WorkspaceId,
-        dialect: Dialect,
     ) -> Scope<'a> {
-        let _ = dialect;
         let mut scope = Scope {
             catalog,
             workspace,
@@ -235,14 +233,13 @@ fn measure(m: &Measure, dialect: Dialect) -> Expr {
 
 fn compile_unit(
     unit: &Unit,
-    _plan: &MetricPlan,
     catalog: &Catalog,
     workspace: &WorkspaceId,
     dialect: Dialect,
 ) -> Result<Statement, CompileError> {
     let agg = &unit.aggregate;
     let mut q = Query::select();
-    let mut scope = Scope::new(&mut q, &agg.table, catalog, workspace, dialect);
+    let mut scope = Scope::new(&mut q, &agg.table, catalog, workspace);
     let mut columns = Vec::new();
 
     // Time: a half-open range on the raw column, or the snapshot's validity.
@@ -464,7 +461,7 @@ fn compile_list(
 ) -> Result<Statement, CompileError> {
     let entity = &catalog.entities[&l.entity];
     let mut q = Query::select();
-    Scope::new(&mut q, &l.table, catalog, workspace, dialect);
+    Scope::new(&mut q, &l.table, catalog, workspace);
     let mut columns = Vec::new();
     for f in &l.fields {
         let field = &entity.fields[f];
