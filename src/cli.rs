@@ -39,6 +39,8 @@ enum Command {
     Demo(DemoArgs),
     /// Generate the seeded demo warehouse into a SQLite file.
     GenDemo(GenDemoArgs),
+    /// Load the seeded demo data into PostgreSQL or MySQL/MariaDB (replaces the demo's tables).
+    LoadDemo(LoadDemoArgs),
     /// Run a DSL query file and print the answer.
     Run(RunArgs),
     /// Check and compile a DSL query file to SQL without running it.
@@ -69,6 +71,24 @@ struct GenDemoArgs {
     /// Volume multiplier (1 = default size; 50 ≈ tens of millions of events).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
+}
+
+#[derive(Args, Debug)]
+struct LoadDemoArgs {
+    /// `postgres://USER@HOST:PORT/DB` or `mysql://USER@HOST:PORT/DB`.
+    #[arg(long)]
+    warehouse: String,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Last day of data (default: yesterday, UTC).
+    #[arg(long)]
+    end_date: Option<NaiveDate>,
+    /// Volume multiplier (1 = default size).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Drop and recreate the demo's tables without asking.
+    #[arg(long)]
+    yes: bool,
 }
 
 #[derive(Args, Debug)]
@@ -179,6 +199,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
     match cli.command {
         Command::Demo(a) => demo_cmd(catalog, a).await,
         Command::GenDemo(a) => gen_demo(&catalog, a).await,
+        Command::LoadDemo(a) => load_demo(&catalog, a).await,
         Command::Run(a) => run(catalog, a).await,
         Command::Compile(a) => compile(catalog, a),
         Command::Schema(a) => schema_cmd(&catalog, a),
@@ -286,6 +307,88 @@ async fn gen_demo(catalog: &Catalog, a: GenDemoArgs) -> Result<i32, Failure> {
     );
     write_demo(&a.out, &example, &opts).await?;
     say!("{}", a.out.display());
+    Ok(0)
+}
+
+/// Loads the demo data into a PostgreSQL or MySQL/MariaDB warehouse, after confirming that the
+/// demo's tables may be replaced.
+async fn load_demo(catalog: &Catalog, a: LoadDemoArgs) -> Result<i32, Failure> {
+    use std::io::IsTerminal;
+
+    let example = example_for(catalog).ok_or_else(|| {
+        Failure::usage(
+            "no_generator",
+            format!("catalog `{}` has no demo generator", catalog.name),
+        )
+    })?;
+    let scheme = a.warehouse.split("://").next().unwrap_or("");
+    if !matches!(scheme, "postgres" | "postgresql" | "mysql" | "mariadb") {
+        return Err(Failure::usage(
+            "unsupported_warehouse",
+            "--warehouse must be postgres://… or mysql://… (for SQLite use gen-demo --out FILE)",
+        ));
+    }
+    let end = a
+        .end_date
+        .unwrap_or_else(|| Clock::system().today() - Days::new(1));
+    let opts = DemoOptions {
+        seed: a.seed,
+        end_date: end,
+        scale: a.scale,
+    };
+    opts.validate()
+        .map_err(|e| Failure::usage(e.code(), e.to_string()))?;
+    let tables: Vec<&str> = (example.tables)().iter().map(|def| def.name).collect();
+    if !a.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::usage(
+                "confirmation_required",
+                format!(
+                    "load-demo replaces the tables {} in the warehouse; pass --yes to confirm when standard input is not a terminal",
+                    tables.join(", ")
+                ),
+            ));
+        }
+        eprint!(
+            "This drops and recreates the tables {} in the warehouse. Continue? [y/N] ",
+            tables.join(", ")
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).map_err(|e| {
+            Failure::usage(
+                "confirmation_required",
+                format!("cannot read the answer: {e}"),
+            )
+        })?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            eprintln!("nothing changed");
+            return Ok(2);
+        }
+    }
+    eprintln!(
+        "loading {} demo data (seed {}, end {end}, scale {})",
+        example.name, a.seed, a.scale
+    );
+    let started = std::time::Instant::now();
+    let mut progress = |table: &str, rows: u64| {
+        eprint!("\r  {table}: {rows} rows          ");
+        let _ = std::io::stderr().flush();
+    };
+    let report = demo::load_demo(&a.warehouse, &example, &opts, &mut progress)
+        .await
+        .map_err(|e| match e {
+            demo::DemoError::InvalidOptions { .. } => Failure::usage(e.code(), e.to_string()),
+            _ => Failure::runtime(e.code(), e.to_string()),
+        })?;
+    eprintln!(
+        "\r  {} rows in {:.1} s                    ",
+        report.total_rows(),
+        started.elapsed().as_secs_f64()
+    );
+    for entry in &report.tables {
+        say!("{:<20} {:>12}", entry.table, entry.rows);
+    }
     Ok(0)
 }
 

@@ -307,7 +307,6 @@ fn map_error(
     out.push(d);
 }
 
-
 fn describe_type(kind: &jsonschema::error::TypeKind) -> String {
     match kind {
         jsonschema::error::TypeKind::Single(t) => format!("{t:?}").to_lowercase(),

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::nearest::normalise;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Dimension};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Repair {
@@ -15,32 +15,54 @@ pub struct Repair {
     pub to: String,
 }
 
-/// Resolves `input` to the single catalog name it unambiguously means.
-fn resolve<'a>(input: &str, names: &[(&'a str, &[String])]) -> Option<&'a str> {
-    let n = normalise(input);
-    if let Some((name, _)) = names.iter().find(|(name, _)| *name == n) {
-        return Some(name);
-    }
-    let matches: Vec<&str> = names
-        .iter()
-        .filter(|(_, synonyms)| synonyms.iter().any(|s| normalise(s) == n))
-        .map(|(name, _)| *name)
-        .collect();
-    match matches.as_slice() {
-        [one] => Some(one),
-        _ => None,
+/// Names and their synonyms, as a lookup for one kind of catalog name.
+trait Names {
+    /// The canonical name `input` unambiguously means, if any.
+    fn resolve(&self, input: &str) -> Option<&str>;
+}
+
+struct Lookup<'a, F: Fn(&str) -> Option<&'a [String]>, I: Iterator<Item = &'a str> + Clone> {
+    exact: F,
+    all: I,
+}
+
+impl<'a, F, I> Names for Lookup<'a, F, I>
+where
+    F: Fn(&str) -> Option<&'a [String]>,
+    I: Iterator<Item = &'a str> + Clone,
+{
+    fn resolve(&self, input: &str) -> Option<&str> {
+        // The common case: already canonical, no allocation.
+        if (self.exact)(input).is_some() {
+            return self.all.clone().find(|n| *n == input);
+        }
+        let n = normalise(input);
+        if let Some(name) = self.all.clone().find(|name| *name == n) {
+            return Some(name);
+        }
+        let mut matches = self.all.clone().filter(|name| {
+            (self.exact)(name).is_some_and(|syn| syn.iter().any(|s| normalise(s) == n))
+        });
+        match (matches.next(), matches.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
+        }
     }
 }
 
-fn fix(value: &mut Value, pointer: &str, names: &[(&str, &[String])], out: &mut Vec<Repair>) {
-    let Some(slot) = value.pointer_mut(pointer) else {
-        return;
-    };
+/// Repairs the string at `slot` (reached as `pointer`) to its canonical name.
+fn fix(
+    slot: Option<&mut Value>,
+    pointer: impl FnOnce() -> String,
+    names: &dyn Names,
+    out: &mut Vec<Repair>,
+) {
+    let Some(slot) = slot else { return };
     let Some(input) = slot.as_str() else { return };
-    if let Some(to) = resolve(input, names) {
+    if let Some(to) = names.resolve(input) {
         if to != input {
             out.push(Repair {
-                pointer: pointer.to_string(),
+                pointer: pointer(),
                 from: input.to_string(),
                 to: to.to_string(),
             });
@@ -49,117 +71,131 @@ fn fix(value: &mut Value, pointer: &str, names: &[(&str, &[String])], out: &mut 
     }
 }
 
-fn len(value: &Value, pointer: &str) -> usize {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len)
-}
-
 pub(super) fn repair(value: &mut Value, catalog: &Catalog) -> Vec<Repair> {
     let mut out = Vec::new();
-    let metrics: Vec<(&str, &[String])> = catalog
-        .metrics
-        .values()
-        .map(|m| (m.name.as_str(), m.synonyms.as_slice()))
-        .collect();
-    let dimensions: Vec<(&str, &[String])> = catalog
-        .dimensions
-        .values()
-        .map(|d| (d.name.as_str(), d.synonyms.as_slice()))
-        .collect();
-    let entities: Vec<(&str, &[String])> = catalog
-        .entities
-        .values()
-        .map(|e| (e.name.as_str(), e.synonyms.as_slice()))
-        .collect();
+    let metrics = Lookup {
+        exact: |n: &str| catalog.metrics.get(n).map(|m| m.synonyms.as_slice()),
+        all: catalog.metrics.keys().map(String::as_str),
+    };
+    let dimensions = Lookup {
+        exact: |n: &str| catalog.dimensions.get(n).map(|d| d.synonyms.as_slice()),
+        all: catalog.dimensions.keys().map(String::as_str),
+    };
+    let entities = Lookup {
+        exact: |n: &str| catalog.entities.get(n).map(|e| e.synonyms.as_slice()),
+        all: catalog.entities.keys().map(String::as_str),
+    };
+    let Some(obj) = value.as_object_mut() else {
+        return out;
+    };
 
-    for i in 0..len(value, "/metrics") {
-        fix(value, &format!("/metrics/{i}"), &metrics, &mut out);
+    if let Some(Value::Array(list)) = obj.get_mut("metrics") {
+        for (i, v) in list.iter_mut().enumerate() {
+            fix(Some(v), || format!("/metrics/{i}"), &metrics, &mut out);
+        }
     }
-    for i in 0..len(value, "/group_by") {
-        fix(value, &format!("/group_by/{i}"), &dimensions, &mut out);
+    if let Some(Value::Array(list)) = obj.get_mut("group_by") {
+        for (i, v) in list.iter_mut().enumerate() {
+            fix(Some(v), || format!("/group_by/{i}"), &dimensions, &mut out);
+        }
     }
-    fix(value, "/entity", &entities, &mut out);
-    let entity = value
+    fix(
+        obj.get_mut("entity"),
+        || "/entity".into(),
+        &entities,
+        &mut out,
+    );
+    let entity = obj
         .get("entity")
         .and_then(Value::as_str)
         .and_then(|e| catalog.entities.get(e));
-    let fields: Vec<(&str, &[String])> = entity
-        .map(|e| {
-            e.fields
-                .values()
-                .map(|f| (f.name.as_str(), f.synonyms.as_slice()))
-                .collect()
-        })
-        .unwrap_or_default();
-    if entity.is_some() {
-        for i in 0..len(value, "/fields") {
-            fix(value, &format!("/fields/{i}"), &fields, &mut out);
+
+    if let Some(entity) = entity {
+        let fields = Lookup {
+            exact: |n: &str| entity.fields.get(n).map(|f| f.synonyms.as_slice()),
+            all: entity.fields.keys().map(String::as_str),
+        };
+        if let Some(Value::Array(list)) = obj.get_mut("fields") {
+            for (i, v) in list.iter_mut().enumerate() {
+                fix(Some(v), || format!("/fields/{i}"), &fields, &mut out);
+            }
         }
-        fix(value, "/sort/field", &fields, &mut out);
-        fix(value, "/time_field", &fields, &mut out);
-    }
-    for i in 0..len(value, "/filters") {
-        if entity.is_some() {
-            fix(value, &format!("/filters/{i}/field"), &fields, &mut out);
-            continue;
+        if let Some(sort) = obj.get_mut("sort").and_then(Value::as_object_mut) {
+            fix(
+                sort.get_mut("field"),
+                || "/sort/field".into(),
+                &fields,
+                &mut out,
+            );
         }
         fix(
-            value,
-            &format!("/filters/{i}/dimension"),
-            &dimensions,
+            obj.get_mut("time_field"),
+            || "/time_field".into(),
+            &fields,
             &mut out,
         );
-        // Known values: case and value synonyms ("Germany" → "DE").
-        let dim = value
-            .pointer(&format!("/filters/{i}/dimension"))
-            .and_then(Value::as_str)
-            .and_then(|d| catalog.dimensions.get(d));
-        let Some(dim) = dim else { continue };
-        if dim.values.is_empty() {
-            continue;
+        if let Some(Value::Array(list)) = obj.get_mut("filters") {
+            for (i, f) in list.iter_mut().enumerate() {
+                let slot = f.as_object_mut().and_then(|f| f.get_mut("field"));
+                fix(slot, || format!("/filters/{i}/field"), &fields, &mut out);
+            }
         }
-        let known: Vec<(&str, &[String])> = dim
-            .values
-            .iter()
-            .map(|v| {
-                (
-                    v.as_str(),
-                    dim.value_synonyms.get(v).map_or(&[][..], Vec::as_slice),
-                )
-            })
-            .collect();
-        for j in 0..len(value, &format!("/filters/{i}/values")) {
-            let pointer = format!("/filters/{i}/values/{j}");
-            // Values are matched case-insensitively against the known list, synonyms too.
-            let Some(input) = value.pointer(&pointer).and_then(Value::as_str) else {
-                continue;
-            };
-            let lowered = input.trim().to_lowercase();
-            let exact = known
-                .iter()
-                .find(|(v, _)| v.to_lowercase() == lowered)
-                .map(|(v, _)| *v);
-            let to = exact.or_else(|| {
-                let m: Vec<&str> = known
-                    .iter()
-                    .filter(|(_, syn)| syn.iter().any(|s| s.to_lowercase() == lowered))
-                    .map(|(v, _)| *v)
-                    .collect();
-                (m.len() == 1).then(|| m[0])
-            });
-            if let Some(to) = to {
-                if to != input {
-                    out.push(Repair {
-                        pointer: pointer.clone(),
-                        from: input.to_string(),
-                        to: to.to_string(),
-                    });
-                    *value.pointer_mut(&pointer).expect("exists") = Value::String(to.into());
+        return out;
+    }
+
+    if let Some(Value::Array(list)) = obj.get_mut("filters") {
+        for (i, f) in list.iter_mut().enumerate() {
+            let Some(f) = f.as_object_mut() else { continue };
+            fix(
+                f.get_mut("dimension"),
+                || format!("/filters/{i}/dimension"),
+                &dimensions,
+                &mut out,
+            );
+            let dim = f
+                .get("dimension")
+                .and_then(Value::as_str)
+                .and_then(|d| catalog.dimensions.get(d));
+            if let (Some(dim), Some(Value::Array(values))) = (dim, f.get_mut("values")) {
+                for (j, v) in values.iter_mut().enumerate() {
+                    known_value(dim, v, || format!("/filters/{i}/values/{j}"), &mut out);
                 }
             }
         }
     }
     out
+}
+
+/// Known values are matched case-insensitively, and through value synonyms ("Germany" → "DE").
+fn known_value(
+    dim: &Dimension,
+    v: &mut Value,
+    pointer: impl FnOnce() -> String,
+    out: &mut Vec<Repair>,
+) {
+    let Some(input) = v.as_str() else { return };
+    if dim.values.is_empty() || dim.values.iter().any(|k| k == input) {
+        return;
+    }
+    let lowered = input.trim().to_lowercase();
+    let exact = dim.values.iter().find(|k| k.to_lowercase() == lowered);
+    let to = exact.or_else(|| {
+        let mut m = dim.values.iter().filter(|k| {
+            dim.value_synonyms
+                .get(*k)
+                .is_some_and(|syn| syn.iter().any(|s| s.to_lowercase() == lowered))
+        });
+        match (m.next(), m.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
+        }
+    });
+    if let Some(to) = to {
+        out.push(Repair {
+            pointer: pointer(),
+            from: input.to_string(),
+            to: to.clone(),
+        });
+        *v = Value::String(to.clone());
+    }
 }

@@ -126,6 +126,7 @@ async fn recreate<DB>(
 ) -> Result<(), DemoError>
 where
     DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
     sqlx::query(sqlx::AssertSqlSafe(drop))

@@ -22,7 +22,7 @@ use sea_query::{
 };
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use sqlx::{ConnectOptions, Connection};
 use tokio::sync::mpsc;
 
 mod load;
@@ -502,6 +502,7 @@ async fn generate_rows<DB>(
 where
     DB: sqlx::Database,
     SqlxValues: sqlx::IntoArguments<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
     let (sender, receiver) = mpsc::channel(16);
@@ -543,6 +544,7 @@ async fn write_rows<DB>(
 where
     DB: sqlx::Database,
     SqlxValues: sqlx::IntoArguments<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
     let mut report = GenerateReport { tables: Vec::new() };
@@ -580,6 +582,7 @@ async fn write_table<DB>(
 where
     DB: sqlx::Database,
     SqlxValues: sqlx::IntoArguments<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
     let mut transaction = connection.begin().await.map_err(database_error(format!(
@@ -771,7 +774,7 @@ mod tests {
 
     use chrono::{Datelike, Duration, Weekday};
     use sea_query::{Order, Query, SqliteQueryBuilder};
-    use sqlx::Row;
+    use sqlx::{Row, SqliteConnection};
 
     use super::*;
 

@@ -43,6 +43,16 @@ impl MysqlWarehouse {
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
             .test_before_acquire(true)
+            .after_connect(|connection, _meta| {
+                Box::pin(async move {
+                    // DDL commits the open transaction implicitly and would then run outside
+                    // `START TRANSACTION READ ONLY`; a read-only session refuses it as well.
+                    sqlx::query("SET SESSION TRANSACTION READ ONLY")
+                        .execute(connection)
+                        .await
+                        .map(|_| ())
+                })
+            })
             .connect_lazy_with(options);
         let version: String = sqlx::query_scalar("SELECT VERSION()")
             .fetch_one(&pool)
@@ -69,11 +79,7 @@ impl MysqlWarehouse {
         statement: &Statement,
         limits: &Limits,
     ) -> Result<Rows, ExecError> {
-        let mut connection = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| classify(e, limits))?;
+        let mut connection = self.pool.acquire().await.map_err(|e| classify(e, limits))?;
         // Session variables, set before every query, so a pooled connection never carries an
         // older limit. MySQL's limit applies to read-only SELECTs, which is all Tally runs.
         let limit = match self.flavor {
@@ -86,12 +92,10 @@ impl MysqlWarehouse {
             .execute(&mut *connection)
             .await
             .map_err(|e| classify(e, limits))?;
-        let mut transaction = sqlx::Connection::begin_with(
-            &mut *connection,
-            "START TRANSACTION READ ONLY",
-        )
-        .await
-        .map_err(|e| classify(e, limits))?;
+        let mut transaction =
+            sqlx::Connection::begin_with(&mut *connection, "START TRANSACTION READ ONLY")
+                .await
+                .map_err(|e| classify(e, limits))?;
         let mut query = sqlx::query_with::<MySql, _>(
             sqlx::AssertSqlSafe(statement.sql.clone()),
             sqlx::mysql::MySqlArguments::default(),

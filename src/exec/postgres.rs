@@ -23,7 +23,10 @@ impl PostgresWarehouse {
     pub(super) async fn open(url: &str) -> Result<PostgresWarehouse, ExecError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| ExecError::UnsupportedUrl(format!("{}: {e}", redact(url))))?
-            .application_name("tally");
+            .application_name("tally")
+            // Every transaction of the session is read-only unless it says otherwise, which
+            // Tally never does; each query also opens its transaction `READ ONLY` explicitly.
+            .options([("default_transaction_read_only", "on")]);
         // Connections are made on demand and checked before use, so a warehouse that restarts is
         // reconnected to by the next query without restarting Tally.
         let pool = PgPoolOptions::new()

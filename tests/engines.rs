@@ -1,0 +1,516 @@
+//! Real engines: every golden case gives the same outcome, data and answer on SQLite,
+//! PostgreSQL and MariaDB/MySQL loaded with the same demo rows; writes through the warehouse
+//! connection fail; a statement past its time limit returns `timeout` promptly.
+//!
+//! Engines are found at `TALLY_TEST_POSTGRES_URL` / `TALLY_TEST_MYSQL_URL`, else at the local
+//! defaults (PostgreSQL as `postgres` then `root`, MariaDB as `root`, database `test`). When an
+//! engine is unreachable the test fails if `CI` is set and otherwise prints `SKIPPED: …`.
+//!
+//! The demo is loaded with seed 42, data to 2026-11-22 and scale 0.2 (the SQLite comparison
+//! file under target/ uses the same options), once per engine: a marker table remembers the
+//! options and the generator's fingerprint, so reruns skip the load.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sqlx::{Connection, Row};
+use tally::catalog::Catalog;
+use tally::demo::{self, DemoOptions};
+use tally::exec::{ExecError, Limits, Warehouse};
+use tally::pipeline::Engine;
+use tally::plan::Clock;
+use tally::sql::{Column, ColumnKind, Dialect, Statement};
+use tokio::sync::OnceCell;
+
+const SEED: u64 = 42;
+const END_DATE: &str = "2026-11-22";
+const SCALE: f64 = 0.2;
+const MARKER_TABLE: &str = "tally_test_demo_marker";
+const PROBE_TABLE: &str = "tally_test_write_probe";
+
+fn options() -> DemoOptions {
+    DemoOptions {
+        seed: SEED,
+        end_date: END_DATE.parse().expect("an ISO date"),
+        scale: SCALE,
+    }
+}
+
+/// Changes whenever the generator's source or the options change, so stale data is reloaded.
+fn fingerprint() -> String {
+    let source = include_str!("../examples/metrica/generate.rs");
+    let hash = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("seed{SEED}-{END_DATE}-scale{SCALE}-{hash:016x}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Postgres,
+    Mysql,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Postgres => "PostgreSQL",
+            Kind::Mysql => "MariaDB/MySQL",
+        }
+    }
+
+    fn candidate_urls(self) -> Vec<String> {
+        let (var, defaults) = match self {
+            Kind::Postgres => (
+                "TALLY_TEST_POSTGRES_URL",
+                vec![
+                    "postgres://postgres@127.0.0.1:5432/test",
+                    "postgres://root@127.0.0.1:5432/test",
+                ],
+            ),
+            Kind::Mysql => (
+                "TALLY_TEST_MYSQL_URL",
+                vec!["mysql://root@127.0.0.1:3306/test"],
+            ),
+        };
+        match std::env::var(var) {
+            Ok(url) if !url.is_empty() => vec![url],
+            _ => defaults.into_iter().map(str::to_owned).collect(),
+        }
+    }
+}
+
+/// A reachable engine: its URL (for loading and probes) and a warehouse on it.
+struct Reached {
+    url: String,
+    warehouse: Warehouse,
+}
+
+/// The engine, or `None` after printing why it is skipped; panics instead when `CI` is set.
+async fn reach(kind: Kind) -> Option<Reached> {
+    let mut errors = Vec::new();
+    for url in kind.candidate_urls() {
+        match Warehouse::open(&url).await {
+            Ok(warehouse) => return Some(Reached { url, warehouse }),
+            Err(e) => errors.push(format!("{url}: {e}")),
+        }
+    }
+    let message = format!("{} not reachable at {}", kind.name(), errors.join("; "));
+    if std::env::var_os("CI").is_some() {
+        panic!("{message} (CI is set, so an unreachable engine is a failure)");
+    }
+    eprintln!("SKIPPED: {message}");
+    None
+}
+
+/// The SQLite comparison file, with the same options as the engines.
+async fn sqlite_db() -> PathBuf {
+    static DB: OnceCell<PathBuf> = OnceCell::const_new();
+    DB.get_or_init(|| async {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("tally-test-data");
+        std::fs::create_dir_all(&dir).expect("create target/tally-test-data");
+        let path = dir.join(format!("metrica-{}.db", fingerprint()));
+        if !path.is_file() {
+            // Another test binary may be building it too: write privately, then rename.
+            let private = dir.join(format!("building-engines-{}.db", std::process::id()));
+            demo::write_sqlite(&private, &demo::metrica(), &options(), &mut |_, _| {})
+                .await
+                .expect("the demo generator writes a warehouse");
+            std::fs::rename(&private, &path).expect("rename the demo warehouse into place");
+        }
+        path
+    })
+    .await
+    .clone()
+}
+
+/// Loads the demo into the engine unless its marker says this exact data is already there.
+async fn ensure_loaded(kind: Kind, url: &str) {
+    let wanted = fingerprint();
+    let found = match kind {
+        Kind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+            read_marker::<sqlx::Postgres>(&mut c).await
+        }
+        Kind::Mysql => {
+            let mut c = sqlx::MySqlConnection::connect(url).await.expect("connect");
+            read_marker::<sqlx::MySql>(&mut c).await
+        }
+    };
+    if found.as_deref() == Some(wanted.as_str()) {
+        return;
+    }
+    let started = Instant::now();
+    let report = demo::load_demo(url, &demo::metrica(), &options(), &mut |_, _| {})
+        .await
+        .unwrap_or_else(|e| panic!("loading the demo into {}: {e}", kind.name()));
+    eprintln!(
+        "loaded {} demo rows into {} in {:.1} s",
+        report.total_rows(),
+        kind.name(),
+        started.elapsed().as_secs_f64()
+    );
+    let statements = [
+        format!("DROP TABLE IF EXISTS {MARKER_TABLE}"),
+        format!("CREATE TABLE {MARKER_TABLE} (fingerprint VARCHAR(200) NOT NULL)"),
+        format!("INSERT INTO {MARKER_TABLE} (fingerprint) VALUES ('{wanted}')"),
+    ];
+    match kind {
+        Kind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+            for s in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(s))
+                    .execute(&mut c)
+                    .await
+                    .expect("write the marker");
+            }
+        }
+        Kind::Mysql => {
+            let mut c = sqlx::MySqlConnection::connect(url).await.expect("connect");
+            for s in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(s))
+                    .execute(&mut c)
+                    .await
+                    .expect("write the marker");
+            }
+        }
+    }
+}
+
+async fn read_marker<DB>(connection: &mut DB::Connection) -> Option<String>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let sql = format!("SELECT fingerprint FROM {MARKER_TABLE}");
+    let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .fetch_optional(&mut *connection)
+        .await
+        .ok()??;
+    row.try_get::<String, _>(0).ok()
+}
+
+fn golden_cases() -> Vec<Value> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("golden")
+        .join("cases");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("golden/cases")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no golden cases in {}", dir.display());
+    paths
+        .iter()
+        .map(|p| {
+            serde_json::from_str(&std::fs::read_to_string(p).expect("a readable case"))
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        })
+        .collect()
+}
+
+/// What must be identical on every engine, per case.
+fn outcome_of(response: &tally::pipeline::Response) -> Value {
+    json!({
+        "outcome": response.outcome.as_str(),
+        "answer": response.answer,
+        "data": response.data,
+        "chart": response.chart,
+        "refusal": response.refusal.as_ref().map(|r| serde_json::to_value(r).expect("serializes")),
+    })
+}
+
+/// Runs every golden case on one engine; returns the outcomes and the wall time.
+async fn run_suite(engine: &Engine, cases: &[Value]) -> (Vec<Value>, Duration) {
+    let started = Instant::now();
+    let mut out = Vec::with_capacity(cases.len());
+    for case in cases {
+        let raw: Vec<u8> = match case.get("raw") {
+            Some(Value::String(s)) => s.as_bytes().to_vec(),
+            _ => serde_json::to_vec(&case["dsl"]).expect("serializes"),
+        };
+        let role = case["role"].as_str().expect("role");
+        let workspace = case["workspace"].as_str().expect("workspace");
+        let clock = Clock::fixed(
+            case["today"]
+                .as_str()
+                .expect("today")
+                .parse()
+                .expect("a date"),
+        );
+        let (response, _) = engine
+            .run(&raw, role, workspace, &clock)
+            .await
+            .unwrap_or_else(|e| panic!("{}: the pipeline fails: {e}", case["name"]));
+        out.push(outcome_of(&response));
+    }
+    (out, started.elapsed())
+}
+
+/// Compares two JSON values: integers exactly, other numbers to a relative 1e-9, arrays in order.
+fn same(a: &Value, b: &Value, at: &str, differences: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let equal = match (x.as_i64(), y.as_i64()) {
+                (Some(i), Some(j)) => i == j,
+                _ => {
+                    let (f, g) = (
+                        x.as_f64().unwrap_or(f64::NAN),
+                        y.as_f64().unwrap_or(f64::NAN),
+                    );
+                    f == g || (f - g).abs() <= 1e-9 * f.abs().max(g.abs())
+                }
+            };
+            if !equal {
+                differences.push(format!("{at}: {x} vs {y}"));
+            }
+        }
+        (Value::Array(xs), Value::Array(ys)) if xs.len() == ys.len() => {
+            for (i, (x, y)) in xs.iter().zip(ys).enumerate() {
+                same(x, y, &format!("{at}[{i}]"), differences);
+            }
+        }
+        (Value::Object(xs), Value::Object(ys))
+            if xs.keys().collect::<Vec<_>>() == ys.keys().collect::<Vec<_>>() =>
+        {
+            for (k, x) in xs {
+                same(x, &ys[k], &format!("{at}.{k}"), differences);
+            }
+        }
+        _ if a == b => {}
+        _ => differences.push(format!("{at}: {a} vs {b}")),
+    }
+}
+
+fn engine_on(warehouse: Warehouse) -> Engine {
+    Engine::new(
+        Arc::new(Catalog::embedded_default()),
+        warehouse,
+        Limits::default(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn golden_cases_give_the_same_results_on_every_engine() {
+    let (postgres, mysql) = tokio::join!(reach(Kind::Postgres), reach(Kind::Mysql));
+    let engines: Vec<(Kind, Reached)> = [(Kind::Postgres, postgres), (Kind::Mysql, mysql)]
+        .into_iter()
+        .filter_map(|(k, r)| r.map(|r| (k, r)))
+        .collect();
+    if engines.is_empty() {
+        return;
+    }
+    let sqlite = sqlite_db().await;
+    let loads = engines.iter().map(|(k, r)| ensure_loaded(*k, &r.url));
+    futures_util::future::join_all(loads).await;
+
+    let cases = golden_cases();
+    let sqlite_warehouse = Warehouse::open(&format!("sqlite://{}", sqlite.display()))
+        .await
+        .expect("open the SQLite comparison warehouse");
+    let (expected, sqlite_time) = run_suite(&engine_on(sqlite_warehouse), &cases).await;
+    eprintln!(
+        "golden suite: {} cases on SQLite in {:.0} ms",
+        cases.len(),
+        sqlite_time.as_secs_f64() * 1000.0
+    );
+
+    // The comparison means something only if most cases reach the warehouse.
+    let answered = expected
+        .iter()
+        .filter(|o| o["outcome"] == "answered" && !o["data"].is_null())
+        .count();
+    assert!(
+        answered >= cases.len() / 2,
+        "only {answered} cases answered on SQLite"
+    );
+
+    let mut failures = Vec::new();
+    for (kind, reached) in engines {
+        let dialect = reached.warehouse.dialect();
+        assert_eq!(
+            dialect,
+            match kind {
+                Kind::Postgres => Dialect::Postgres,
+                Kind::Mysql => Dialect::Mysql,
+            }
+        );
+        // The row cap holds on the engine: more rows exist than the cap allows.
+        let capped = reached
+            .warehouse
+            .run(
+                &statement("SELECT workspace_id FROM user_profiles", ColumnKind::Text),
+                &Limits {
+                    row_cap: 10,
+                    timeout: Duration::from_secs(10),
+                },
+            )
+            .await
+            .expect("a plain select runs");
+        assert_eq!(
+            (capped.rows.len(), capped.truncated),
+            (10, true),
+            "{}",
+            kind.name()
+        );
+
+        let (actual, time) = run_suite(&engine_on(reached.warehouse), &cases).await;
+        eprintln!(
+            "golden suite: {} cases on {} in {:.0} ms",
+            cases.len(),
+            kind.name(),
+            time.as_secs_f64() * 1000.0
+        );
+        for ((case, want), got) in cases.iter().zip(&expected).zip(&actual) {
+            let mut differences = Vec::new();
+            same(want, got, "", &mut differences);
+            if !differences.is_empty() {
+                failures.push(format!(
+                    "{} on {}: {}",
+                    case["name"].as_str().unwrap_or("?"),
+                    kind.name(),
+                    differences.join("; ")
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) differ from SQLite:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn statement(sql: &str, kind: ColumnKind) -> Statement {
+    Statement {
+        sql: sql.to_owned(),
+        params: Vec::new(),
+        columns: vec![Column {
+            name: "x".to_owned(),
+            kind,
+        }],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_through_the_warehouse_fail_on_every_engine() {
+    for kind in [Kind::Postgres, Kind::Mysql] {
+        let Some(reached) = reach(kind).await else {
+            continue;
+        };
+        // A table the engine user could write to, so a failure can only come from the read-only path.
+        let admin = [
+            format!("DROP TABLE IF EXISTS {PROBE_TABLE}"),
+            format!("CREATE TABLE {PROBE_TABLE} (a BIGINT)"),
+        ];
+        let count_rows = format!("SELECT COUNT(*) FROM {PROBE_TABLE}");
+        match kind {
+            Kind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&reached.url)
+                    .await
+                    .expect("connect");
+                for s in admin {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(s))
+                        .execute(&mut c)
+                        .await
+                        .expect("setup");
+                }
+            }
+            Kind::Mysql => {
+                let mut c = sqlx::MySqlConnection::connect(&reached.url)
+                    .await
+                    .expect("connect");
+                for s in admin {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(s))
+                        .execute(&mut c)
+                        .await
+                        .expect("setup");
+                }
+            }
+        }
+        let limits = Limits::default();
+        for sql in [
+            format!("INSERT INTO {PROBE_TABLE} (a) VALUES (1)"),
+            format!("CREATE TABLE {PROBE_TABLE}_created (a BIGINT)"),
+            format!("DROP TABLE {PROBE_TABLE}"),
+        ] {
+            let result = reached
+                .warehouse
+                .run(&statement(&sql, ColumnKind::Int), &limits)
+                .await;
+            match result {
+                Err(ExecError::Failed(message)) => assert!(
+                    message.to_lowercase().contains("read-only")
+                        || message.to_lowercase().contains("read only"),
+                    "{}: `{sql}` failed for another reason: {message}",
+                    kind.name()
+                ),
+                other => panic!("{}: `{sql}` was not refused: {other:?}", kind.name()),
+            }
+        }
+        // Nothing changed: the probe table is still there and still empty.
+        let rows = reached
+            .warehouse
+            .run(&statement(&count_rows, ColumnKind::Int), &limits)
+            .await
+            .expect("the probe table is still there");
+        assert_eq!(
+            rows.rows,
+            vec![vec![tally::exec::Cell::Int(0)]],
+            "{}",
+            kind.name()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_past_its_time_limit_returns_timeout_promptly() {
+    for kind in [Kind::Postgres, Kind::Mysql] {
+        let Some(reached) = reach(kind).await else {
+            continue;
+        };
+        // MariaDB interrupts SLEEP with an error at max_statement_time; (MySQL would return 1).
+        let slow = match kind {
+            Kind::Postgres => "SELECT CAST(1 AS BIGINT) AS x FROM pg_sleep(3)",
+            Kind::Mysql => "SELECT SLEEP(3) AS x",
+        };
+        let limits = Limits {
+            row_cap: 10,
+            timeout: Duration::from_secs(1),
+        };
+        let started = Instant::now();
+        let result = reached
+            .warehouse
+            .run(&statement(slow, ColumnKind::Int), &limits)
+            .await;
+        let elapsed = started.elapsed();
+        match result {
+            Err(e @ ExecError::Timeout(_)) => assert_eq!(e.code(), "timeout"),
+            other => panic!("{}: expected a timeout, got {other:?}", kind.name()),
+        }
+        assert!(
+            elapsed < limits.timeout + Duration::from_secs(1),
+            "{}: the timeout took {elapsed:?}",
+            kind.name()
+        );
+        // The pool is still usable after an interrupted statement.
+        let next = match kind {
+            Kind::Postgres => "SELECT CAST(1 AS BIGINT) AS x",
+            Kind::Mysql => "SELECT CAST(1 AS SIGNED) AS x",
+        };
+        let rows = reached
+            .warehouse
+            .run(&statement(next, ColumnKind::Int), &limits)
+            .await
+            .unwrap_or_else(|e| panic!("{}: the next query fails: {e}", kind.name()));
+        assert_eq!(rows.rows, vec![vec![tally::exec::Cell::Int(1)]]);
+    }
+}
