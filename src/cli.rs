@@ -4,6 +4,7 @@
 //! 2 invalid input (bad DSL, bad flags, bad catalog), 3 the query was refused by policy.
 
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use crate::dsl::schema::{self, Form, Names};
 use crate::exec::{Limits, Warehouse};
 use crate::pipeline::{self, CompileOnlyError, Engine, Outcome, Response};
 use crate::plan::Clock;
+use crate::server::{self, AppState, AuthConfig, DevSecret, Today};
 use crate::sql::{self, Dialect};
 
 #[derive(Parser, Debug)]
@@ -35,8 +37,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Build the demo warehouse if absent and run the example queries for every demo role.
+    /// Build the demo warehouse if absent, print a dev token per role and serve the API on it.
     Demo(DemoArgs),
+    /// Serve the HTTP API.
+    Serve(ServeArgs),
+    /// Mint an HS256 development token (needs a dev secret).
+    Token(TokenArgs),
     /// Generate the seeded demo warehouse into a SQLite file.
     GenDemo(GenDemoArgs),
     /// Load the seeded demo data into PostgreSQL or MySQL/MariaDB (replaces the demo's tables).
@@ -57,6 +63,60 @@ struct DemoArgs {
     /// Use this warehouse instead of the generated demo file.
     #[arg(long)]
     warehouse: Option<String>,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Run the example queries for every demo role and exit instead of serving.
+    #[arg(long)]
+    showcase: bool,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// `sqlite://FILE`, `postgres://…` or `mysql://…` (default: the demo warehouse, generated on
+    /// first use).
+    #[arg(long, env = "TALLY_WAREHOUSE")]
+    warehouse: Option<String>,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Today's date for every request (default: the system clock, UTC, per request).
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
+#[derive(Args, Debug)]
+struct AuthArgs {
+    /// HS256 secret for development tokens, at least 32 bytes (prefer the environment variable:
+    /// a flag shows in the process list).
+    #[arg(long, env = "TALLY_DEV_SECRET", hide_env_values = true)]
+    dev_secret: Option<String>,
+    /// The `iss` tokens must carry.
+    #[arg(long, default_value = "tally")]
+    issuer: String,
+    /// The `aud` tokens must carry.
+    #[arg(long, default_value = "tally")]
+    audience: String,
+}
+
+#[derive(Args, Debug)]
+struct TokenArgs {
+    /// A role from the catalog.
+    #[arg(long)]
+    role: String,
+    /// A workspace the token grants (repeat for several).
+    #[arg(long = "workspace", required = true)]
+    workspaces: Vec<String>,
+    /// Lifetime: a number with s, m, h or d (at most 30d).
+    #[arg(long, default_value = "8h")]
+    ttl: String,
+    /// The `sub` claim (default: dev-ROLE).
+    #[arg(long)]
+    subject: Option<String>,
+    #[command(flatten)]
+    auth: AuthArgs,
 }
 
 #[derive(Args, Debug)]
@@ -198,6 +258,8 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
     let catalog = Arc::new(load_catalog(cli.catalog.as_deref())?);
     match cli.command {
         Command::Demo(a) => demo_cmd(catalog, a).await,
+        Command::Serve(a) => serve_cmd(catalog, a).await,
+        Command::Token(a) => token_cmd(&catalog, a),
         Command::GenDemo(a) => gen_demo(&catalog, a).await,
         Command::LoadDemo(a) => load_demo(&catalog, a).await,
         Command::Run(a) => run(catalog, a).await,
@@ -585,7 +647,7 @@ fn schema_cmd(catalog: &Catalog, a: SchemaArgs) -> Result<i32, Failure> {
     Ok(0)
 }
 
-async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
+async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     let clock = today(a.today);
     let example = example_for(&catalog).ok_or_else(|| {
         Failure::usage(
@@ -622,4 +684,175 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     }
     say!("Run your own: tally run QUERY.json --role analyst --workspace acme  (see README)");
     Ok(0)
+}
+
+/// The dev-token verifier, or why there is none.
+fn dev_auth(a: &AuthArgs) -> Result<(DevSecret, AuthConfig), Failure> {
+    let secret = a.dev_secret.as_deref().ok_or_else(|| {
+        Failure::usage(
+            "no_dev_secret",
+            "no dev secret configured: set TALLY_DEV_SECRET (or pass --dev-secret) to a secret of at least 32 bytes",
+        )
+    })?;
+    let secret =
+        DevSecret::new(secret.as_bytes()).map_err(|m| Failure::usage("weak_dev_secret", m))?;
+    let auth = AuthConfig::hs256(&secret, &a.issuer, &a.audience);
+    Ok((secret, auth))
+}
+
+/// Parses a lifetime such as `90s`, `30m`, `8h` or `7d`.
+fn parse_ttl(s: &str) -> Result<std::time::Duration, Failure> {
+    let bad = || {
+        Failure::usage(
+            "invalid_flag",
+            format!("--ttl {s}: use a number with s, m, h or d (at most 30d)"),
+        )
+    };
+    let unit = s.chars().last().ok_or_else(bad)?;
+    let n: u64 = s[..s.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        's' => n,
+        'm' => n.checked_mul(60).ok_or_else(bad)?,
+        'h' => n.checked_mul(3600).ok_or_else(bad)?,
+        'd' => n.checked_mul(86_400).ok_or_else(bad)?,
+        _ => return Err(bad()),
+    };
+    if seconds == 0 || seconds > 30 * 86_400 {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+fn token_cmd(catalog: &Catalog, a: TokenArgs) -> Result<i32, Failure> {
+    let (secret, _) = dev_auth(&a.auth)?;
+    if catalog.role(&a.role).is_none() {
+        return Err(Failure::usage(
+            "unknown_role",
+            format!(
+                "unknown role `{}` (roles: {})",
+                a.role,
+                catalog.roles.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    for w in &a.workspaces {
+        crate::plan::WorkspaceId::parse(w).map_err(|e| Failure::usage(e.code(), e.to_string()))?;
+    }
+    let ttl = parse_ttl(&a.ttl)?;
+    let subject = a.subject.unwrap_or_else(|| format!("dev-{}", a.role));
+    let token = server::mint_dev_token(
+        &secret,
+        &a.auth.issuer,
+        &a.auth.audience,
+        &subject,
+        &a.role,
+        &a.workspaces,
+        ttl,
+    )
+    .map_err(|m| Failure::runtime("token", m))?;
+    say!("{token}");
+    Ok(0)
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, Failure> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::runtime("bind", format!("cannot listen on {addr}: {e}")))
+}
+
+async fn serve_until_signal(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+) -> Result<i32, Failure> {
+    server::serve(listener, state, server::shutdown_signal())
+        .await
+        .map_err(|e| Failure::runtime("serve", e.to_string()))?;
+    eprintln!("stopped");
+    Ok(0)
+}
+
+async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> {
+    // Fail closed: without a verifier no request could be authorised.
+    let (_, auth) = dev_auth(&a.auth)?;
+    let clock = today(a.today);
+    let engine = open_engine(catalog, a.warehouse, &clock).await?;
+    let listener = bind(a.addr).await?;
+    server::init_logging();
+    let today = a.today.map(Today::Fixed).unwrap_or(Today::System);
+    let state = AppState::new(Arc::new(engine), auth).with_today(today);
+    tracing::info!(addr = %a.addr, "serving");
+    eprintln!("serving on http://{}", a.addr);
+    serve_until_signal(listener, state).await
+}
+
+async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
+    if a.showcase {
+        return showcase(catalog, a).await;
+    }
+    let clock = today(a.today);
+    let example = example_for(&catalog).ok_or_else(|| {
+        Failure::usage(
+            "no_generator",
+            format!("catalog `{}` has no demo", catalog.name),
+        )
+    })?;
+    let queries: Vec<serde_json::Value> =
+        serde_json::from_str(example.demo_queries).map_err(|e| {
+            Failure::runtime(
+                "demo_queries",
+                format!("the example's demo queries do not parse: {e}"),
+            )
+        })?;
+    let first = queries
+        .first()
+        .ok_or_else(|| Failure::runtime("demo_queries", "the example has no demo queries"))?;
+    let workspace = first["workspace"].as_str().unwrap_or("acme").to_string();
+    let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
+    let listener = bind(a.addr).await?;
+
+    // A fresh secret per process: the printed tokens die with it.
+    let secret = DevSecret::random().map_err(|m| Failure::runtime("randomness", m))?;
+    let (issuer, audience) = ("tally", "tally");
+    let auth = AuthConfig::hs256(&secret, issuer, audience);
+    let url = format!("http://{}", a.addr);
+    say!(
+        "Tally demo · catalog {} {} · today {} · {url}\n",
+        catalog.name,
+        catalog.version,
+        clock.today()
+    );
+    say!("Dev tokens (workspace {workspace}, valid 8 h, for this process only):");
+    let mut tokens = Vec::new();
+    for role in catalog.roles.values().filter(|r| !r.kinds.is_empty()) {
+        let token = server::mint_dev_token(
+            &secret,
+            issuer,
+            audience,
+            &format!("demo-{}", role.name),
+            &role.name,
+            std::slice::from_ref(&workspace),
+            std::time::Duration::from_secs(8 * 3600),
+        )
+        .map_err(|m| Failure::runtime("token", m))?;
+        say!("  {:<14} {token}", role.name);
+        tokens.push((role.name.clone(), token));
+    }
+    let question = first["title"].as_str().unwrap_or("");
+    let role = first["role"].as_str().unwrap_or("analyst");
+    let token = tokens
+        .iter()
+        .find(|(r, _)| r == role)
+        .or(tokens.first())
+        .map(|(_, t)| t.clone())
+        .unwrap_or_default();
+    let body = serde_json::json!({"dsl": first["dsl"]}).to_string();
+    say!("\n{question} ({role}):");
+    say!(
+        "  curl -s {url}/v1/query -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{body}'"
+    );
+    say!("\nAlso: GET {url}/v1/catalog, GET {url}/v1/schema, POST {url}/v1/compile (analyst). Ctrl-C stops.");
+    server::init_logging();
+    let today = a.today.map(Today::Fixed).unwrap_or(Today::System);
+    let state = AppState::new(Arc::new(engine), auth).with_today(today);
+    serve_until_signal(listener, state).await
 }

@@ -21,4 +21,6 @@ pub mod exec;
 pub mod pipeline;
 pub mod plan;
 pub mod result;
+pub mod server;
 pub mod sql;
+pub mod translate;

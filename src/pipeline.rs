@@ -303,7 +303,7 @@ pub fn rejection_response(catalog: &Catalog, rejection: Rejection) -> Response {
 }
 
 /// A planning error as a diagnostic: the workspace, or a period that cannot be served.
-fn plan_diagnostic(e: &plan::PlanError) -> Diagnostic {
+pub fn plan_diagnostic(e: &plan::PlanError) -> Diagnostic {
     let (code, pointer) = match e {
         plan::PlanError::InvalidWorkspace(_) => (DiagnosticCode::InvalidValue, "/workspace"),
         plan::PlanError::TooManyPoints { .. } => (DiagnosticCode::TooManyPoints, "/granularity"),

@@ -632,6 +632,23 @@ fn load_entities(
                 ));
             }
         }
+        for f in &e.default_fields {
+            match fields.get(f) {
+                Some(field) if field.sensitivity < Sensitivity::Pii => {}
+                Some(_) => {
+                    return Err(l.err(
+                        format!("{key}.default_fields"),
+                        format!("`{f}` is PII and cannot be a default field"),
+                    ))
+                }
+                None => {
+                    return Err(l.err(
+                        format!("{key}.default_fields"),
+                        format!("`{f}` is not a field of the entity"),
+                    ))
+                }
+            }
+        }
         entities.insert(
             name.clone(),
             Entity {
@@ -642,6 +659,7 @@ fn load_entities(
                 synonyms: e.synonyms.clone(),
                 count_metric: e.count_metric.clone(),
                 default_time: e.default_time.clone(),
+                default_fields: e.default_fields.clone(),
                 fields,
             },
         );

@@ -137,6 +137,7 @@ pub struct Entity {
     pub synonyms: Vec<String>,
     pub count_metric: Option<String>,
     pub default_time: Option<String>,
+    pub default_fields: Vec<String>,
     pub fields: BTreeMap<String, Field>,
 }
 

@@ -97,6 +97,9 @@ pub(crate) struct RawEntity {
     pub synonyms: Vec<String>,
     pub count_metric: Option<String>,
     pub default_time: Option<String>,
+    /// Fields a list shows when the question names none.
+    #[serde(default)]
+    pub default_fields: Vec<String>,
     pub fields: BTreeMap<String, RawField>,
 }
 

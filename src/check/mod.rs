@@ -217,7 +217,7 @@ impl Checker {
                 format!("the query does not match the DSL: {e}"),
             ))
         })?;
-        let query = canonical(query);
+        let query = canonical(query, catalog);
         let diagnostics = semantic::check(&query, catalog);
         if !diagnostics.is_empty() {
             return Err(Rejection::Invalid { diagnostics });
@@ -250,7 +250,7 @@ fn invalid(d: Diagnostic) -> Rejection {
 }
 
 /// Fills defaults so `executed_dsl` says exactly what ran.
-fn canonical(query: Query) -> Query {
+fn canonical(query: Query, catalog: &Catalog) -> Query {
     match query {
         Query::Metric(mut q) => {
             q.version = Some(DSL_VERSION);
@@ -267,6 +267,13 @@ fn canonical(query: Query) -> Query {
         Query::List(mut q) => {
             q.version = Some(DSL_VERSION);
             q.limit.get_or_insert(20);
+            if q.period.is_some() && q.time_field.is_none() {
+                q.time_field = catalog
+                    .entities
+                    .get(q.entity.as_str())
+                    .and_then(|e| e.default_time.clone())
+                    .map(crate::dsl::FieldName);
+            }
             Query::List(q)
         }
     }

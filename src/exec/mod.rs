@@ -177,6 +177,16 @@ impl Warehouse {
     }
 }
 
+/// No pooled connection within the statement's own time limit. The wait for a connection is cut
+/// at the limit (the pool's own wait may be longer) so that an engine that does not answer is
+/// reported unavailable (503), never as a query that ran too long, whatever the limit.
+fn no_connection(limits: &Limits) -> ExecError {
+    ExecError::Unavailable(format!(
+        "no connection to the warehouse within {:?}",
+        limits.timeout
+    ))
+}
+
 /// An integer column that arrived as a double: an integer when it is one exactly.
 fn whole_or_float(v: f64) -> Cell {
     if v.fract() == 0.0 && v.abs() < 9.0e15 {

@@ -11,7 +11,7 @@ use futures_util::TryStreamExt;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{MySql, Row};
 
-use super::{redact, whole_or_float, Cell, ExecError, Limits, Rows};
+use super::{no_connection, redact, whole_or_float, Cell, ExecError, Limits, Rows};
 use crate::sql::{ColumnKind, Param, Statement};
 
 /// Error numbers meaning the statement hit its time limit: MariaDB `ER_STATEMENT_TIMEOUT`,
@@ -79,7 +79,10 @@ impl MysqlWarehouse {
         statement: &Statement,
         limits: &Limits,
     ) -> Result<Rows, ExecError> {
-        let mut connection = self.pool.acquire().await.map_err(|e| classify(e, limits))?;
+        let mut connection = tokio::time::timeout(limits.timeout, self.pool.acquire())
+            .await
+            .map_err(|_| no_connection(limits))?
+            .map_err(|e| classify(e, limits))?;
         // Session variables, set before every query, so a pooled connection never carries an
         // older limit. MySQL's limit applies to read-only SELECTs, which is all Tally runs.
         let limit = match self.flavor {

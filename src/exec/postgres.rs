@@ -8,7 +8,7 @@ use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row};
 
-use super::{redact, whole_or_float, Cell, ExecError, Limits, Rows};
+use super::{no_connection, redact, whole_or_float, Cell, ExecError, Limits, Rows};
 use crate::sql::{ColumnKind, Param, Statement};
 
 /// SQLSTATE `query_canceled`: raised when `statement_timeout` expires.
@@ -52,11 +52,14 @@ impl PostgresWarehouse {
         statement: &Statement,
         limits: &Limits,
     ) -> Result<Rows, ExecError> {
-        let mut transaction = self
-            .pool
-            .begin_with("BEGIN TRANSACTION READ ONLY")
+        let mut connection = tokio::time::timeout(limits.timeout, self.pool.acquire())
             .await
+            .map_err(|_| no_connection(limits))?
             .map_err(|e| classify(e, limits))?;
+        let mut transaction =
+            sqlx::Connection::begin_with(&mut *connection, "BEGIN TRANSACTION READ ONLY")
+                .await
+                .map_err(|e| classify(e, limits))?;
         // `set_config(…, true)` is `SET LOCAL`: the limit ends with the transaction.
         sqlx::query("SELECT set_config('statement_timeout', $1, true)")
             .bind(format!("{}ms", limits.timeout.as_millis().max(1)))

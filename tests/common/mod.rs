@@ -2,6 +2,8 @@
 //! checkout under target/ and reused by every test binary.
 #![allow(dead_code)]
 
+pub mod engines;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -1,0 +1,252 @@
+//! `ApiError`: every failure an HTTP caller can see, with a stable `code` and a client-safe
+//! message. Details of server-side failures go to the logs, never into a 5xx body.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::Json;
+use serde::Serialize;
+
+use crate::exec::ExecError;
+use crate::pipeline::{self, Response};
+
+/// Why a bearer token was not accepted. The `reason` names the check that failed, never a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    MissingToken,
+    NotBearer,
+    Malformed,
+    AlgorithmNotAllowed,
+    BadSignature,
+    Expired,
+    NotYetValid,
+    WrongIssuer,
+    WrongAudience,
+    MissingClaim,
+    InvalidClaims,
+}
+
+impl AuthFailure {
+    pub fn reason(self) -> &'static str {
+        match self {
+            AuthFailure::MissingToken => "missing_token",
+            AuthFailure::NotBearer => "not_bearer",
+            AuthFailure::Malformed => "malformed_token",
+            AuthFailure::AlgorithmNotAllowed => "algorithm_not_allowed",
+            AuthFailure::BadSignature => "bad_signature",
+            AuthFailure::Expired => "expired",
+            AuthFailure::NotYetValid => "not_yet_valid",
+            AuthFailure::WrongIssuer => "wrong_issuer",
+            AuthFailure::WrongAudience => "wrong_audience",
+            AuthFailure::MissingClaim => "missing_claim",
+            AuthFailure::InvalidClaims => "invalid_claims",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            AuthFailure::MissingToken => "send `Authorization: Bearer <token>`",
+            AuthFailure::NotBearer => "the Authorization header must use the Bearer scheme",
+            AuthFailure::Malformed => "the token is not a well-formed JWT",
+            AuthFailure::AlgorithmNotAllowed => "the token's signing algorithm is not accepted",
+            AuthFailure::BadSignature => "the token's signature does not verify",
+            AuthFailure::Expired => "the token has expired",
+            AuthFailure::NotYetValid => "the token is not valid yet",
+            AuthFailure::WrongIssuer => {
+                "the token was issued by an issuer this server does not trust"
+            }
+            AuthFailure::WrongAudience => "the token is not meant for this server",
+            AuthFailure::MissingClaim => "the token lacks a required claim (exp, iss, aud)",
+            AuthFailure::InvalidClaims => {
+                "the token's claims are not valid (need sub, role, workspaces, jti)"
+            }
+        }
+    }
+}
+
+/// A failure as the HTTP caller sees it.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 401: no token, or a token that failed a check.
+    Unauthorized(AuthFailure),
+    /// 403: the token's role is not in the catalog.
+    UnknownRole,
+    /// 403: the requested workspace is not among the token's workspaces.
+    WorkspaceForbidden,
+    /// 400: the token carries several workspaces and the request named none.
+    WorkspaceRequired,
+    /// 403: the role may not see SQL (`POST /v1/compile`).
+    SqlNotPermitted,
+    /// 413: the body is over the limit.
+    BodyTooLarge { limit: usize },
+    /// 400: the body is not JSON.
+    MalformedJson(String),
+    /// 400: JSON, but not the request's shape (unknown or missing fields, wrong types).
+    InvalidRequest(String),
+    /// 400: the request body could not be read.
+    UnreadableBody,
+    /// 400: the DSL is not a valid query; the body is the response contract with diagnostics.
+    InvalidQuery(Box<Response>),
+    /// 5xx: the machinery failed (warehouse, compiler).
+    Pipeline(pipeline::Error),
+    /// 503: a readiness dependency does not answer.
+    NotReady,
+    /// 404: no such route.
+    NotFound,
+    /// 405: the route exists with another method.
+    MethodNotAllowed,
+}
+
+impl From<pipeline::Error> for ApiError {
+    fn from(e: pipeline::Error) -> Self {
+        ApiError::Pipeline(e)
+    }
+}
+
+/// The body of every error except `invalid_query`.
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+/// `invalid_query`: the response contract with a top-level `code`.
+#[derive(Serialize)]
+struct InvalidQueryBody<'a> {
+    code: &'static str,
+    #[serde(flatten)]
+    response: &'a Response,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::UnknownRole => "unknown_role",
+            ApiError::WorkspaceForbidden => "workspace_forbidden",
+            ApiError::WorkspaceRequired => "workspace_required",
+            ApiError::SqlNotPermitted => "sql_not_permitted",
+            ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::UnreadableBody => "unreadable_body",
+            ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::Pipeline(e) => match e {
+                pipeline::Error::Exec(ExecError::Unavailable(_)) => "warehouse_unavailable",
+                pipeline::Error::Exec(ExecError::Timeout(_)) => "timeout",
+                _ => "internal",
+            },
+            ApiError::NotReady => "not_ready",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::UnknownRole | ApiError::WorkspaceForbidden | ApiError::SqlNotPermitted => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::WorkspaceRequired
+            | ApiError::MalformedJson(_)
+            | ApiError::InvalidRequest(_)
+            | ApiError::UnreadableBody
+            | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Pipeline(e) => match e {
+                pipeline::Error::Exec(ExecError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+                pipeline::Error::Exec(ExecError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    /// What the caller is told. Server-side failures get a fixed sentence; their detail is logged.
+    fn message(&self) -> String {
+        match self {
+            ApiError::Unauthorized(f) => f.message().to_string(),
+            ApiError::UnknownRole => "the token's role is not defined in the catalog".into(),
+            ApiError::WorkspaceForbidden => "the token does not grant that workspace".into(),
+            ApiError::WorkspaceRequired => {
+                "the token grants several workspaces: name one in `workspace`".into()
+            }
+            ApiError::SqlNotPermitted => "this role may not see SQL".into(),
+            ApiError::BodyTooLarge { limit } => {
+                format!("the request body is larger than the limit of {limit} bytes")
+            }
+            ApiError::MalformedJson(detail) => format!("the body is not valid JSON: {detail}"),
+            ApiError::InvalidRequest(detail) => format!("the request is not valid: {detail}"),
+            ApiError::UnreadableBody => "the request body could not be read".into(),
+            ApiError::InvalidQuery(r) => r.answer.clone(),
+            ApiError::Pipeline(e) => match e {
+                pipeline::Error::Exec(ExecError::Unavailable(_)) => {
+                    "the warehouse is unavailable; try again shortly".into()
+                }
+                pipeline::Error::Exec(ExecError::Timeout(d)) => {
+                    format!("the query ran past its time limit of {} s", d.as_secs())
+                }
+                _ => "the server failed to answer; the failure has been logged".into(),
+            },
+            ApiError::NotReady => "the service is not ready".into(),
+            ApiError::NotFound => "no such route".into(),
+            ApiError::MethodNotAllowed => "this route does not accept that method".into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> HttpResponse {
+        let status = self.status();
+        let code = self.code();
+        if status.is_server_error() {
+            // The detail stays here: the body says only what the caller can act on.
+            match &self {
+                ApiError::Pipeline(e) => tracing::error!(code, error = %e, "request failed"),
+                _ => tracing::warn!(code, "request failed"),
+            }
+        }
+        if let ApiError::Unauthorized(f) = &self {
+            tracing::info!(reason = f.reason(), "authentication failed");
+        }
+        let mut response = match &self {
+            ApiError::InvalidQuery(r) => {
+                (status, Json(InvalidQueryBody { code, response: r })).into_response()
+            }
+            ApiError::Unauthorized(f) => (
+                status,
+                Json(ErrorBody {
+                    code,
+                    message: self.message(),
+                    reason: Some(f.reason()),
+                }),
+            )
+                .into_response(),
+            _ => (
+                status,
+                Json(ErrorBody {
+                    code,
+                    message: self.message(),
+                    reason: None,
+                }),
+            )
+                .into_response(),
+        };
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"tally\""),
+            );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}

@@ -1,0 +1,174 @@
+//! The HTTP API (DESIGN §7): axum routes over the `Engine`, bearer-token auth and `ApiError`.
+//! Only HTTP lives here: handlers parse, authorise, call `pipeline` and map the outcome to a
+//! status code.
+//!
+//! Invariants: every route except `/healthz` and `/readyz` takes a `Caller` (a verified token
+//! whose role is in the catalog); the workspace a query runs in is always one the token grants;
+//! every error body is `ApiError`'s shape with a stable `code`; 5xx bodies carry no internals.
+//! Status codes: answered and refused are 200, invalid DSL 400, bad or missing token 401, a
+//! workspace outside the token or SQL for a role without `see_sql` 403, body over the limit 413,
+//! warehouse down 503, warehouse timeout 504.
+
+pub mod auth;
+mod body;
+pub mod error;
+mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::Router;
+use chrono::NaiveDate;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::pipeline::Engine;
+use crate::plan::Clock;
+
+pub use auth::{mint_dev_token, AuthConfig, Caller, DevSecret};
+pub use error::{ApiError, AuthFailure};
+
+/// Request bodies larger than this are refused with 413 before they are parsed.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// Where "today" comes from: the system clock per request, or a fixed date (tests, demos).
+#[derive(Debug, Clone, Copy)]
+pub enum Today {
+    System,
+    Fixed(NaiveDate),
+}
+
+impl Today {
+    fn clock(self) -> Clock {
+        match self {
+            Today::System => Clock::system(),
+            Today::Fixed(d) => Clock::fixed(d),
+        }
+    }
+}
+
+/// Server limits.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    pub body_bytes: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            body_bytes: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// Everything a handler needs, shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub auth: Arc<AuthConfig>,
+    pub limits: ServerLimits,
+    pub today: Today,
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>, auth: AuthConfig) -> AppState {
+        AppState {
+            engine,
+            auth: Arc::new(auth),
+            limits: ServerLimits::default(),
+            today: Today::System,
+        }
+    }
+
+    pub fn with_today(mut self, today: Today) -> AppState {
+        self.today = today;
+        self
+    }
+
+    pub fn with_limits(mut self, limits: ServerLimits) -> AppState {
+        self.limits = limits;
+        self
+    }
+}
+
+/// The whole API as a router; tests serve it on a real listener.
+pub fn app(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    // Spans carry the method, the route template and the request id: never the query string,
+    // the body or a token.
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let route = request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "unmatched".into());
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            tracing::info_span!("request", method = %request.method(), route, request_id = id)
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO));
+    routes::router()
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.limits.body_bytes))
+        .with_state(state)
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}
+
+/// JSON logs on stderr, filtered by `TALLY_LOG` (default `info`). Safe to call once per process.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TALLY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

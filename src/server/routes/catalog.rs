@@ -1,0 +1,185 @@
+//! `GET /v1/schema` (the caller's role's strict DSL schema) and `GET /v1/catalog` (what the caller
+//! may ask about). Both are narrowed to the role; neither ever names a PII field.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::catalog::{Format, Sensitivity, ValueType};
+use crate::dsl::schema::{self, Form, Names};
+use crate::server::error::ApiError;
+use crate::server::{AppState, Caller};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/schema", get(role_schema))
+        .route("/v1/catalog", get(role_catalog))
+}
+
+async fn role_schema(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let catalog = &state.engine.catalog;
+    let role = catalog.role(&caller.role).ok_or(ApiError::UnknownRole)?;
+    Ok(Json(schema::schema(
+        &Names::of_role(catalog, role),
+        Form::Strict,
+    )))
+}
+
+#[derive(Debug, Serialize)]
+struct CatalogView {
+    catalog: CatalogInfo,
+    role: RoleInfo,
+    metrics: Vec<MetricInfo>,
+    dimensions: Vec<DimensionInfo>,
+    entities: Vec<EntityInfo>,
+}
+
+#[derive(Debug, Serialize)]
+struct CatalogInfo {
+    name: String,
+    version: String,
+    description: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RoleInfo {
+    name: String,
+    description: String,
+    kinds: Vec<String>,
+    record_level: bool,
+    see_sql: bool,
+    overview: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct MetricInfo {
+    name: String,
+    label: String,
+    description: String,
+    format: &'static str,
+    /// The dimensions this metric can be broken down or filtered by, for this role.
+    dimensions: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct DimensionInfo {
+    name: String,
+    description: String,
+    #[serde(rename = "type")]
+    ty: &'static str,
+    values: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct EntityInfo {
+    name: String,
+    description: String,
+    fields: Vec<FieldInfo>,
+}
+
+#[derive(Debug, Serialize)]
+struct FieldInfo {
+    name: String,
+    #[serde(rename = "type")]
+    ty: &'static str,
+    description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'static str>,
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Integer => "integer",
+        Format::Decimal => "decimal",
+        Format::Percent => "percent",
+        Format::Currency => "currency",
+        Format::DurationMinutes => "duration_minutes",
+        Format::DurationHours => "duration_hours",
+    }
+}
+
+fn type_name(t: ValueType) -> &'static str {
+    t.as_str()
+}
+
+async fn role_catalog(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<CatalogView>, ApiError> {
+    let catalog = &state.engine.catalog;
+    let role = catalog.role(&caller.role).ok_or(ApiError::UnknownRole)?;
+    let names = Names::of_role(catalog, role);
+    let metrics = names
+        .metrics
+        .iter()
+        .filter_map(|n| catalog.metrics.get(n))
+        .map(|m| MetricInfo {
+            name: m.name.clone(),
+            label: m.label.clone(),
+            description: m.description.clone(),
+            format: format_name(m.format),
+            dimensions: catalog
+                .dimensions_for_metric(&m.name)
+                .into_iter()
+                .filter(|d| names.dimensions.iter().any(|n| n == d))
+                .map(str::to_string)
+                .collect(),
+        })
+        .collect();
+    let dimensions = names
+        .dimensions
+        .iter()
+        .filter_map(|n| catalog.dimensions.get(n))
+        .map(|d| DimensionInfo {
+            name: d.name.clone(),
+            description: d.description.clone(),
+            ty: type_name(d.ty),
+            values: d.values.clone(),
+        })
+        .collect();
+    // Fields are judged one by one (a name shared by two entities must not borrow visibility).
+    let visible = |s: Sensitivity| s <= role.max_sensitivity && s < Sensitivity::Pii;
+    let entities = names
+        .entities
+        .iter()
+        .filter_map(|n| catalog.entities.get(n))
+        .map(|e| EntityInfo {
+            name: e.name.clone(),
+            description: e.description.clone(),
+            fields: e
+                .fields
+                .values()
+                .filter(|f| visible(f.sensitivity))
+                .map(|f| FieldInfo {
+                    name: f.name.clone(),
+                    ty: type_name(f.ty),
+                    description: f.description.clone(),
+                    format: f.format.map(format_name),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(CatalogView {
+        catalog: CatalogInfo {
+            name: catalog.name.clone(),
+            version: catalog.version.clone(),
+            description: catalog.description.clone(),
+        },
+        role: RoleInfo {
+            name: role.name.clone(),
+            description: role.description.clone(),
+            kinds: names.kinds.clone(),
+            record_level: role.record_level,
+            see_sql: role.see_sql,
+            overview: role.overview.clone(),
+        },
+        metrics,
+        dimensions,
+        entities,
+    }))
+}

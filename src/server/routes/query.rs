@@ -1,0 +1,153 @@
+//! `POST /v1/query` (run DSL) and `POST /v1/compile` (SQL per dialect, no execution).
+//!
+//! `POST /v1/chat` slots in beside these: translate the question, then hand the DSL to `respond`,
+//! so a chat answer and a direct query share one status mapping.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::check::Rejection;
+use crate::pipeline::{self, CompileOnlyError, Outcome, Response};
+use crate::server::body::JsonBody;
+use crate::server::error::ApiError;
+use crate::server::{AppState, Caller};
+use crate::sql::{self, Dialect};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/query", post(query))
+        .route("/v1/compile", post(compile))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryRequest {
+    /// The DSL document (checked by `check/`, so any JSON is accepted here).
+    dsl: Value,
+    /// Default: the token's only workspace.
+    #[serde(default)]
+    workspace: Option<String>,
+}
+
+async fn query(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<QueryRequest>,
+) -> Result<Json<Response>, ApiError> {
+    let workspace = caller.workspace(request.workspace.as_deref())?;
+    respond(&state, &caller, &workspace, &request.dsl).await
+}
+
+/// Runs DSL for a caller in a workspace the token grants: answered and refused are 200, invalid
+/// is 400 with the same response body, machinery failures are 5xx.
+async fn respond(
+    state: &AppState,
+    caller: &Caller,
+    workspace: &str,
+    dsl: &Value,
+) -> Result<Json<Response>, ApiError> {
+    let raw = serde_json::to_vec(dsl).expect("a JSON value serializes");
+    let clock = state.today.clock();
+    let (response, _trace) = state
+        .engine
+        .run(&raw, &caller.role, workspace, &clock)
+        .await?;
+    // Who asked what and how it ended; never result values.
+    tracing::info!(
+        subject = %caller.subject,
+        role = %caller.role,
+        workspace,
+        query_id = %response.query_id,
+        outcome = response.outcome.as_str(),
+        refusal = response.refusal.as_ref().map(|r| r.code.as_str()),
+        total_ms = response.timings_ms.total,
+        "query"
+    );
+    match response.outcome {
+        Outcome::Invalid => Err(ApiError::InvalidQuery(Box::new(response))),
+        _ => Ok(Json(response)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompileRequest {
+    dsl: Value,
+    /// One dialect; default: all three.
+    #[serde(default)]
+    dialect: Option<Dialect>,
+    #[serde(default)]
+    workspace: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct CompileResponse {
+    outcome: &'static str,
+    /// Dialect → the statements as text with their parameters.
+    sql: BTreeMap<&'static str, String>,
+}
+
+async fn compile(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(request): JsonBody<CompileRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let catalog = &state.engine.catalog;
+    let see_sql = catalog.role(&caller.role).is_some_and(|r| r.see_sql);
+    if !see_sql {
+        return Err(ApiError::SqlNotPermitted);
+    }
+    let workspace = caller.workspace(request.workspace.as_deref())?;
+    let raw = serde_json::to_vec(&request.dsl).expect("a JSON value serializes");
+    let clock = state.today.clock();
+    let dialects = match request.dialect {
+        Some(d) => vec![d],
+        None => Dialect::ALL.to_vec(),
+    };
+    let mut out = BTreeMap::new();
+    for dialect in dialects {
+        let compiled = pipeline::compile_only(
+            &state.engine.checker,
+            &raw,
+            &caller.role,
+            &workspace,
+            &clock,
+            dialect,
+        );
+        match compiled {
+            Ok(statements) => {
+                out.insert(dialect.as_str(), sql::render(&statements));
+            }
+            Err(CompileOnlyError::Rejected(rejection @ Rejection::Refused { .. })) => {
+                // A policy refusal is a well-formed answer: 200 with the response contract.
+                let r = pipeline::rejection_response(catalog, rejection);
+                return Ok(Json(r).into_response());
+            }
+            Err(CompileOnlyError::Rejected(rejection)) => {
+                let r = pipeline::rejection_response(catalog, rejection);
+                return Err(ApiError::InvalidQuery(Box::new(r)));
+            }
+            Err(CompileOnlyError::Plan(e)) => {
+                let r = pipeline::rejection_response(
+                    catalog,
+                    Rejection::Invalid {
+                        diagnostics: vec![pipeline::plan_diagnostic(&e)],
+                    },
+                );
+                return Err(ApiError::InvalidQuery(Box::new(r)));
+            }
+            Err(CompileOnlyError::Compile(e)) => return Err(pipeline::Error::Compile(e).into()),
+        }
+    }
+    Ok(Json(CompileResponse {
+        outcome: "compiled",
+        sql: out,
+    })
+    .into_response())
+}

@@ -1,0 +1,222 @@
+//! Shared engine fixtures: where the PostgreSQL and MariaDB/MySQL test engines are, the skip rule,
+//! loading the demo into them once, and the golden cases with what must match across engines.
+//!
+//! Engines are found at `TALLY_TEST_POSTGRES_URL` / `TALLY_TEST_MYSQL_URL`, else at the local
+//! defaults (PostgreSQL as `postgres` then `root`, MariaDB as `root`, database `test`). When an
+//! engine is unreachable a test fails if `CI` is set and otherwise prints `SKIPPED: …`.
+//!
+//! The demo is loaded with seed 42, data to 2026-11-22 and scale 0.2, once per engine: a marker
+//! table remembers the options and the generator's fingerprint, so reruns skip the load.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use sqlx::{Connection, Row};
+use tally::catalog::Catalog;
+use tally::demo::{self, DemoOptions};
+use tally::exec::{Limits, Warehouse};
+use tally::pipeline::Engine;
+use tally::sql::{Column, ColumnKind, Statement};
+
+pub const SEED: u64 = 42;
+pub const END_DATE: &str = "2026-11-22";
+pub const SCALE: f64 = 0.2;
+pub const MARKER_TABLE: &str = "tally_test_demo_marker";
+
+pub fn options() -> DemoOptions {
+    DemoOptions {
+        seed: SEED,
+        end_date: END_DATE.parse().expect("an ISO date"),
+        scale: SCALE,
+    }
+}
+
+/// Changes whenever the generator's source or the options change, so stale data is reloaded.
+pub fn fingerprint() -> String {
+    let source = include_str!("../../examples/metrica/generate.rs");
+    let hash = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("seed{SEED}-{END_DATE}-scale{SCALE}-{hash:016x}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    Postgres,
+    Mysql,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Postgres => "PostgreSQL",
+            Kind::Mysql => "MariaDB/MySQL",
+        }
+    }
+
+    pub fn candidate_urls(self) -> Vec<String> {
+        let (var, defaults) = match self {
+            Kind::Postgres => (
+                "TALLY_TEST_POSTGRES_URL",
+                vec![
+                    "postgres://postgres@127.0.0.1:5432/test",
+                    "postgres://root@127.0.0.1:5432/test",
+                ],
+            ),
+            Kind::Mysql => (
+                "TALLY_TEST_MYSQL_URL",
+                vec!["mysql://root@127.0.0.1:3306/test"],
+            ),
+        };
+        match std::env::var(var) {
+            Ok(url) if !url.is_empty() => vec![url],
+            _ => defaults.into_iter().map(str::to_owned).collect(),
+        }
+    }
+}
+
+/// A reachable engine: its URL (for loading and probes) and a warehouse on it.
+pub struct Reached {
+    pub url: String,
+    pub warehouse: Warehouse,
+}
+
+/// The engine, or `None` after printing why it is skipped; panics instead when `CI` is set.
+pub async fn reach(kind: Kind) -> Option<Reached> {
+    let mut errors = Vec::new();
+    for url in kind.candidate_urls() {
+        match Warehouse::open(&url).await {
+            Ok(warehouse) => return Some(Reached { url, warehouse }),
+            Err(e) => errors.push(format!("{url}: {e}")),
+        }
+    }
+    let message = format!("{} not reachable at {}", kind.name(), errors.join("; "));
+    if std::env::var_os("CI").is_some() {
+        panic!("{message} (CI is set, so an unreachable engine is a failure)");
+    }
+    eprintln!("SKIPPED: {message}");
+    None
+}
+
+/// Loads the demo into the engine unless its marker says this exact data is already there.
+pub async fn ensure_loaded(kind: Kind, url: &str) {
+    let wanted = fingerprint();
+    let found = match kind {
+        Kind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+            read_marker::<sqlx::Postgres>(&mut c).await
+        }
+        Kind::Mysql => {
+            let mut c = sqlx::MySqlConnection::connect(url).await.expect("connect");
+            read_marker::<sqlx::MySql>(&mut c).await
+        }
+    };
+    if found.as_deref() == Some(wanted.as_str()) {
+        return;
+    }
+    let started = Instant::now();
+    let report = demo::load_demo(url, &demo::metrica(), &options(), &mut |_, _| {})
+        .await
+        .unwrap_or_else(|e| panic!("loading the demo into {}: {e}", kind.name()));
+    eprintln!(
+        "loaded {} demo rows into {} in {:.1} s",
+        report.total_rows(),
+        kind.name(),
+        started.elapsed().as_secs_f64()
+    );
+    let statements = [
+        format!("DROP TABLE IF EXISTS {MARKER_TABLE}"),
+        format!("CREATE TABLE {MARKER_TABLE} (fingerprint VARCHAR(200) NOT NULL)"),
+        format!("INSERT INTO {MARKER_TABLE} (fingerprint) VALUES ('{wanted}')"),
+    ];
+    match kind {
+        Kind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+            for s in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(s))
+                    .execute(&mut c)
+                    .await
+                    .expect("write the marker");
+            }
+        }
+        Kind::Mysql => {
+            let mut c = sqlx::MySqlConnection::connect(url).await.expect("connect");
+            for s in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(s))
+                    .execute(&mut c)
+                    .await
+                    .expect("write the marker");
+            }
+        }
+    }
+}
+
+async fn read_marker<DB>(connection: &mut DB::Connection) -> Option<String>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let sql = format!("SELECT fingerprint FROM {MARKER_TABLE}");
+    let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .fetch_optional(&mut *connection)
+        .await
+        .ok()??;
+    row.try_get::<String, _>(0).ok()
+}
+
+/// Every `golden/cases/*.json`, in file-name order.
+pub fn golden_cases() -> Vec<Value> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("golden")
+        .join("cases");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("golden/cases")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no golden cases in {}", dir.display());
+    paths
+        .iter()
+        .map(|p| {
+            serde_json::from_str(&std::fs::read_to_string(p).expect("a readable case"))
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        })
+        .collect()
+}
+
+/// What must be identical on every engine, per case.
+pub fn outcome_of(response: &tally::pipeline::Response) -> Value {
+    json!({
+        "outcome": response.outcome.as_str(),
+        "answer": response.answer,
+        "data": response.data,
+        "chart": response.chart,
+        "refusal": response.refusal.as_ref().map(|r| serde_json::to_value(r).expect("serializes")),
+    })
+}
+
+/// A pipeline on the embedded catalog with the default limits.
+pub fn engine_on(warehouse: Warehouse) -> Engine {
+    Engine::new(
+        Arc::new(Catalog::embedded_default()),
+        warehouse,
+        Limits::default(),
+    )
+}
+
+/// A hand-made statement with one column `x` of the given kind.
+pub fn statement(sql: &str, kind: ColumnKind) -> Statement {
+    Statement {
+        sql: sql.to_owned(),
+        params: Vec::new(),
+        columns: vec![Column {
+            name: "x".to_owned(),
+            kind,
+        }],
+    }
+}
