@@ -1,7 +1,8 @@
 //! The `tally` command line: subcommands, flags, exit codes. Thin: parses, loads, calls the library.
 //!
 //! Exit codes: 0 answered (or the command succeeded), 1 the machinery failed (warehouse, IO),
-//! 2 invalid input (bad DSL, bad flags, bad catalog), 3 the query was refused by policy.
+//! 2 invalid input (bad DSL, bad flags, bad catalog), 3 the query was refused by policy,
+//! 4 the question needs clarification (`ask`).
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -47,12 +48,48 @@ enum Command {
     GenDemo(GenDemoArgs),
     /// Load the seeded demo data into PostgreSQL or MySQL/MariaDB (replaces the demo's tables).
     LoadDemo(LoadDemoArgs),
+    /// Ask a question in English (rule translator) and print the answer.
+    Ask(AskArgs),
+    /// Evaluate the translator on a question set (JSON lines) and print its accuracy.
+    Eval(EvalArgs),
     /// Run a DSL query file and print the answer.
     Run(RunArgs),
     /// Check and compile a DSL query file to SQL without running it.
     Compile(CompileArgs),
     /// Print the DSL JSON Schema (for a role, or the whole catalog).
     Schema(SchemaArgs),
+}
+
+#[derive(Args, Debug)]
+struct AskArgs {
+    /// The question.
+    question: String,
+    #[arg(long)]
+    role: String,
+    #[arg(long)]
+    workspace: String,
+    /// Earlier questions of the same conversation, oldest first (for follow-ups).
+    #[arg(long)]
+    after: Vec<String>,
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    #[arg(long, env = "TALLY_WAREHOUSE")]
+    warehouse: Option<String>,
+    /// Print exactly the response JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    /// JSON lines: {id, question, role, after?, expect, dsl?, refusal?}.
+    file: PathBuf,
+    /// Today's date for relative periods (default 2026-11-23, the question set's pinned date).
+    #[arg(long, default_value = "2026-11-23")]
+    today: NaiveDate,
+    /// Print every miss, not only the summary.
+    #[arg(long)]
+    verbose: bool,
 }
 
 #[derive(Args, Debug)]
@@ -262,6 +299,8 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Token(a) => token_cmd(&catalog, a),
         Command::GenDemo(a) => gen_demo(&catalog, a).await,
         Command::LoadDemo(a) => load_demo(&catalog, a).await,
+        Command::Ask(a) => ask(catalog, a).await,
+        Command::Eval(a) => eval(catalog, a),
         Command::Run(a) => run(catalog, a).await,
         Command::Compile(a) => compile(catalog, a),
         Command::Schema(a) => schema_cmd(&catalog, a),
@@ -490,9 +529,123 @@ async fn open_engine(
 fn exit_for(outcome: Outcome) -> i32 {
     match outcome {
         Outcome::Answered => 0,
-        Outcome::Invalid | Outcome::NeedsClarification => 2,
+        Outcome::Invalid => 2,
         Outcome::Refused => 3,
+        Outcome::NeedsClarification => 4,
     }
+}
+
+async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failure> {
+    let clock = today(a.today);
+    let engine = open_engine(catalog, a.warehouse, &clock).await?;
+    let mut previous: Option<serde_json::Value> = None;
+    for q in &a.after {
+        let (r, _) = engine
+            .ask(q, &a.role, &a.workspace, &clock, previous.as_ref())
+            .await
+            .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+        if let Some(dsl) = r
+            .executed_dsl
+            .as_ref()
+            .and_then(|d| serde_json::to_value(d).ok())
+        {
+            previous = Some(dsl);
+        }
+    }
+    let (response, _) = engine
+        .ask(
+            &a.question,
+            &a.role,
+            &a.workspace,
+            &clock,
+            previous.as_ref(),
+        )
+        .await
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    print_response(&response, a.json, &a.role, &a.workspace);
+    Ok(exit_for(response.outcome))
+}
+
+fn eval(catalog: Arc<Catalog>, a: EvalArgs) -> Result<i32, Failure> {
+    use crate::translate::eval::{evaluate, Case};
+    let text = std::fs::read_to_string(&a.file).map_err(|e| {
+        Failure::usage(
+            "unreadable_file",
+            format!("cannot read {}: {e}", a.file.display()),
+        )
+    })?;
+    let mut cases = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let case: Case = serde_json::from_str(line).map_err(|e| {
+            Failure::usage(
+                "invalid_question_set",
+                format!("{}:{}: {e}", a.file.display(), n + 1),
+            )
+        })?;
+        cases.push(case);
+    }
+    let checker = Checker::new(catalog.clone());
+    let rules = crate::translate::rules::Rules::new(&catalog);
+    let started = std::time::Instant::now();
+    let report = evaluate(&cases, &rules, &checker, a.today);
+    let took = started.elapsed();
+    for o in report
+        .outcomes
+        .iter()
+        .filter(|o| a.verbose && !o.verdict.correct())
+    {
+        let q = cases
+            .iter()
+            .find(|c| c.id == o.id)
+            .map(|c| c.question.as_str())
+            .unwrap_or("");
+        say!("{} {:?}: {q}\n    {}", o.id, o.verdict, o.detail);
+    }
+    say!(
+        "translator: rules · {} questions · {:.1} ms",
+        report.total,
+        took.as_secs_f64() * 1e3
+    );
+    say!(
+        "correct             {:4}  {:5.1}%",
+        report.correct,
+        report.pct(report.correct)
+    );
+    say!(
+        "  answered-correct  {:4}  {:5.1}%",
+        report.answered_correct,
+        report.pct(report.answered_correct)
+    );
+    say!(
+        "  refused-correct   {:4}  {:5.1}%",
+        report.refused_correct,
+        report.pct(report.refused_correct)
+    );
+    say!(
+        "  clarified-correct {:4}  {:5.1}%",
+        report.clarified_correct,
+        report.pct(report.clarified_correct)
+    );
+    say!(
+        "answered-wrong      {:4}  {:5.1}%",
+        report.answered_wrong,
+        report.pct(report.answered_wrong)
+    );
+    say!(
+        "refused-wrong       {:4}  {:5.1}%",
+        report.refused_wrong,
+        report.pct(report.refused_wrong)
+    );
+    say!(
+        "clarified instead   {:4}  {:5.1}%",
+        report.clarified_instead,
+        report.pct(report.clarified_instead)
+    );
+    Ok(0)
 }
 
 async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failure> {

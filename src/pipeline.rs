@@ -18,6 +18,11 @@ use crate::exec::{ExecError, Limits, Rows, Warehouse};
 use crate::plan::{self, Clock, Plan, WorkspaceId};
 use crate::result::{self, QueryResult};
 use crate::sql::{self, CompileError, Dialect, Statement};
+use crate::translate::rules::Rules;
+use crate::translate::{Clarification, Translation};
+
+/// Questions longer than this are refused before translation.
+pub const MAX_QUESTION_CHARS: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +67,9 @@ pub struct Response {
     pub data: Option<QueryResult>,
     pub chart: Option<Value>,
     pub refusal: Option<Refusal>,
+    /// Only for `needs_clarification`: what could not be mapped and what to ask instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clarification: Option<Clarification>,
     /// Only for `invalid`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub diagnostics: Vec<Diagnostic>,
@@ -75,6 +83,7 @@ pub struct Response {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timings {
+    pub translate: f64,
     pub check: f64,
     pub plan: f64,
     pub compile: f64,
@@ -114,6 +123,7 @@ impl Error {
 pub struct Engine {
     pub catalog: Arc<Catalog>,
     pub checker: Checker,
+    pub rules: Rules,
     pub warehouse: Warehouse,
     pub limits: Limits,
 }
@@ -152,6 +162,7 @@ impl Engine {
     pub fn new(catalog: Arc<Catalog>, warehouse: Warehouse, limits: Limits) -> Engine {
         Engine {
             checker: Checker::new(catalog.clone()),
+            rules: Rules::new(&catalog),
             catalog,
             warehouse,
             limits,
@@ -160,6 +171,65 @@ impl Engine {
 
     fn base(&self, outcome: Outcome, answer: String) -> Response {
         base(&self.catalog, outcome, answer)
+    }
+
+    /// Answers a question in English: the rule translator, then the same pipeline as DSL.
+    /// `previous` is the conversation's last DSL, for follow-ups ("and by country?").
+    pub async fn ask(
+        &self,
+        question: &str,
+        role: &str,
+        workspace: &str,
+        clock: &Clock,
+        previous: Option<&Value>,
+    ) -> Result<(Response, Trace), Error> {
+        let started = Instant::now();
+        if question.chars().count() > MAX_QUESTION_CHARS {
+            let mut r = rejection_response(
+                &self.catalog,
+                Rejection::Invalid {
+                    diagnostics: vec![Diagnostic::new(
+                        DiagnosticCode::TooLarge,
+                        "/question",
+                        format!("the question is longer than {MAX_QUESTION_CHARS} characters"),
+                    )],
+                },
+            );
+            r.translator = Translator::Rules;
+            return Ok((r, Trace::default()));
+        }
+        let t = Instant::now();
+        let translation = self
+            .rules
+            .translate(question, &self.catalog, clock.today(), previous);
+        let translate_ms = ms(t);
+        match translation {
+            Translation::Clarify(c) => {
+                let mut text = c.message.clone();
+                if !c.suggestions.is_empty() {
+                    text.push_str(&format!(" Try: {}", c.suggestions.join(" · ")));
+                }
+                let mut r = self.base(Outcome::NeedsClarification, text);
+                r.translator = Translator::Rules;
+                r.clarification = Some(c);
+                r.timings_ms.translate = translate_ms;
+                r.timings_ms.total = ms(started);
+                Ok((r, Trace::default()))
+            }
+            Translation::Dsl { dsl } => {
+                let raw = serde_json::to_vec(&dsl).expect("translations serialize");
+                let (mut r, trace) = self.run(&raw, role, workspace, clock).await?;
+                r.translator = Translator::Rules;
+                if r.outcome == Outcome::Invalid {
+                    // The translator's own slip, not the user's: ask rather than blame.
+                    r.outcome = Outcome::NeedsClarification;
+                    r.answer = format!("I could not turn that into a valid query. {}", r.answer);
+                }
+                r.timings_ms.translate = translate_ms;
+                r.timings_ms.total = ms(started);
+                Ok((r, trace))
+            }
+        }
     }
 
     fn rejected(&self, rejection: Rejection) -> Response {
@@ -178,6 +248,7 @@ fn base(catalog: &Catalog, outcome: Outcome, answer: String) -> Response {
         data: None,
         chart: None,
         refusal: None,
+        clarification: None,
         diagnostics: Vec::new(),
         repairs: Vec::new(),
         sources: Vec::new(),

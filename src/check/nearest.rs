@@ -1,7 +1,44 @@
 //! Nearest-name suggestions for diagnostics ("did you mean `dau`?").
 
 /// Optimal string alignment distance (Levenshtein plus adjacent transpositions), on chars.
+/// Three rolling rows, on the stack for words up to 63 characters (the common case).
 pub fn distance(a: &str, b: &str) -> usize {
+    let mut a_buf = ['\0'; 64];
+    let mut b_buf = ['\0'; 64];
+    let (a_len, b_len) = (a.chars().count(), b.chars().count());
+    if a_len >= 64 || b_len >= 64 {
+        return distance_long(a, b);
+    }
+    for (i, c) in a.chars().enumerate() {
+        a_buf[i] = c;
+    }
+    for (i, c) in b.chars().enumerate() {
+        b_buf[i] = c;
+    }
+    let (a, b) = (&a_buf[..a_len], &b_buf[..b_len]);
+    let mut before = [0usize; 64];
+    let mut prev = [0usize; 64];
+    let mut cur = [0usize; 64];
+    for (j, cell) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(before[j - 2] + 1);
+            }
+            cur[j] = d;
+        }
+        before = prev;
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn distance_long(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let (n, m) = (a.len(), b.len());
@@ -70,5 +107,9 @@ mod tests {
         assert_eq!(nearest("Daily Active User", &c), Some("dau"));
         assert_eq!(nearest("revenue", &c), None);
         assert_eq!(distance("ab", "ba"), 1);
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("", "abc"), 3);
+        let long = "x".repeat(70);
+        assert_eq!(distance(&long, &format!("{long}y")), 1);
     }
 }

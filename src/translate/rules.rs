@@ -440,6 +440,8 @@ pub struct Rules {
     /// Every word the translator knows, for typo correction.
     vocabulary: BTreeSet<String>,
     metric_names: Vec<(String, Vec<String>)>,
+    /// Intent and structure phrases with their word counts.
+    keywords: Vec<(&'static str, usize, Item)>,
 }
 
 impl Rules {
@@ -600,7 +602,12 @@ impl Rules {
             .values()
             .map(|m| (m.name.clone(), m.synonyms.clone()))
             .collect();
+        let keywords = keyword_table()
+            .into_iter()
+            .map(|(p, item)| (p, p.split(' ').count(), item))
+            .collect();
         Rules {
+            keywords,
             lexicon,
             longest,
             vocabulary,
@@ -722,13 +729,15 @@ fn keyword_table() -> Vec<(&'static str, Item)> {
 /// What a multi-word phrase starting at a position means, and how many tokens it takes.
 type Match = (usize, Vec<Item>);
 
-fn words(tokens: &[Token], i: usize, n: usize) -> Option<Vec<&str>> {
-    (i + n <= tokens.len()).then(|| tokens[i..i + n].iter().map(|t| t.lower.as_str()).collect())
-}
-
 fn starts(tokens: &[Token], i: usize, phrase: &str) -> bool {
-    let p: Vec<&str> = phrase.split(' ').collect();
-    words(tokens, i, p.len()).is_some_and(|w| w == p)
+    let mut n = 0;
+    for (k, word) in phrase.split(' ').enumerate() {
+        match tokens.get(i + k) {
+            Some(t) if t.lower == word => n += 1,
+            _ => return false,
+        }
+    }
+    n > 0
 }
 
 fn period_between(start: NaiveDate, end: NaiveDate) -> Value {
@@ -1099,10 +1108,10 @@ impl Rules {
     }
 
     fn keyword_at(&self, tokens: &[Token], i: usize) -> Option<Match> {
-        let table = keyword_table();
+        let table = &self.keywords;
         let mut best: Option<Match> = None;
-        for (phrase, item) in &table {
-            let n = phrase.split(' ').count();
+        for (phrase, n, item) in table {
+            let n = *n;
             if matches!(item, Item::Cmp(_))
                 && !tokens
                     .get(i + n)
@@ -1180,8 +1189,16 @@ impl Rules {
         let limit = if stemmed.len() >= 7 { 2 } else { 1 };
         let mut best: Option<(usize, usize, &String)> = None;
         let mut tie = false;
+        let mut first = stemmed.chars();
+        let (c0, c1) = (first.next(), first.next());
         for v in &self.vocabulary {
             if v.len().abs_diff(stemmed.len()) > limit || v.len() < 4 {
+                continue;
+            }
+            // Slips keep the first letter, or swap the first two: a cheap filter before the distance.
+            let mut vc = v.chars();
+            let (v0, v1) = (vc.next(), vc.next());
+            if v0 != c0 && !(v0 == c1 && v1 == c0) {
                 continue;
             }
             let d = distance(stemmed, v);

@@ -1,0 +1,38 @@
+//! Rule translation: question → DSL JSON (no validation, no execution). Medians in the README.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use tally::catalog::Catalog;
+use tally::translate::rules::Rules;
+use tally::translate::Translation;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn bench(c: &mut Criterion) {
+    let catalog = Catalog::embedded_default();
+    let rules = Rules::new(&catalog);
+    let today = "2026-11-23".parse().unwrap();
+    let questions = [
+        ("dau_vs", "What was our DAU last week vs the week before?"),
+        ("breakdown_filter", "Can you pull daily active users for France over the past 2 weeks, broken down by device please"),
+        ("typos", "singups yday on andriod"),
+        ("pii_list", "Show me the email addresses of customers who churned last month."),
+        ("clarify", "what's the weather in Paris?"),
+    ];
+    let mut group = c.benchmark_group("translate");
+    for (name, q) in questions {
+        assert!(matches!(
+            rules.translate(q, &catalog, today, None),
+            Translation::Dsl { .. } | Translation::Clarify(_)
+        ));
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(rules.translate(black_box(q), &catalog, today, None)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
