@@ -207,3 +207,21 @@ fn redact(url: &str) -> String {
     };
     shown.chars().take(200).collect()
 }
+
+/// Reads decoded rows up to the cap; the flag says whether more existed. Every engine's
+/// statement stream goes through here, so the cap means the same on all of them.
+pub(crate) async fn collect_capped<R>(
+    mut stream: impl futures_util::Stream<Item = Result<R, sqlx::Error>> + Unpin,
+    row_cap: usize,
+    decode: impl Fn(&R) -> Result<Vec<Cell>, sqlx::Error>,
+) -> Result<(Vec<Vec<Cell>>, bool), sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let mut rows = Vec::new();
+    while let Some(row) = stream.try_next().await? {
+        if rows.len() == row_cap {
+            return Ok((rows, true));
+        }
+        rows.push(decode(&row)?);
+    }
+    Ok((rows, false))
+}

@@ -7,7 +7,6 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{MySql, Row};
 
@@ -111,23 +110,13 @@ impl MysqlWarehouse {
                 Param::Timestamp(t) => query.bind(*t),
             };
         }
-        let mut rows = Vec::new();
-        let mut truncated = false;
-        let result: Result<(), sqlx::Error> = async {
-            let mut stream = query.fetch(&mut *transaction);
-            while let Some(row) = stream.try_next().await? {
-                if rows.len() == limits.row_cap {
-                    truncated = true;
-                    break;
-                }
-                rows.push(decode(&row, statement)?);
-            }
-            Ok(())
-        }
+        let result = super::collect_capped(query.fetch(&mut *transaction), limits.row_cap, |row| {
+            decode(row, statement)
+        })
         .await;
         // Nothing was written; ending the transaction returns the connection clean to the pool.
         let ended = transaction.rollback().await;
-        result.map_err(|e| classify(e, limits))?;
+        let (rows, truncated) = result.map_err(|e| classify(e, limits))?;
         ended.map_err(|e| classify(e, limits))?;
         Ok(Rows {
             columns: statement.columns.clone(),

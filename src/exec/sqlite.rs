@@ -4,7 +4,6 @@
 use std::str::FromStr;
 use std::time::Instant;
 
-use futures_util::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, Sqlite};
 
@@ -82,25 +81,15 @@ impl SqliteWarehouse {
                 Param::Timestamp(t) => query.bind(t.format("%Y-%m-%d %H:%M:%S").to_string()),
             };
         }
-        let mut rows = Vec::new();
-        let mut truncated = false;
-        let result: Result<(), sqlx::Error> = async {
-            let mut stream = query.fetch(&mut *conn);
-            while let Some(row) = stream.try_next().await? {
-                if rows.len() == limits.row_cap {
-                    truncated = true;
-                    break;
-                }
-                rows.push(decode(&row, statement)?);
-            }
-            Ok(())
-        }
+        let result = super::collect_capped(query.fetch(&mut *conn), limits.row_cap, |row| {
+            decode(row, statement)
+        })
         .await;
         if let Ok(mut handle) = conn.lock_handle().await {
             handle.remove_progress_handler();
         }
         match result {
-            Ok(()) => Ok(Rows {
+            Ok((rows, truncated)) => Ok(Rows {
                 columns: statement.columns.clone(),
                 rows,
                 truncated,
