@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::{Clarification, Translation};
 use crate::catalog::{Catalog, ValueType};
 use crate::check::nearest::{distance, nearest};
-use crate::dsl::{Compare, Period, Query};
+use crate::dsl::{Compare, Period};
 use crate::plan::time::{compare_range, resolve};
 
 /// A catalog meaning of a phrase.
@@ -2014,9 +2014,4 @@ fn filter_json(name: &str, negated: bool, values: &[String], key: &str) -> Value
         (true, _) => "not_in",
     };
     json!({key: name, "op": op, "values": values})
-}
-
-/// Re-exported for callers that want the canonical query of a translation.
-pub fn as_query(v: &Value) -> Option<Query> {
-    serde_json::from_value(v.clone()).ok()
 }
