@@ -610,41 +610,18 @@ fn eval(catalog: Arc<Catalog>, a: EvalArgs) -> Result<i32, Failure> {
         report.total,
         took.as_secs_f64() * 1e3
     );
-    say!(
-        "correct             {:4}  {:5.1}%",
-        report.correct,
-        report.pct(report.correct)
-    );
-    say!(
-        "  answered-correct  {:4}  {:5.1}%",
-        report.answered_correct,
-        report.pct(report.answered_correct)
-    );
-    say!(
-        "  refused-correct   {:4}  {:5.1}%",
-        report.refused_correct,
-        report.pct(report.refused_correct)
-    );
-    say!(
-        "  clarified-correct {:4}  {:5.1}%",
-        report.clarified_correct,
-        report.pct(report.clarified_correct)
-    );
-    say!(
-        "answered-wrong      {:4}  {:5.1}%",
-        report.answered_wrong,
-        report.pct(report.answered_wrong)
-    );
-    say!(
-        "refused-wrong       {:4}  {:5.1}%",
-        report.refused_wrong,
-        report.pct(report.refused_wrong)
-    );
-    say!(
-        "clarified instead   {:4}  {:5.1}%",
-        report.clarified_instead,
-        report.pct(report.clarified_instead)
-    );
+    let lines = [
+        ("correct", report.correct),
+        ("  answered-correct", report.answered_correct),
+        ("  refused-correct", report.refused_correct),
+        ("  clarified-correct", report.clarified_correct),
+        ("answered-wrong", report.answered_wrong),
+        ("refused-wrong", report.refused_wrong),
+        ("clarified instead", report.clarified_instead),
+    ];
+    for (label, n) in lines {
+        say!("{label:<20}{n:4}  {:5.1}%", report.pct(n));
+    }
     Ok(0)
 }
 
