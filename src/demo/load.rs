@@ -7,7 +7,8 @@
 
 use std::str::FromStr;
 
-use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, Table};
+use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder, Table};
+use sea_query_sqlx::SqlxValues;
 use sqlx::mysql::MySqlConnectOptions;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
@@ -35,39 +36,20 @@ pub async fn load_demo(
     };
     match url.split_once("://") {
         Some(("postgres" | "postgresql", _)) => {
-            let mut connection = PgConnectOptions::from_str(url)
+            let connection = PgConnectOptions::from_str(url)
                 .map_err(|e| invalid_url(e.to_string()))?
                 .connect()
                 .await
                 .map_err(database_error("connecting to PostgreSQL"))?;
-            for def in &declared {
-                let drop = Table::drop()
-                    .table(def.name)
-                    .if_exists()
-                    .build(PostgresQueryBuilder);
-                recreate::<sqlx::Postgres>(&mut connection, def, drop, Backend::Postgres).await?;
-            }
-            let report = generate_rows::<sqlx::Postgres>(
-                &mut connection,
+            load_into::<sqlx::Postgres>(
+                connection,
                 example,
                 opts,
                 &declared,
                 Backend::Postgres,
                 progress,
             )
-            .await?;
-            for def in &declared {
-                let analyze = format!("ANALYZE \"{}\"", def.name);
-                sqlx::query(sqlx::AssertSqlSafe(analyze))
-                    .execute(&mut connection)
-                    .await
-                    .map_err(database_error(format!("analysing table {}", def.name)))?;
-            }
-            connection
-                .close()
-                .await
-                .map_err(database_error("closing the PostgreSQL connection"))?;
-            Ok(report)
+            .await
         }
         Some((scheme @ ("mysql" | "mariadb"), rest)) => {
             let url = if scheme == "mariadb" {
@@ -75,39 +57,20 @@ pub async fn load_demo(
             } else {
                 url.to_owned()
             };
-            let mut connection = MySqlConnectOptions::from_str(&url)
+            let connection = MySqlConnectOptions::from_str(&url)
                 .map_err(|e| invalid_url(e.to_string()))?
                 .connect()
                 .await
                 .map_err(database_error("connecting to MySQL"))?;
-            for def in &declared {
-                let drop = Table::drop()
-                    .table(def.name)
-                    .if_exists()
-                    .build(MysqlQueryBuilder);
-                recreate::<sqlx::MySql>(&mut connection, def, drop, Backend::MySql).await?;
-            }
-            let report = generate_rows::<sqlx::MySql>(
-                &mut connection,
+            load_into::<sqlx::MySql>(
+                connection,
                 example,
                 opts,
                 &declared,
                 Backend::MySql,
                 progress,
             )
-            .await?;
-            for def in &declared {
-                let analyze = format!("ANALYZE TABLE `{}`", def.name);
-                sqlx::query(sqlx::AssertSqlSafe(analyze))
-                    .execute(&mut connection)
-                    .await
-                    .map_err(database_error(format!("analysing table {}", def.name)))?;
-            }
-            connection
-                .close()
-                .await
-                .map_err(database_error("closing the MySQL connection"))?;
-            Ok(report)
+            .await
         }
         _ => Err(invalid_url(format!(
             "expected postgres://… or mysql://…, got `{}`",
@@ -118,6 +81,50 @@ pub async fn load_demo(
 
 /// Drops one table if it exists and creates it empty, without its secondary indexes (those are
 /// built after the rows are in).
+/// Drops and recreates the example's tables, loads the generated rows, refreshes the planner's
+/// statistics and closes the connection: the same steps on every engine.
+async fn load_into<DB>(
+    mut connection: DB::Connection,
+    example: &Example,
+    opts: &DemoOptions,
+    declared: &[TableDef],
+    backend: Backend,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<GenerateReport, DemoError>
+where
+    DB: sqlx::Database,
+    SqlxValues: sqlx::IntoArguments<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    for def in declared {
+        let drop = Table::drop().table(def.name).if_exists().to_owned();
+        let drop = match backend {
+            Backend::Postgres => drop.build(PostgresQueryBuilder),
+            Backend::MySql => drop.build(MysqlQueryBuilder),
+            Backend::Sqlite => drop.build(SqliteQueryBuilder),
+        };
+        recreate::<DB>(&mut connection, def, drop, backend).await?;
+    }
+    let report =
+        generate_rows::<DB>(&mut connection, example, opts, declared, backend, progress).await?;
+    for def in declared {
+        let analyze = match backend {
+            Backend::MySql => format!("ANALYZE TABLE `{}`", def.name),
+            Backend::Postgres | Backend::Sqlite => format!("ANALYZE \"{}\"", def.name),
+        };
+        sqlx::query(sqlx::AssertSqlSafe(analyze))
+            .execute(&mut connection)
+            .await
+            .map_err(database_error(format!("analysing table {}", def.name)))?;
+    }
+    connection
+        .close()
+        .await
+        .map_err(database_error("closing the warehouse connection"))?;
+    Ok(report)
+}
+
 async fn recreate<DB>(
     connection: &mut DB::Connection,
     def: &TableDef,

@@ -1,8 +1,8 @@
 //! Statements → rows, through sqlx: read-only, bounded in time and rows.
 //!
-//! Invariants: the only module that touches the warehouse. Generated SQL enters sqlx in exactly one
-//! place per engine (`AssertSqlSafe` in `sqlite.rs`, `postgres.rs`, `mysql.rs`), always with bound
-//! parameters, one statement per call (prepared statements hold one statement on every engine).
+//! Invariants: the only module that touches the warehouse. Generated SQL enters sqlx in exactly two
+//! places (`AssertSqlSafe` in `sqlite.rs`, and `bound_query` here for PostgreSQL and MySQL),
+//! always with bound parameters, one statement per call (prepared statements hold one statement on every engine).
 //! SQLite is opened read-only with `query_only`, defensive mode and ATTACH disabled; a progress
 //! handler interrupts a statement at its deadline. PostgreSQL and MySQL/MariaDB run each statement
 //! alone in a `READ ONLY` transaction under the engine's own time limit, from a pool that
@@ -224,4 +224,32 @@ pub(crate) async fn collect_capped<R>(
         rows.push(decode(&row)?);
     }
     Ok((rows, false))
+}
+
+/// The statement with its parameters bound, for engines that take chrono timestamps
+/// (PostgreSQL, MySQL). This is where generated SQL enters sqlx for them.
+pub(crate) fn bound_query<'q, DB>(
+    statement: &Statement,
+) -> sqlx::query::Query<'q, DB, DB::Arguments>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB> + Default,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    chrono::NaiveDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut query = sqlx::query_with::<DB, _>(
+        sqlx::AssertSqlSafe(statement.sql.clone()),
+        DB::Arguments::default(),
+    );
+    for p in &statement.params {
+        query = match p {
+            crate::sql::Param::Text(s) => query.bind(s.clone()),
+            crate::sql::Param::Int(i) => query.bind(*i),
+            crate::sql::Param::Float(f) => query.bind(*f),
+            crate::sql::Param::Timestamp(t) => query.bind(*t),
+        };
+    }
+    query
 }

@@ -11,7 +11,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolO
 use sqlx::{MySql, Row};
 
 use super::{no_connection, redact, whole_or_float, Cell, ExecError, Limits, Rows};
-use crate::sql::{ColumnKind, Param, Statement};
+use crate::sql::{ColumnKind, Statement};
 
 /// Error numbers meaning the statement hit its time limit: MariaDB `ER_STATEMENT_TIMEOUT`,
 /// MySQL `ER_QUERY_TIMEOUT`, and `ER_QUERY_INTERRUPTED`.
@@ -98,18 +98,7 @@ impl MysqlWarehouse {
             sqlx::Connection::begin_with(&mut *connection, "START TRANSACTION READ ONLY")
                 .await
                 .map_err(|e| classify(e, limits))?;
-        let mut query = sqlx::query_with::<MySql, _>(
-            sqlx::AssertSqlSafe(statement.sql.clone()),
-            sqlx::mysql::MySqlArguments::default(),
-        );
-        for p in &statement.params {
-            query = match p {
-                Param::Text(s) => query.bind(s.clone()),
-                Param::Int(i) => query.bind(*i),
-                Param::Float(f) => query.bind(*f),
-                Param::Timestamp(t) => query.bind(*t),
-            };
-        }
+        let query = super::bound_query::<MySql>(statement);
         let result = super::collect_capped(query.fetch(&mut *transaction), limits.row_cap, |row| {
             decode(row, statement)
         })

@@ -8,7 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row};
 
 use super::{no_connection, redact, whole_or_float, Cell, ExecError, Limits, Rows};
-use crate::sql::{ColumnKind, Param, Statement};
+use crate::sql::{ColumnKind, Statement};
 
 /// SQLSTATE `query_canceled`: raised when `statement_timeout` expires.
 const QUERY_CANCELED: &str = "57014";
@@ -65,18 +65,7 @@ impl PostgresWarehouse {
             .execute(&mut *transaction)
             .await
             .map_err(|e| classify(e, limits))?;
-        let mut query = sqlx::query_with::<Postgres, _>(
-            sqlx::AssertSqlSafe(statement.sql.clone()),
-            sqlx::postgres::PgArguments::default(),
-        );
-        for p in &statement.params {
-            query = match p {
-                Param::Text(s) => query.bind(s.clone()),
-                Param::Int(i) => query.bind(*i),
-                Param::Float(f) => query.bind(*f),
-                Param::Timestamp(t) => query.bind(*t),
-            };
-        }
+        let query = super::bound_query::<Postgres>(statement);
         let result = super::collect_capped(query.fetch(&mut *transaction), limits.row_cap, |row| {
             decode(row, statement)
         })
