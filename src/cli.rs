@@ -980,9 +980,12 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     say!(
         "  curl -s {url}/v1/query -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{body}'"
     );
+    say!("\nWeb page: {url}/ (a role picker with these tokens)");
     say!("\nAlso: GET {url}/v1/catalog, GET {url}/v1/schema, POST {url}/v1/compile (analyst). Ctrl-C stops.");
     server::init_logging();
     let today = a.today.map(Today::Fixed).unwrap_or(Today::System);
-    let state = AppState::new(Arc::new(engine), auth).with_today(today);
+    let state = AppState::new(Arc::new(engine), auth)
+        .with_today(today)
+        .with_demo_tokens(tokens);
     serve_until_signal(listener, state).await
 }

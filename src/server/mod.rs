@@ -71,6 +71,8 @@ pub struct AppState {
     pub auth: Arc<AuthConfig>,
     pub limits: ServerLimits,
     pub today: Today,
+    /// `(role, token)` pairs that `GET /` offers as a role picker; only `tally demo` sets them.
+    pub demo_tokens: Option<Arc<Vec<(String, String)>>>,
 }
 
 impl AppState {
@@ -80,7 +82,14 @@ impl AppState {
             auth: Arc::new(auth),
             limits: ServerLimits::default(),
             today: Today::System,
+            demo_tokens: None,
         }
+    }
+
+    /// Lets the page hand out these `(role, token)` pairs: for `tally demo` on loopback only.
+    pub fn with_demo_tokens(mut self, tokens: Vec<(String, String)>) -> AppState {
+        self.demo_tokens = Some(Arc::new(tokens));
+        self
     }
 
     pub fn with_today(mut self, today: Today) -> AppState {

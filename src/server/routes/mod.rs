@@ -2,6 +2,7 @@
 
 mod catalog;
 mod health;
+mod page;
 mod query;
 
 use axum::Router;
@@ -14,6 +15,7 @@ pub(super) fn router() -> Router<AppState> {
         .merge(query::router())
         .merge(catalog::router())
         .merge(health::router())
+        .merge(page::router())
 }
 
 pub(super) async fn not_found() -> ApiError {

@@ -1,0 +1,608 @@
+// Tally's chat page: asks POST /v1/chat (server-sent stage events, then the response contract of
+// DESIGN §7), renders the answer, the Vega-Lite chart, refusals and clarifications, and an
+// inspector with the executed DSL, SQL, timings and sources.
+//
+// Every string from the user, the server or the data reaches the DOM through textContent or an
+// attribute set with setAttribute, never through innerHTML. No inline styles or scripts: the
+// page runs under a CSP without 'unsafe-inline' or 'unsafe-eval' (see src/server/routes/page.rs).
+'use strict';
+
+(function () {
+  const TOKEN_KEY = 'tally.token';
+  const DEMO_ROLE_KEY = 'tally.demo-role';
+  const STAGES = [
+    ['translated', 'Translated'],
+    ['validated', 'Validated'],
+    ['executed', 'Executed'],
+    ['answer', 'Answer written'],
+  ];
+  const OUTCOME_LABELS = {
+    answered: 'Answered',
+    refused: 'Refused',
+    needs_clarification: 'Needs clarification',
+    invalid: 'Invalid query',
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // el('p', {class: 'x', 'data-testid': 'y'}, 'text', child) — children are text or nodes.
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === false || value === null || value === undefined) continue;
+      if (name === 'class') node.className = value;
+      else if (name === 'onclick') node.addEventListener('click', value);
+      else node.setAttribute(name, value === true ? '' : String(value));
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  const state = {
+    token: null,
+    claims: null,
+    demoTokens: readDemoTokens(),
+    conversationId: null,
+    busy: false,
+    // Metric name → label, from GET /v1/catalog, for naming suggested queries.
+    labels: new Map(),
+  };
+
+  // ---- identity -------------------------------------------------------------------------
+
+  function readDemoTokens() {
+    const block = document.getElementById('demo-tokens');
+    if (!block) return null;
+    try {
+      const list = JSON.parse(block.textContent);
+      return Array.isArray(list) && list.length ? list : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  // The payload of a JWT, for display only: the server verifies every request.
+  function decodeJwt(token) {
+    const parts = token.split('.');
+    if (parts.length !== 3) throw new Error('a token has three dot-separated parts');
+    const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+    const padded = b64 + '='.repeat((4 - (b64.length % 4)) % 4);
+    const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    if (typeof claims !== 'object' || claims === null) throw new Error('the payload is not an object');
+    return claims;
+  }
+
+  function useToken(token) {
+    const claims = decodeJwt(token);
+    state.token = token;
+    state.claims = claims;
+    const workspaces = Array.isArray(claims.workspaces) ? claims.workspaces.join(', ') : '?';
+    $('who').textContent = `${claims.role || '?'} · ${workspaces}`;
+    $('who').title = claims.sub ? `signed in as ${claims.sub}` : '';
+    $('identity').hidden = false;
+    $('signin').hidden = true;
+    $('chat').hidden = false;
+    $('composer').hidden = false;
+    $('question').focus();
+    loadLabels(token);
+  }
+
+  // What the role may ask about; only used to label suggestion buttons, so failures are ignored.
+  async function loadLabels(token) {
+    try {
+      const response = await fetch('/v1/catalog', { headers: { Authorization: `Bearer ${token}` }, credentials: 'omit' });
+      if (!response.ok || token !== state.token) return;
+      const catalog = await response.json();
+      state.labels = new Map((catalog.metrics || []).map((m) => [m.name, m.label || m.name]));
+    } catch (_) {
+      /* labels fall back to metric names */
+    }
+  }
+
+  function showSignIn(message) {
+    state.token = null;
+    state.claims = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    $('identity').hidden = true;
+    $('chat').hidden = true;
+    $('composer').hidden = true;
+    $('signin').hidden = false;
+    const error = $('token-error');
+    error.hidden = !message;
+    error.textContent = message || '';
+    $('token-input').focus();
+  }
+
+  function setUpIdentity() {
+    if (state.demoTokens) {
+      const picker = $('role-picker');
+      for (const { role } of state.demoTokens) picker.append(el('option', { value: role }, role));
+      const saved = sessionStorage.getItem(DEMO_ROLE_KEY);
+      const initial =
+        state.demoTokens.find((t) => t.role === saved) ||
+        state.demoTokens.find((t) => t.role === 'analyst') ||
+        state.demoTokens[0];
+      picker.value = initial.role;
+      picker.addEventListener('change', () => {
+        const chosen = state.demoTokens.find((t) => t.role === picker.value);
+        sessionStorage.setItem(DEMO_ROLE_KEY, chosen.role);
+        useToken(chosen.token);
+        newConversation(`Now asking as ${chosen.role}.`);
+      });
+      $('role-picker-wrap').hidden = false;
+      useToken(initial.token);
+      return;
+    }
+    $('sign-out').hidden = false;
+    $('sign-out').addEventListener('click', () => showSignIn(''));
+    $('token-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const token = $('token-input').value.trim().replace(/^Bearer\s+/i, '');
+      try {
+        useToken(token);
+        sessionStorage.setItem(TOKEN_KEY, token);
+        $('token-input').value = '';
+      } catch (e) {
+        showSignIn(`That does not look like a JWT: ${e.message}.`);
+      }
+    });
+    const saved = sessionStorage.getItem(TOKEN_KEY);
+    if (saved) {
+      try {
+        useToken(saved);
+        return;
+      } catch (_) {
+        /* fall through to the form */
+      }
+    }
+    showSignIn('');
+  }
+
+  // ---- conversation ---------------------------------------------------------------------
+
+  function newConversation(note) {
+    state.conversationId = null;
+    $('log').replaceChildren();
+    $('empty').hidden = false;
+    $('conversation-label').textContent = note || '';
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    $('ask').disabled = busy;
+    $('ask').textContent = busy ? 'Working…' : 'Ask';
+  }
+
+  function appendTurn(node) {
+    $('empty').hidden = true;
+    $('log').append(node);
+    node.scrollIntoView({ block: 'end', behavior: 'smooth' });
+  }
+
+  function userTurn(text, kind) {
+    return el('li', { class: `turn user ${kind || ''}`, 'data-testid': 'question' }, el('p', {}, text));
+  }
+
+  function progressList() {
+    const list = el('ol', { class: 'progress', 'data-testid': 'progress' });
+    for (const [name, label] of STAGES) {
+      list.append(el('li', { 'data-stage': name, class: 'pending' }, label));
+    }
+    return list;
+  }
+
+  function markStage(list, name, payload) {
+    const item = Array.from(list.children).find((li) => li.getAttribute('data-stage') === name);
+    if (!item) return;
+    item.className = 'done';
+    const ms = payload && typeof payload.ms === 'number' ? payload.ms : null;
+    if (ms !== null) item.append(el('span', { class: 'ms' }, ` ${ms.toFixed(1)} ms`));
+  }
+
+  async function ask(question) {
+    question = question.trim();
+    if (!question || state.busy || !state.token) return;
+    setBusy(true);
+    appendTurn(userTurn(question));
+    const progress = progressList();
+    const turn = el('li', { class: 'turn assistant pending', 'data-testid': 'turn' }, progress);
+    appendTurn(turn);
+    const body = { question };
+    if (state.conversationId) body.conversation_id = state.conversationId;
+    try {
+      const response = await post('/v1/chat', body, 'text/event-stream');
+      await readAnswer(response, turn, progress);
+    } catch (e) {
+      renderError(turn, { code: 'network', message: `the server could not be reached (${e.message})` });
+    } finally {
+      setBusy(false);
+      $('question').focus();
+    }
+  }
+
+  // A suggested query from a refusal runs as DSL: POST /v1/query, outside the conversation.
+  async function runDsl(dsl, label) {
+    if (state.busy || !state.token) return;
+    setBusy(true);
+    appendTurn(userTurn(label, 'dsl'));
+    const turn = el('li', { class: 'turn assistant pending', 'data-testid': 'turn' });
+    appendTurn(turn);
+    try {
+      const response = await post('/v1/query', { dsl }, 'application/json');
+      await readAnswer(response, turn, null);
+    } catch (e) {
+      renderError(turn, { code: 'network', message: `the server could not be reached (${e.message})` });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function post(path, body, accept) {
+    return fetch(path, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${state.token}`,
+        'Content-Type': 'application/json',
+        Accept: accept,
+      },
+      body: JSON.stringify(body),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  }
+
+  async function readAnswer(response, turn, progress) {
+    const type = response.headers.get('content-type') || '';
+    if (response.ok && type.startsWith('text/event-stream')) {
+      let finished = false;
+      for await (const { event, data } of sseEvents(response)) {
+        let payload = null;
+        try {
+          payload = data ? JSON.parse(data) : null;
+        } catch (_) {
+          payload = null;
+        }
+        if (event === 'response' && payload) {
+          renderResponse(turn, payload);
+          finished = true;
+        } else if (event === 'error') {
+          renderError(turn, payload || { code: 'stream_error', message: 'the answer stream failed' });
+          finished = true;
+        } else if (progress) {
+          markStage(progress, event, payload);
+        }
+      }
+      if (!finished) renderError(turn, { code: 'stream_ended', message: 'the answer stream ended early' });
+      return;
+    }
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch (_) {
+      payload = null;
+    }
+    if (payload && typeof payload.outcome === 'string') {
+      // The response contract, also on 400 for an invalid query.
+      renderResponse(turn, payload);
+    } else if (response.status === 401 && !state.demoTokens) {
+      showSignIn(`The server did not accept the token: ${(payload && payload.reason) || 'unauthorized'}.`);
+    } else {
+      renderError(turn, payload || { code: `http_${response.status}`, message: response.statusText });
+    }
+  }
+
+  // Server-sent events from a fetch body (EventSource cannot POST or send a bearer token).
+  async function* sseEvents(response) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        const data = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) continue;
+          const colon = line.indexOf(':');
+          const field = colon < 0 ? line : line.slice(0, colon);
+          let value = colon < 0 ? '' : line.slice(colon + 1);
+          if (value.startsWith(' ')) value = value.slice(1);
+          if (field === 'event') event = value;
+          else if (field === 'data') data.push(value);
+        }
+        if (data.length || event !== 'message') yield { event, data: data.join('\n') };
+      }
+    }
+  }
+
+  // ---- rendering ------------------------------------------------------------------------
+
+  function renderResponse(turn, r) {
+    if (r.conversation_id) {
+      state.conversationId = r.conversation_id;
+      $('conversation-label').textContent = `Conversation ${r.conversation_id}`;
+    }
+    const outcome = typeof r.outcome === 'string' ? r.outcome : 'invalid';
+    turn.className = `turn assistant ${outcome}`;
+    turn.setAttribute('data-outcome', outcome);
+    const header = el(
+      'div',
+      { class: 'turn-header' },
+      el('span', { class: `badge ${outcome}` }, OUTCOME_LABELS[outcome] || outcome),
+      r.translator && r.translator !== 'none' ? el('span', { class: 'meta' }, `translated by ${r.translator}`) : null,
+    );
+    const parts = [header];
+    if (outcome === 'answered') {
+      parts.push(el('p', { class: 'answer', 'data-testid': 'answer' }, r.answer || ''));
+      if (r.data && r.data.truncated) {
+        parts.push(el('p', { class: 'note' }, 'Rows were cut at the row limit: these numbers may be incomplete.'));
+      }
+      if (r.chart) parts.push(chartBox(r.chart));
+    } else if (outcome === 'refused') {
+      parts.push(refusalBox(r));
+    } else if (outcome === 'needs_clarification') {
+      parts.push(clarificationBox(r));
+    } else {
+      parts.push(invalidBox(r));
+    }
+    parts.push(inspector(r));
+    turn.replaceChildren(...parts);
+    for (const box of turn.querySelectorAll('.chart')) drawChart(box);
+  }
+
+  function renderError(turn, error) {
+    turn.className = 'turn assistant error';
+    turn.setAttribute('data-outcome', 'error');
+    turn.replaceChildren(
+      el('div', { class: 'turn-header' }, el('span', { class: 'badge error' }, 'Error')),
+      el(
+        'p',
+        { class: 'answer', 'data-testid': 'error' },
+        error.message || 'something went wrong',
+        error.code ? el('code', { class: 'code' }, error.code) : null,
+      ),
+    );
+  }
+
+  function refusalBox(r) {
+    const refusal = r.refusal || {};
+    const box = el(
+      'div',
+      { class: 'refusal', 'data-testid': 'refusal' },
+      el('p', { class: 'answer' }, refusal.message || r.answer || 'This question was refused.'),
+      refusal.code ? el('p', { class: 'meta' }, 'reason: ', el('code', {}, refusal.code)) : null,
+    );
+    const reasons = Array.isArray(refusal.reasons) ? refusal.reasons.slice(1) : [];
+    if (reasons.length) {
+      box.append(el('ul', { class: 'reasons' }, reasons.map((x) => el('li', {}, x.message || x.code))));
+    }
+    if (refusal.suggestion) {
+      const label = describeDsl(refusal.suggestion);
+      box.append(
+        el(
+          'div',
+          { class: 'suggestions' },
+          el('span', { class: 'meta' }, 'You may ask instead:'),
+          el(
+            'button',
+            {
+              type: 'button',
+              class: 'chip suggestion',
+              'data-testid': 'suggestion',
+              onclick: () => runDsl(refusal.suggestion, `Suggested query: ${label}`),
+            },
+            label,
+          ),
+        ),
+      );
+    }
+    return box;
+  }
+
+  // A short description of a DSL document for a button: kind, metrics or entity, period.
+  function describeDsl(dsl) {
+    if (!dsl || typeof dsl !== 'object') return 'run the suggested query';
+    const what = Array.isArray(dsl.metrics)
+      ? dsl.metrics.map((m) => state.labels.get(m) || m).join(', ')
+      : dsl.entity
+        ? `${dsl.entity} list`
+        : dsl.kind || 'query';
+    const p = dsl.period || {};
+    let when = '';
+    if (p.preset) when = p.preset.replace(/_/g, ' ');
+    else if (p.last_n) when = `last ${p.last_n.count} ${p.last_n.unit}s`;
+    else if (p.between) when = `${p.between.start} to ${p.between.end}`;
+    else if (p.date) when = p.date;
+    const by = Array.isArray(dsl.group_by) && dsl.group_by.length ? ` by ${dsl.group_by.join(', ')}` : '';
+    return `${what}${by}${when ? ` · ${when}` : ''}`;
+  }
+
+  function clarificationBox(r) {
+    const c = r.clarification || {};
+    const box = el(
+      'div',
+      { class: 'clarification', 'data-testid': 'clarification' },
+      el('p', { class: 'answer' }, c.message || r.answer || 'Could you rephrase that?'),
+    );
+    if (Array.isArray(c.unmapped) && c.unmapped.length) {
+      box.append(
+        el('p', { class: 'meta' }, 'Not understood: ', c.unmapped.map((w) => el('mark', { class: 'unmapped' }, w))),
+      );
+    }
+    if (Array.isArray(c.suggestions) && c.suggestions.length) {
+      box.append(
+        el(
+          'div',
+          { class: 'suggestions' },
+          el('span', { class: 'meta' }, 'Try:'),
+          c.suggestions.map((s) =>
+            el('button', { type: 'button', class: 'chip suggestion', 'data-testid': 'suggestion', onclick: () => ask(s) }, s),
+          ),
+        ),
+      );
+    }
+    return box;
+  }
+
+  function invalidBox(r) {
+    const box = el('div', { class: 'invalid', 'data-testid': 'invalid' }, el('p', { class: 'answer' }, r.answer || 'The query is not valid.'));
+    const diagnostics = Array.isArray(r.diagnostics) ? r.diagnostics : [];
+    if (diagnostics.length) {
+      box.append(
+        el(
+          'ul',
+          { class: 'diagnostics' },
+          diagnostics.map((d) =>
+            el(
+              'li',
+              {},
+              el('code', {}, d.code || 'invalid'),
+              d.pointer ? el('code', { class: 'pointer' }, d.pointer) : null,
+              ` ${d.message || ''}`,
+              d.nearest ? ` (did you mean ${d.nearest}?)` : '',
+            ),
+          ),
+        ),
+      );
+    }
+    return box;
+  }
+
+  function inspector(r) {
+    const sections = [];
+    sections.push(section('Executed DSL', pre(r.executed_dsl ? JSON.stringify(r.executed_dsl, null, 2) : 'none (nothing ran)', 'dsl')));
+    if (typeof r.sql === 'string') sections.push(section('SQL', pre(r.sql, 'sql')));
+    if (r.timings_ms && typeof r.timings_ms === 'object') {
+      const rows = Object.entries(r.timings_ms).map(([stage, ms]) =>
+        el('tr', {}, el('th', { scope: 'row' }, stage), el('td', {}, typeof ms === 'number' ? `${ms.toFixed(2)} ms` : String(ms))),
+      );
+      sections.push(section('Timings', el('table', { class: 'timings', 'data-testid': 'timings' }, el('tbody', {}, rows))));
+    }
+    if (Array.isArray(r.sources) && r.sources.length) {
+      sections.push(
+        section(
+          'Sources',
+          el(
+            'ul',
+            { class: 'sources', 'data-testid': 'sources' },
+            r.sources.map((s) => el('li', {}, el('strong', {}, s.label || s.metric || ''), s.definition ? ` — ${s.definition}` : '')),
+          ),
+        ),
+      );
+    }
+    const period = r.data && r.data.period;
+    const facts = [
+      ['query id', r.query_id],
+      ['translator', r.translator],
+      ['catalog', r.catalog_version],
+      ['period', period ? `${period.start} – ${period.end}` : null],
+      ['repairs', Array.isArray(r.repairs) && r.repairs.length ? r.repairs.map((x) => x.message || JSON.stringify(x)).join('; ') : null],
+    ].filter(([, v]) => v);
+    sections.push(section('Query', el('dl', { class: 'facts' }, facts.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]))));
+    sections.push(
+      el('details', { class: 'raw' }, el('summary', {}, 'Raw response'), pre(JSON.stringify(r, null, 2), 'raw')),
+    );
+    return el(
+      'details',
+      { class: 'inspector', 'data-testid': 'inspector' },
+      el('summary', {}, 'Inspector', el('span', { class: 'meta' }, ' · DSL', typeof r.sql === 'string' ? ', SQL' : '', ', timings, sources')),
+      sections,
+    );
+  }
+
+  function section(title, body) {
+    return el('section', { class: 'inspector-section' }, el('h3', {}, title), body);
+  }
+
+  function pre(text, testid) {
+    return el('pre', { 'data-testid': testid }, el('code', {}, text));
+  }
+
+  // ---- charts ---------------------------------------------------------------------------
+
+  const charts = new WeakMap();
+
+  function chartBox(spec) {
+    const box = el('div', { class: 'chart', 'data-testid': 'chart', 'data-chart': 'pending', role: 'img', 'aria-label': 'chart of the answer' });
+    charts.set(box, spec);
+    return box;
+  }
+
+  function drawChart(box) {
+    const spec = charts.get(box);
+    if (typeof window.vegaEmbed !== 'function') {
+      box.setAttribute('data-chart', 'failed');
+      box.textContent = 'The chart renderer did not load.';
+      return;
+    }
+    const width = Math.max(240, Math.min(640, box.clientWidth - 140));
+    window
+      .vegaEmbed(box, spec, {
+        renderer: 'svg',
+        actions: false,
+        // Vega expressions through the bundled interpreter, never `new Function`: the CSP has
+        // no 'unsafe-eval'.
+        ast: true,
+        // vega-embed and vega-tooltip would inject <style> elements, which the CSP forbids;
+        // their few rules live in app.css.
+        defaultStyle: false,
+        tooltip: false,
+        width,
+        config: {
+          font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
+          background: null,
+          view: { stroke: null },
+          axis: { labelColor: '#44505c', titleColor: '#44505c', gridColor: '#e6eaee', domainColor: '#c9d1d9', tickColor: '#c9d1d9' },
+          legend: { labelColor: '#44505c', titleColor: '#44505c', orient: 'bottom' },
+          range: { category: ['#1f6fb2', '#e07b39', '#3a9d5d', '#b54a8a', '#7a6cc4', '#c2a531', '#4aa3b5', '#8a8a8a'] },
+          bar: { color: '#1f6fb2' },
+          line: { color: '#1f6fb2', strokeWidth: 2 },
+          point: { color: '#1f6fb2', filled: true, size: 36 },
+        },
+      })
+      .then(() => box.setAttribute('data-chart', 'rendered'))
+      .catch((e) => {
+        box.setAttribute('data-chart', 'failed');
+        box.replaceChildren(el('p', { class: 'note' }, `The chart could not be drawn: ${e.message}`));
+      });
+  }
+
+  // ---- wiring ---------------------------------------------------------------------------
+
+  function setUpComposer() {
+    const input = $('question');
+    $('ask-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const text = input.value;
+      input.value = '';
+      resize();
+      ask(text);
+    });
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        $('ask-form').requestSubmit();
+      }
+    });
+    const resize = () => {
+      input.rows = Math.min(6, Math.max(1, input.value.split('\n').length));
+    };
+    input.addEventListener('input', resize);
+    $('new-conversation').addEventListener('click', () => newConversation(''));
+    for (const button of $('examples').querySelectorAll('button')) {
+      button.addEventListener('click', () => ask(button.textContent));
+    }
+  }
+
+  setUpComposer();
+  setUpIdentity();
+})();
