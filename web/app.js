@@ -290,6 +290,9 @@
       renderResponse(turn, payload);
     } else if (response.status === 401 && !state.demoTokens) {
       showSignIn(`The server did not accept the token: ${(payload && payload.reason) || 'unauthorized'}.`);
+    } else if (response.status === 401) {
+      // Each `tally demo` run mints new tokens: a page left open across a restart holds stale ones.
+      renderError(turn, { code: (payload && payload.reason) || 'unauthorized', message: 'the demo token was not accepted: reload the page' });
     } else {
       renderError(turn, payload || { code: `http_${response.status}`, message: response.statusText });
     }

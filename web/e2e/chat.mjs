@@ -105,23 +105,26 @@ async function main() {
     locale: 'en-US',
     timezoneId: 'UTC',
   });
-  const page = await context.newPage();
-  let dauChartDrawn = false;
+  // Console errors, page errors, dialogs and CSP violations, on every page of the context.
   const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  page.on('dialog', (d) => {
-    problems.push(`a dialog opened: ${d.message()}`);
-    d.dismiss();
-  });
-  await page.addInitScript(() => {
+  await context.addInitScript(() => {
     window.__csp = [];
     document.addEventListener('securitypolicyviolation', (e) => {
       window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
     });
   });
+  context.on('page', (p) => {
+    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    p.on('console', (m) => {
+      if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    p.on('dialog', (d) => {
+      problems.push(`a dialog opened: ${d.message()}`);
+      d.dismiss();
+    });
+  });
+  const page = await context.newPage();
+  let dauChartDrawn = false;
 
   try {
     // The page and its headers.
@@ -225,10 +228,44 @@ async function main() {
     await shot(page, '05-hostile');
 
     const violations = await page.evaluate(() => window.__csp);
+
+    // 6. Another role: a new conversation, and no SQL for the support agent.
+    await page.locator('#role-picker').selectOption('support_agent');
+    await page.locator('#who').filter({ hasText: 'support_agent · acme' }).waitFor({ timeout: TIMEOUT });
+    check((await page.locator('li.turn').count()) === 0, 'changing role starts a new conversation');
+    const asAgent = await ask(page, DAU, 0);
+    check((await asAgent.getAttribute('data-outcome')) === 'answered', 'the support agent gets the DAU answer');
+    check((await asAgent.locator('[data-testid="sql"]').count()) === 0, 'the support agent is shown no SQL');
+    violations.push(...(await page.evaluate(() => window.__csp)));
+
+    // 7. Outside the demo the page asks for a token: the same page with its token block removed.
+    const tokens = JSON.parse(await page.locator('#demo-tokens').textContent());
+    const analystToken = tokens.find((t) => t.role === 'analyst').token;
+    const plain = await context.newPage();
+    await plain.route(`${base}/`, async (route) => {
+      const real = await route.fetch();
+      const html = (await real.text()).replace(/<script type="application\/json" id="demo-tokens">[^<]*<\/script>/, '');
+      await route.fulfill({ response: real, body: html });
+    });
+    await plain.goto(`${base}/`);
+    check(await plain.locator('#signin').isVisible(), 'without demo tokens the page asks for a token');
+    check(!(await plain.locator('#role-picker-wrap').isVisible()), 'and offers no role picker');
+    await plain.locator('#token-input').fill('not a token');
+    await plain.locator('#token-form button[type="submit"]').click();
+    check(await plain.locator('#token-error').isVisible(), 'a malformed token is refused on the page');
+    await plain.locator('#token-input').fill(`Bearer ${analystToken}`);
+    await plain.locator('#token-form button[type="submit"]').click();
+    await plain.locator('#who').filter({ hasText: 'analyst · acme' }).waitFor({ timeout: TIMEOUT });
+    await plain.reload();
+    await plain.locator('#who').filter({ hasText: 'analyst · acme' }).waitFor({ timeout: TIMEOUT });
+    check(true, 'a pasted token signs in and survives a reload of the tab');
+    const plainTurn = await ask(plain, 'DAU by country last week', 0);
+    check((await plainTurn.getAttribute('data-outcome')) === 'answered', 'a question asked with a pasted token is answered');
+    check((await chartMarks(plainTurn)).marks > 0, 'and its chart is drawn');
+    violations.push(...(await plain.evaluate(() => window.__csp)));
+
     check(violations.length === 0, 'no Content-Security-Policy violations', violations.join('; '));
     check(problems.length === 0, 'no page errors, console errors or dialogs', problems.join('; '));
-
-    // A fresh page without demo tokens would ask for one: covered by the Rust HTTP test of `/`.
   } catch (e) {
     check(false, 'the scenario ran to the end', e.stack || e.message);
   } finally {
