@@ -23,4 +23,5 @@ pub mod plan;
 pub mod result;
 pub mod server;
 pub mod sql;
+pub mod store;
 pub mod translate;

@@ -1,0 +1,506 @@
+//! The audit log: append-only rows numbered without gaps, each carrying the SHA-256 of its
+//! predecessor's hash and its own content, so a deleted or edited row breaks the chain.
+//! The retention purge deletes a prefix, records where the chain now starts (the anchor) and
+//! appends a row saying what it removed, all in one transaction.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{now, on_pool, Backend, Store, StoreError};
+
+/// The `prev_hash` of the first row ever written.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Serialises audit appends across processes sharing a PostgreSQL store.
+const PG_AUDIT_LOCK: i64 = 0x7a11_a0d1;
+
+/// What a request leaves in the audit log. Never result values: only who, what was asked,
+/// the DSL that ran, how it ended, counts, timings and hashes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// `request` (an API call), `auth_failed`, `revoke` or `purge`.
+    pub event: String,
+    pub request_id: Option<String>,
+    pub method: Option<String>,
+    pub route: Option<String>,
+    pub status: Option<i64>,
+    /// The verified subject; for `auth_failed`, who the token claimed to be.
+    pub subject: Option<String>,
+    pub role: Option<String>,
+    pub workspace: Option<String>,
+    pub token_id: Option<String>,
+    pub query_id: Option<String>,
+    pub conversation_id: Option<String>,
+    pub question: Option<String>,
+    pub translator: Option<String>,
+    /// The executed DSL (or, when it was invalid, the DSL as sent), as JSON text.
+    pub dsl: Option<String>,
+    pub dsl_hash: Option<String>,
+    pub sql_hash: Option<String>,
+    pub outcome: Option<String>,
+    /// The refusal code or the error code.
+    pub code: Option<String>,
+    /// Event-specific detail: an auth failure's reason, what a purge removed, a rerun's origin.
+    pub detail: Option<String>,
+    pub row_count: Option<i64>,
+    pub latency_ms: Option<f64>,
+    pub tokens_in: Option<i64>,
+    pub tokens_out: Option<i64>,
+    pub cost_usd: Option<f64>,
+}
+
+/// A stored audit row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub ts: String,
+    pub ts_ms: i64,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The content a row's hash covers: everything but the hash itself.
+#[derive(Serialize)]
+struct Hashed<'a> {
+    seq: i64,
+    ts: &'a str,
+    ts_ms: i64,
+    entry: &'a AuditEntry,
+    prev_hash: &'a str,
+}
+
+fn row_hash(seq: i64, ts: &str, ts_ms: i64, entry: &AuditEntry, prev_hash: &str) -> String {
+    let content = serde_json::to_vec(&Hashed {
+        seq,
+        ts,
+        ts_ms,
+        entry,
+        prev_hash,
+    })
+    .expect("audit rows serialize");
+    let digest = Sha256::new()
+        .chain_update(prev_hash.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(&content)
+        .finalize();
+    hex(&digest)
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a text, hex.
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+impl AuditRow {
+    /// Whether the row's hash matches its content.
+    pub fn hash_matches(&self) -> bool {
+        row_hash(self.seq, &self.ts, self.ts_ms, &self.entry, &self.prev_hash) == self.hash
+    }
+}
+
+/// Which rows `Store::audit_rows` returns.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only rows with a greater sequence number.
+    pub after_seq: Option<i64>,
+    /// At most this many rows (capped at 1000).
+    pub limit: u32,
+    /// Only rows of these workspaces and rows without one (failed logins, purges); `None`: all.
+    pub workspaces: Option<Vec<String>>,
+}
+
+/// The result of checking the whole chain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainReport {
+    pub ok: bool,
+    pub rows: u64,
+    pub first_seq: Option<i64>,
+    pub last_seq: Option<i64>,
+    /// The sequence number the chain starts after (0, or the last purged row).
+    pub anchor_seq: i64,
+    /// The first few problems found, in sequence order.
+    pub breaks: Vec<ChainBreak>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainBreak {
+    pub seq: i64,
+    pub problem: String,
+}
+
+/// What a retention purge removed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PurgeReport {
+    pub deleted: u64,
+    /// The last removed sequence number (the new anchor), if any row was removed.
+    pub through_seq: Option<i64>,
+    /// Rows older than this were removed (RFC 3339).
+    pub cutoff: String,
+    /// The audit row that records the purge.
+    pub recorded_seq: i64,
+}
+
+const INSERT: &str =
+    "INSERT INTO audit (seq, ts, ts_ms, event, request_id, method, route, status, \
+     subject, role, workspace, token_id, query_id, conversation_id, question, translator, dsl, \
+     dsl_hash, sql_hash, outcome, code, detail, row_count, latency_ms, tokens_in, tokens_out, \
+     cost_usd, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+     $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)";
+
+const HEAD: &str = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+const ANCHOR: &str = "SELECT anchor_seq, anchor_hash FROM audit_anchor WHERE id = 1";
+
+/// Reads an `AuditRow` from a row of either backend.
+macro_rules! read_row {
+    ($r:expr) => {{
+        let r = $r;
+        AuditRow {
+            seq: r.try_get("seq")?,
+            ts: r.try_get("ts")?,
+            ts_ms: r.try_get("ts_ms")?,
+            entry: AuditEntry {
+                event: r.try_get("event")?,
+                request_id: r.try_get("request_id")?,
+                method: r.try_get("method")?,
+                route: r.try_get("route")?,
+                status: r.try_get("status")?,
+                subject: r.try_get("subject")?,
+                role: r.try_get("role")?,
+                workspace: r.try_get("workspace")?,
+                token_id: r.try_get("token_id")?,
+                query_id: r.try_get("query_id")?,
+                conversation_id: r.try_get("conversation_id")?,
+                question: r.try_get("question")?,
+                translator: r.try_get("translator")?,
+                dsl: r.try_get("dsl")?,
+                dsl_hash: r.try_get("dsl_hash")?,
+                sql_hash: r.try_get("sql_hash")?,
+                outcome: r.try_get("outcome")?,
+                code: r.try_get("code")?,
+                detail: r.try_get("detail")?,
+                row_count: r.try_get("row_count")?,
+                latency_ms: r.try_get("latency_ms")?,
+                tokens_in: r.try_get("tokens_in")?,
+                tokens_out: r.try_get("tokens_out")?,
+                cost_usd: r.try_get("cost_usd")?,
+            },
+            prev_hash: r.try_get("prev_hash")?,
+            hash: r.try_get("hash")?,
+        }
+    }};
+}
+
+/// Appends `$entry` inside the open transaction `$tx` (which holds the append lock) and
+/// evaluates to the stored row.
+macro_rules! append_in {
+    ($tx:ident, $entry:expr) => {{
+        let entry: &AuditEntry = $entry;
+        let head = sqlx::query(HEAD).fetch_optional(&mut *$tx).await?;
+        let (prev_seq, prev_hash): (i64, String) = match head {
+            Some(r) => (r.try_get("seq")?, r.try_get("hash")?),
+            None => match sqlx::query(ANCHOR).fetch_optional(&mut *$tx).await? {
+                Some(a) => (a.try_get("anchor_seq")?, a.try_get("anchor_hash")?),
+                None => (0, GENESIS_HASH.to_string()),
+            },
+        };
+        let seq = prev_seq + 1;
+        let (ts, ts_ms) = now();
+        let hash = row_hash(seq, &ts, ts_ms, entry, &prev_hash);
+        sqlx::query(INSERT)
+            .bind(seq)
+            .bind(&ts)
+            .bind(ts_ms)
+            .bind(&entry.event)
+            .bind(&entry.request_id)
+            .bind(&entry.method)
+            .bind(&entry.route)
+            .bind(entry.status)
+            .bind(&entry.subject)
+            .bind(&entry.role)
+            .bind(&entry.workspace)
+            .bind(&entry.token_id)
+            .bind(&entry.query_id)
+            .bind(&entry.conversation_id)
+            .bind(&entry.question)
+            .bind(&entry.translator)
+            .bind(&entry.dsl)
+            .bind(&entry.dsl_hash)
+            .bind(&entry.sql_hash)
+            .bind(&entry.outcome)
+            .bind(&entry.code)
+            .bind(&entry.detail)
+            .bind(entry.row_count)
+            .bind(entry.latency_ms)
+            .bind(entry.tokens_in)
+            .bind(entry.tokens_out)
+            .bind(entry.cost_usd)
+            .bind(&prev_hash)
+            .bind(&hash)
+            .execute(&mut *$tx)
+            .await?;
+        AuditRow {
+            seq,
+            ts,
+            ts_ms,
+            entry: entry.clone(),
+            prev_hash,
+            hash,
+        }
+    }};
+}
+
+/// Removes rows with `seq <= $through` under the purge permit, moves the anchor and appends
+/// the purge's own row, inside the open transaction `$tx`.
+macro_rules! purge_in {
+    ($tx:ident, $cutoff_ms:expr, $cutoff:expr, $by:expr, $days:expr) => {{
+        let last: Option<(i64, String)> =
+            match sqlx::query("SELECT seq, hash FROM audit WHERE ts_ms < $1 ORDER BY seq DESC LIMIT 1")
+                .bind($cutoff_ms)
+                .fetch_optional(&mut *$tx)
+                .await?
+            {
+                Some(r) => Some((r.try_get("seq")?, r.try_get("hash")?)),
+                None => None,
+            };
+        let mut deleted = 0u64;
+        if let Some((through, hash)) = &last {
+            sqlx::query("INSERT INTO audit_purge_permit (id) VALUES (1)")
+                .execute(&mut *$tx)
+                .await?;
+            deleted = sqlx::query("DELETE FROM audit WHERE seq <= $1")
+                .bind(*through)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM audit_purge_permit")
+                .execute(&mut *$tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO audit_anchor (id, anchor_seq, anchor_hash) VALUES (1, $1, $2) \
+                 ON CONFLICT (id) DO UPDATE SET anchor_seq = excluded.anchor_seq, \
+                 anchor_hash = excluded.anchor_hash",
+            )
+            .bind(*through)
+            .bind(hash)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        let through_seq = last.map(|(s, _)| s);
+        let detail = serde_json::json!({
+            "deleted": deleted,
+            "through_seq": through_seq,
+            "cutoff": $cutoff,
+            "retention_days": $days,
+        });
+        let entry = AuditEntry {
+            event: "purge".into(),
+            subject: Some($by.to_string()),
+            detail: Some(detail.to_string()),
+            ..AuditEntry::default()
+        };
+        let row = append_in!($tx, &entry);
+        PurgeReport {
+            deleted,
+            through_seq,
+            cutoff: $cutoff.to_string(),
+            recorded_seq: row.seq,
+        }
+    }};
+}
+
+impl Store {
+    /// Appends one audit row in its own transaction: the whole row or nothing.
+    pub async fn append(&self, entry: &AuditEntry) -> Result<AuditRow, StoreError> {
+        let _one_writer = self.append.lock().await;
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+                let row = append_in!(tx, entry);
+                tx.commit().await?;
+                Ok(row)
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_AUDIT_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                let row = append_in!(tx, entry);
+                tx.commit().await?;
+                Ok(row)
+            }
+        }
+    }
+
+    /// Removes audit rows older than `retention_days` and records the purge as a row of its
+    /// own (subject `by`), in one transaction.
+    pub async fn purge(&self, retention_days: u32, by: &str) -> Result<PurgeReport, StoreError> {
+        let cutoff_time = chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days));
+        let cutoff = cutoff_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let cutoff_ms = cutoff_time.timestamp_millis();
+        let _one_writer = self.append.lock().await;
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+                let report = purge_in!(tx, cutoff_ms, cutoff, by, retention_days);
+                tx.commit().await?;
+                Ok(report)
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_AUDIT_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                let report = purge_in!(tx, cutoff_ms, cutoff, by, retention_days);
+                tx.commit().await?;
+                Ok(report)
+            }
+        }
+    }
+
+    /// Audit rows in sequence order, filtered.
+    pub async fn audit_rows(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
+        let limit = filter.limit.clamp(1, 1000) as usize;
+        let mut after = filter.after_seq.unwrap_or(0);
+        let mut out = Vec::new();
+        loop {
+            let page = self.page(after, 500).await?;
+            let Some(last) = page.last() else {
+                return Ok(out);
+            };
+            after = last.seq;
+            for row in page {
+                let visible = match (&filter.workspaces, &row.entry.workspace) {
+                    (None, _) | (Some(_), None) => true,
+                    (Some(allowed), Some(w)) => allowed.contains(w),
+                };
+                if visible {
+                    out.push(row);
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn page(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        let rows: Result<Vec<AuditRow>, sqlx::Error> = on_pool!(self, pool => {
+            let rows = sqlx::query(SELECT_PAGE).bind(after_seq).bind(limit).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(read_row!(r))).collect()
+        });
+        Ok(rows?)
+    }
+
+    /// The audit row that recorded query `query_id`, if it is still retained.
+    pub async fn find_query(&self, query_id: &str) -> Result<Option<AuditRow>, StoreError> {
+        let row: Result<Option<AuditRow>, sqlx::Error> = on_pool!(self, pool => {
+            match sqlx::query(SELECT_BY_QUERY_ID).bind(query_id).fetch_optional(pool).await? {
+                Some(r) => Ok(Some(read_row!(&r))),
+                None => Ok(None),
+            }
+        });
+        Ok(row?)
+    }
+
+    /// Checks every retained row: numbering without gaps from the anchor, each `prev_hash`
+    /// equal to its predecessor's hash, and each hash equal to its content's.
+    pub async fn verify_chain(&self) -> Result<ChainReport, StoreError> {
+        let anchor: Result<Option<(i64, String)>, sqlx::Error> = on_pool!(self, pool => {
+            match sqlx::query(ANCHOR).fetch_optional(pool).await? {
+                Some(a) => Ok(Some((a.try_get("anchor_seq")?, a.try_get("anchor_hash")?))),
+                None => Ok(None),
+            }
+        });
+        let (anchor_seq, anchor_hash) = anchor?.unwrap_or((0, GENESIS_HASH.to_string()));
+        let mut report = ChainReport {
+            ok: true,
+            rows: 0,
+            first_seq: None,
+            last_seq: None,
+            anchor_seq,
+            breaks: Vec::new(),
+        };
+        let (mut expect_seq, mut expect_prev) = (anchor_seq + 1, anchor_hash);
+        let mut after = i64::MIN;
+        loop {
+            let page = self.page(after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for row in page {
+                report.rows += 1;
+                report.first_seq.get_or_insert(row.seq);
+                report.last_seq = Some(row.seq);
+                let mut problems = Vec::new();
+                if row.seq != expect_seq {
+                    problems.push(format!("expected seq {expect_seq} (rows missing)"));
+                }
+                if row.prev_hash != expect_prev {
+                    problems.push("prev_hash does not match the previous row".to_string());
+                }
+                if !row.hash_matches() {
+                    problems.push("hash does not match the row's content (edited)".to_string());
+                }
+                for problem in problems {
+                    report.ok = false;
+                    if report.breaks.len() < 20 {
+                        report.breaks.push(ChainBreak {
+                            seq: row.seq,
+                            problem,
+                        });
+                    }
+                }
+                expect_seq = row.seq + 1;
+                expect_prev = row.hash;
+            }
+        }
+        Ok(report)
+    }
+}
+
+const SELECT_PAGE: &str = concat!(
+    "SELECT seq, ts, ts_ms, event, request_id, method, route, status, subject, role, ",
+    "workspace, token_id, query_id, conversation_id, question, translator, dsl, dsl_hash, ",
+    "sql_hash, outcome, code, detail, row_count, latency_ms, tokens_in, tokens_out, cost_usd, ",
+    "prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"
+);
+
+const SELECT_BY_QUERY_ID: &str = concat!(
+    "SELECT seq, ts, ts_ms, event, request_id, method, route, status, subject, role, ",
+    "workspace, token_id, query_id, conversation_id, question, translator, dsl, dsl_hash, ",
+    "sql_hash, outcome, code, detail, row_count, latency_ms, tokens_in, tokens_out, cost_usd, ",
+    "prev_hash, hash FROM audit WHERE query_id = $1 ORDER BY seq LIMIT 1"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_covers_every_field_and_the_predecessor() {
+        let entry = AuditEntry {
+            event: "request".into(),
+            subject: Some("ana".into()),
+            ..AuditEntry::default()
+        };
+        let h = row_hash(1, "t", 0, &entry, GENESIS_HASH);
+        assert_eq!(h.len(), 64);
+        assert_ne!(h, row_hash(2, "t", 0, &entry, GENESIS_HASH));
+        assert_ne!(h, row_hash(1, "t", 0, &entry, &"1".repeat(64)));
+        let edited = AuditEntry {
+            subject: Some("bob".into()),
+            ..entry.clone()
+        };
+        assert_ne!(h, row_hash(1, "t", 0, &edited, GENESIS_HASH));
+    }
+}
