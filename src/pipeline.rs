@@ -155,6 +155,7 @@ fn period_of(q: &Query) -> Option<&Period> {
         Query::Metric(m) => Some(&m.period),
         Query::Overview(o) => Some(&o.period),
         Query::List(l) => l.period.as_ref(),
+        Query::Funnel(f) => Some(&f.period),
     }
 }
 
@@ -416,6 +417,10 @@ fn describe_suggestion(s: &Value, catalog: &Catalog) -> String {
             )
         }
         Query::Overview(_) => format!("an overview{when}."),
+        Query::Funnel(f) => match &f.funnel {
+            Some(name) => format!("the {name} funnel{when} (see refusal.suggestion)."),
+            None => format!("the funnel{when} (see refusal.suggestion)."),
+        },
     }
 }
 

@@ -418,3 +418,126 @@ async fn golden_cases_match_hand_written_sql() {
         cases.len()
     );
 }
+
+/// Users who reached each checkout step, by the funnel's definition spelled as existence: a user
+/// reaches step k when some checkout_started in the period is followed, in order, by events of
+/// steps 2..k, each no earlier than the one before and before the first one plus 24 hours.
+/// `group` is an optional (join, column) to group by on the first step's event.
+async fn hand_funnel(
+    pool: &sqlx::SqlitePool,
+    ws: &str,
+    start: &str,
+    end: &str,
+    by_device: bool,
+) -> Vec<(Option<String>, [i64; 3])> {
+    let (join, key) = if by_device {
+        (
+            "LEFT JOIN sessions s ON s.workspace_id = e1.workspace_id AND s.session_id = e1.session_id",
+            "s.device",
+        )
+    } else {
+        ("", "NULL")
+    };
+    let reach = |steps: usize| {
+        let mut sql =
+            format!("SELECT {key} AS g, COUNT(DISTINCT e1.user_id) FROM events e1 {join}");
+        let names = ["checkout_started", "payment_submitted", "order_completed"];
+        for k in 2..=steps {
+            sql.push_str(&format!(
+                " JOIN events e{k} ON e{k}.workspace_id = e1.workspace_id AND e{k}.user_id = e1.user_id \
+                 AND e{k}.event_name = '{}' AND e{k}.ts >= e{}.ts \
+                 AND julianday(e{k}.ts) < julianday(e1.ts) + 1.0",
+                names[k - 1],
+                k - 1
+            ));
+        }
+        sql.push_str(&format!(
+            " WHERE e1.workspace_id = '{ws}' AND e1.event_name = 'checkout_started' \
+             AND e1.ts >= '{start} 00:00:00' AND e1.ts < '{end} 00:00:00' GROUP BY 1"
+        ));
+        sql
+    };
+    let mut out: std::collections::BTreeMap<Option<String>, [i64; 3]> = Default::default();
+    for steps in 1..=3 {
+        for row in sqlx::query(sqlx::AssertSqlSafe(reach(steps)))
+            .fetch_all(pool)
+            .await
+            .unwrap()
+        {
+            let g: Option<String> = row.get(0);
+            out.entry(g).or_default()[steps - 1] = row.get::<i64, _>(1);
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[tokio::test]
+async fn checkout_funnel_steps_match_hand_written_sql() {
+    let (e, pool) = (engine().await, hand_pool().await);
+    for ws in ["acme", "globex"] {
+        let r = ask(
+            &e,
+            json!({"kind":"funnel","funnel":"checkout","period":{"last_n":{"count":30,"unit":"day"}}}),
+            "analyst",
+            ws,
+        )
+        .await;
+        let hand = hand_funnel(&pool, ws, "2026-10-24", "2026-11-23", false).await;
+        assert_eq!(hand.len(), 1);
+        let counts = hand[0].1;
+        let got: Vec<i64> = r["data"]["funnel"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["value"].as_i64().unwrap())
+            .collect();
+        assert_eq!(got, counts.to_vec(), "{ws}");
+        assert!(
+            counts[0] > 50 && counts[2] > 10,
+            "{ws} has checkouts: {counts:?}"
+        );
+        assert!(counts[0] > counts[1] && counts[1] > counts[2]);
+        let overall = value(&r, "/data/funnel/2/overall_conversion");
+        assert!(close(overall, counts[2] as f64 / counts[0] as f64));
+    }
+}
+
+#[tokio::test]
+async fn checkout_funnel_by_device_matches_hand_written_sql() {
+    let (e, pool) = (engine().await, hand_pool().await);
+    let r = ask(
+        &e,
+        json!({"kind":"funnel","funnel":"checkout","period":{"preset":"last_month"},"compare":"previous_period","group_by":["device"]}),
+        "analyst",
+        "acme",
+    )
+    .await;
+    let now = hand_funnel(&pool, "acme", "2026-10-01", "2026-11-01", true).await;
+    let before = hand_funnel(&pool, "acme", "2026-09-01", "2026-10-01", true).await;
+    let steps = r["data"]["funnel"].as_array().unwrap();
+    let grouped: Vec<&Value> = steps
+        .iter()
+        .filter(|s| s.get("dimensions").is_some())
+        .collect();
+    assert_eq!(grouped.len(), 3 * now.len());
+    for (group, counts) in &now {
+        let previous = before
+            .iter()
+            .find(|(g, _)| g == group)
+            .map(|(_, c)| *c)
+            .unwrap_or_default();
+        for k in 0..3 {
+            let row = grouped
+                .iter()
+                .find(|s| s["dimensions"]["device"] == json!(group) && s["step"] == json!(k + 1))
+                .unwrap_or_else(|| panic!("no row for {group:?} step {}", k + 1));
+            assert_eq!(row["value"], json!(counts[k]), "{group:?} step {}", k + 1);
+            assert_eq!(
+                row["previous"],
+                json!(previous[k]),
+                "{group:?} step {}",
+                k + 1
+            );
+        }
+    }
+}

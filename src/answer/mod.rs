@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::catalog::{AggFunc, Catalog, Format, MetricDef, TimeBasis};
 use crate::dsl::{Compare, Period, PeriodUnit, Preset};
-use crate::plan::{CalendarUnit, ListPlan, MetricPlan, Plan, PlanBody};
-use crate::result::{Num, QueryResult};
+use crate::plan::{CalendarUnit, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody, ResolvedPeriod};
+use crate::result::{FunnelStep, Num, QueryResult};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Answer {
@@ -37,6 +37,7 @@ pub fn answer(
     match &plan.body {
         PlanBody::Metric(m) => metric_answer(m, period, result, catalog),
         PlanBody::List(l) => list_answer(l, period, result, catalog),
+        PlanBody::Funnel(f) => funnel_answer(f, period, result, catalog),
     }
 }
 
@@ -73,8 +74,8 @@ pub fn period_phrase(period: Option<&Period>) -> Option<String> {
     })
 }
 
-fn period_text(plan: &MetricPlan, period: Option<&Period>) -> String {
-    let dates = format::range(&plan.period.range);
+fn period_text(resolved: &ResolvedPeriod, period: Option<&Period>) -> String {
+    let dates = format::range(&resolved.range);
     match period_phrase(period) {
         Some(p) if p == "on" => format!("on {dates}"),
         Some(p) => format!("{p} ({dates})"),
@@ -82,13 +83,16 @@ fn period_text(plan: &MetricPlan, period: Option<&Period>) -> String {
     }
 }
 
-fn compare_phrase(plan: &MetricPlan) -> Option<String> {
-    let (compare, range) = plan.compare?;
+fn compare_phrase(
+    resolved: &ResolvedPeriod,
+    compare: Option<(Compare, crate::plan::DateRange)>,
+) -> Option<String> {
+    let (compare, range) = compare?;
     let dates = format::range(&range);
     Some(match compare {
         Compare::PreviousYear => format!("the same period a year earlier ({dates})"),
-        Compare::PreviousPeriod => match (plan.period.unit, plan.period.to_date) {
-            (Some(u), false) if plan.period.range.days() <= 366 && unit_count(plan) == 1 => {
+        Compare::PreviousPeriod => match (resolved.unit, resolved.to_date) {
+            (Some(u), false) if resolved.range.days() <= 366 && unit_count(resolved) == 1 => {
                 let word = match u {
                     CalendarUnit::Day => "day",
                     CalendarUnit::Week => "week",
@@ -104,11 +108,11 @@ fn compare_phrase(plan: &MetricPlan) -> Option<String> {
 }
 
 /// How many calendar units the period spans (last_n weeks: n).
-fn unit_count(plan: &MetricPlan) -> usize {
-    match plan.period.unit {
-        Some(CalendarUnit::Week) => (plan.period.range.days() / 7) as usize,
+fn unit_count(resolved: &ResolvedPeriod) -> usize {
+    match resolved.unit {
+        Some(CalendarUnit::Week) => (resolved.range.days() / 7) as usize,
         Some(CalendarUnit::Month) => {
-            crate::plan::time::windows(&plan.period.range, crate::catalog::Window::Month).len()
+            crate::plan::time::windows(&resolved.range, crate::catalog::Window::Month).len()
         }
         _ => 1,
     }
@@ -197,7 +201,7 @@ fn metric_answer(
     result: &QueryResult,
     catalog: &Catalog,
 ) -> Answer {
-    let when = period_text(plan, period);
+    let when = period_text(&plan.period, period);
     let mut sentences = Vec::new();
     if result.empty {
         let names: Vec<String> = plan.metrics.iter().map(|m| label(catalog, m)).collect();
@@ -225,7 +229,7 @@ fn metric_answer(
                 s
             })
             .collect();
-        let vs = compare_phrase(plan)
+        let vs = compare_phrase(&plan.period, plan.compare)
             .map(|c| format!(", compared with {c}"))
             .unwrap_or_default();
         sentences.push(format!("Overview {when}{vs}: {}.", parts.join("; ")));
@@ -237,7 +241,7 @@ fn metric_answer(
                 verb(catalog, &row.metric),
                 fmt_value(catalog, &row.metric, row.value)
             );
-            if let Some(c) = compare_phrase(plan) {
+            if let Some(c) = compare_phrase(&plan.period, plan.compare) {
                 s.push_str(&format!(
                     ", {} {} {c}",
                     change(catalog, &row.metric, row.value, row.previous, row.delta_pct),
@@ -470,4 +474,202 @@ fn list_answer(
             definition: entity.description.clone(),
         }],
     }
+}
+
+fn hours(n: u32) -> String {
+    if n == 1 {
+        "1 hour".to_string()
+    } else {
+        format!("{n} hours")
+    }
+}
+
+fn percent(v: Option<Num>) -> String {
+    match v {
+        Some(Num(x)) => format::value(x, Format::Percent),
+        None => "not defined (no users at the step before)".to_string(),
+    }
+}
+
+fn users(v: Option<Num>) -> String {
+    match v {
+        Some(Num(x)) => format::value(x, Format::Integer),
+        None => "a suppressed number of".to_string(),
+    }
+}
+
+/// What a funnel counts, for its source line.
+fn funnel_definition(plan: &FunnelPlan, catalog: &Catalog) -> String {
+    let described = plan
+        .funnel
+        .as_ref()
+        .and_then(|f| catalog.funnels.get(f))
+        .map(|f| f.description.clone())
+        .filter(|d| !d.is_empty());
+    described.unwrap_or_else(|| {
+        format!(
+            "Users who did {} in that order, each step within {} of the first; the first step falls in the period",
+            plan.steps.join(", then "),
+            hours(plan.window_hours)
+        )
+    })
+}
+
+fn funnel_answer(
+    plan: &FunnelPlan,
+    period: Option<&Period>,
+    result: &QueryResult,
+    catalog: &Catalog,
+) -> Answer {
+    let when = period_text(&plan.period, period);
+    let name = format!("The {} funnel", plan.label);
+    let totals: Vec<&FunnelStep> = result
+        .funnel
+        .iter()
+        .filter(|s| s.dimensions.is_none())
+        .collect();
+    let mut sentences = Vec::new();
+    if result.empty || totals.is_empty() {
+        sentences.push(format!(
+            "There is no data for the {} funnel {when}: no user did {}; nothing is estimated.",
+            plan.label, plan.steps[0]
+        ));
+    } else {
+        let mut parts = vec![format!(
+            "{} users did {}",
+            users(totals[0].value),
+            totals[0].event
+        )];
+        for s in &totals[1..] {
+            parts.push(format!(
+                "{} went on to {} ({} of the step before)",
+                users(s.value),
+                s.event,
+                percent(s.step_conversion)
+            ));
+        }
+        sentences.push(format!(
+            "{name} {when}, each step within {} of the first: {}.",
+            hours(plan.window_hours),
+            parts.join("; ")
+        ));
+        let last = totals[totals.len() - 1];
+        let mut overall = format!(
+            "Overall conversion was {}",
+            percent(last.overall_conversion)
+        );
+        if let Some(c) = compare_phrase(&plan.period, plan.compare) {
+            let change = match (last.overall_conversion, last.previous_overall_conversion) {
+                (Some(Num(v)), Some(Num(p))) => {
+                    let points = (v - p) * 100.0;
+                    if format::fixed(points.abs(), 1) == "0.0" {
+                        "unchanged from".to_string()
+                    } else {
+                        let dir = if points > 0.0 { "up" } else { "down" };
+                        format!("{dir} {} points from", format::fixed(points.abs(), 1))
+                    }
+                }
+                _ => "compared with".to_string(),
+            };
+            overall.push_str(&format!(
+                ", {change} {} {c} (when {} users did {})",
+                percent(last.previous_overall_conversion),
+                users(totals[0].previous),
+                totals[0].event
+            ));
+        }
+        overall.push('.');
+        sentences.push(overall);
+        if let Some(dimension) = &plan.group_by {
+            let n = plan.steps.len();
+            let grouped: Vec<&FunnelStep> = result
+                .funnel
+                .iter()
+                .filter(|s| s.dimensions.is_some())
+                .collect();
+            let groups: Vec<&[&FunnelStep]> = grouped.chunks(n).collect();
+            let named: Vec<String> = groups
+                .iter()
+                .take(5)
+                .map(|g| {
+                    let key = g[0]
+                        .dimensions
+                        .as_ref()
+                        .and_then(|d| d.get(dimension).cloned().flatten())
+                        .unwrap_or_else(|| "(none)".into());
+                    format!(
+                        "{key} {} of {}",
+                        percent(g[n - 1].overall_conversion),
+                        users(g[0].value)
+                    )
+                })
+                .collect();
+            let total = result.total_groups.unwrap_or(groups.len());
+            sentences.push(format!(
+                "By {dimension} (most first-step users first), overall conversion: {}{}.",
+                join_and(&named),
+                if total > named.len() {
+                    format!(" ({} of {total} groups named)", named.len())
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if result.truncated {
+            sentences.push(
+                "Some rows were cut at the row limit, so these numbers may be incomplete.".into(),
+            );
+        }
+    }
+    Answer {
+        text: sentences.join(" "),
+        chart: funnel_chart(plan, result),
+        sources: vec![Source {
+            metric: plan.funnel.clone().unwrap_or_else(|| "funnel".into()),
+            label: format!("{} funnel", plan.label),
+            definition: funnel_definition(plan, catalog),
+        }],
+    }
+}
+
+/// Users per step as bars: one colour per group, or this period against the previous one.
+fn funnel_chart(plan: &FunnelPlan, result: &QueryResult) -> Option<Value> {
+    if result.empty || result.funnel.is_empty() {
+        return None;
+    }
+    let step_label = |s: &FunnelStep| format!("{}. {}", s.step, s.event);
+    let mut values = Vec::new();
+    match &plan.group_by {
+        Some(dimension) => {
+            for s in result.funnel.iter().filter(|s| s.dimensions.is_some()) {
+                let group = s
+                    .dimensions
+                    .as_ref()
+                    .and_then(|d| d.get(dimension).cloned().flatten())
+                    .unwrap_or_else(|| "(none)".into());
+                values.push(json!({"step": step_label(s), "series": group, "users": s.value}));
+            }
+        }
+        None => {
+            for s in &result.funnel {
+                values.push(
+                    json!({"step": step_label(s), "series": "this period", "users": s.value}),
+                );
+                if plan.compare.is_some() {
+                    values.push(json!({"step": step_label(s), "series": "previous period", "users": s.previous}));
+                }
+            }
+        }
+    }
+    Some(json!({
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "data": {"values": values},
+        "mark": "bar",
+        "encoding": {
+            "x": {"field": "step", "type": "nominal", "sort": null, "title": null},
+            "xOffset": {"field": "series", "type": "nominal", "sort": null},
+            "y": {"field": "users", "type": "quantitative", "title": "Users"},
+            "color": {"field": "series", "type": "nominal", "sort": null, "title": plan.group_by.clone()}
+        }
+    }))
 }

@@ -115,7 +115,7 @@ pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
     }
     check_metric_references(&l, &mut metrics)?;
     let entities = load_entities(&l, &raw, &tables, &metrics)?;
-    let funnels = load_funnels(&l, &raw)?;
+    let funnels = load_funnels(&l, &raw, &tables, &metrics)?;
     let roles = load_roles(&l, &raw, &metrics, &dimensions)?;
 
     Ok(Catalog {
@@ -181,6 +181,12 @@ fn load_tables(l: &Loader, raw: &RawCatalog) -> Result<BTreeMap<String, Table>, 
         if let Some(time) = &t.time {
             l.ident(&format!("{key}.time"), time)?;
         }
+        if let Some(entity) = &t.entity {
+            l.ident(&format!("{key}.entity"), entity)?;
+        }
+        if let Some(event) = &t.event {
+            l.ident(&format!("{key}.event"), event)?;
+        }
         tables.insert(
             name.clone(),
             Table {
@@ -188,6 +194,8 @@ fn load_tables(l: &Loader, raw: &RawCatalog) -> Result<BTreeMap<String, Table>, 
                 tenant,
                 time: t.time.clone(),
                 joins: t.joins.clone(),
+                entity: t.entity.clone(),
+                event: t.event.clone(),
             },
         );
     }
@@ -667,7 +675,12 @@ fn load_entities(
     Ok(entities)
 }
 
-fn load_funnels(l: &Loader, raw: &RawCatalog) -> Result<BTreeMap<String, Funnel>, CatalogError> {
+fn load_funnels(
+    l: &Loader,
+    raw: &RawCatalog,
+    tables: &BTreeMap<String, Table>,
+    metrics: &BTreeMap<String, Metric>,
+) -> Result<BTreeMap<String, Funnel>, CatalogError> {
     let mut funnels = BTreeMap::new();
     for (name, f) in &raw.funnels {
         let key = format!("funnels.{name}");
@@ -675,17 +688,61 @@ fn load_funnels(l: &Loader, raw: &RawCatalog) -> Result<BTreeMap<String, Funnel>
         if !(2..=6).contains(&f.steps.len()) {
             return Err(l.err(format!("{key}.steps"), "a funnel has 2 to 6 steps"));
         }
-        if f.window_hours == 0 {
-            return Err(l.err(format!("{key}.window_hours"), "must be at least 1"));
+        let distinct: BTreeSet<&String> = f.steps.iter().collect();
+        if distinct.len() != f.steps.len() {
+            return Err(l.err(format!("{key}.steps"), "a step is listed twice"));
+        }
+        if !(1..=720).contains(&f.window_hours) {
+            return Err(l.err(format!("{key}.window_hours"), "must be 1 to 720"));
+        }
+        let table = match &f.table {
+            Some(t) => tables
+                .get(t)
+                .ok_or_else(|| l.err(format!("{key}.table"), format!("unknown table `{t}`")))?,
+            None => {
+                let ready: Vec<&Table> = tables.values().filter(|t| t.event.is_some()).collect();
+                match ready.as_slice() {
+                    [one] => *one,
+                    [] => {
+                        return Err(l.err(
+                            format!("{key}.table"),
+                            "no table declares an `event` column",
+                        ))
+                    }
+                    _ => {
+                        return Err(l.err(
+                            format!("{key}.table"),
+                            "several tables declare an `event` column: name one",
+                        ))
+                    }
+                }
+            }
+        };
+        if !table.funnel_ready() {
+            return Err(l.err(
+                format!("{key}.table"),
+                format!(
+                    "`{}` needs a tenant column of its own, a `time`, an `entity` and an `event` column for funnels",
+                    table.name
+                ),
+            ));
         }
         funnels.insert(
             name.clone(),
             Funnel {
                 name: name.clone(),
                 label: f.label.clone().unwrap_or_else(|| name.clone()),
+                description: f.description.clone(),
+                table: table.name.clone(),
                 steps: f.steps.clone(),
                 window_hours: f.window_hours,
                 synonyms: f.synonyms.clone(),
+                metric: match &f.metric {
+                    Some(m) if !metrics.contains_key(m) => {
+                        return Err(l.err(format!("{key}.metric"), format!("unknown metric `{m}`")))
+                    }
+                    other => other.clone(),
+                },
             },
         );
     }

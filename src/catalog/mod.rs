@@ -43,6 +43,10 @@ pub struct Table {
     pub time: Option<String>,
     /// Joined table → shared column.
     pub joins: BTreeMap<String, String>,
+    /// Whom a row is about (distinct values are what funnels and `min_group_size` count).
+    pub entity: Option<String>,
+    /// The event-name column, on event tables.
+    pub event: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,9 +296,14 @@ pub enum SnapshotAt {
 pub struct Funnel {
     pub name: String,
     pub label: String,
+    pub description: String,
+    /// The event table; it has a tenant column, a time column, an `entity` and an `event` column.
+    pub table: String,
     pub steps: Vec<String>,
     pub window_hours: u32,
     pub synonyms: Vec<String>,
+    /// A metric measuring the same conversion without order or window (a refusal's offer).
+    pub metric: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -324,6 +333,17 @@ impl Allow {
             Allow::All => true,
             Allow::Only(set) => set.contains(name),
         }
+    }
+}
+
+impl Table {
+    /// Whether funnels can run on this table: events with a name, a time, a whom, and a tenant
+    /// column of its own (so every self-join is scoped directly).
+    pub fn funnel_ready(&self) -> bool {
+        self.event.is_some()
+            && self.entity.is_some()
+            && self.time.is_some()
+            && matches!(self.tenant, Tenant::Column(_))
     }
 }
 
@@ -386,6 +406,30 @@ impl Catalog {
                 }
             }
         }
+    }
+
+    /// The table ad-hoc funnel steps are read from: the first table with an `event` column that
+    /// also has a tenant column, a time column and an `entity`.
+    pub fn event_table(&self) -> Option<&Table> {
+        self.tables.values().find(|t| t.funnel_ready())
+    }
+
+    /// Known event names of the event table (the values of the dimension bound to its event
+    /// column), for ad-hoc funnel steps.
+    pub fn event_names(&self) -> Vec<String> {
+        let Some(table) = self.event_table() else {
+            return Vec::new();
+        };
+        let column = table.event.as_deref().unwrap_or_default();
+        self.dimensions
+            .values()
+            .find(|d| {
+                d.bindings
+                    .iter()
+                    .any(|(t, c)| t == &table.name && c == column)
+            })
+            .map(|d| d.values.clone())
+            .unwrap_or_default()
     }
 
     /// Dimensions a metric can be grouped or filtered by (reachable from all its tables).

@@ -53,6 +53,11 @@ pub(crate) struct RawTable {
     /// Joined table name → the column both tables share.
     #[serde(default)]
     pub joins: BTreeMap<String, String>,
+    /// The column naming whom a row is about (a user, a customer): funnels count its distinct
+    /// values, and `min_group_size` counts them per row of an answer.
+    pub entity: Option<String>,
+    /// The column holding an event's name: funnel steps match its values.
+    pub event: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -168,6 +173,13 @@ pub(crate) struct RawSnapshot {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFunnel {
     pub label: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// The event table (default: the only table with an `event` column).
+    pub table: Option<String>,
+    /// A metric measuring the same conversion without order or window, offered to roles that
+    /// may not run funnels.
+    pub metric: Option<String>,
     pub steps: Vec<String>,
     pub window_hours: u32,
     #[serde(default)]

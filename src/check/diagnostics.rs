@@ -25,6 +25,7 @@ pub enum DiagnosticCode {
     UnknownDimension,
     UnknownEntity,
     UnknownEntityField,
+    UnknownFunnel,
     UnknownValue,
     InvalidValue,
     InvalidDate,
@@ -54,6 +55,7 @@ impl DiagnosticCode {
             DiagnosticCode::UnknownDimension => "unknown_dimension",
             DiagnosticCode::UnknownEntity => "unknown_entity",
             DiagnosticCode::UnknownEntityField => "unknown_entity_field",
+            DiagnosticCode::UnknownFunnel => "unknown_funnel",
             DiagnosticCode::UnknownValue => "unknown_value",
             DiagnosticCode::InvalidValue => "invalid_value",
             DiagnosticCode::InvalidDate => "invalid_date",
@@ -131,6 +133,7 @@ enum NameSlot {
     Dimension,
     Entity,
     Field,
+    Funnel,
 }
 
 fn slot_of(pointer: &str) -> Option<NameSlot> {
@@ -139,6 +142,7 @@ fn slot_of(pointer: &str) -> Option<NameSlot> {
         ["metrics", _] => Some(NameSlot::Metric),
         ["group_by", _] | ["filters", _, "dimension"] => Some(NameSlot::Dimension),
         ["entity"] => Some(NameSlot::Entity),
+        ["funnel"] => Some(NameSlot::Funnel),
         ["fields", _] | ["filters", _, "field"] | ["sort", "field"] | ["time_field"] => {
             Some(NameSlot::Field)
         }
@@ -419,6 +423,21 @@ fn name_diagnostic(
                 .entities
                 .values()
                 .flat_map(|e| e.fields.values())
+                .map(|f| {
+                    (
+                        f.name.as_str(),
+                        f.synonyms.iter().map(String::as_str).collect(),
+                    )
+                })
+                .collect(),
+        ),
+        NameSlot::Funnel => (
+            DiagnosticCode::UnknownFunnel,
+            "funnel",
+            &names.funnels,
+            catalog
+                .funnels
+                .values()
                 .map(|f| {
                     (
                         f.name.as_str(),

@@ -94,7 +94,8 @@ impl Checker {
     pub fn new(catalog: Arc<Catalog>) -> Checker {
         let full = schema::schema(&Names::of_catalog(&catalog), Form::Validation);
         let mut validators = BTreeMap::new();
-        for kind in ["metric", "overview", "list"] {
+        for kind in crate::dsl::Kind::all_supported() {
+            let kind = kind.as_str();
             let sub = schema::kind_schema(&full, kind).expect("every supported kind has a branch");
             let validator = jsonschema::options()
                 .should_validate_formats(true)
@@ -175,7 +176,7 @@ impl Checker {
                 )))
             }
         };
-        if kind == "funnel" || kind == "explain" {
+        if kind == "explain" {
             return Err(invalid(
                 Diagnostic::new(
                     DiagnosticCode::UnsupportedKind,
@@ -237,9 +238,9 @@ impl Checker {
 }
 
 fn kinds() -> Vec<String> {
-    ["metric", "overview", "list"]
-        .iter()
-        .map(|s| s.to_string())
+    crate::dsl::Kind::all_supported()
+        .into_iter()
+        .map(|k| k.as_str().to_string())
         .collect()
 }
 
@@ -275,6 +276,18 @@ fn canonical(query: Query, catalog: &Catalog) -> Query {
                     .map(crate::dsl::FieldName);
             }
             Query::List(q)
+        }
+        Query::Funnel(mut q) => {
+            q.version = Some(DSL_VERSION);
+            if q.window_hours.is_none() {
+                let named = q
+                    .funnel
+                    .as_ref()
+                    .and_then(|f| catalog.funnels.get(f.as_str()))
+                    .map(|f| f.window_hours);
+                q.window_hours = Some(named.unwrap_or(crate::dsl::DEFAULT_FUNNEL_WINDOW_HOURS));
+            }
+            Query::Funnel(q)
         }
     }
 }

@@ -105,6 +105,16 @@ pub(super) fn repair(value: &mut Value, catalog: &Catalog) -> Vec<Repair> {
         &entities,
         &mut out,
     );
+    let funnels = Lookup {
+        exact: |n: &str| catalog.funnels.get(n).map(|f| f.synonyms.as_slice()),
+        all: catalog.funnels.keys().map(String::as_str),
+    };
+    fix(
+        obj.get_mut("funnel"),
+        || "/funnel".into(),
+        &funnels,
+        &mut out,
+    );
     let entity = obj
         .get("entity")
         .and_then(Value::as_str)

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::{Catalog, MetricDef, Role, Sensitivity, TimeBasis};
-use crate::dsl::{Kind, ListQuery, MetricQuery, Query};
+use crate::dsl::{DimensionName, Filter, Kind, ListQuery, MetricQuery, Query};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -102,8 +102,8 @@ pub(super) fn check(query: &Query, catalog: &Catalog, role: &Role) -> Option<Ref
             }
         }
     }
-    if let Query::Metric(q) = query {
-        for (i, d) in q.group_by.iter().enumerate() {
+    if let Some((group_by, filters)) = dimensions_of(query) {
+        for (i, d) in group_by.iter().enumerate() {
             if catalog.dimensions[d.as_str()].sensitivity == Sensitivity::Pii {
                 reasons.push(reason(
                     RefusalCode::PiiNotPermitted,
@@ -112,7 +112,7 @@ pub(super) fn check(query: &Query, catalog: &Catalog, role: &Role) -> Option<Ref
                 ));
             }
         }
-        for (i, f) in q.filters.iter().enumerate() {
+        for (i, f) in filters.iter().enumerate() {
             if catalog.dimensions[f.dimension.as_str()].sensitivity == Sensitivity::Pii {
                 reasons.push(reason(
                     RefusalCode::PiiNotPermitted,
@@ -138,6 +138,7 @@ pub(super) fn check(query: &Query, catalog: &Catalog, role: &Role) -> Option<Ref
     match query {
         Query::List(q) => list(q, catalog, role, &mut reasons),
         Query::Metric(q) => metric(q, catalog, role, &mut reasons),
+        Query::Funnel(q) => dimensions(&q.group_by, &q.filters, catalog, role, &mut reasons),
         Query::Overview(_) => {
             if role.overview.is_empty() && role.kinds.contains(&Kind::Overview) {
                 reasons.push(reason(
@@ -234,6 +235,15 @@ fn dimension_refusal(catalog: &Catalog, role: &Role, name: &str) -> Option<(Refu
     None
 }
 
+/// The dimensions a query groups and filters by, for kinds that have them.
+fn dimensions_of(query: &Query) -> Option<(&[DimensionName], &[Filter])> {
+    match query {
+        Query::Metric(q) => Some((&q.group_by, &q.filters)),
+        Query::Funnel(q) => Some((&q.group_by, &q.filters)),
+        Query::Overview(_) | Query::List(_) => None,
+    }
+}
+
 fn metric(q: &MetricQuery, catalog: &Catalog, role: &Role, reasons: &mut Vec<Reason>) {
     for (i, m) in q.metrics.iter().enumerate() {
         if let Some((code, message)) = metric_refusal(catalog, role, m.as_str()) {
@@ -244,7 +254,17 @@ fn metric(q: &MetricQuery, catalog: &Catalog, role: &Role, reasons: &mut Vec<Rea
             });
         }
     }
-    for (i, d) in q.group_by.iter().enumerate() {
+    dimensions(&q.group_by, &q.filters, catalog, role, reasons);
+}
+
+fn dimensions(
+    group_by: &[DimensionName],
+    filters: &[Filter],
+    catalog: &Catalog,
+    role: &Role,
+    reasons: &mut Vec<Reason>,
+) {
+    for (i, d) in group_by.iter().enumerate() {
         if let Some((code, message)) = dimension_refusal(catalog, role, d.as_str()) {
             reasons.push(Reason {
                 code,
@@ -253,7 +273,7 @@ fn metric(q: &MetricQuery, catalog: &Catalog, role: &Role, reasons: &mut Vec<Rea
             });
         }
     }
-    for (i, f) in q.filters.iter().enumerate() {
+    for (i, f) in filters.iter().enumerate() {
         if let Some((code, message)) = dimension_refusal(catalog, role, f.dimension.as_str()) {
             reasons.push(Reason {
                 code,
@@ -319,6 +339,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
         match q {
             Query::Metric(m) => metric(m, catalog, role, &mut reasons),
             Query::List(l) => list(l, catalog, role, &mut reasons),
+            Query::Funnel(f) => dimensions(&f.group_by, &f.filters, catalog, role, &mut reasons),
             Query::Overview(_) => {}
         }
         reasons.is_empty()
@@ -397,6 +418,47 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
                 return None;
             }
             let candidate = Query::Metric(m);
+            (may_run(&candidate) && &candidate != query)
+                .then(|| serde_json::to_value(candidate).ok())?
+        }
+        Query::Funnel(q) if code == RefusalCode::KindNotPermitted => {
+            // The conversion as a plain metric, when the catalog names one the role may see.
+            let metric = q
+                .funnel
+                .as_ref()
+                .and_then(|f| catalog.funnels.get(f.as_str()))
+                .and_then(|f| f.metric.clone())?;
+            let group_by: Vec<DimensionName> = q
+                .group_by
+                .iter()
+                .filter(|d| dimension_refusal(catalog, role, d.as_str()).is_none())
+                .cloned()
+                .collect();
+            let candidate = Query::Metric(MetricQuery {
+                version: Some(crate::dsl::DSL_VERSION),
+                metrics: vec![crate::dsl::MetricName(metric)],
+                period: q.period.clone(),
+                granularity: None,
+                compare: q.compare,
+                top_n: (!group_by.is_empty()).then_some(10),
+                order: (!group_by.is_empty()).then_some(crate::dsl::Order::Desc),
+                group_by,
+                filters: q
+                    .filters
+                    .iter()
+                    .filter(|f| dimension_refusal(catalog, role, f.dimension.as_str()).is_none())
+                    .cloned()
+                    .collect(),
+            });
+            may_run(&candidate).then(|| serde_json::to_value(candidate).ok())?
+        }
+        Query::Funnel(q) => {
+            let mut f = q.clone();
+            f.group_by.retain(|d| {
+                dimension_refusal(catalog, role, d.as_str()).is_none()
+                    && catalog.dimensions[d.as_str()].sensitivity != Sensitivity::Pii
+            });
+            let candidate = Query::Funnel(f);
             (may_run(&candidate) && &candidate != query)
                 .then(|| serde_json::to_value(candidate).ok())?
         }

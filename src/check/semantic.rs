@@ -9,7 +9,8 @@ use super::diagnostics::{Diagnostic, DiagnosticCode};
 use super::nearest;
 use crate::catalog::{AggFunc, Catalog, ValueType, Window};
 use crate::dsl::{
-    FieldFilter, Filter, FilterOp, FilterValue, Granularity, ListQuery, MetricQuery, Period, Query,
+    FieldFilter, Filter, FilterOp, FilterValue, FunnelQuery, Granularity, ListQuery, MetricQuery,
+    Period, Query,
 };
 
 /// Dates outside this range are refused as periods: they are typos, not questions.
@@ -24,8 +25,94 @@ pub(super) fn check(query: &Query, catalog: &Catalog) -> Vec<Diagnostic> {
         Query::Metric(q) => metric(q, catalog, &mut out),
         Query::Overview(q) => period(&q.period, "/period", &mut out),
         Query::List(q) => list(q, catalog, &mut out),
+        Query::Funnel(q) => funnel(q, catalog, &mut out),
     }
     out
+}
+
+/// The table a funnel query reads its events from, if it has one.
+pub(crate) fn funnel_table<'a>(q: &FunnelQuery, catalog: &'a Catalog) -> Option<&'a str> {
+    match &q.funnel {
+        Some(f) => catalog.funnels.get(f.as_str()).map(|f| f.table.as_str()),
+        None => catalog.event_table().map(|t| t.name.as_str()),
+    }
+}
+
+fn funnel(q: &FunnelQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
+    period(&q.period, "/period", out);
+    match (&q.funnel, q.steps.is_empty()) {
+        (Some(_), false) => out.push(Diagnostic::new(
+            DiagnosticCode::InvalidValue,
+            "/steps",
+            "give a named `funnel` or `steps`, not both",
+        )),
+        (None, true) => out.push(
+            Diagnostic::new(
+                DiagnosticCode::MissingField,
+                "/funnel",
+                "name a `funnel` from the catalog, or give two to six `steps`",
+            )
+            .with_allowed(catalog.funnels.keys().cloned().collect()),
+        ),
+        (None, false) => {
+            if q.steps.len() < 2 {
+                out.push(Diagnostic::new(
+                    DiagnosticCode::WrongLength,
+                    "/steps",
+                    "a funnel has two to six steps",
+                ));
+            }
+            let mut seen = BTreeSet::new();
+            for (i, s) in q.steps.iter().enumerate() {
+                if !seen.insert(s.as_str()) {
+                    out.push(Diagnostic::new(
+                        DiagnosticCode::Duplicate,
+                        &format!("/steps/{i}"),
+                        format!("`{s}` is listed twice"),
+                    ));
+                }
+            }
+            if catalog.event_table().is_none() {
+                out.push(Diagnostic::new(
+                    DiagnosticCode::InvalidValue,
+                    "/steps",
+                    "this catalog has no event table to read funnel steps from",
+                ));
+            }
+        }
+        (Some(_), true) => {}
+    }
+    let Some(table) = funnel_table(q, catalog) else {
+        return;
+    };
+    let reachable = |d: &str| catalog.reach(table, d).is_some();
+    let allowed = || -> Vec<String> {
+        catalog
+            .dimensions
+            .keys()
+            .filter(|d| reachable(d))
+            .cloned()
+            .collect()
+    };
+    let applicable = |d: &str, pointer: String, out: &mut Vec<Diagnostic>| {
+        if catalog.dimensions.contains_key(d) && !reachable(d) {
+            out.push(
+                Diagnostic::new(
+                    DiagnosticCode::DimensionNotApplicable,
+                    &pointer,
+                    format!("`{d}` is not reachable from the funnel's events"),
+                )
+                .with_allowed(allowed()),
+            );
+        }
+    };
+    for (i, d) in q.group_by.iter().enumerate() {
+        applicable(d.as_str(), format!("/group_by/{i}"), out);
+    }
+    for (i, f) in q.filters.iter().enumerate() {
+        dimension_filter(f, &format!("/filters/{i}"), catalog, out);
+        applicable(f.dimension.as_str(), format!("/filters/{i}/dimension"), out);
+    }
 }
 
 fn period(p: &Period, pointer: &str, out: &mut Vec<Diagnostic>) {

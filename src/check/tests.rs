@@ -95,8 +95,40 @@ fn malformed_and_huge_inputs_are_diagnosed() {
         "wrong_type"
     );
     assert_eq!(
-        invalid_codes(c.check_bytes(br#"{"kind":"funnel","funnel":"checkout"}"#, "analyst"))[0].0,
+        invalid_codes(c.check_bytes(br#"{"kind":"explain","metric":"signups"}"#, "analyst"))[0].0,
         "unsupported_kind"
+    );
+    assert_eq!(
+        invalid_codes(c.check_bytes(
+            br#"{"kind":"funnel","period":{"preset":"last_week"}}"#,
+            "analyst"
+        ))[0]
+            .0,
+        "missing_field"
+    );
+    assert_eq!(
+        invalid_codes(c.check_bytes(
+            br#"{"kind":"funnel","funnel":"checkout","steps":["search","order_completed"],"period":{"preset":"last_week"}}"#,
+            "analyst"
+        ))[0]
+            .0,
+        "invalid_value"
+    );
+    assert_eq!(
+        invalid_codes(c.check_bytes(
+            br#"{"kind":"funnel","steps":["search","search"],"period":{"preset":"last_week"}}"#,
+            "analyst"
+        ))[0]
+            .0,
+        "duplicate"
+    );
+    assert_eq!(
+        invalid_codes(c.check_bytes(
+            br#"{"kind":"funnel","funnel":"checkout","group_by":["priority"],"period":{"preset":"last_week"}}"#,
+            "analyst"
+        ))[0]
+            .0,
+        "dimension_not_applicable"
     );
     let r = c.check_value(
         json!({"kind":"metric","metrics":["dau"],"period":{"preset":"lastweek"}}),

@@ -25,6 +25,8 @@ pub enum Query {
     Overview(OverviewQuery),
     /// Record-level rows of one entity (for roles with record-level access).
     List(ListQuery),
+    /// Users through ordered steps, each within the conversion window of the first.
+    Funnel(FunnelQuery),
 }
 
 impl Query {
@@ -33,11 +35,12 @@ impl Query {
             Query::Metric(_) => Kind::Metric,
             Query::Overview(_) => Kind::Overview,
             Query::List(_) => Kind::List,
+            Query::Funnel(_) => Kind::Funnel,
         }
     }
 }
 
-/// The query kinds. Funnel and explain arrive with their issue; the catalog already names them.
+/// The query kinds. Explain arrives with its issue; the catalog already names it.
 #[derive(
     Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
 )]
@@ -63,7 +66,24 @@ impl Kind {
 
     /// Kinds this build can execute.
     pub fn supported(self) -> bool {
-        matches!(self, Kind::Metric | Kind::Overview | Kind::List)
+        matches!(
+            self,
+            Kind::Metric | Kind::Overview | Kind::List | Kind::Funnel
+        )
+    }
+
+    /// The kinds this build can execute, in declared order.
+    pub fn all_supported() -> Vec<Kind> {
+        [
+            Kind::Metric,
+            Kind::Overview,
+            Kind::List,
+            Kind::Funnel,
+            Kind::Explain,
+        ]
+        .into_iter()
+        .filter(|k| k.supported())
+        .collect()
     }
 }
 
@@ -109,7 +129,28 @@ macro_rules! name_str {
         }
     )*};
 }
-name_str!(MetricName, DimensionName, FieldName, EntityName);
+/// A funnel from the catalog.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(transparent)]
+pub struct FunnelName(pub String);
+
+/// An event name a funnel step matches.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(transparent)]
+pub struct StepName(pub String);
+
+name_str!(
+    MetricName,
+    DimensionName,
+    FieldName,
+    EntityName,
+    FunnelName,
+    StepName
+);
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -181,6 +222,44 @@ pub struct ListQuery {
     #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
 }
+
+/// A funnel: users who did the first step in the period, and how many of them went on to do each
+/// later step in order, each within `window_hours` of the first.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1))]
+    pub version: Option<u32>,
+    /// A funnel from the catalog; give this or `steps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funnel: Option<FunnelName>,
+    /// Two to six event names in order, instead of a named funnel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 6))]
+    pub steps: Vec<StepName>,
+    /// Hours from the first step within which every later step must happen (1-720; default: the
+    /// named funnel's window, or 24).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 720))]
+    pub window_hours: Option<u32>,
+    /// The period in which users did the first step.
+    pub period: Period,
+    /// Adds previous values and deltas to every step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Compare>,
+    /// Zero or one dimension, read on the first step's event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1))]
+    pub group_by: Vec<DimensionName>,
+    /// Filters on the first step's event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub filters: Vec<Filter>,
+}
+
+/// The default conversion window of a funnel given as `steps`.
+pub const DEFAULT_FUNNEL_WINDOW_HOURS: u32 = 24;
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]

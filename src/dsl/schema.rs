@@ -41,6 +41,9 @@ pub struct Names {
     pub dimensions: Vec<String>,
     pub entities: Vec<String>,
     pub fields: Vec<String>,
+    pub funnels: Vec<String>,
+    /// Event names ad-hoc funnel steps may match.
+    pub steps: Vec<String>,
 }
 
 impl Names {
@@ -59,6 +62,8 @@ impl Names {
             dimensions: catalog.dimensions.keys().cloned().collect(),
             entities: catalog.entities.keys().cloned().collect(),
             fields,
+            funnels: catalog.funnels.keys().cloned().collect(),
+            steps: catalog.event_names(),
         }
     }
 
@@ -104,20 +109,31 @@ impl Names {
         };
         fields.sort();
         fields.dedup();
+        let funnel = role.kinds.iter().any(|k| k.as_str() == "funnel");
+        let (funnels, steps) = if funnel {
+            (
+                catalog.funnels.keys().cloned().collect(),
+                catalog.event_names(),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Names {
             kinds,
             metrics,
             dimensions,
             entities,
             fields,
+            funnels,
+            steps,
         }
     }
 }
 
 fn supported_kinds() -> Vec<String> {
-    ["metric", "overview", "list"]
-        .iter()
-        .map(|s| s.to_string())
+    crate::dsl::Kind::all_supported()
+        .into_iter()
+        .map(|k| k.as_str().to_string())
         .collect()
 }
 
@@ -160,6 +176,18 @@ pub fn schema(names: &Names, form: Form) -> Value {
         "FieldName",
         &names.fields,
         "A field of a `list` entity.",
+    );
+    set_enum(
+        &mut defs,
+        "FunnelName",
+        &names.funnels,
+        "A funnel from the catalog.",
+    );
+    set_enum(
+        &mut defs,
+        "StepName",
+        &names.steps,
+        "An event name a funnel step matches.",
     );
 
     // Keep only the kinds on offer, in the declared order.
@@ -395,6 +423,6 @@ mod tests {
                     .unwrap()
             })
             .collect();
-        assert_eq!(kinds, vec!["metric", "overview"]);
+        assert_eq!(kinds, vec!["metric", "overview", "funnel"]);
     }
 }

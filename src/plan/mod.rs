@@ -97,6 +97,7 @@ pub struct Plan {
 pub enum PlanBody {
     Metric(MetricPlan),
     List(ListPlan),
+    Funnel(FunnelPlan),
 }
 
 /// A metric or overview query: the outputs wanted and the units that compute them.
@@ -148,6 +149,39 @@ pub enum Purpose {
     Summary,
     Breakdown,
     Series,
+}
+
+/// A funnel query: the steps, the event table they are read from, and one unit per range and shape.
+#[derive(Debug, Clone)]
+pub struct FunnelPlan {
+    /// The catalog funnel's name, or `None` for ad-hoc steps.
+    pub funnel: Option<String>,
+    pub label: String,
+    pub steps: Vec<String>,
+    pub window_hours: u32,
+    /// The event table: tenant, time, entity (whose steps) and event-name columns come from it.
+    pub table: String,
+    pub period: ResolvedPeriod,
+    pub compare: Option<(Compare, DateRange)>,
+    pub group_by: Option<String>,
+    pub filters: Vec<Filter>,
+    /// One statement each: (range, grouped), the current period's total first.
+    pub units: Vec<FunnelUnit>,
+}
+
+/// Users reaching each step over one range, in total or per group: exactly one SQL statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunnelUnit {
+    pub range: DateRange,
+    pub grouped: bool,
+}
+
+impl FunnelPlan {
+    pub fn unit_index(&self, range: &DateRange, grouped: bool) -> Option<usize> {
+        self.units
+            .iter()
+            .position(|u| &u.range == range && u.grouped == grouped)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -226,6 +260,7 @@ pub fn plan(
                 limit: q.limit.unwrap_or(20) as usize,
             })
         }
+        Query::Funnel(q) => PlanBody::Funnel(funnel_plan(catalog, today, q)?),
     };
     Ok(Plan {
         workspace: workspace.clone(),
@@ -322,6 +357,77 @@ fn metric_plan(
         filters,
         top_n,
         order,
+        units,
+    })
+}
+
+fn funnel_plan(
+    catalog: &Catalog,
+    today: NaiveDate,
+    q: &crate::dsl::FunnelQuery,
+) -> Result<FunnelPlan, PlanError> {
+    let resolved = time::resolve(&q.period, today);
+    if resolved.range.start > today {
+        return Err(PlanError::FuturePeriod {
+            start: resolved.range.start,
+            end: resolved.range.end,
+            today,
+        });
+    }
+    let named = q.funnel.as_ref().map(|f| &catalog.funnels[f.as_str()]);
+    let (funnel, label, steps, table) = match named {
+        Some(f) => (
+            Some(f.name.clone()),
+            f.label.clone(),
+            f.steps.clone(),
+            f.table.clone(),
+        ),
+        None => {
+            let steps: Vec<String> = q.steps.iter().map(|s| s.as_str().to_string()).collect();
+            let table = catalog
+                .event_table()
+                .expect("check requires an event table for steps")
+                .name
+                .clone();
+            (None, steps.join(" → "), steps, table)
+        }
+    };
+    let compare = q.compare.map(|c| (c, time::compare_range(&resolved, c)));
+    let grouped = !q.group_by.is_empty();
+    let mut units = vec![FunnelUnit {
+        range: resolved.range,
+        grouped: false,
+    }];
+    if grouped {
+        units.push(FunnelUnit {
+            range: resolved.range,
+            grouped: true,
+        });
+    }
+    if let Some((_, r)) = compare {
+        units.push(FunnelUnit {
+            range: r,
+            grouped: false,
+        });
+        if grouped {
+            units.push(FunnelUnit {
+                range: r,
+                grouped: true,
+            });
+        }
+    }
+    Ok(FunnelPlan {
+        funnel,
+        label,
+        steps,
+        window_hours: q
+            .window_hours
+            .unwrap_or(crate::dsl::DEFAULT_FUNNEL_WINDOW_HOURS),
+        table,
+        period: resolved,
+        compare,
+        group_by: q.group_by.first().map(|d| d.as_str().to_string()),
+        filters: q.filters.clone(),
         units,
     })
 }

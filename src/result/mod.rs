@@ -15,7 +15,8 @@ use crate::dsl::Order;
 use crate::exec::{Cell, Rows};
 use crate::plan::time::{window_key, windows};
 use crate::plan::{
-    series_shape, snapshot_instant, total_shape, DateRange, ListPlan, MetricPlan, Plan, PlanBody,
+    series_shape, snapshot_instant, total_shape, DateRange, FunnelPlan, ListPlan, MetricPlan, Plan,
+    PlanBody,
 };
 
 /// A number as the result states it: whole values serialize as integers.
@@ -86,6 +87,37 @@ pub struct BreakdownRow {
     pub delta_pct: Option<Num>,
 }
 
+/// Users reaching one step of a funnel, in total or for one group.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FunnelStep {
+    /// 1 for the first step.
+    pub step: usize,
+    /// The event name the step matches.
+    pub event: String,
+    /// The group (absent on the total rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<BTreeMap<String, Option<String>>>,
+    /// Users who reached this step.
+    pub value: Option<Num>,
+    /// Share of the previous step's users (null on the first step and when it had none).
+    pub step_conversion: Option<Num>,
+    /// Share of the first step's users.
+    pub overall_conversion: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta_pct: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_step_conversion: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_overall_conversion: Option<Num>,
+}
+
+/// The most groups a funnel breakdown shows (by first-step users, descending).
+pub const MAX_FUNNEL_GROUPS: usize = 20;
+
 /// The `data` object of a response.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct QueryResult {
@@ -96,6 +128,9 @@ pub struct QueryResult {
     pub summary: Vec<SummaryRow>,
     pub timeseries: Vec<SeriesPoint>,
     pub breakdown: Vec<BreakdownRow>,
+    /// Funnel steps: the totals first, then each group's steps.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub funnel: Vec<FunnelStep>,
     pub rows: Vec<BTreeMap<String, serde_json::Value>>,
     /// Groups there were in all, before `top_n`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -115,6 +150,112 @@ pub fn assemble(plan: &Plan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
     match &plan.body {
         PlanBody::Metric(m) => metric(m, rows, catalog),
         PlanBody::List(l) => list(l, &rows[0]),
+        PlanBody::Funnel(f) => funnel(f, rows),
+    }
+}
+
+/// Per unit of a funnel plan: group → users per step.
+fn funnel_counts(plan: &FunnelPlan, rows: &Rows, grouped: bool) -> BTreeMap<Key, Vec<f64>> {
+    let groups = usize::from(grouped);
+    rows.rows
+        .iter()
+        .map(|row| {
+            let key: Key = row[..groups]
+                .iter()
+                .map(|c| c.as_text().map(String::from))
+                .collect();
+            let counts = (0..plan.steps.len())
+                .map(|k| row[groups + k].as_f64().unwrap_or(0.0))
+                .collect();
+            (key, counts)
+        })
+        .collect()
+}
+
+fn ratio(n: f64, d: f64) -> Option<Num> {
+    (d != 0.0).then(|| Num(n / d))
+}
+
+/// One group's (or the total's) step rows from its counts now and, with `compare`, before.
+fn funnel_steps(
+    plan: &FunnelPlan,
+    dimensions: Option<BTreeMap<String, Option<String>>>,
+    now: &[f64],
+    before: Option<&[f64]>,
+) -> Vec<FunnelStep> {
+    (0..plan.steps.len())
+        .map(|k| {
+            let conversions = |c: &[f64]| {
+                (
+                    if k == 0 { None } else { ratio(c[k], c[k - 1]) },
+                    ratio(c[k], c[0]),
+                )
+            };
+            let (step_conversion, overall_conversion) = conversions(now);
+            let (d, pct) = delta(Some(now[k]), before.map(|b| b[k]));
+            let (previous_step_conversion, previous_overall_conversion) =
+                before.map(conversions).unwrap_or((None, None));
+            FunnelStep {
+                step: k + 1,
+                event: plan.steps[k].clone(),
+                dimensions: dimensions.clone(),
+                value: Some(Num(now[k])),
+                step_conversion,
+                overall_conversion,
+                previous: before.map(|b| Num(b[k])),
+                delta: d,
+                delta_pct: pct,
+                previous_step_conversion,
+                previous_overall_conversion,
+            }
+        })
+        .collect()
+}
+
+fn funnel(plan: &FunnelPlan, rows: &[Rows]) -> QueryResult {
+    let zeros = vec![0.0; plan.steps.len()];
+    let counts = |range: &DateRange, grouped: bool| {
+        plan.unit_index(range, grouped)
+            .map(|i| funnel_counts(plan, &rows[i], grouped))
+            .unwrap_or_default()
+    };
+    let now_total = counts(&plan.period.range, false);
+    let before_total = plan.compare.map(|(_, r)| counts(&r, false));
+    let total_of =
+        |m: &BTreeMap<Key, Vec<f64>>| m.get(&Vec::new()).cloned().unwrap_or(zeros.clone());
+    let now = total_of(&now_total);
+    let before = before_total.as_ref().map(total_of);
+    let mut steps = funnel_steps(plan, None, &now, before.as_deref());
+
+    let mut total_groups = None;
+    if let Some(dimension) = &plan.group_by {
+        let now_groups = counts(&plan.period.range, true);
+        let before_groups = plan.compare.map(|(_, r)| counts(&r, true));
+        let mut keyed: Vec<(&Key, &Vec<f64>)> = now_groups.iter().collect();
+        total_groups = Some(keyed.len());
+        keyed.sort_by(|(ka, a), (kb, b)| {
+            b[0].partial_cmp(&a[0])
+                .unwrap_or(Ordering::Equal)
+                .then_with(|| ka.cmp(kb))
+        });
+        for (key, now) in keyed.into_iter().take(MAX_FUNNEL_GROUPS) {
+            let before = before_groups
+                .as_ref()
+                .map(|m| m.get(key).cloned().unwrap_or(zeros.clone()));
+            let dims: BTreeMap<String, Option<String>> =
+                [(dimension.clone(), key[0].clone())].into_iter().collect();
+            steps.extend(funnel_steps(plan, Some(dims), now, before.as_deref()));
+        }
+    }
+
+    QueryResult {
+        period: Some(plan.period.range.into()),
+        previous_period: plan.compare.map(|(_, r)| r.into()),
+        funnel: steps,
+        total_groups,
+        truncated: rows.iter().any(|r| r.truncated),
+        empty: now[0] == 0.0,
+        ..QueryResult::default()
     }
 }
 
@@ -383,6 +524,7 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
         summary,
         timeseries,
         breakdown,
+        funnel: Vec::new(),
         rows: Vec::new(),
         total_groups,
         suppressed_groups: 0,

@@ -130,6 +130,26 @@ impl Dialect {
         }
     }
 
+    /// The timestamp `t` plus a whole number of seconds, comparable with the engine's timestamp
+    /// columns (SQLite: text in the stored `YYYY-MM-DD HH:MM:SS` form). The amount is bound.
+    pub(crate) fn add_seconds(self, t: Expr, seconds: i64) -> Expr {
+        match self {
+            Dialect::Sqlite => Func::cust(Alias::new("datetime"))
+                .arg(t)
+                .arg(Expr::val(format!("{seconds:+} seconds")))
+                .into(),
+            Dialect::Postgres => t.add(Expr::from(Func::cast_as(
+                Expr::val(format!("{seconds} seconds")),
+                Alias::new("INTERVAL"),
+            ))),
+            Dialect::Mysql => Func::cust(Alias::new("TIMESTAMPADD"))
+                .arg(Expr::cust("SECOND"))
+                .arg(Expr::val(seconds))
+                .arg(t)
+                .into(),
+        }
+    }
+
     /// A numeric expression as a double, so every engine returns the same decodable type
     /// (PostgreSQL and MySQL return exact decimals for SUM otherwise).
     pub(crate) fn to_double(self, e: Expr) -> Expr {

@@ -19,7 +19,7 @@ pub use dialect::Dialect;
 
 use crate::catalog::{AggFunc, Catalog, Measure, Tenant, TimeBasis, ValueType};
 use crate::dsl::{FieldFilter, FilterOp, FilterValue, Order};
-use crate::plan::{ListPlan, Plan, PlanBody, Shape, Unit, WorkspaceId};
+use crate::plan::{FunnelPlan, FunnelUnit, ListPlan, Plan, PlanBody, Shape, Unit, WorkspaceId};
 
 /// One SQL statement, its parameters, and the types of its output columns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,6 +78,11 @@ pub fn compile(
             .map(|u| compile_unit(u, catalog, &plan.workspace, dialect))
             .collect(),
         PlanBody::List(l) => Ok(vec![compile_list(l, catalog, &plan.workspace, dialect)?]),
+        PlanBody::Funnel(f) => f
+            .units
+            .iter()
+            .map(|u| compile_funnel(f, u, catalog, &plan.workspace, dialect))
+            .collect(),
     }
 }
 
@@ -451,6 +456,148 @@ fn median(
         kind: ColumnKind::Int,
     });
     finish(&outer, columns, dialect)
+}
+
+/// Users reaching each step of a funnel over one range, in total or per group.
+///
+/// Every first-step event in the range is an attempt; for each attempt the chain takes, step by
+/// step, the earliest later event of the next step that is no earlier than the previous one and
+/// before the first step's time plus the window (the earliest is always the best choice, so an
+/// attempt reaches step k exactly when some ordered sequence of events does). A user reaches
+/// step k when any of their attempts does; a group is read on the attempt's first event.
+///
+/// ```text
+/// c1: SELECT t0.user AS u, [dim AS g0,] t0.ts AS a1 FROM events t0 … WHERE tenant, step 1, range, filters
+/// ck: SELECT u, [g0,] a1 … a(k-1), MIN(ek.ts) AS ak FROM c(k-1)
+///       LEFT JOIN events ek ON tenant AND ek.user = u AND step k AND ek.ts >= a(k-1) AND ek.ts < a1 + window
+///       GROUP BY u, [g0,] a1 … a(k-1)
+/// per user: SELECT u, [g0,] MAX(a2) … MAX(an) FROM cn GROUP BY u, [g0]
+/// SELECT [g0,] COUNT(*) AS s1, COUNT(a2) AS s2 … FROM per_user GROUP BY [g0] ORDER BY [g0]
+/// ```
+fn compile_funnel(
+    plan: &FunnelPlan,
+    unit: &FunnelUnit,
+    catalog: &Catalog,
+    workspace: &WorkspaceId,
+    dialect: Dialect,
+) -> Result<Statement, CompileError> {
+    let table = &catalog.tables[&plan.table];
+    let (Some(time), Some(actor), Some(event), Tenant::Column(tenant)) = (
+        table.time.as_deref(),
+        table.entity.as_deref(),
+        table.event.as_deref(),
+        &table.tenant,
+    ) else {
+        unreachable!("the catalog only lets funnels run on funnel-ready tables")
+    };
+    let step_time = |k: usize| format!("a{k}");
+    let grouped = unit.grouped && plan.group_by.is_some();
+    let mut keys: Vec<String> = vec!["u".into()];
+    if grouped {
+        keys.push("g0".into());
+    }
+
+    // The attempts: first-step events in the range.
+    let mut first = Query::select();
+    let mut scope = Scope::new(&mut first, &plan.table, catalog, workspace);
+    first.expr_as(col("t0", actor), Alias::new("u"));
+    if let (true, Some(d)) = (grouped, &plan.group_by) {
+        let e = scope.dimension(&mut first, &plan.table, d);
+        first.expr_as(e, Alias::new("g0"));
+    }
+    first.expr_as(col("t0", time), Alias::new(step_time(1).as_str()));
+    first.and_where(col("t0", event).eq(Expr::val(plan.steps[0].as_str())));
+    first.and_where(col("t0", time).gte(dialect.timestamp(unit.range.from_instant())));
+    first.and_where(col("t0", time).lt(dialect.timestamp(unit.range.until_instant())));
+    for f in &plan.filters {
+        let e = scope.dimension(&mut first, &plan.table, f.dimension.as_str());
+        let ty = catalog.dimensions[f.dimension.as_str()].ty;
+        first.and_where(condition(e, f.op, &f.values, ty, dialect));
+    }
+
+    // Each later step: the earliest matching event after the previous one, within the window.
+    let window_seconds = i64::from(plan.window_hours) * 3600;
+    let mut chain = first;
+    for (k, step) in plan
+        .steps
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, s)| (i + 1, s))
+    {
+        let prev = format!("c{}", k - 1);
+        let ev = format!("e{k}");
+        let mut next = Query::select();
+        let mut carried: Vec<String> = keys.clone();
+        carried.extend((1..k).map(step_time));
+        for c in &carried {
+            next.expr_as(col(&prev, c), Alias::new(c.as_str()));
+        }
+        next.expr_as(Func::min(col(&ev, time)), Alias::new(step_time(k).as_str()));
+        next.from_subquery(chain, Alias::new(prev.as_str()));
+        let on = Cond::all()
+            .add(col(&ev, tenant).eq(Expr::val(workspace.as_str())))
+            .add(col(&ev, actor).equals((Alias::new(prev.as_str()), Alias::new("u"))))
+            .add(col(&ev, event).eq(Expr::val(step.as_str())))
+            .add(col(&ev, time).gte(col(&prev, &step_time(k - 1))))
+            .add(col(&ev, time).lt(dialect.add_seconds(col(&prev, &step_time(1)), window_seconds)));
+        next.join_as(
+            JoinType::LeftJoin,
+            Alias::new(plan.table.as_str()),
+            Alias::new(ev.as_str()),
+            on,
+        );
+        for c in &carried {
+            next.add_group_by([col(&prev, c)]);
+        }
+        chain = next;
+    }
+
+    // Per user (and group): the furthest any attempt got.
+    let last = format!("c{}", plan.steps.len());
+    let mut per_user = Query::select();
+    for c in &keys {
+        per_user.expr_as(col(&last, c), Alias::new(c.as_str()));
+    }
+    for k in 2..=plan.steps.len() {
+        per_user.expr_as(
+            Func::max(col(&last, &step_time(k))),
+            Alias::new(step_time(k).as_str()),
+        );
+    }
+    per_user.from_subquery(chain, Alias::new(last.as_str()));
+    for c in &keys {
+        per_user.add_group_by([col(&last, c)]);
+    }
+
+    let mut q = Query::select();
+    let mut columns = Vec::new();
+    if grouped {
+        q.expr_as(col("f", "g0"), Alias::new("g0"));
+        columns.push(Column {
+            name: "g0".into(),
+            kind: ColumnKind::Text,
+        });
+    }
+    for k in 1..=plan.steps.len() {
+        let e: Expr = if k == 1 {
+            Func::count(Expr::cust("*")).into()
+        } else {
+            Func::count(col("f", &step_time(k))).into()
+        };
+        let name = format!("s{k}");
+        q.expr_as(e, Alias::new(name.as_str()));
+        columns.push(Column {
+            name,
+            kind: ColumnKind::Int,
+        });
+    }
+    q.from_subquery(per_user, Alias::new("f"));
+    if grouped {
+        q.add_group_by([col("f", "g0")]);
+        q.order_by_expr(col("f", "g0"), SqlOrder::Asc);
+    }
+    finish(&q, columns, dialect)
 }
 
 fn compile_list(

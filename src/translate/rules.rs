@@ -1333,6 +1333,7 @@ struct Reading {
     list: bool,
     why: bool,
     funnel: bool,
+    funnel_name: Option<String>,
     shift: bool,
     drop_filters: bool,
     unknown: Vec<String>,
@@ -1598,7 +1599,10 @@ impl Rules {
                                     .map(|e| e.name.clone());
                             }
                         }
-                        Concept::Funnel(_) => r.funnel = true,
+                        Concept::Funnel(f) => {
+                            r.funnel = true;
+                            r.funnel_name = Some(f);
+                        }
                     }
                 }
                 Item::Period(p) => r.period = Some(p.clone()),
@@ -1726,13 +1730,11 @@ impl Rules {
         if r.list {
             return self.list(r, catalog);
         }
+        if let Some(name) = r.funnel_name.clone() {
+            return self.funnel(&name, r, catalog);
+        }
         if r.metrics.is_empty() {
-            let msg = if r.funnel {
-                "Funnels are not available in this version; ask for the conversion rate metric with a period instead."
-            } else {
-                "Which metric do you mean?"
-            };
-            return self.clarify(msg, &r);
+            return self.clarify("Which metric do you mean?", &r);
         }
         let Some(period) = r.period.clone() else {
             return self.clarify("For which period? For example \"last week\", \"yesterday\", \"last 30 days\" or \"in October\".", &r);
@@ -1742,6 +1744,46 @@ impl Rules {
         q.insert("metrics".into(), json!(r.metrics));
         q.insert("period".into(), period);
         self.apply_modifiers(&mut q, &r);
+        Translation::Dsl {
+            dsl: Value::Object(q),
+        }
+    }
+
+    /// A named funnel ("conversion rate for the checkout flow"): steps per user in order, over the
+    /// period asked, or the last 30 days (a funnel's usual look-back; the answer states the
+    /// dates). A conversion metric named alongside is the funnel's own measure, not a second ask.
+    fn funnel(&self, name: &str, r: Reading, catalog: &Catalog) -> Translation {
+        let own_metric = catalog.funnels.get(name).and_then(|f| f.metric.as_deref());
+        if r.metrics.iter().any(|m| Some(m.as_str()) != own_metric) {
+            return self.clarify(
+                "Do you mean the funnel or the metric? Ask for one of them at a time.",
+                &r,
+            );
+        }
+        if r.granularity.is_some() || r.top_n.is_some() || r.superlative {
+            return self.clarify(
+                "A funnel counts users per step over one period; ask without a time series or a top list.",
+                &r,
+            );
+        }
+        if r.group_by.len() > 1 {
+            return self.clarify(
+                "A funnel can be broken down by one dimension at a time.",
+                &r,
+            );
+        }
+        let mut q = Map::new();
+        q.insert("kind".into(), json!("funnel"));
+        q.insert("funnel".into(), json!(name));
+        q.insert(
+            "period".into(),
+            r.period
+                .clone()
+                .unwrap_or(json!({"last_n": {"count": 30, "unit": "day"}})),
+        );
+        self.apply_modifiers(&mut q, &r);
+        q.remove("top_n");
+        q.remove("order");
         Translation::Dsl {
             dsl: Value::Object(q),
         }
