@@ -20,7 +20,7 @@ pub struct Answer {
     pub sources: Vec<Source>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Source {
     pub metric: String,
     pub label: String,

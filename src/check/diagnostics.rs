@@ -10,7 +10,7 @@ use super::nearest;
 use crate::catalog::{Catalog, Role};
 use crate::dsl::schema::Names;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DiagnosticCode {
     MalformedJson,
@@ -73,7 +73,7 @@ impl DiagnosticCode {
 }
 
 /// One problem with a query document.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Diagnostic {
     pub code: DiagnosticCode,
     /// JSON pointer into the document ("" is the whole document).

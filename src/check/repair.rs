@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::nearest::normalise;
 use crate::catalog::{Catalog, Dimension};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Repair {
     pub pointer: String,
     pub from: String,

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::catalog::{Catalog, MetricDef, Role, Sensitivity, TimeBasis};
 use crate::dsl::{DimensionName, Filter, Kind, ListQuery, MetricQuery, Query};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalCode {
     PiiNotPermitted,
@@ -34,7 +34,7 @@ impl RefusalCode {
 }
 
 /// A policy refusal: the first (most important) reason, every reason, and an offer when one exists.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Refusal {
     pub code: RefusalCode,
     pub message: String,
@@ -44,7 +44,7 @@ pub struct Refusal {
     pub suggestion: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Reason {
     pub code: RefusalCode,
     pub pointer: String,

@@ -34,11 +34,25 @@ impl Serialize for Num {
     }
 }
 
+impl schemars::JsonSchema for Num {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Num".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "number"})
+    }
+}
+
 fn num(v: Option<f64>) -> Option<Num> {
     v.filter(|x| x.is_finite()).map(Num)
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct PeriodOut {
     pub start: String,
     pub end: String,
@@ -53,7 +67,7 @@ impl From<DateRange> for PeriodOut {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct SummaryRow {
     pub metric: String,
     pub value: Option<Num>,
@@ -65,7 +79,7 @@ pub struct SummaryRow {
     pub delta_pct: Option<Num>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct SeriesPoint {
     pub date: String,
     pub metric: String,
@@ -74,7 +88,7 @@ pub struct SeriesPoint {
     pub dimensions: Option<BTreeMap<String, Option<String>>>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct BreakdownRow {
     pub dimensions: BTreeMap<String, Option<String>>,
     pub metric: String,
@@ -88,7 +102,7 @@ pub struct BreakdownRow {
 }
 
 /// Users reaching one step of a funnel, in total or for one group.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct FunnelStep {
     /// 1 for the first step.
     pub step: usize,
@@ -119,7 +133,7 @@ pub struct FunnelStep {
 pub const MAX_FUNNEL_GROUPS: usize = 20;
 
 /// The `data` object of a response.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default, schemars::JsonSchema)]
 pub struct QueryResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub period: Option<PeriodOut>,
