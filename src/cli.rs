@@ -78,6 +78,28 @@ struct AskArgs {
     /// Print exactly the response JSON.
     #[arg(long)]
     json: bool,
+    /// Which translator answers (default: hybrid when TALLY_LLM_BASE_URL and TALLY_LLM_MODEL
+    /// are set, rules otherwise).
+    #[arg(long, value_enum)]
+    translator: Option<TranslatorArg>,
+}
+
+/// `--translator` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum TranslatorArg {
+    Rules,
+    Llm,
+    Hybrid,
+}
+
+impl From<TranslatorArg> for crate::translate::Mode {
+    fn from(a: TranslatorArg) -> Self {
+        match a {
+            TranslatorArg::Rules => crate::translate::Mode::Rules,
+            TranslatorArg::Llm => crate::translate::Mode::Llm,
+            TranslatorArg::Hybrid => crate::translate::Mode::Hybrid,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -537,13 +559,29 @@ fn exit_for(outcome: Outcome) -> i32 {
 
 async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failure> {
     let clock = today(a.today);
-    let engine = open_engine(catalog, a.warehouse, &clock).await?;
+    // The LLM setup is read before the warehouse is opened, so a bad setting fails fast.
+    let rules = Arc::new(crate::translate::rules::Rules::new(&catalog));
+    let translators = crate::translate::Translators::from_env(
+        catalog.clone(),
+        rules.clone(),
+        a.translator.map(Into::into),
+    )
+    .map_err(|e| Failure::usage("invalid_translator", e.to_string()))?;
+    let mut engine = open_engine(catalog, a.warehouse, &clock).await?;
+    engine.rules = rules;
+    engine.translators = translators;
     let mut previous: Option<serde_json::Value> = None;
+    let mut spent_usd = 0.0;
     for q in &a.after {
-        let (r, _) = engine
-            .ask(q, &a.role, &a.workspace, &clock, previous.as_ref())
+        let turn = pipeline::Turn {
+            previous: previous.as_ref(),
+            spent_usd,
+        };
+        let (r, trace) = engine
+            .ask_in_conversation(q, &a.role, &a.workspace, &clock, turn)
             .await
             .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+        spent_usd += trace.translation.map_or(0.0, |t| t.usage.cost_usd);
         if let Some(dsl) = r
             .executed_dsl
             .as_ref()
@@ -552,17 +590,18 @@ async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failure> {
             previous = Some(dsl);
         }
     }
+    let turn = pipeline::Turn {
+        previous: previous.as_ref(),
+        spent_usd,
+    };
     let (response, _) = engine
-        .ask(
-            &a.question,
-            &a.role,
-            &a.workspace,
-            &clock,
-            previous.as_ref(),
-        )
+        .ask_in_conversation(&a.question, &a.role, &a.workspace, &clock, turn)
         .await
         .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
     print_response(&response, a.json, &a.role, &a.workspace);
+    if let (false, Some(note)) = (a.json, &response.note) {
+        eprintln!("note: {note}");
+    }
     Ok(exit_for(response.outcome))
 }
 

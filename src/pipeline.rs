@@ -19,7 +19,9 @@ use crate::plan::{self, Clock, Plan, WorkspaceId};
 use crate::result::{self, QueryResult};
 use crate::sql::{self, CompileError, Dialect, Statement};
 use crate::translate::rules::Rules;
-use crate::translate::{Clarification, Translation};
+use crate::translate::{
+    Clarification, TranslateRequest, Translated, Translation, TranslatorKind, Translators,
+};
 
 /// Questions longer than this are refused before translation.
 pub const MAX_QUESTION_CHARS: usize = 1000;
@@ -76,6 +78,9 @@ pub struct Response {
     /// Deterministic repairs applied to the DSL (synonyms, case).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub repairs: Vec<Repair>,
+    /// Why the translator is not the configured one (an LLM over budget or unavailable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub sources: Vec<Source>,
     pub catalog_version: String,
     pub timings_ms: Timings,
@@ -99,6 +104,8 @@ pub struct Trace {
     pub statements: Vec<Statement>,
     pub rows: Vec<Rows>,
     pub result: Option<QueryResult>,
+    /// Which translator answered, why not the LLM, and its tokens and cost (for the audit).
+    pub translation: Option<Translated>,
 }
 
 /// Failures of the machinery, not of the question (HTTP 5xx, CLI exit 1).
@@ -119,11 +126,20 @@ impl Error {
     }
 }
 
+/// One turn of a conversation: its last DSL and what it has spent on the LLM so far.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Turn<'a> {
+    pub previous: Option<&'a Value>,
+    pub spent_usd: f64,
+}
+
 /// The catalog, its checker and a warehouse: everything a query needs.
 pub struct Engine {
     pub catalog: Arc<Catalog>,
     pub checker: Checker,
-    pub rules: Rules,
+    pub rules: Arc<Rules>,
+    /// The translators `ask` uses: rules only unless an LLM is set up (`Translators::from_env`).
+    pub translators: Translators,
     pub warehouse: Warehouse,
     pub limits: Limits,
 }
@@ -161,9 +177,11 @@ fn period_of(q: &Query) -> Option<&Period> {
 
 impl Engine {
     pub fn new(catalog: Arc<Catalog>, warehouse: Warehouse, limits: Limits) -> Engine {
+        let rules = Arc::new(Rules::new(&catalog));
         Engine {
             checker: Checker::new(catalog.clone()),
-            rules: Rules::new(&catalog),
+            translators: Translators::rules_only(catalog.clone(), rules.clone()),
+            rules,
             catalog,
             warehouse,
             limits,
@@ -174,7 +192,7 @@ impl Engine {
         base(&self.catalog, outcome, answer)
     }
 
-    /// Answers a question in English: the rule translator, then the same pipeline as DSL.
+    /// Answers a question in English as the first turn of a conversation (nothing spent yet).
     /// `previous` is the conversation's last DSL, for follow-ups ("and by country?").
     pub async fn ask(
         &self,
@@ -183,6 +201,25 @@ impl Engine {
         workspace: &str,
         clock: &Clock,
         previous: Option<&Value>,
+    ) -> Result<(Response, Trace), Error> {
+        let turn = Turn {
+            previous,
+            spent_usd: 0.0,
+        };
+        self.ask_in_conversation(question, role, workspace, clock, turn)
+            .await
+    }
+
+    /// Answers a question in English: `self.translators`, then the same pipeline as DSL.
+    /// `trace.translation` says which translator answered and what it cost; add its
+    /// `usage.cost_usd` to the conversation's spend for the next turn.
+    pub async fn ask_in_conversation(
+        &self,
+        question: &str,
+        role: &str,
+        workspace: &str,
+        clock: &Clock,
+        turn: Turn<'_>,
     ) -> Result<(Response, Trace), Error> {
         let started = Instant::now();
         if question.chars().count() > MAX_QUESTION_CHARS {
@@ -200,37 +237,48 @@ impl Engine {
             return Ok((r, Trace::default()));
         }
         let t = Instant::now();
-        let translation = self
-            .rules
-            .translate(question, &self.catalog, clock.today(), previous);
+        let translated = self
+            .translators
+            .translate(&TranslateRequest {
+                question,
+                role,
+                today: clock.today(),
+                previous: turn.previous,
+                spent_usd: turn.spent_usd,
+            })
+            .await;
         let translate_ms = ms(t);
-        match translation {
+        let translator = match translated.translator {
+            TranslatorKind::Rules => Translator::Rules,
+            TranslatorKind::Llm => Translator::Llm,
+        };
+        let (mut r, mut trace) = match &translated.translation {
             Translation::Clarify(c) => {
                 let mut text = c.message.clone();
                 if !c.suggestions.is_empty() {
                     text.push_str(&format!(" Try: {}", c.suggestions.join(" · ")));
                 }
                 let mut r = self.base(Outcome::NeedsClarification, text);
-                r.translator = Translator::Rules;
-                r.clarification = Some(c);
-                r.timings_ms.translate = translate_ms;
-                r.timings_ms.total = ms(started);
-                Ok((r, Trace::default()))
+                r.clarification = Some(c.clone());
+                (r, Trace::default())
             }
             Translation::Dsl { dsl } => {
-                let raw = serde_json::to_vec(&dsl).expect("translations serialize");
+                let raw = serde_json::to_vec(dsl).expect("translations serialize");
                 let (mut r, trace) = self.run(&raw, role, workspace, clock).await?;
-                r.translator = Translator::Rules;
                 if r.outcome == Outcome::Invalid {
                     // The translator's own slip, not the user's: ask rather than blame.
                     r.outcome = Outcome::NeedsClarification;
                     r.answer = format!("I could not turn that into a valid query. {}", r.answer);
                 }
-                r.timings_ms.translate = translate_ms;
-                r.timings_ms.total = ms(started);
-                Ok((r, trace))
+                (r, trace)
             }
-        }
+        };
+        r.translator = translator;
+        r.note = translated.note.clone();
+        r.timings_ms.translate = translate_ms;
+        r.timings_ms.total = ms(started);
+        trace.translation = Some(translated);
+        Ok((r, trace))
     }
 
     fn rejected(&self, rejection: Rejection) -> Response {
@@ -252,6 +300,7 @@ fn base(catalog: &Catalog, outcome: Outcome, answer: String) -> Response {
         clarification: None,
         diagnostics: Vec::new(),
         repairs: Vec::new(),
+        note: None,
         sources: Vec::new(),
         catalog_version: catalog.version.clone(),
         timings_ms: Timings::default(),

@@ -3,10 +3,17 @@
 //!
 //! Invariants: no SQL, no warehouse, no role decisions (refusals come from `check/`). The rule
 //! translator is offline and deterministic and maps a question only when every content word is
-//! understood; otherwise it asks for clarification and says what it could not map.
+//! understood; otherwise it asks for clarification and says what it could not map. The LLM
+//! translator (`llm`) talks to a chat-completions endpoint; `hybrid::Translators` chooses between
+//! them (rules first when they map the whole question) and accounts for tokens and cost.
 
 pub mod eval;
+pub mod hybrid;
+pub mod llm;
 pub mod rules;
+
+pub use hybrid::{Mode, TranslateRequest, Translated, TranslatorKind, Translators};
+
 
 use serde::Serialize;
 use serde_json::Value;
@@ -28,4 +35,15 @@ pub struct Clarification {
     pub unmapped: Vec<String>,
     /// Nearest metric names and example phrasings.
     pub suggestions: Vec<String>,
+}
+
+/// What translating one question cost on the LLM (all zero for the rule translator and for
+/// cache hits). Audited per query; summed per conversation against the budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
+    /// HTTP requests sent, retries and repairs included.
+    pub llm_calls: u32,
 }
