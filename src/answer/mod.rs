@@ -35,9 +35,9 @@ pub fn answer(
     catalog: &Catalog,
 ) -> Answer {
     match &plan.body {
-        PlanBody::Metric(m) => metric_answer(m, period, result, catalog),
+        PlanBody::Metric(m) => metric_answer(m, period, result, catalog, plan.min_group_size),
         PlanBody::List(l) => list_answer(l, period, result, catalog),
-        PlanBody::Funnel(f) => funnel_answer(f, period, result, catalog),
+        PlanBody::Funnel(f) => funnel_answer(f, period, result, catalog, plan.min_group_size),
     }
 }
 
@@ -195,11 +195,24 @@ fn sources(catalog: &Catalog, metrics: &[String]) -> Vec<Source> {
         .collect()
 }
 
+/// Says how many rows were withheld for covering too few entities, when any were.
+fn withheld_sentence(result: &QueryResult, min_group_size: u32, sentences: &mut Vec<String>) {
+    let n = result.suppressed_groups;
+    if n > 0 {
+        sentences.push(format!(
+            "{n} {} withheld because {} fewer than {min_group_size} distinct entities (this role's minimum group size).",
+            if n == 1 { "row is" } else { "rows are" },
+            if n == 1 { "it covers" } else { "each covers" },
+        ));
+    }
+}
+
 fn metric_answer(
     plan: &MetricPlan,
     period: Option<&Period>,
     result: &QueryResult,
     catalog: &Catalog,
+    min_group_size: u32,
 ) -> Answer {
     let when = period_text(&plan.period, period);
     let mut sentences = Vec::new();
@@ -235,6 +248,14 @@ fn metric_answer(
         sentences.push(format!("Overview {when}{vs}: {}.", parts.join("; ")));
     } else {
         for row in &result.summary {
+            if row.suppressed {
+                sentences.push(format!(
+                    "{} {when} is withheld: it covers fewer than {} distinct entities (this role's minimum group size).",
+                    label(catalog, &row.metric),
+                    min_group_size
+                ));
+                continue;
+            }
             let mut s = format!(
                 "{} {when} {} {}",
                 label(catalog, &row.metric),
@@ -292,7 +313,9 @@ fn metric_answer(
                 }
             ));
         }
-        if let (Some(g), true) = (plan.granularity, plan.group_by.is_empty()) {
+        // A peak among withheld points would describe only what is left: say nothing then.
+        let any_withheld = result.timeseries.iter().any(|p| p.suppressed);
+        if let (Some(g), true, false) = (plan.granularity, plan.group_by.is_empty(), any_withheld) {
             let first = &plan.metrics[0];
             let points: Vec<_> = result
                 .timeseries
@@ -339,6 +362,7 @@ fn metric_answer(
                 ));
             }
         }
+        withheld_sentence(result, min_group_size, &mut sentences);
         if result.truncated {
             sentences.push(
                 "Some rows were cut at the row limit, so these numbers may be incomplete.".into(),
@@ -520,6 +544,7 @@ fn funnel_answer(
     period: Option<&Period>,
     result: &QueryResult,
     catalog: &Catalog,
+    min_group_size: u32,
 ) -> Answer {
     let when = period_text(&plan.period, period);
     let name = format!("The {} funnel", plan.label);
@@ -532,6 +557,11 @@ fn funnel_answer(
     if result.empty || totals.is_empty() {
         sentences.push(format!(
             "There is no data for the {} funnel {when}: no user did {}; nothing is estimated.",
+            plan.label, plan.steps[0]
+        ));
+    } else if totals[0].suppressed {
+        sentences.push(format!(
+            "The {} funnel {when} is withheld: fewer than {min_group_size} distinct entities did {} (this role's minimum group size).",
             plan.label, plan.steps[0]
         ));
     } else {
@@ -580,7 +610,8 @@ fn funnel_answer(
         }
         overall.push('.');
         sentences.push(overall);
-        if let Some(dimension) = &plan.group_by {
+        let any_group = result.funnel.iter().any(|s| s.dimensions.is_some());
+        if let (Some(dimension), true) = (&plan.group_by, any_group) {
             let n = plan.steps.len();
             let grouped: Vec<&FunnelStep> = result
                 .funnel
@@ -615,6 +646,7 @@ fn funnel_answer(
                 }
             ));
         }
+        withheld_sentence(result, min_group_size, &mut sentences);
         if result.truncated {
             sentences.push(
                 "Some rows were cut at the row limit, so these numbers may be incomplete.".into(),

@@ -90,7 +90,26 @@ pub struct Plan {
     pub workspace: WorkspaceId,
     pub catalog_version: String,
     pub today: NaiveDate,
+    /// The role's `min_group_size`: rows covering fewer distinct entities are withheld (0: none).
+    pub min_group_size: u32,
     pub body: PlanBody,
+}
+
+/// The name of the unit counting the distinct entities behind `aggregate`'s rows.
+pub fn coverage_name(aggregate: &str) -> String {
+    format!("{aggregate}#entities")
+}
+
+/// The aggregate counting distinct entities (the table's `entity` column) over exactly the rows
+/// `agg` aggregates, for `min_group_size`; `None` when the table names no entity.
+pub fn coverage_aggregate(catalog: &Catalog, agg: &Aggregate) -> Option<Aggregate> {
+    let entity = catalog.tables.get(&agg.table)?.entity.clone()?;
+    Some(Aggregate {
+        table: agg.table.clone(),
+        func: AggFunc::CountDistinct(entity),
+        time: agg.time.clone(),
+        filters: agg.filters.clone(),
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -203,10 +222,12 @@ pub fn plan(
     clock: &Clock,
 ) -> Result<Plan, PlanError> {
     let today = clock.today();
+    let min_group_size = catalog.role(checked.role()).map_or(0, |r| r.min_group_size);
     let body = match checked.query() {
         Query::Metric(q) => PlanBody::Metric(metric_plan(
             catalog,
             today,
+            min_group_size > 0,
             false,
             q.metrics.iter().map(|m| m.as_str().to_string()).collect(),
             &q.period,
@@ -224,6 +245,7 @@ pub fn plan(
             PlanBody::Metric(metric_plan(
                 catalog,
                 today,
+                min_group_size > 0,
                 true,
                 role.overview.clone(),
                 &q.period,
@@ -266,6 +288,7 @@ pub fn plan(
         workspace: workspace.clone(),
         catalog_version: catalog.version.clone(),
         today,
+        min_group_size,
         body,
     })
 }
@@ -274,6 +297,7 @@ pub fn plan(
 fn metric_plan(
     catalog: &Catalog,
     today: NaiveDate,
+    coverage: bool,
     overview: bool,
     metrics: Vec<String>,
     period: &crate::dsl::Period,
@@ -313,13 +337,21 @@ fn metric_plan(
             units.push(unit);
         }
     };
-    let mut aggregates: Vec<(&str, &Aggregate)> = Vec::new();
+    let mut aggregates: Vec<(String, Aggregate)> = Vec::new();
     for m in &metrics {
         for (name, a) in catalog.aggregates_of(m) {
-            if !aggregates.iter().any(|(n, _)| *n == name) {
-                aggregates.push((name, a));
+            if !aggregates.iter().any(|(n, _)| n == name) {
+                aggregates.push((name.to_string(), a.clone()));
             }
         }
+    }
+    if coverage {
+        // Small-group suppression: the distinct entities behind every row, by the same rows.
+        let covered: Vec<(String, Aggregate)> = aggregates
+            .iter()
+            .filter_map(|(n, a)| Some((coverage_name(n), coverage_aggregate(catalog, a)?)))
+            .collect();
+        aggregates.extend(covered);
     }
     let mut ranges = vec![resolved.range];
     if let Some((_, r)) = compare {
@@ -328,7 +360,7 @@ fn metric_plan(
     for (name, agg) in &aggregates {
         let unit = |range: DateRange, shape: Shape, grouped: bool| Unit {
             metric: name.to_string(),
-            aggregate: (*agg).clone(),
+            aggregate: agg.clone(),
             range,
             shape,
             group_by: if grouped { group_by.clone() } else { vec![] },

@@ -15,8 +15,8 @@ use crate::dsl::Order;
 use crate::exec::{Cell, Rows};
 use crate::plan::time::{window_key, windows};
 use crate::plan::{
-    series_shape, snapshot_instant, total_shape, DateRange, FunnelPlan, ListPlan, MetricPlan, Plan,
-    PlanBody,
+    coverage_aggregate, coverage_name, series_shape, snapshot_instant, total_shape, DateRange,
+    FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody,
 };
 
 /// A number as the result states it: whole values serialize as integers.
@@ -71,6 +71,9 @@ impl From<DateRange> for PeriodOut {
 pub struct SummaryRow {
     pub metric: String,
     pub value: Option<Num>,
+    /// Withheld: the row covers fewer distinct entities than the role's `min_group_size`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suppressed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous: Option<Num>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,6 +87,9 @@ pub struct SeriesPoint {
     pub date: String,
     pub metric: String,
     pub value: Option<Num>,
+    /// Withheld: the point covers fewer distinct entities than the role's `min_group_size`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suppressed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<BTreeMap<String, Option<String>>>,
 }
@@ -113,6 +119,9 @@ pub struct FunnelStep {
     pub dimensions: Option<BTreeMap<String, Option<String>>>,
     /// Users who reached this step.
     pub value: Option<Num>,
+    /// Withheld: fewer first-step entities than the role's `min_group_size`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suppressed: bool,
     /// Share of the previous step's users (null on the first step and when it had none).
     pub step_conversion: Option<Num>,
     /// Share of the first step's users.
@@ -149,6 +158,8 @@ pub struct QueryResult {
     /// Groups there were in all, before `top_n`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_groups: Option<usize>,
+    /// Rows and points withheld because they cover fewer distinct entities (the table's
+    /// `entity`: users, customers) than the role's `min_group_size`.
     pub suppressed_groups: usize,
     /// A statement hit the row cap: some numbers may be missing.
     pub truncated: bool,
@@ -162,9 +173,9 @@ type Key = Vec<Option<String>>;
 
 pub fn assemble(plan: &Plan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
     match &plan.body {
-        PlanBody::Metric(m) => metric(m, rows, catalog),
+        PlanBody::Metric(m) => metric(m, rows, catalog, plan.min_group_size),
         PlanBody::List(l) => list(l, &rows[0]),
-        PlanBody::Funnel(f) => funnel(f, rows),
+        PlanBody::Funnel(f) => funnel(f, rows, plan.min_group_size),
     }
 }
 
@@ -214,6 +225,7 @@ fn funnel_steps(
                 event: plan.steps[k].clone(),
                 dimensions: dimensions.clone(),
                 value: Some(Num(now[k])),
+                suppressed: false,
                 step_conversion,
                 overall_conversion,
                 previous: before.map(|b| Num(b[k])),
@@ -226,7 +238,28 @@ fn funnel_steps(
         .collect()
 }
 
-fn funnel(plan: &FunnelPlan, rows: &[Rows]) -> QueryResult {
+/// Withholds a funnel's rows: the users of its first step are the entities it covers.
+fn withhold_steps(steps: &mut [FunnelStep]) {
+    for s in steps {
+        s.value = None;
+        s.suppressed = true;
+        s.step_conversion = None;
+        s.overall_conversion = None;
+        s.previous = None;
+        s.delta = None;
+        s.delta_pct = None;
+        s.previous_step_conversion = None;
+        s.previous_overall_conversion = None;
+    }
+}
+
+/// Whether `count` distinct entities are too few to show (`0 < count < min`); nothing is
+/// withheld for a row with no entities at all, which reveals no one.
+fn too_few(count: f64, min_group_size: u32) -> bool {
+    count > 0.0 && count < f64::from(min_group_size)
+}
+
+fn funnel(plan: &FunnelPlan, rows: &[Rows], min_group_size: u32) -> QueryResult {
     let zeros = vec![0.0; plan.steps.len()];
     let counts = |range: &DateRange, grouped: bool| {
         plan.unit_index(range, grouped)
@@ -239,13 +272,24 @@ fn funnel(plan: &FunnelPlan, rows: &[Rows]) -> QueryResult {
         |m: &BTreeMap<Key, Vec<f64>>| m.get(&Vec::new()).cloned().unwrap_or(zeros.clone());
     let now = total_of(&now_total);
     let before = before_total.as_ref().map(total_of);
-    let mut steps = funnel_steps(plan, None, &now, before.as_deref());
+    let mut suppressed = 0;
+    // A previous period too small to show is withheld as a whole: no previous values, no deltas.
+    let shown_before = |b: Option<Vec<f64>>| b.filter(|b| !too_few(b[0], min_group_size));
+    let mut steps = funnel_steps(plan, None, &now, shown_before(before.clone()).as_deref());
+    if too_few(now[0], min_group_size) {
+        withhold_steps(&mut steps);
+        suppressed += 1;
+    }
 
     let mut total_groups = None;
     if let Some(dimension) = &plan.group_by {
         let now_groups = counts(&plan.period.range, true);
         let before_groups = plan.compare.map(|(_, r)| counts(&r, true));
-        let mut keyed: Vec<(&Key, &Vec<f64>)> = now_groups.iter().collect();
+        let mut keyed: Vec<(&Key, &Vec<f64>)> = now_groups
+            .iter()
+            .filter(|(_, c)| !too_few(c[0], min_group_size))
+            .collect();
+        suppressed += now_groups.len() - keyed.len();
         total_groups = Some(keyed.len());
         keyed.sort_by(|(ka, a), (kb, b)| {
             b[0].partial_cmp(&a[0])
@@ -253,9 +297,11 @@ fn funnel(plan: &FunnelPlan, rows: &[Rows]) -> QueryResult {
                 .then_with(|| ka.cmp(kb))
         });
         for (key, now) in keyed.into_iter().take(MAX_FUNNEL_GROUPS) {
-            let before = before_groups
-                .as_ref()
-                .map(|m| m.get(key).cloned().unwrap_or(zeros.clone()));
+            let before = shown_before(
+                before_groups
+                    .as_ref()
+                    .map(|m| m.get(key).cloned().unwrap_or(zeros.clone())),
+            );
             let dims: BTreeMap<String, Option<String>> =
                 [(dimension.clone(), key[0].clone())].into_iter().collect();
             steps.extend(funnel_steps(plan, Some(dims), now, before.as_deref()));
@@ -267,6 +313,7 @@ fn funnel(plan: &FunnelPlan, rows: &[Rows]) -> QueryResult {
         previous_period: plan.compare.map(|(_, r)| r.into()),
         funnel: steps,
         total_groups,
+        suppressed_groups: suppressed,
         truncated: rows.iter().any(|r| r.truncated),
         empty: now[0] == 0.0,
         ..QueryResult::default()
@@ -404,6 +451,26 @@ impl<'a> Index<'a> {
         }
     }
 
+    /// Distinct entities behind `metric`'s value for `target` and `key`: the fewest over its
+    /// aggregates (1 when a table names no entity: unverifiable rows count as one entity).
+    fn coverage(&self, metric: &str, target: Target, key: &Key) -> f64 {
+        let mut least = f64::INFINITY;
+        for (name, agg) in self.catalog.aggregates_of(metric) {
+            let Some(cov) = coverage_aggregate(self.catalog, agg) else {
+                return 1.0;
+            };
+            let n = self
+                .aggregate(&coverage_name(name), &cov, target, key)
+                .unwrap_or(0.0);
+            least = least.min(n);
+        }
+        if least.is_finite() {
+            least
+        } else {
+            0.0
+        }
+    }
+
     /// Every group key seen in the grouped units of the current period.
     fn keys(&self) -> BTreeSet<Key> {
         let mut out = BTreeSet::new();
@@ -444,22 +511,37 @@ fn dims(plan: &MetricPlan, key: &Key) -> BTreeMap<String, Option<String>> {
         .collect()
 }
 
-fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
+fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog, min_group_size: u32) -> QueryResult {
     let index = Index::new(plan, rows, catalog);
     let current = Target::Range(plan.period.range);
     let previous = plan.compare.map(|(_, r)| Target::Range(r));
     let empty_key: Key = Vec::new();
+    let hidden = |m: &str, target: Target, key: &Key| {
+        min_group_size > 0 && too_few(index.coverage(m, target, key), min_group_size)
+    };
+    let mut suppressed = 0;
+    // A value and its previous one, each withheld when it covers too few entities.
+    let shown = |m: &str, target: Target, key: &Key| {
+        if hidden(m, target, key) {
+            None
+        } else {
+            index.metric(m, target, key)
+        }
+    };
 
     let summary = plan
         .metrics
         .iter()
         .map(|m| {
-            let value = index.metric(m, current, &empty_key);
-            let prev = previous.and_then(|p| index.metric(m, p, &empty_key));
+            let withheld = hidden(m, current, &empty_key);
+            suppressed += usize::from(withheld);
+            let value = shown(m, current, &empty_key);
+            let prev = previous.and_then(|p| shown(m, p, &empty_key));
             let (d, pct) = delta(value, prev);
             SummaryRow {
                 metric: m.clone(),
                 value: num(value),
+                suppressed: withheld,
                 previous: if previous.is_some() { num(prev) } else { None },
                 delta: d,
                 delta_pct: pct,
@@ -472,14 +554,17 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
     let mut total_groups = None;
     if !plan.group_by.is_empty() {
         let first = &plan.metrics[0];
-        let mut keyed: Vec<(Key, Option<f64>)> = index
-            .keys()
+        let keys = index.keys();
+        let all = keys.len();
+        let mut keyed: Vec<(Key, Option<f64>)> = keys
             .into_iter()
+            .filter(|k| !plan.metrics.iter().any(|m| hidden(m, current, k)))
             .map(|k| {
                 let v = index.metric(first, current, &k);
                 (k, v)
             })
             .collect();
+        suppressed += all - keyed.len();
         total_groups = Some(keyed.len());
         keyed.sort_by(|(ka, a), (kb, b)| {
             let by_value = match (a, b) {
@@ -497,7 +582,7 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
         for k in &top {
             for m in &plan.metrics {
                 let value = index.metric(m, current, k);
-                let prev = previous.and_then(|p| index.metric(m, p, k));
+                let prev = previous.and_then(|p| shown(m, p, k));
                 let (d, pct) = delta(value, prev);
                 breakdown.push(BreakdownRow {
                     dimensions: dims(plan, k),
@@ -521,10 +606,13 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
         for b in &plan.buckets {
             for k in &keys {
                 for m in &plan.metrics {
+                    let withheld = hidden(m, Target::Bucket(*b), k);
+                    suppressed += usize::from(withheld);
                     timeseries.push(SeriesPoint {
                         date: b.start.to_string(),
                         metric: m.clone(),
-                        value: num(index.metric(m, Target::Bucket(*b), k)),
+                        value: num(shown(m, Target::Bucket(*b), k)),
+                        suppressed: withheld,
                         dimensions: (!k.is_empty()).then(|| dims(plan, k)),
                     });
                 }
@@ -541,7 +629,7 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
         funnel: Vec::new(),
         rows: Vec::new(),
         total_groups,
-        suppressed_groups: 0,
+        suppressed_groups: suppressed,
         truncated: rows.iter().any(|r| r.truncated),
         empty: rows.iter().all(|r| {
             r.rows.iter().all(|row| {

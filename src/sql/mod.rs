@@ -318,6 +318,15 @@ fn compile_unit(
                         Expr::case(valid, Expr::cust("1")).into_expr_count(),
                         ColumnKind::Int,
                     ),
+                    AggFunc::CountDistinct(c) => value(
+                        &mut q,
+                        format!("v{i}"),
+                        {
+                            let e: Expr = Expr::case(valid, col("t0", c)).into();
+                            Func::count_distinct(e).into()
+                        },
+                        ColumnKind::Int,
+                    ),
                     AggFunc::Sum(m) => value(
                         &mut q,
                         format!("v{i}"),
