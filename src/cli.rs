@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::catalog::Catalog;
 use crate::check::{Checker, MAX_DSL_BYTES};
+use crate::config::Config;
 use crate::demo::{self, DemoOptions, Example};
 use crate::dsl::schema::{self, Form, Names};
 use crate::exec::{Limits, Warehouse};
@@ -21,6 +22,8 @@ use crate::pipeline::{self, CompileOnlyError, Engine, Outcome, Response};
 use crate::plan::Clock;
 use crate::server::{self, AppState, AuthConfig, DevSecret, Today};
 use crate::sql::{self, Dialect};
+use crate::store::{Store, StoreOptions};
+use crate::translate::{Mode, Translators};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -58,6 +61,28 @@ enum Command {
     Compile(CompileArgs),
     /// Print the DSL JSON Schema (for a role, or the whole catalog).
     Schema(SchemaArgs),
+    /// The audit log: purge rows past retention, or verify the hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Remove audit rows older than the retention period (the purge is itself audited).
+    Purge(StoreArgs),
+    /// Check the audit log's numbering and hash chain; exit 1 if it is broken.
+    Verify(StoreArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct StoreArgs {
+    /// The app store (audit log, revocations, conversations): `sqlite://FILE` or
+    /// `postgres://…` (default: store.db in $TALLY_HOME or ~/.cache/tally).
+    #[arg(long = "store", env = "TALLY_STORE")]
+    url: Option<String>,
+    /// Days audit rows are kept (the server purges hourly; default 30).
+    #[arg(long)]
+    retention_days: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -128,22 +153,30 @@ struct DemoArgs {
     /// Run the example queries for every demo role and exit instead of serving.
     #[arg(long)]
     showcase: bool,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Args, Debug)]
 struct ServeArgs {
+    /// A TOML config file ([server], [warehouse], [store], [auth], [llm]); flags and
+    /// environment variables override it.
+    #[arg(long, env = "TALLY_CONFIG")]
+    config: Option<PathBuf>,
     /// `sqlite://FILE`, `postgres://…` or `mysql://…` (default: the demo warehouse, generated on
     /// first use).
     #[arg(long, env = "TALLY_WAREHOUSE")]
     warehouse: Option<String>,
-    /// Where to listen.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
+    /// Where to listen (default 127.0.0.1:8080).
+    #[arg(long)]
+    addr: Option<SocketAddr>,
     /// Today's date for every request (default: the system clock, UTC, per request).
     #[arg(long)]
     today: Option<NaiveDate>,
     #[command(flatten)]
     auth: AuthArgs,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Args, Debug)]
@@ -152,12 +185,16 @@ struct AuthArgs {
     /// a flag shows in the process list).
     #[arg(long, env = "TALLY_DEV_SECRET", hide_env_values = true)]
     dev_secret: Option<String>,
-    /// The `iss` tokens must carry.
-    #[arg(long, default_value = "tally")]
-    issuer: String,
-    /// The `aud` tokens must carry.
-    #[arg(long, default_value = "tally")]
-    audience: String,
+    /// The `iss` tokens must carry (default `tally`).
+    #[arg(long)]
+    issuer: Option<String>,
+    /// The `aud` tokens must carry (default `tally`).
+    #[arg(long)]
+    audience: Option<String>,
+    /// A JWKS URL (https, or http on loopback) whose RS256/ES256 keys verify SSO tokens; with a
+    /// dev secret too, both kinds of token are accepted.
+    #[arg(long, env = "TALLY_JWKS_URL")]
+    jwks_url: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -326,7 +363,84 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Run(a) => run(catalog, a).await,
         Command::Compile(a) => compile(catalog, a),
         Command::Schema(a) => schema_cmd(&catalog, a),
+        Command::Audit(c) => audit_cmd(c).await,
     }
+}
+
+/// Opens the app store named by `--store`, or the default SQLite file.
+async fn open_store(a: &StoreArgs) -> Result<Arc<Store>, Failure> {
+    let url = match &a.url {
+        Some(u) => u.clone(),
+        None => format!("sqlite://{}", demo_dir().join("store.db").display()),
+    };
+    let store = Store::open(&url, StoreOptions::default())
+        .await
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    Ok(Arc::new(store))
+}
+
+async fn audit_cmd(c: AuditCommand) -> Result<i32, Failure> {
+    match c {
+        AuditCommand::Purge(a) => {
+            let store = open_store(&a).await?;
+            let who = format!(
+                "cli:{}",
+                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+            );
+            let r = store
+                .purge(retention(&a), &who)
+                .await
+                .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+            say!(
+                "purged {} audit row(s) older than {} ({} days) from {}; recorded as row {}",
+                r.deleted,
+                r.cutoff,
+                retention(&a),
+                store.display_url(),
+                r.recorded_seq
+            );
+            Ok(0)
+        }
+        AuditCommand::Verify(a) => {
+            let store = open_store(&a).await?;
+            let r = store
+                .verify_chain()
+                .await
+                .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+            if r.ok {
+                say!(
+                    "audit chain intact: {} row(s), seq {}..{} (anchored after {})",
+                    r.rows,
+                    r.first_seq.unwrap_or(0),
+                    r.last_seq.unwrap_or(0),
+                    r.anchor_seq
+                );
+                Ok(0)
+            } else {
+                for b in &r.breaks {
+                    say!("seq {}: {}", b.seq, b.problem);
+                }
+                Err(Failure::runtime(
+                    "audit_chain_broken",
+                    format!("the audit chain is broken at {} place(s)", r.breaks.len()),
+                ))
+            }
+        }
+    }
+}
+
+/// Purges audit rows past retention once an hour while the server runs.
+fn spawn_hourly_purge(store: Arc<Store>, retention_days: u32) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match store.purge(retention_days, "server:retention").await {
+                Ok(r) => tracing::info!(deleted = r.deleted, cutoff = %r.cutoff, "audit purge"),
+                Err(e) => tracing::error!(error = %e, "audit purge failed"),
+            }
+        }
+    });
 }
 
 fn load_catalog(path: Option<&Path>) -> Result<Catalog, Failure> {
@@ -856,17 +970,67 @@ async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
 }
 
 /// The dev-token verifier, or why there is none.
-fn dev_auth(a: &AuthArgs) -> Result<(DevSecret, AuthConfig), Failure> {
+/// The token verifiers the flags configure: the dev secret, the JWKS URL, or both (at least one).
+/// The token verifiers: the dev secret (flag or environment) and a JWKS (flag, environment or
+/// the config file's `[auth.jwks]`); issuer and audience from the flags, the file or `tally`.
+fn auth_config(
+    a: &AuthArgs,
+    file: Option<&crate::config::AuthSection>,
+) -> Result<(Option<DevSecret>, AuthConfig), Failure> {
+    let issuer = a
+        .issuer
+        .clone()
+        .or_else(|| file.and_then(|f| f.issuer.clone()))
+        .unwrap_or_else(|| "tally".into());
+    let audience = a
+        .audience
+        .clone()
+        .or_else(|| file.and_then(|f| f.audience.clone()))
+        .unwrap_or_else(|| "tally".into());
+    let jwks_config = match (&a.jwks_url, file.and_then(|f| f.jwks.clone())) {
+        (Some(url), _) => Some(server::JwksConfig::new(url.as_str())),
+        (None, from_file) => from_file,
+    };
+    let jwks = jwks_config
+        .map(|c| server::JwksVerifier::new(&c).map_err(|m| Failure::usage("invalid_jwks_url", m)))
+        .transpose()?;
+    let a = &ResolvedAuth {
+        dev_secret: a.dev_secret.clone(),
+        issuer,
+        audience,
+    };
+    match jwks {
+        Some(j) if a.dev_secret.is_none() => {
+            Ok((None, AuthConfig::jwks(j, &a.issuer, &a.audience)))
+        }
+        Some(j) => {
+            let secret = dev_secret(a)?;
+            let auth = AuthConfig::hs256(&secret, &a.issuer, &a.audience).with_jwks(j);
+            Ok((Some(secret), auth))
+        }
+        None => {
+            let secret = dev_secret(a)?;
+            let auth = AuthConfig::hs256(&secret, &a.issuer, &a.audience);
+            Ok((Some(secret), auth))
+        }
+    }
+}
+
+struct ResolvedAuth {
+    dev_secret: Option<String>,
+    issuer: String,
+    audience: String,
+}
+
+/// The dev secret, required (`tally token` mints only with one).
+fn dev_secret(a: &ResolvedAuth) -> Result<DevSecret, Failure> {
     let secret = a.dev_secret.as_deref().ok_or_else(|| {
         Failure::usage(
             "no_dev_secret",
             "no dev secret configured: set TALLY_DEV_SECRET (or pass --dev-secret) to a secret of at least 32 bytes",
         )
     })?;
-    let secret =
-        DevSecret::new(secret.as_bytes()).map_err(|m| Failure::usage("weak_dev_secret", m))?;
-    let auth = AuthConfig::hs256(&secret, &a.issuer, &a.audience);
-    Ok((secret, auth))
+    DevSecret::new(secret.as_bytes()).map_err(|m| Failure::usage("weak_dev_secret", m))
 }
 
 /// Parses a lifetime such as `90s`, `30m`, `8h` or `7d`.
@@ -893,7 +1057,12 @@ fn parse_ttl(s: &str) -> Result<std::time::Duration, Failure> {
 }
 
 fn token_cmd(catalog: &Catalog, a: TokenArgs) -> Result<i32, Failure> {
-    let (secret, _) = dev_auth(&a.auth)?;
+    let resolved = ResolvedAuth {
+        dev_secret: a.auth.dev_secret.clone(),
+        issuer: a.auth.issuer.clone().unwrap_or_else(|| "tally".into()),
+        audience: a.auth.audience.clone().unwrap_or_else(|| "tally".into()),
+    };
+    let secret = dev_secret(&resolved)?;
     if catalog.role(&a.role).is_none() {
         return Err(Failure::usage(
             "unknown_role",
@@ -911,8 +1080,8 @@ fn token_cmd(catalog: &Catalog, a: TokenArgs) -> Result<i32, Failure> {
     let subject = a.subject.unwrap_or_else(|| format!("dev-{}", a.role));
     let token = server::mint_dev_token(
         &secret,
-        &a.auth.issuer,
-        &a.auth.audience,
+        &resolved.issuer,
+        &resolved.audience,
         &subject,
         &a.role,
         &a.workspaces,
@@ -941,17 +1110,81 @@ async fn serve_until_signal(
 }
 
 async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> {
+    let file = match &a.config {
+        Some(path) => Config::load(path).map_err(|m| Failure::usage("invalid_config", m))?,
+        None => Config::default(),
+    };
     // Fail closed: without a verifier no request could be authorised.
-    let (_, auth) = dev_auth(&a.auth)?;
-    let clock = today(a.today);
-    let engine = open_engine(catalog, a.warehouse, &clock).await?;
-    let listener = bind(a.addr).await?;
+    let (_, auth) = auth_config(&a.auth, Some(&file.auth))?;
+    if let Some(jwks) = auth.jwks_verifier() {
+        // Fetch the keys now so the first SSO request does not wait; a failure is not fatal
+        // (the verifier retries), but it is said.
+        match jwks.refresh().await {
+            Ok(n) => eprintln!("JWKS: {n} key(s) loaded"),
+            Err(e) => eprintln!("warning: JWKS not loaded yet: {e}"),
+        }
+    }
+    let today_flag = a.today.or(file.server.today);
+    let clock = today(today_flag);
+    let warehouse = a.warehouse.clone().or(file.warehouse.url.clone());
+    let mut engine = open_engine(catalog.clone(), warehouse, &clock).await?;
+    let defaults = Limits::default();
+    engine.limits = Limits {
+        row_cap: file.warehouse.row_cap.unwrap_or(defaults.row_cap),
+        timeout: file
+            .warehouse
+            .timeout_secs
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(defaults.timeout),
+    };
+    engine.translators = match file.llm {
+        Some(llm) => {
+            let llm = Translators::llm_for(llm, &catalog)
+                .map_err(|e| Failure::usage("invalid_llm_config", e.to_string()))?;
+            Translators::new(
+                Mode::Hybrid,
+                catalog.clone(),
+                engine.rules.clone(),
+                Some(Arc::new(llm)),
+            )
+        }
+        None => Translators::from_env(catalog.clone(), engine.rules.clone(), None),
+    }
+    .map_err(|e| Failure::usage("invalid_llm_config", e.to_string()))?;
+    let addr = a
+        .addr
+        .or(file.server.addr)
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let listener = bind(addr).await?;
     server::init_logging();
-    let today = a.today.map(Today::Fixed).unwrap_or(Today::System);
-    let state = AppState::new(Arc::new(engine), auth).with_today(today);
-    tracing::info!(addr = %a.addr, "serving");
-    eprintln!("serving on http://{}", a.addr);
+    let today = today_flag.map(Today::Fixed).unwrap_or(Today::System);
+    let store_args = StoreArgs {
+        url: a.store.url.clone().or(file.store.url.clone()),
+        retention_days: a.store.retention_days.or(file.store.retention_days),
+    };
+    let store = open_store(&store_args).await?;
+    spawn_hourly_purge(store.clone(), retention(&store_args));
+    let translator = engine.translators.mode().as_str();
+    let mut state = AppState::new(Arc::new(engine), auth, store.clone()).with_today(today);
+    if let Some(body_bytes) = file.server.body_limit_bytes {
+        state = state.with_limits(server::ServerLimits { body_bytes });
+    }
+    if let Some(limit) = file.rate_limit {
+        state = state
+            .with_rate_limit(limit)
+            .map_err(|m| Failure::usage("invalid_config", m))?;
+    }
+    tracing::info!(%addr, store = store.display_url(), translator, "serving");
+    eprintln!(
+        "serving on http://{addr} (translator {translator}, audit store {})",
+        store.display_url()
+    );
     serve_until_signal(listener, state).await
+}
+
+fn retention(a: &StoreArgs) -> u32 {
+    a.retention_days
+        .unwrap_or(crate::store::DEFAULT_RETENTION_DAYS)
 }
 
 async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
@@ -1019,11 +1252,19 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     say!(
         "  curl -s {url}/v1/query -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{body}'"
     );
+    let chat = serde_json::json!({"question": question}).to_string();
+    say!("The same question in English:");
+    say!(
+        "  curl -s {url}/v1/chat -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{chat}'"
+    );
     say!("\nWeb page: {url}/ (a role picker with these tokens)");
     say!("\nAlso: GET {url}/v1/catalog, GET {url}/v1/schema, POST {url}/v1/compile (analyst). Ctrl-C stops.");
     server::init_logging();
     let today = a.today.map(Today::Fixed).unwrap_or(Today::System);
-    let state = AppState::new(Arc::new(engine), auth)
+    let store = open_store(&a.store).await?;
+    say!("Audit log: {}", store.display_url());
+    spawn_hourly_purge(store.clone(), retention(&a.store));
+    let state = AppState::new(Arc::new(engine), auth, store)
         .with_today(today)
         .with_demo_tokens(tokens);
     serve_until_signal(listener, state).await

@@ -15,6 +15,7 @@ pub mod answer;
 pub mod catalog;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod dsl;
 pub mod exec;

@@ -26,7 +26,7 @@ use crate::translate::{
 /// Questions longer than this are refused before translation.
 pub const MAX_QUESTION_CHARS: usize = 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Answered,
@@ -46,7 +46,7 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Translator {
     Rules,
@@ -56,7 +56,7 @@ pub enum Translator {
 }
 
 /// The response contract (DESIGN §7).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Response {
     pub query_id: String,
     pub outcome: Outcome,
@@ -86,7 +86,7 @@ pub struct Response {
     pub timings_ms: Timings,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Timings {
     pub translate: f64,
     pub check: f64,
@@ -107,6 +107,40 @@ pub struct Trace {
     /// Which translator answered, why not the LLM, and its tokens and cost (for the audit).
     pub translation: Option<Translated>,
 }
+
+/// A stage that finished, for answers streamed as they are made. Carries no result values.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The question became DSL (`None`: the translator asked for clarification).
+    Translated {
+        translator: Translator,
+        dsl: Option<Value>,
+        ms: f64,
+    },
+    /// The DSL was checked against the role: `valid`, `refused` or `invalid`.
+    Validated { outcome: &'static str, ms: f64 },
+    /// The statements ran.
+    Executed {
+        statements: usize,
+        rows: usize,
+        ms: f64,
+    },
+}
+
+impl Stage {
+    /// The event name (`translated`, `validated`, `executed`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Stage::Translated { .. } => "translated",
+            Stage::Validated { .. } => "validated",
+            Stage::Executed { .. } => "executed",
+        }
+    }
+}
+
+/// Told about each stage as it finishes.
+pub type Progress<'a> = &'a (dyn Fn(Stage) + Send + Sync);
 
 /// Failures of the machinery, not of the question (HTTP 5xx, CLI exit 1).
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +255,20 @@ impl Engine {
         clock: &Clock,
         turn: Turn<'_>,
     ) -> Result<(Response, Trace), Error> {
+        self.ask_with_progress(question, role, workspace, clock, turn, &|_| {})
+            .await
+    }
+
+    /// `ask_in_conversation`, telling `progress` as each stage finishes (for streamed answers).
+    pub async fn ask_with_progress(
+        &self,
+        question: &str,
+        role: &str,
+        workspace: &str,
+        clock: &Clock,
+        turn: Turn<'_>,
+        progress: Progress<'_>,
+    ) -> Result<(Response, Trace), Error> {
         let started = Instant::now();
         if question.chars().count() > MAX_QUESTION_CHARS {
             let mut r = rejection_response(
@@ -252,6 +300,14 @@ impl Engine {
             TranslatorKind::Rules => Translator::Rules,
             TranslatorKind::Llm => Translator::Llm,
         };
+        progress(Stage::Translated {
+            translator,
+            dsl: match &translated.translation {
+                Translation::Dsl { dsl } => Some(dsl.clone()),
+                Translation::Clarify(_) => None,
+            },
+            ms: translate_ms,
+        });
         let (mut r, mut trace) = match &translated.translation {
             Translation::Clarify(c) => {
                 let mut text = c.message.clone();
@@ -264,7 +320,9 @@ impl Engine {
             }
             Translation::Dsl { dsl } => {
                 let raw = serde_json::to_vec(dsl).expect("translations serialize");
-                let (mut r, trace) = self.run(&raw, role, workspace, clock).await?;
+                let (mut r, trace) = self
+                    .run_with_progress(&raw, role, workspace, clock, progress)
+                    .await?;
                 if r.outcome == Outcome::Invalid {
                     // The translator's own slip, not the user's: ask rather than blame.
                     r.outcome = Outcome::NeedsClarification;
@@ -316,6 +374,19 @@ impl Engine {
         workspace: &str,
         clock: &Clock,
     ) -> Result<(Response, Trace), Error> {
+        self.run_with_progress(raw, role, workspace, clock, &|_| {})
+            .await
+    }
+
+    /// `run`, telling `progress` as each stage finishes.
+    pub async fn run_with_progress(
+        &self,
+        raw: &[u8],
+        role: &str,
+        workspace: &str,
+        clock: &Clock,
+        progress: Progress<'_>,
+    ) -> Result<(Response, Trace), Error> {
         let started = Instant::now();
         let mut trace = Trace::default();
         let mut timings = Timings::default();
@@ -323,6 +394,14 @@ impl Engine {
         let t = Instant::now();
         let checked = self.checker.check_bytes(raw, role);
         timings.check = ms(t);
+        progress(Stage::Validated {
+            outcome: match &checked {
+                Ok(_) => "valid",
+                Err(Rejection::Refused { .. }) => "refused",
+                Err(Rejection::Invalid { .. }) => "invalid",
+            },
+            ms: timings.check,
+        });
         let checked = match checked {
             Ok(c) => c,
             Err(rejection) => {
@@ -360,6 +439,11 @@ impl Engine {
         let t = Instant::now();
         let rows = self.warehouse.run_all(&statements, &self.limits).await?;
         timings.execute = ms(t);
+        progress(Stage::Executed {
+            statements: statements.len(),
+            rows: rows.iter().map(|r| r.rows.len()).sum(),
+            ms: timings.execute,
+        });
 
         let t = Instant::now();
         let result = result::assemble(&plan, &rows, &self.catalog);

@@ -280,3 +280,104 @@ fn schema_is_narrowed_per_role() {
     let out = tally(&["schema", "--role", "nobody"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `tally serve --config FILE` takes its warehouse, store, address and limits from the file;
+/// every request leaves an audit row that `tally audit verify` checks and `tally audit purge`
+/// removes (recording the purge).
+#[tokio::test]
+async fn serve_with_a_config_file_then_audit_verify_and_purge() {
+    let db = common::demo_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let store = format!("sqlite://{}", dir.path().join("audit.db").display());
+    let config = write(
+        dir.path(),
+        "tally.toml",
+        &format!(
+            "[server]\naddr = \"127.0.0.1:{port}\"\ntoday = \"2026-11-23\"\n\n\
+             [warehouse]\nurl = \"sqlite://{}\"\n\n[store]\nurl = \"{store}\"\n\n\
+             [auth]\nissuer = \"acme-sso\"\naudience = \"tally-api\"\n",
+            db.display()
+        ),
+    );
+    let secret = "cli-config-test-secret-0123456789abcdef";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env("TALLY_DEV_SECRET", secret)
+        .env("TALLY_HOME", dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server came up on the configured address");
+    let minted = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["token", "--role", "analyst", "--workspace", "acme"])
+        .args(["--issuer", "acme-sso", "--audience", "tally-api"])
+        .env("TALLY_DEV_SECRET", secret)
+        .output()
+        .unwrap();
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_string();
+    let answered: Value = client
+        .post(format!("{base}/v1/chat"))
+        .bearer_auth(&token)
+        .json(&json!({"question": "What was our DAU last week vs the week before?"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answered["outcome"], "answered", "{answered}");
+    assert_eq!(
+        answered["data"]["period"]["end"], "2026-11-22",
+        "today came from the file"
+    );
+    let unauthorized = client
+        .post(format!("{base}/v1/query"))
+        .json(&json!({"dsl": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status(), 401);
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+
+    let out = tally(&["audit", "verify", "--store", &store]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    // The server's retention purge runs at start (and hourly) and is itself a row.
+    assert!(text.contains("intact: 3 row(s)"), "{text}");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let out = tally(&["audit", "purge", "--store", &store, "--retention-days", "0"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("purged 3 audit row(s)"), "{text}");
+    let out = tally(&["audit", "verify", "--store", &store]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("intact: 1 row(s), seq 4..4 (anchored after 3)"),
+        "{text}"
+    );
+
+    // A misspelt key is an error naming it, before anything starts.
+    let bad = write(dir.path(), "bad.toml", "[store]\nretention = 3\n");
+    let out = tally(&["serve", "--config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("retention"));
+}

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -11,32 +10,25 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::Row;
-use tally::server::{self, AppState, AuthConfig, DevSecret, Today};
+use tally::server::{self, AuthConfig, DevSecret};
 
 const SECRET: &str = "http-test-secret-0123456789abcdef0123456789";
-const ISSUER: &str = "tally-test";
-const AUDIENCE: &str = "tally-api";
+use common::http::{AUDIENCE, ISSUER};
 
-/// A server on an ephemeral port, living as long as the test's runtime.
+/// The shared test server (fresh SQLite store, fixed day) with this file's HS256 secret.
 struct Api {
     base: String,
     client: reqwest::Client,
+    _server: common::http::Api,
 }
 
 async fn start() -> Api {
-    let engine = common::engine().await;
     let secret = DevSecret::new(SECRET).unwrap();
-    let state = AppState::new(
-        Arc::new(engine),
-        AuthConfig::hs256(&secret, ISSUER, AUDIENCE),
-    )
-    .with_today(Today::Fixed(common::date(common::TODAY)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(server::serve(listener, state, std::future::pending()));
+    let server = common::http::start(AuthConfig::hs256(&secret, ISSUER, AUDIENCE), |s| s).await;
     Api {
-        base: format!("http://{addr}"),
-        client: reqwest::Client::new(),
+        base: server.base.clone(),
+        client: server.client.clone(),
+        _server: server,
     }
 }
 

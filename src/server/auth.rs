@@ -1,9 +1,15 @@
 //! Bearer-token authentication: verifies a JWT and turns its claims into a `Caller`.
 //!
-//! Invariants: the accepted algorithm is pinned by the server's configuration, never taken from
-//! the token (so `alg: none` and key confusion fail before any key is used); `exp`, `iss` and
-//! `aud` are required and checked; a `Caller` exists only for a verified token whose role is in
-//! the catalog. Failure reasons name the check that failed and never echo a secret or the token.
+//! Two verifiers, each pinning its own algorithms: HS256 with a dev secret (tokens without a
+//! `kid`), and RS256/ES256 against a JWKS URL (`jwks.rs`; a `kid` is required and the key it
+//! names decides the one algorithm it verifies).
+//!
+//! Invariants: the accepted algorithm is pinned by the server's configuration and the key, never
+//! taken from the token (so `alg: none` and key confusion fail before any key is used; an HS256
+//! token carrying a `kid` is refused outright, since an HMAC over a published public key is the
+//! key-confusion attack); `exp`, `iss` and `aud` are required and checked, `nbf` when present;
+//! a `Caller` exists only for a verified token whose role is in the catalog. Failure reasons name
+//! the check that failed and never echo a secret or the token.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +21,9 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use super::audit::AuditSlot;
 use super::error::{ApiError, AuthFailure};
+use super::jwks::JwksVerifier;
 use super::AppState;
 
 /// HS256 keys shorter than this are refused: the key must be as strong as the hash.
@@ -55,17 +63,14 @@ impl std::fmt::Debug for DevSecret {
     }
 }
 
-/// How tokens are verified. Each verifier pins its own algorithms.
-enum Verifier {
-    /// Development tokens signed with a shared secret.
-    Hs256(DecodingKey),
-}
-
-/// What the server trusts: the verifier, the issuer and the audience.
+/// What the server trusts: the issuer, the audience, and at least one verifier.
 pub struct AuthConfig {
     issuer: String,
     audience: String,
-    verifier: Verifier,
+    /// HS256 development tokens signed with a shared secret.
+    dev: Option<DecodingKey>,
+    /// RS256/ES256 tokens signed by an SSO issuer's JWKS keys.
+    jwks: Option<JwksVerifier>,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -73,7 +78,9 @@ impl std::fmt::Debug for AuthConfig {
         f.debug_struct("AuthConfig")
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
-            .finish_non_exhaustive()
+            .field("dev_secret", &self.dev.is_some())
+            .field("jwks", &self.jwks)
+            .finish()
     }
 }
 
@@ -85,6 +92,18 @@ pub struct Claims {
     pub role: String,
     pub workspaces: Vec<String>,
     pub jti: String,
+    /// Seconds since the epoch; never in the future. Optional, so a revocation of "every token
+    /// of this subject issued before T" must treat a token without `iat` as issued before T.
+    #[serde(default)]
+    pub iat: Option<u64>,
+}
+
+/// The parts of a JWT header read before any key is chosen.
+#[derive(Debug, Deserialize)]
+struct TokenHeader {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
 }
 
 /// The claims a dev token is minted with.
@@ -106,46 +125,107 @@ impl AuthConfig {
         AuthConfig {
             issuer: issuer.to_string(),
             audience: audience.to_string(),
-            verifier: Verifier::Hs256(DecodingKey::from_secret(&secret.0)),
+            dev: Some(DecodingKey::from_secret(&secret.0)),
+            jwks: None,
         }
     }
 
-    fn algorithm(&self) -> Algorithm {
-        match self.verifier {
-            Verifier::Hs256(_) => Algorithm::HS256,
+    /// RS256/ES256 against a JWKS URL only (SSO, no dev tokens).
+    pub fn jwks(jwks: JwksVerifier, issuer: &str, audience: &str) -> AuthConfig {
+        AuthConfig {
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+            dev: None,
+            jwks: Some(jwks),
         }
     }
 
-    /// Verifies a compact JWT: algorithm, signature, `exp`, `nbf`, `iss`, `aud`, then the claims.
-    pub fn verify(&self, token: &str) -> Result<Claims, AuthFailure> {
-        let expected = self.algorithm();
-        // Read the header's `alg` ourselves so `none` and foreign algorithms get a precise reason
-        // before any key is touched.
-        let named: Option<Algorithm> = header_algorithm(token)?.parse().ok();
-        if named != Some(expected) {
-            return Err(AuthFailure::AlgorithmNotAllowed);
-        }
-        let mut validation = Validation::new(expected);
-        validation.algorithms = vec![expected];
+    /// Also accepts RS256/ES256 tokens from a JWKS (dev tokens still verify only against the
+    /// dev secret).
+    pub fn with_jwks(mut self, jwks: JwksVerifier) -> AuthConfig {
+        self.jwks = Some(jwks);
+        self
+    }
+
+    /// The JWKS verifier, to prefetch its keys at start-up.
+    pub fn jwks_verifier(&self) -> Option<&JwksVerifier> {
+        self.jwks.as_ref()
+    }
+
+    /// Verifies a compact JWT: algorithm and key, signature, `exp`, `nbf`, `iss`, `aud`, then
+    /// the claims.
+    pub async fn verify(&self, token: &str) -> Result<Claims, AuthFailure> {
+        let header = token_header(token)?;
+        // The header's `alg` only routes to a verifier; each verifier decides the algorithm it
+        // accepts, so `none`, foreign algorithms and mismatches get a precise reason before a
+        // signature is checked.
+        let (algorithm, key) = match header.alg.as_str() {
+            "HS256" => {
+                // Dev tokens carry no `kid`; an HS256 token naming a key is an HMAC forged with
+                // a published public key (key confusion).
+                if header.kid.is_some() {
+                    return Err(AuthFailure::AlgorithmNotAllowed);
+                }
+                let dev = self.dev.as_ref().ok_or(AuthFailure::AlgorithmNotAllowed)?;
+                (Algorithm::HS256, KeyRef::Borrowed(dev))
+            }
+            "RS256" | "ES256" => {
+                let jwks = self.jwks.as_ref().ok_or(AuthFailure::AlgorithmNotAllowed)?;
+                let kid = header.kid.as_deref().ok_or(AuthFailure::MissingKeyId)?;
+                let pinned = jwks.key(kid).await?;
+                if header.alg.parse::<Algorithm>().ok() != Some(pinned.algorithm) {
+                    return Err(AuthFailure::AlgorithmNotAllowed);
+                }
+                (pinned.algorithm, KeyRef::Shared(pinned.key))
+            }
+            _ => return Err(AuthFailure::AlgorithmNotAllowed),
+        };
+        let mut validation = Validation::new(algorithm);
+        validation.algorithms = vec![algorithm];
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
-        let Verifier::Hs256(key) = &self.verifier;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &validation)
+        let data = jsonwebtoken::decode::<Claims>(token, key.get(), &validation)
             .map_err(|e| failure_of(e.kind()))?;
         let c = data.claims;
         if c.sub.is_empty() || c.jti.is_empty() || c.role.is_empty() || c.workspaces.is_empty() {
+            return Err(AuthFailure::InvalidClaims);
+        }
+        // An `iat` in the future would dodge a "revoke everything issued before T".
+        if c.iat.is_some_and(|iat| iat > unix_now() + LEEWAY_SECONDS) {
             return Err(AuthFailure::InvalidClaims);
         }
         Ok(c)
     }
 }
 
-/// The `alg` named in a compact JWT's header.
-fn header_algorithm(token: &str) -> Result<String, AuthFailure> {
+/// A verification key owned by the config (dev secret) or shared with the JWKS cache.
+enum KeyRef<'a> {
+    Borrowed(&'a DecodingKey),
+    Shared(std::sync::Arc<DecodingKey>),
+}
+
+impl KeyRef<'_> {
+    fn get(&self) -> &DecodingKey {
+        match self {
+            KeyRef::Borrowed(k) => k,
+            KeyRef::Shared(k) => k,
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The `alg` and `kid` of a compact JWT's header.
+fn token_header(token: &str) -> Result<TokenHeader, AuthFailure> {
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -155,13 +235,7 @@ fn header_algorithm(token: &str) -> Result<String, AuthFailure> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(header)
         .map_err(|_| AuthFailure::Malformed)?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|_| AuthFailure::Malformed)?;
-    value
-        .get("alg")
-        .and_then(|a| a.as_str())
-        .map(str::to_string)
-        .ok_or(AuthFailure::Malformed)
+    serde_json::from_slice(&bytes).map_err(|_| AuthFailure::Malformed)
 }
 
 fn failure_of(kind: &ErrorKind) -> AuthFailure {
@@ -222,6 +296,10 @@ pub struct Caller {
     pub role: String,
     pub workspaces: Vec<String>,
     pub token_id: String,
+    /// The token's `iat` (seconds since the epoch), when it has one.
+    pub issued_at: Option<u64>,
+    /// Where this request's audit row is gathered.
+    pub audit: AuditSlot,
 }
 
 impl Caller {
@@ -262,17 +340,60 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).map_err(ApiError::Unauthorized)?;
-        let claims = state.auth.verify(token).map_err(ApiError::Unauthorized)?;
-        if state.engine.catalog.role(&claims.role).is_none() {
-            tracing::info!(role = %claims.role, "token role is not in the catalog");
-            return Err(ApiError::UnknownRole);
+        let slot = parts
+            .extensions
+            .get::<AuditSlot>()
+            .cloned()
+            .unwrap_or_default();
+        let token = bearer(parts).map_err(|f| {
+            slot.auth_failed(None, f);
+            ApiError::Unauthorized(f)
+        })?;
+        let claims = state.auth.verify(token).await.map_err(|f| {
+            slot.auth_failed(claimed_subject(token), f);
+            ApiError::Unauthorized(f)
+        })?;
+        // Revoked tokens fail like any other bad token; a store that cannot say fails closed.
+        if state
+            .store
+            .is_revoked(&claims.jti, &claims.sub, claims.iat)
+            .await?
+        {
+            slot.auth_failed(Some(claims.sub.clone()), AuthFailure::Revoked);
+            return Err(ApiError::Unauthorized(AuthFailure::Revoked));
         }
-        Ok(Caller {
+        let caller = Caller {
             subject: claims.sub,
             role: claims.role,
             workspaces: claims.workspaces,
             token_id: claims.jti,
-        })
+            issued_at: claims.iat,
+            audit: slot,
+        };
+        caller.audit.caller(&caller);
+        // Per verified subject, before any warehouse work.
+        state
+            .rate_limiter
+            .check(&caller.subject)
+            .map_err(|wait| ApiError::RateLimited {
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            })?;
+        if state.engine.catalog.role(&caller.role).is_none() {
+            tracing::info!(role = %caller.role, "token role is not in the catalog");
+            return Err(ApiError::UnknownRole);
+        }
+        Ok(caller)
     }
+}
+
+/// Who an unverified token claims to be (its `sub`), for the audit row of a failed login:
+/// at most 200 characters, control characters dropped. Never trusted for anything else.
+fn claimed_subject(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let sub = value.get("sub")?.as_str()?;
+    Some(sub.chars().filter(|c| !c.is_control()).take(200).collect())
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::exec::ExecError;
 use crate::pipeline::{self, Response};
+use crate::store::StoreError;
 
 /// Why a bearer token was not accepted. The `reason` names the check that failed, never a secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,14 @@ pub enum AuthFailure {
     WrongAudience,
     MissingClaim,
     InvalidClaims,
+    /// An RS256/ES256 token without a `kid`.
+    MissingKeyId,
+    /// The `kid` names no key of the JWKS (after a refresh, at most once per interval).
+    UnknownKey,
+    /// The JWKS could not be fetched and no earlier copy is cached (503).
+    KeysUnavailable,
+    /// The token's `jti`, or every token of its subject issued before now, was revoked.
+    Revoked,
 }
 
 impl AuthFailure {
@@ -39,6 +48,10 @@ impl AuthFailure {
             AuthFailure::WrongAudience => "wrong_audience",
             AuthFailure::MissingClaim => "missing_claim",
             AuthFailure::InvalidClaims => "invalid_claims",
+            AuthFailure::MissingKeyId => "missing_kid",
+            AuthFailure::Revoked => "revoked",
+            AuthFailure::UnknownKey => "unknown_key",
+            AuthFailure::KeysUnavailable => "keys_unavailable",
         }
     }
 
@@ -58,6 +71,12 @@ impl AuthFailure {
             AuthFailure::MissingClaim => "the token lacks a required claim (exp, iss, aud)",
             AuthFailure::InvalidClaims => {
                 "the token's claims are not valid (need sub, role, workspaces, jti)"
+            }
+            AuthFailure::MissingKeyId => "the token's header lacks a `kid`",
+            AuthFailure::Revoked => "the token has been revoked",
+            AuthFailure::UnknownKey => "the token's `kid` names no key this server trusts",
+            AuthFailure::KeysUnavailable => {
+                "the identity provider's keys cannot be fetched; try again shortly"
             }
         }
     }
@@ -94,7 +113,29 @@ pub enum ApiError {
     NotFound,
     /// 405: the route exists with another method.
     MethodNotAllowed,
+    /// 429: the caller is over its rate limit; retry after this many seconds.
+    RateLimited { retry_after_secs: u64 },
+    /// 503: the app store (audit, revocations, conversations) failed: fail closed.
+    Store(StoreError),
+    /// 403: an admin route called without the admin role.
+    AdminRequired,
+    /// 404: no query with that id that this caller may see.
+    QueryNotFound,
+    /// 404: no conversation with that id owned by this caller.
+    ConversationNotFound,
+    /// 409: the stored query has no DSL to run again (it was never valid).
+    NotRerunnable,
 }
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Store(e)
+    }
+}
+
+/// The stable code of an error response, for the audit middleware.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
 
 impl From<pipeline::Error> for ApiError {
     fn from(e: pipeline::Error) -> Self {
@@ -103,17 +144,20 @@ impl From<pipeline::Error> for ApiError {
 }
 
 /// The body of every error except `invalid_query`.
-#[derive(Debug, Serialize)]
-struct ErrorBody {
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(crate) struct ErrorBody {
+    /// A stable, machine-readable code (`unauthorized`, `rate_limited`, …).
     code: &'static str,
+    /// A sentence for people; server-side failures say only what the caller can act on.
     message: String,
+    /// For `unauthorized`: the check the token failed (`expired`, `unknown_key`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
 }
 
 /// `invalid_query`: the response contract with a top-level `code`.
-#[derive(Serialize)]
-struct InvalidQueryBody<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct InvalidQueryBody<'a> {
     code: &'static str,
     #[serde(flatten)]
     response: &'a Response,
@@ -122,6 +166,7 @@ struct InvalidQueryBody<'a> {
 impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
+            ApiError::Unauthorized(AuthFailure::KeysUnavailable) => "auth_unavailable",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::UnknownRole => "unknown_role",
             ApiError::WorkspaceForbidden => "workspace_forbidden",
@@ -140,11 +185,19 @@ impl ApiError {
             ApiError::NotReady => "not_ready",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Store(_) => "store_unavailable",
+            ApiError::AdminRequired => "admin_required",
+            ApiError::QueryNotFound => "query_not_found",
+            ApiError::ConversationNotFound => "conversation_not_found",
+            ApiError::NotRerunnable => "not_rerunnable",
         }
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
+            // The server cannot check the token: not the caller's fault, so retryable.
+            ApiError::Unauthorized(AuthFailure::KeysUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::UnknownRole | ApiError::WorkspaceForbidden | ApiError::SqlNotPermitted => {
                 StatusCode::FORBIDDEN
@@ -163,11 +216,16 @@ impl ApiError {
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::AdminRequired => StatusCode::FORBIDDEN,
+            ApiError::QueryNotFound | ApiError::ConversationNotFound => StatusCode::NOT_FOUND,
+            ApiError::NotRerunnable => StatusCode::CONFLICT,
         }
     }
 
     /// What the caller is told. Server-side failures get a fixed sentence; their detail is logged.
-    fn message(&self) -> String {
+    pub fn public_message(&self) -> String {
         match self {
             ApiError::Unauthorized(f) => f.message().to_string(),
             ApiError::UnknownRole => "the token's role is not defined in the catalog".into(),
@@ -195,6 +253,20 @@ impl ApiError {
             ApiError::NotReady => "the service is not ready".into(),
             ApiError::NotFound => "no such route".into(),
             ApiError::MethodNotAllowed => "this route does not accept that method".into(),
+            ApiError::RateLimited { retry_after_secs } => {
+                format!("too many requests: try again in {retry_after_secs} s")
+            }
+            ApiError::Store(_) => {
+                "the audit store is unavailable, so nothing was run; try again shortly".into()
+            }
+            ApiError::AdminRequired => "this route needs the admin role".into(),
+            ApiError::QueryNotFound => "no query with that id is visible to you".into(),
+            ApiError::ConversationNotFound => {
+                "no conversation with that id is visible to you".into()
+            }
+            ApiError::NotRerunnable => {
+                "that query never had valid DSL, so there is nothing to run again".into()
+            }
         }
     }
 }
@@ -207,6 +279,7 @@ impl IntoResponse for ApiError {
             // The detail stays here: the body says only what the caller can act on.
             match &self {
                 ApiError::Pipeline(e) => tracing::error!(code, error = %e, "request failed"),
+                ApiError::Store(e) => tracing::error!(code, error = %e, "store failed"),
                 _ => tracing::warn!(code, "request failed"),
             }
         }
@@ -221,7 +294,7 @@ impl IntoResponse for ApiError {
                 status,
                 Json(ErrorBody {
                     code,
-                    message: self.message(),
+                    message: self.public_message(),
                     reason: Some(f.reason()),
                 }),
             )
@@ -230,7 +303,7 @@ impl IntoResponse for ApiError {
                 status,
                 Json(ErrorBody {
                     code,
-                    message: self.message(),
+                    message: self.public_message(),
                     reason: None,
                 }),
             )
@@ -242,6 +315,17 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"tally\""),
             );
         }
+        if let ApiError::RateLimited { retry_after_secs } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        // For the metrics middleware: an invalid query is a pipeline outcome with timings.
+        if let ApiError::InvalidQuery(r) = &self {
+            response.extensions_mut().insert(r.outcome);
+            response.extensions_mut().insert(r.timings_ms.clone());
+        }
+        response.extensions_mut().insert(ErrorCode(code));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()

@@ -2,16 +2,22 @@
 //! Only HTTP lives here: handlers parse, authorise, call `pipeline` and map the outcome to a
 //! status code.
 //!
-//! Invariants: every route except `/healthz` and `/readyz` takes a `Caller` (a verified token
-//! whose role is in the catalog); the workspace a query runs in is always one the token grants;
-//! every error body is `ApiError`'s shape with a stable `code`; 5xx bodies carry no internals.
-//! Status codes: answered and refused are 200, invalid DSL 400, bad or missing token 401, a
-//! workspace outside the token or SQL for a role without `see_sql` 403, body over the limit 413,
-//! warehouse down 503, warehouse timeout 504.
+//! Invariants: every route except `/healthz`, `/readyz`, `/metrics` and `/openapi.json` takes a
+//! `Caller` (a verified token whose role is in the catalog, within its subject's rate limit);
+//! the workspace a query runs in is always one the token grants; every error body is
+//! `ApiError`'s shape with a stable `code`; 5xx bodies carry no internals. Status codes:
+//! answered and refused are 200, invalid DSL 400, bad or missing token 401, a workspace outside
+//! the token or SQL for a role without `see_sql` 403, body over the limit 413, over the rate
+//! limit 429 with `Retry-After`, warehouse (or JWKS) down 503, warehouse timeout 504.
 
+pub mod audit;
 pub mod auth;
 mod body;
 pub mod error;
+pub mod jwks;
+pub mod metrics;
+pub mod openapi;
+pub mod ratelimit;
 mod routes;
 
 use std::future::Future;
@@ -27,9 +33,13 @@ use tracing::Level;
 
 use crate::pipeline::Engine;
 use crate::plan::Clock;
+use crate::store::Store;
 
 pub use auth::{mint_dev_token, AuthConfig, Caller, DevSecret};
 pub use error::{ApiError, AuthFailure};
+pub use jwks::{JwksConfig, JwksVerifier};
+pub use metrics::Metrics;
+pub use ratelimit::{RateLimitConfig, RateLimiter};
 
 /// Request bodies larger than this are refused with 413 before they are parsed.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -69,21 +79,39 @@ impl Default for ServerLimits {
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub auth: Arc<AuthConfig>,
+    /// Audit log, revocations and conversations; every `/v1/…` request writes to it first.
+    pub store: Arc<Store>,
     pub limits: ServerLimits,
     pub today: Today,
     /// `(role, token)` pairs that `GET /` offers as a role picker; only `tally demo` sets them.
     pub demo_tokens: Option<Arc<Vec<(String, String)>>>,
+    /// Per-subject request budget, checked right after a token verifies.
+    pub rate_limiter: Arc<RateLimiter>,
+    /// Request and stage metrics for `GET /metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    pub fn new(engine: Arc<Engine>, auth: AuthConfig) -> AppState {
+    /// The store is required: without an audit log no request may be answered.
+    pub fn new(engine: Arc<Engine>, auth: AuthConfig, store: Arc<Store>) -> AppState {
         AppState {
             engine,
             auth: Arc::new(auth),
+            store,
             limits: ServerLimits::default(),
             today: Today::System,
             demo_tokens: None,
+            rate_limiter: Arc::new(
+                RateLimiter::new(RateLimitConfig::default()).expect("the default limit is valid"),
+            ),
+            metrics: Arc::new(Metrics::new()),
         }
+    }
+
+    /// Replaces the default per-user rate limit (100 requests a minute).
+    pub fn with_rate_limit(mut self, config: RateLimitConfig) -> Result<AppState, String> {
+        self.rate_limiter = Arc::new(RateLimiter::new(config)?);
+        Ok(self)
     }
 
     /// Lets the page hand out these `(role, token)` pairs: for `tally demo` on loopback only.
@@ -128,6 +156,14 @@ pub fn app(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::audit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::record,
+        ))
         .with_state(state)
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

@@ -14,7 +14,6 @@ pub mod rules;
 
 pub use hybrid::{Mode, TranslateRequest, Translated, TranslatorKind, Translators};
 
-
 use serde::Serialize;
 use serde_json::Value;
 
@@ -28,7 +27,7 @@ pub enum Translation {
     Clarify(Clarification),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Clarification {
     pub message: String,
     /// Words of the question that mean nothing to the catalog.

@@ -30,8 +30,8 @@ async fn role_schema(
     )))
 }
 
-#[derive(Debug, Serialize)]
-struct CatalogView {
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(crate) struct CatalogView {
     catalog: CatalogInfo,
     role: RoleInfo,
     metrics: Vec<MetricInfo>,
@@ -39,14 +39,14 @@ struct CatalogView {
     entities: Vec<EntityInfo>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct CatalogInfo {
     name: String,
     version: String,
     description: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct RoleInfo {
     name: String,
     description: String,
@@ -56,7 +56,7 @@ struct RoleInfo {
     overview: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct MetricInfo {
     name: String,
     label: String,
@@ -66,7 +66,7 @@ struct MetricInfo {
     dimensions: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct DimensionInfo {
     name: String,
     description: String,
@@ -75,14 +75,14 @@ struct DimensionInfo {
     values: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct EntityInfo {
     name: String,
     description: String,
     fields: Vec<FieldInfo>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct FieldInfo {
     name: String,
     #[serde(rename = "type")]

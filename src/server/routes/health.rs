@@ -24,15 +24,22 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    match tokio::time::timeout(PING_TIMEOUT, state.engine.warehouse.ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({"status": "ready", "warehouse": "ok"}))),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: the warehouse does not answer");
-            Err(ApiError::NotReady)
-        }
-        Err(_) => {
-            tracing::warn!("readiness: the warehouse ping timed out");
-            Err(ApiError::NotReady)
-        }
+    let warehouse = tokio::time::timeout(PING_TIMEOUT, state.engine.warehouse.ping()).await;
+    let store = tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await;
+    let warehouse_ok = matches!(warehouse, Ok(Ok(())));
+    let store_ok = matches!(store, Ok(Ok(())));
+    if !warehouse_ok {
+        tracing::warn!("readiness: the warehouse does not answer");
+    }
+    if !store_ok {
+        // Without the store every /v1 request fails closed.
+        tracing::warn!("readiness: the store does not answer");
+    }
+    if warehouse_ok && store_ok {
+        Ok(Json(
+            json!({"status": "ready", "warehouse": "ok", "store": "ok"}),
+        ))
+    } else {
+        Err(ApiError::NotReady)
     }
 }

@@ -1,9 +1,13 @@
 //! The route table: one router function per module, merged here.
 
-mod catalog;
+pub(super) mod admin;
+pub(super) mod catalog;
+pub(super) mod chat;
 mod health;
+mod ops;
 mod page;
-mod query;
+pub(super) mod queries;
+pub(super) mod query;
 
 use axum::Router;
 
@@ -13,9 +17,13 @@ use super::AppState;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .merge(query::router())
+        .merge(queries::router())
+        .merge(chat::router())
+        .merge(admin::router())
         .merge(catalog::router())
         .merge(health::router())
         .merge(page::router())
+        .merge(ops::router())
 }
 
 pub(super) async fn not_found() -> ApiError {

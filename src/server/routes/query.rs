@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::check::Rejection;
-use crate::pipeline::{self, CompileOnlyError, Outcome, Response};
+use crate::pipeline::{self, CompileOnlyError, Outcome, Response, Trace};
 use crate::server::body::JsonBody;
 use crate::server::error::ApiError;
 use crate::server::{AppState, Caller};
@@ -25,10 +25,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/v1/compile", post(compile))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct QueryRequest {
-    /// The DSL document (checked by `check/`, so any JSON is accepted here).
+pub(crate) struct QueryRequest {
+    /// The DSL document (checked by `check/` against the role's schema, `GET /v1/schema`).
     dsl: Value,
     /// Default: the token's only workspace.
     #[serde(default)]
@@ -39,26 +39,39 @@ async fn query(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(request): JsonBody<QueryRequest>,
-) -> Result<Json<Response>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let workspace = caller.workspace(request.workspace.as_deref())?;
-    respond(&state, &caller, &workspace, &request.dsl).await
+    respond(&state, &caller, &caller.role, &workspace, &request.dsl).await
 }
 
-/// Runs DSL for a caller in a workspace the token grants: answered and refused are 200, invalid
+/// Runs DSL as `role` in a workspace the token grants: answered and refused are 200, invalid
 /// is 400 with the same response body, machinery failures are 5xx.
-async fn respond(
+pub(super) async fn respond(
     state: &AppState,
     caller: &Caller,
+    role: &str,
     workspace: &str,
     dsl: &Value,
-) -> Result<Json<Response>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
+    caller.audit.workspace(workspace);
+    caller.audit.submitted_dsl(dsl);
     let raw = serde_json::to_vec(dsl).expect("a JSON value serializes");
     let clock = state.today.clock();
-    let (response, _trace) = state
-        .engine
-        .run(&raw, &caller.role, workspace, &clock)
-        .await?;
-    // Who asked what and how it ended; never result values.
+    let (response, trace) = state.engine.run(&raw, role, workspace, &clock).await?;
+    reply(caller, workspace, response, &trace, None)
+}
+
+/// Records how a query ended in the request's audit row and the log (never result values),
+/// then maps the outcome to a status. The outcome and timings ride in the response extensions
+/// for the metrics middleware.
+pub(super) fn reply(
+    caller: &Caller,
+    workspace: &str,
+    response: Response,
+    trace: &Trace,
+    conversation_id: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
+    caller.audit.response(&response, trace);
     tracing::info!(
         subject = %caller.subject,
         role = %caller.role,
@@ -71,13 +84,26 @@ async fn respond(
     );
     match response.outcome {
         Outcome::Invalid => Err(ApiError::InvalidQuery(Box::new(response))),
-        _ => Ok(Json(response)),
+        _ => {
+            let (outcome, timings) = (response.outcome, response.timings_ms.clone());
+            let mut http = match conversation_id {
+                Some(id) => Json(super::chat::ChatResponse {
+                    response: &response,
+                    conversation_id: id,
+                })
+                .into_response(),
+                None => Json(&response).into_response(),
+            };
+            http.extensions_mut().insert(outcome);
+            http.extensions_mut().insert(timings);
+            Ok(http)
+        }
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CompileRequest {
+pub(crate) struct CompileRequest {
     dsl: Value,
     /// One dialect; default: all three.
     #[serde(default)]
@@ -86,8 +112,8 @@ struct CompileRequest {
     workspace: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct CompileResponse {
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(crate) struct CompileResponse {
     outcome: &'static str,
     /// Dialect → the statements as text with their parameters.
     sql: BTreeMap<&'static str, String>,
@@ -104,6 +130,8 @@ async fn compile(
         return Err(ApiError::SqlNotPermitted);
     }
     let workspace = caller.workspace(request.workspace.as_deref())?;
+    caller.audit.workspace(&workspace);
+    caller.audit.submitted_dsl(&request.dsl);
     let raw = serde_json::to_vec(&request.dsl).expect("a JSON value serializes");
     let clock = state.today.clock();
     let dialects = match request.dialect {

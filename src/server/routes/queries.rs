@@ -1,0 +1,98 @@
+//! `GET /v1/queries/{id}`: one's own past query, as the audit log recorded it (the question,
+//! the executed DSL and how it ended; never result values). Another user's query, or one in a
+//! workspace the token does not grant, is 404 — its existence is not disclosed.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::server::error::ApiError;
+use crate::server::{AppState, Caller};
+use crate::store::AuditRow;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/v1/queries/{id}", get(get_query))
+}
+
+/// A past query as recorded.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub(crate) struct QueryRecord {
+    pub query_id: String,
+    /// When it was asked (RFC 3339, UTC).
+    pub asked_at: String,
+    pub workspace: Option<String>,
+    /// The role it ran under.
+    pub role: Option<String>,
+    pub question: Option<String>,
+    pub conversation_id: Option<String>,
+    pub translator: Option<String>,
+    /// The DSL that ran (or, for an invalid document, the DSL as sent).
+    pub dsl: Option<Value>,
+    pub outcome: Option<String>,
+    /// The refusal or error code, if any.
+    pub code: Option<String>,
+    pub row_count: Option<i64>,
+    pub latency_ms: Option<f64>,
+    /// The audit row that holds it.
+    pub audit_seq: i64,
+}
+
+impl QueryRecord {
+    pub(super) fn of(row: &AuditRow) -> QueryRecord {
+        let e = &row.entry;
+        QueryRecord {
+            query_id: e.query_id.clone().unwrap_or_default(),
+            asked_at: row.ts.clone(),
+            workspace: e.workspace.clone(),
+            role: e.role.clone(),
+            question: e.question.clone(),
+            conversation_id: e.conversation_id.clone(),
+            translator: e.translator.clone(),
+            dsl: e.dsl.as_deref().and_then(|d| serde_json::from_str(d).ok()),
+            outcome: e.outcome.clone(),
+            code: e.code.clone(),
+            row_count: e.row_count,
+            latency_ms: e.latency_ms,
+            audit_seq: row.seq,
+        }
+    }
+}
+
+/// The recorded query `id` if it belongs to a workspace the caller's token grants.
+pub(super) async fn visible_query(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<AuditRow, ApiError> {
+    let row = state
+        .store
+        .find_query(id)
+        .await?
+        .ok_or(ApiError::QueryNotFound)?;
+    let in_workspace = row
+        .entry
+        .workspace
+        .as_ref()
+        .is_some_and(|w| caller.workspaces.contains(w));
+    if !in_workspace {
+        return Err(ApiError::QueryNotFound);
+    }
+    Ok(row)
+}
+
+async fn get_query(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<QueryRecord>, ApiError> {
+    let row = visible_query(&state, &caller, &id).await?;
+    if row.entry.subject.as_deref() != Some(caller.subject.as_str()) {
+        return Err(ApiError::QueryNotFound);
+    }
+    if let Some(w) = &row.entry.workspace {
+        caller.audit.workspace(w);
+    }
+    Ok(Json(QueryRecord::of(&row)))
+}

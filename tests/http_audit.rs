@@ -1,0 +1,677 @@
+//! The audit trail, revocation, query history, admin routes and chat, over HTTP on a real
+//! listener with a real SQLite store: one audit row per request (refused, invalid and 401
+//! included), an intact hash chain, no demo email anywhere in audit rows or logs, fail-closed
+//! when the store is locked, and conversations owned by their user.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use common::http::{start, Api, AUDIENCE, ISSUER};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::Row;
+use tally::server::{self, AppState, AuthConfig, DevSecret};
+use tally::store::{AuditFilter, Store};
+
+const SECRET: &str = "audit-test-secret-0123456789abcdef0123456789";
+
+fn auth() -> AuthConfig {
+    AuthConfig::hs256(&DevSecret::new(SECRET).unwrap(), ISSUER, AUDIENCE)
+}
+
+fn token_for(subject: &str, role: &str, workspaces: &[&str]) -> String {
+    let ws: Vec<String> = workspaces.iter().map(|w| w.to_string()).collect();
+    server::mint_dev_token(
+        &DevSecret::new(SECRET).unwrap(),
+        ISSUER,
+        AUDIENCE,
+        subject,
+        role,
+        &ws,
+        Duration::from_secs(600),
+    )
+    .unwrap()
+}
+
+fn dau() -> Value {
+    json!({"kind":"metric","metrics":["dau"],"period":{"preset":"last_week"},"compare":"previous_period"})
+}
+
+/// A server whose store the test can read directly.
+async fn serve() -> (Api, Arc<Store>) {
+    let mut store = None;
+    let api = start(auth(), |state: AppState| {
+        store = Some(state.store.clone());
+        state
+    })
+    .await;
+    (api, store.unwrap())
+}
+
+/// Everything logged by this test binary, as JSON lines.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_current_span(true)
+            .with_writer(move || SharedWriter(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
+        buffer
+    })
+    .clone()
+}
+
+struct SharedWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every contact email in the demo warehouse.
+async fn demo_emails() -> Vec<String> {
+    let pool = common::hand_pool().await;
+    let rows = sqlx::query("SELECT DISTINCT contact_email FROM customers")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| r.get::<String, _>(0))
+        .filter(|e| e.contains('@'))
+        .collect()
+}
+
+async fn all_rows(store: &Store) -> Vec<tally::store::AuditRow> {
+    store
+        .audit_rows(&AuditFilter {
+            after_seq: None,
+            limit: 1000,
+            workspaces: None,
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_request_leaves_one_chained_audit_row_and_no_email_anywhere() {
+    let logs = captured_logs();
+    let (api, store) = serve().await;
+    let analyst = token_for("ana", "analyst", &["acme"]);
+    let agent = token_for("sam", "support_agent", &["acme"]);
+    let mut expected = 0;
+    let mut send = |r: common::http::Reply, status: StatusCode| {
+        assert_eq!(r.status, status, "{}", r.text);
+        expected += 1;
+        r
+    };
+
+    let answered = send(
+        api.post("/v1/query", Some(&analyst), &json!({"dsl": dau()}))
+            .await,
+        StatusCode::OK,
+    );
+    assert_eq!(answered.body["outcome"], "answered");
+    // PII, for two roles, as DSL and as a question.
+    let emails =
+        json!({"kind":"list","entity":"customer","fields":["company_name","contact_email"]});
+    let refused = send(
+        api.post("/v1/query", Some(&analyst), &json!({"dsl": emails}))
+            .await,
+        StatusCode::OK,
+    );
+    assert_eq!(refused.body["refusal"]["code"], "pii_not_permitted");
+    send(
+        api.post("/v1/query", Some(&agent), &json!({"dsl": emails}))
+            .await,
+        StatusCode::OK,
+    );
+    let chat = send(
+        api.post(
+            "/v1/chat",
+            Some(&analyst),
+            &json!({"question": "Show me the emails of customers who churned last month"}),
+        )
+        .await,
+        StatusCode::OK,
+    );
+    assert_eq!(chat.body["outcome"], "refused", "{}", chat.text);
+    // Invalid DSL, malformed JSON, a body over the limit.
+    send(
+        api.post(
+            "/v1/query",
+            Some(&analyst),
+            &json!({"dsl": {"kind":"metric","metrics":["daus"],"period":{"preset":"last_week"}}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    );
+    send(
+        api.send(
+            api.client
+                .post(format!("{}/v1/query", api.base))
+                .bearer_auth(&analyst)
+                .header("content-type", "application/json")
+                .body("{\"dsl\": "),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    );
+    send(
+        api.send(
+            api.client
+                .post(format!("{}/v1/query", api.base))
+                .bearer_auth(&analyst)
+                .header("content-type", "application/json")
+                .body(vec![b' '; 100 * 1024]),
+        )
+        .await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+    );
+    // No token, a forged token, a workspace outside the token, an unknown route.
+    send(
+        api.post("/v1/query", None, &json!({"dsl": dau()})).await,
+        StatusCode::UNAUTHORIZED,
+    );
+    let forged = server::mint_dev_token(
+        &DevSecret::new("not-the-server-secret-0123456789abcdef").unwrap(),
+        ISSUER,
+        AUDIENCE,
+        "mallory",
+        "admin",
+        &["acme".to_string()],
+        Duration::from_secs(600),
+    )
+    .unwrap();
+    let r = send(
+        api.post("/v1/query", Some(&forged), &json!({"dsl": dau()}))
+            .await,
+        StatusCode::UNAUTHORIZED,
+    );
+    assert_eq!(r.body["reason"], "bad_signature");
+    send(
+        api.post(
+            "/v1/query",
+            Some(&analyst),
+            &json!({"dsl": dau(), "workspace": "globex"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    );
+    send(
+        api.get("/v1/nothing-here", Some(&analyst)).await,
+        StatusCode::NOT_FOUND,
+    );
+    // Health and metrics are not data access and are not audited.
+    api.get("/healthz", None).await;
+
+    let rows = all_rows(&store).await;
+    assert_eq!(rows.len(), expected, "one audit row per /v1 request");
+    let report = store.verify_chain().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.rows as usize, expected);
+
+    // Who, what and how it ended are there.
+    let first = &rows[0];
+    assert_eq!(first.entry.subject.as_deref(), Some("ana"));
+    assert_eq!(first.entry.role.as_deref(), Some("analyst"));
+    assert_eq!(first.entry.workspace.as_deref(), Some("acme"));
+    assert_eq!(first.entry.outcome.as_deref(), Some("answered"));
+    assert_eq!(first.entry.status, Some(200));
+    assert_eq!(first.entry.route.as_deref(), Some("/v1/query"));
+    assert!(first.entry.dsl_hash.as_ref().is_some_and(|h| h.len() == 64));
+    assert!(first.entry.sql_hash.as_ref().is_some_and(|h| h.len() == 64));
+    assert_eq!(
+        first.entry.query_id.as_deref(),
+        answered.body["query_id"].as_str()
+    );
+    let forged_row = rows
+        .iter()
+        .find(|r| r.entry.event == "auth_failed" && r.entry.subject.as_deref() == Some("mallory"))
+        .expect("the failed login is audited with who it claimed to be");
+    assert_eq!(forged_row.entry.detail.as_deref(), Some("bad_signature"));
+    let refusal_codes: Vec<_> = rows
+        .iter()
+        .filter_map(|r| r.entry.code.as_deref())
+        .collect();
+    assert!(refusal_codes.contains(&"pii_not_permitted"));
+    assert!(refusal_codes.contains(&"body_too_large"));
+    assert!(refusal_codes.contains(&"malformed_json"));
+
+    // Never a result value: the DAU number is not in its row.
+    let value = answered.body["data"]["summary"][0]["value"].to_string();
+    let row_text = serde_json::to_string(first).unwrap();
+    assert!(!row_text.contains(&format!(":{value}")), "{row_text}");
+
+    // No demo email in any audit row or any log line.
+    let emails = demo_emails().await;
+    assert!(emails.len() > 50, "the demo has customer emails");
+    let audit_text = serde_json::to_string(&rows).unwrap();
+    let log_text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(log_text.contains("\"query\""), "the logs were captured");
+    for email in &emails {
+        assert!(!audit_text.contains(email.as_str()), "{email} in audit");
+        assert!(!log_text.contains(email.as_str()), "{email} in logs");
+    }
+    assert!(!audit_text.contains(&analyst), "tokens are never stored");
+}
+
+#[tokio::test]
+async fn the_chain_shows_edits_and_gaps_and_the_database_refuses_both() {
+    let (api, store) = serve().await;
+    let analyst = token_for("ana", "analyst", &["acme"]);
+    for _ in 0..4 {
+        api.post("/v1/query", Some(&analyst), &json!({"dsl": dau()}))
+            .await;
+    }
+    let path = store
+        .display_url()
+        .strip_prefix("sqlite://")
+        .unwrap()
+        .to_string();
+    let raw = sqlx::sqlite::SqlitePoolOptions::new()
+        .connect(&format!("sqlite://{path}"))
+        .await
+        .unwrap();
+    let edit = sqlx::query("UPDATE audit SET subject = 'someone-else' WHERE seq = 2")
+        .execute(&raw)
+        .await;
+    assert!(edit.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM audit WHERE seq = 3")
+        .execute(&raw)
+        .await;
+    assert!(delete.unwrap_err().to_string().contains("retention purge"));
+    assert!(store.verify_chain().await.unwrap().ok);
+
+    // Someone with file access drops the guards: the chain still tells.
+    sqlx::query("DROP TRIGGER audit_no_update")
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query("DROP TRIGGER audit_no_delete")
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit SET subject = 'someone-else' WHERE seq = 2")
+        .execute(&raw)
+        .await
+        .unwrap();
+    let report = store.verify_chain().await.unwrap();
+    assert!(!report.ok);
+    assert_eq!(report.breaks[0].seq, 2);
+    assert!(report.breaks[0].problem.contains("edited"), "{report:?}");
+
+    sqlx::query("DELETE FROM audit WHERE seq = 3")
+        .execute(&raw)
+        .await
+        .unwrap();
+    let report = store.verify_chain().await.unwrap();
+    let gap = report
+        .breaks
+        .iter()
+        .find(|b| b.seq == 4)
+        .expect("a gap at 4");
+    assert!(gap.problem.contains("missing"), "{report:?}");
+}
+
+#[tokio::test]
+async fn a_locked_store_fails_closed_with_503_and_writes_nothing() {
+    let (api, store) = serve().await;
+    let analyst = token_for("ana", "analyst", &["acme"]);
+    let ok = api
+        .post("/v1/query", Some(&analyst), &json!({"dsl": dau()}))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let before = all_rows(&store).await.len();
+
+    // Another writer holds the store's write lock past the store's lock timeout.
+    let path = store
+        .display_url()
+        .strip_prefix("sqlite://")
+        .unwrap()
+        .to_string();
+    let mut blocker = {
+        use sqlx::ConnectOptions;
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .connect()
+            .await
+            .unwrap()
+    };
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let refused = api
+        .post("/v1/query", Some(&analyst), &json!({"dsl": dau()}))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.body["code"], "store_unavailable");
+    assert!(
+        refused.body.get("data").is_none(),
+        "no answer without its audit row"
+    );
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    drop(blocker);
+
+    // Back to normal; the refused request left no partial row.
+    let ok = api
+        .post("/v1/query", Some(&analyst), &json!({"dsl": dau()}))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let rows = all_rows(&store).await;
+    assert_eq!(rows.len(), before + 1);
+    assert!(store.verify_chain().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn revoked_tokens_and_subjects_are_401_and_only_admins_revoke() {
+    let (api, _store) = serve().await;
+    let admin = token_for("root", "admin", &["acme"]);
+    let analyst = token_for("ana", "analyst", &["acme"]);
+    let other = token_for("ana", "analyst", &["acme"]);
+    let bob = token_for("bob", "analyst", &["acme"]);
+    let jti = claims_of(&analyst)["jti"].as_str().unwrap().to_string();
+
+    let r = api
+        .post("/v1/admin/revoke", Some(&analyst), &json!({"jti": jti}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.body["code"], "admin_required");
+
+    let r = api
+        .post("/v1/admin/revoke", Some(&admin), &json!({"jti": jti}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = api
+        .post("/v1/query", Some(&analyst), &json!({"dsl": dau()}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["reason"], "revoked");
+    // The same user's other token still works, until the user is revoked.
+    let r = api
+        .post("/v1/query", Some(&other), &json!({"dsl": dau()}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = api
+        .post("/v1/admin/revoke", Some(&admin), &json!({"subject": "ana"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = api
+        .post("/v1/query", Some(&other), &json!({"dsl": dau()}))
+        .await;
+    assert_eq!(r.body["reason"], "revoked");
+    let r = api
+        .post("/v1/query", Some(&bob), &json!({"dsl": dau()}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "other users are unaffected");
+    let r = api
+        .post(
+            "/v1/admin/revoke",
+            Some(&admin),
+            &json!({"jti": "a", "subject": "b"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // The audit log shows the revocations, and the admin reads it with its chain check.
+    let page = api.get("/v1/admin/audit?limit=500", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert_eq!(page.body["chain"]["ok"], true);
+    let events: Vec<&str> = page.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["event"].as_str())
+        .collect();
+    assert_eq!(events.iter().filter(|e| **e == "revoke").count(), 2);
+    let r = api.get("/v1/admin/audit", Some(&bob)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = api.get("/v1/admin/audit?limit=lots", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["code"], "invalid_request");
+}
+
+fn claims_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn past_queries_are_their_owners_and_admins_rerun_them_under_the_original_role() {
+    let (api, _store) = serve().await;
+    let ana = token_for("ana", "analyst", &["acme"]);
+    let bob = token_for("bob", "analyst", &["acme"]);
+    let ana_globex = token_for("ana", "analyst", &["globex"]);
+    let admin = token_for("root", "admin", &["acme"]);
+    let admin_globex = token_for("root", "admin", &["globex"]);
+
+    let asked = api
+        .post("/v1/query", Some(&ana), &json!({"dsl": dau()}))
+        .await;
+    let id = asked.body["query_id"].as_str().unwrap().to_string();
+    let mine = api.get(&format!("/v1/queries/{id}"), Some(&ana)).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+    assert_eq!(mine.body["outcome"], "answered");
+    assert_eq!(mine.body["dsl"]["metrics"], json!(["dau"]));
+    assert_eq!(mine.body["workspace"], "acme");
+    assert!(mine.body.get("data").is_none(), "no result values are kept");
+    for (who, token) in [("another user", &bob), ("another workspace", &ana_globex)] {
+        let r = api.get(&format!("/v1/queries/{id}"), Some(token)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{who}");
+        assert_eq!(r.body["code"], "query_not_found");
+    }
+    let r = api.get("/v1/queries/q_doesnotexist", Some(&ana)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Rerun: admins only, in their workspaces, under the original role, same numbers.
+    let rerun = format!("/v1/admin/queries/{id}/rerun");
+    let r = api.post(&rerun, Some(&ana), &json!({})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.body["code"], "admin_required");
+    let r = api.post(&rerun, Some(&admin_globex), &json!({})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = api.post(&rerun, Some(&admin), &json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["outcome"], "answered");
+    assert_eq!(r.body["data"], asked.body["data"]);
+    assert_ne!(r.body["query_id"], asked.body["query_id"]);
+
+    // A query refused for a support agent is refused again on rerun (re-validated, not replayed).
+    let sam = token_for("sam", "support_agent", &["acme"]);
+    let list = json!({"kind":"list","entity":"customer","fields":["company_name"]});
+    let refused = api
+        .post("/v1/query", Some(&sam), &json!({"dsl": list}))
+        .await;
+    assert_eq!(refused.body["outcome"], "refused");
+    let rid = refused.body["query_id"].as_str().unwrap();
+    let r = api
+        .post(
+            &format!("/v1/admin/queries/{rid}/rerun"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.body["outcome"], "refused", "{}", r.text);
+
+    // An invalid query has nothing to rerun.
+    let invalid = api
+        .post(
+            "/v1/query",
+            Some(&ana),
+            &json!({"dsl": {"kind":"metric","metrics":["nope"],"period":{"preset":"last_week"}}}),
+        )
+        .await;
+    let iid = invalid.body["query_id"].as_str().unwrap();
+    let r = api
+        .post(
+            &format!("/v1/admin/queries/{iid}/rerun"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+}
+
+#[tokio::test]
+async fn chat_answers_follow_ups_within_a_conversation_its_user_owns() {
+    let (api, store) = serve().await;
+    let ana = token_for("ana", "analyst", &["acme"]);
+    let bob = token_for("bob", "analyst", &["acme"]);
+    let first = api
+        .post(
+            "/v1/chat",
+            Some(&ana),
+            &json!({"question": "What was our DAU last week vs the week before?"}),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body["outcome"], "answered");
+    assert_eq!(first.body["translator"], "rules");
+    let conv = first.body["conversation_id"].as_str().unwrap().to_string();
+
+    let follow = api
+        .post(
+            "/v1/chat",
+            Some(&ana),
+            &json!({"question": "and by country?", "conversation_id": conv}),
+        )
+        .await;
+    assert_eq!(follow.status, StatusCode::OK, "{}", follow.text);
+    assert_eq!(follow.body["executed_dsl"]["metrics"], json!(["dau"]));
+    assert_eq!(follow.body["executed_dsl"]["group_by"], json!(["country"]));
+    assert_eq!(follow.body["conversation_id"], conv.as_str());
+
+    let theirs = api
+        .post(
+            "/v1/chat",
+            Some(&bob),
+            &json!({"question": "and by device?", "conversation_id": conv}),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert_eq!(theirs.body["code"], "conversation_not_found");
+
+    let saved = store.conversation(&conv).await.unwrap().unwrap();
+    assert_eq!(saved.turns, 2);
+    assert_eq!(saved.subject, "ana");
+    let rows = all_rows(&store).await;
+    let chat_rows: Vec<_> = rows
+        .iter()
+        .filter(|r| r.entry.route.as_deref() == Some("/v1/chat"))
+        .collect();
+    assert_eq!(chat_rows.len(), 3);
+    assert_eq!(
+        chat_rows[0].entry.question.as_deref(),
+        Some("What was our DAU last week vs the week before?")
+    );
+    assert_eq!(
+        chat_rows[1].entry.conversation_id.as_deref(),
+        Some(conv.as_str())
+    );
+
+    let long = "why ".repeat(400);
+    let r = api
+        .post("/v1/chat", Some(&ana), &json!({"question": long}))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}
+
+#[tokio::test]
+async fn chat_streams_stage_events_then_the_response() {
+    let (api, store) = serve().await;
+    let ana = token_for("ana", "analyst", &["acme"]);
+    let res = api
+        .client
+        .post(format!("{}/v1/chat", api.base))
+        .bearer_auth(&ana)
+        .header("accept", "text/event-stream")
+        .json(&json!({"question": "What was our DAU last week vs the week before?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let text = res.text().await.unwrap();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        names,
+        ["translated", "validated", "executed", "answer", "response"]
+    );
+    let last = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .next_back()
+        .unwrap();
+    let response: Value = serde_json::from_str(last).unwrap();
+    assert_eq!(response["outcome"], "answered");
+    assert!(response["conversation_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("c_"));
+    let rows = all_rows(&store).await;
+    assert_eq!(rows.len(), 1, "a streamed answer is audited once");
+    assert_eq!(rows[0].entry.outcome.as_deref(), Some("answered"));
+    assert_eq!(rows[0].entry.status, Some(200));
+}
+
+#[tokio::test]
+async fn the_retention_purge_removes_old_rows_keeps_the_chain_and_is_audited() {
+    let (api, store) = serve().await;
+    let ana = token_for("ana", "analyst", &["acme"]);
+    for _ in 0..3 {
+        api.post("/v1/query", Some(&ana), &json!({"dsl": dau()}))
+            .await;
+    }
+    // Thirty days keeps everything just written.
+    let kept = store.purge(30, "test").await.unwrap();
+    assert_eq!(kept.deleted, 0);
+    // Zero days removes everything older than now, then records itself.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let purged = store.purge(0, "test").await.unwrap();
+    assert_eq!(purged.deleted, 4, "three requests and the first purge");
+    let rows = all_rows(&store).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].entry.event, "purge");
+    assert!(rows[0]
+        .entry
+        .detail
+        .as_ref()
+        .unwrap()
+        .contains("\"deleted\":4"));
+    let report = store.verify_chain().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.anchor_seq, 4);
+    // New rows chain on.
+    api.post("/v1/query", Some(&ana), &json!({"dsl": dau()}))
+        .await;
+    assert!(store.verify_chain().await.unwrap().ok);
+    assert_eq!(all_rows(&store).await.len(), 2);
+}
