@@ -7,26 +7,24 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use tally::server::{self, AppState, AuthConfig, DevSecret, Today};
+use tally::server::{AuthConfig, DevSecret};
 
 const SECRET: &str = "browser-test-secret-0123456789abcdef01234567";
 
-async fn start(demo_tokens: Option<Vec<(String, String)>>) -> String {
-    let engine = common::engine().await;
+/// A server on an ephemeral port (see `common::http`), with demo tokens when given.
+async fn start(demo_tokens: Option<Vec<(String, String)>>) -> common::http::Api {
     let secret = DevSecret::new(SECRET).unwrap();
-    let mut state = AppState::new(Arc::new(engine), AuthConfig::hs256(&secret, "t", "t"))
-        .with_today(Today::Fixed(common::date(common::TODAY)));
-    if let Some(tokens) = demo_tokens {
-        state = state.with_demo_tokens(tokens);
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(server::serve(listener, state, std::future::pending()));
-    format!("http://{addr}")
+    common::http::start(
+        AuthConfig::hs256(&secret, "t", "t"),
+        |state| match demo_tokens {
+            Some(tokens) => state.with_demo_tokens(tokens),
+            None => state,
+        },
+    )
+    .await
 }
 
 fn assert_security_headers(response: &reqwest::Response) {
@@ -46,8 +44,8 @@ fn assert_security_headers(response: &reqwest::Response) {
 
 #[tokio::test]
 async fn the_page_and_its_assets_carry_security_headers_and_no_tokens_outside_the_demo() {
-    let base = start(None).await;
-    let client = reqwest::Client::new();
+    let api = start(None).await;
+    let (base, client) = (&api.base, &api.client);
 
     let page = client.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
@@ -103,12 +101,12 @@ async fn the_page_and_its_assets_carry_security_headers_and_no_tokens_outside_th
 #[tokio::test]
 async fn the_demo_page_carries_its_tokens_escaped_for_a_script_block() {
     let hostile = "a.b.c</script><script>alert(1)</script>".to_string();
-    let base = start(Some(vec![
+    let api = start(Some(vec![
         ("analyst".into(), "x.y.z".into()),
         ("executive".into(), hostile),
     ]))
     .await;
-    let page = reqwest::get(format!("{base}/")).await.unwrap();
+    let page = reqwest::get(format!("{}/", api.base)).await.unwrap();
     assert_security_headers(&page);
     assert_eq!(page.headers()["cache-control"], "no-store");
     let html = page.text().await.unwrap();
@@ -204,6 +202,11 @@ async fn the_chat_page_in_a_real_browser() {
 
     let out = root.join("target").join("e2e");
     std::fs::create_dir_all(&out).unwrap();
+    const SHOTS: [&str; 4] = ["01-answer", "02-inspector", "03-follow-up", "04-refusal"];
+    for shot in SHOTS {
+        // Screenshots of an earlier run must not pass for this one's.
+        let _ = std::fs::remove_file(out.join(format!("{shot}.png")));
+    }
     let db = common::demo_db().await;
     let addr = format!("127.0.0.1:{}", free_port());
     let log = std::fs::File::create(out.join("demo.log")).unwrap();
@@ -261,7 +264,7 @@ async fn the_chat_page_in_a_real_browser() {
         "the browser scenario failed ({}):\n{stdout}\n{stderr}",
         run.status
     );
-    for shot in ["01-answer", "02-inspector", "03-follow-up", "04-refusal"] {
+    for shot in SHOTS {
         assert!(out.join(format!("{shot}.png")).is_file(), "{shot}.png");
     }
 }
