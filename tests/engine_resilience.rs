@@ -14,11 +14,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::engines::{
-    engine_on, ensure_loaded, golden_cases, outcome_of, reach, statement, Kind, Reached,
+    engine_on, ensure_loaded, golden_cases, outcome_of, reach, split_url, statement, upstream_of,
+    via, Kind, Proxy, Reached,
 };
 use serde_json::Value;
 use sqlx::{Connection, Row};
@@ -26,7 +26,6 @@ use tally::exec::{Cell, ExecError, Limits, Rows, Warehouse};
 use tally::pipeline::Engine;
 use tally::plan::Clock;
 use tally::sql::ColumnKind;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 const ROLES_SQL: &str = include_str!("../examples/metrica/readonly-roles.sql");
@@ -39,98 +38,10 @@ const DEMO_TABLES: [&str; 5] = [
     "support_tickets",
 ];
 
-// ---------------------------------------------------------------------------------------------
-// URLs
-
-/// `scheme://[userinfo@]host:port/rest` split into (scheme, userinfo, host:port, `/rest`).
-fn split_url(url: &str) -> (&str, Option<&str>, &str, &str) {
-    let (scheme, after) = url.split_once("://").expect("a URL with a scheme");
-    let (authority, rest) = match after.find('/') {
-        Some(i) => (&after[..i], &after[i..]),
-        None => (after, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((user, host)) => (scheme, Some(user), host, rest),
-        None => (scheme, None, authority, rest),
-    }
-}
-
-/// The engine's address, for the proxy to forward to.
-fn upstream_of(url: &str) -> String {
-    let (scheme, _, host, _) = split_url(url);
-    if host.contains(':') {
-        host.to_owned()
-    } else if scheme.starts_with("postgres") {
-        format!("{host}:5432")
-    } else {
-        format!("{host}:3306")
-    }
-}
-
-/// The same URL, through `127.0.0.1:port`.
-fn via(url: &str, port: u16) -> String {
-    let (scheme, user, _, rest) = split_url(url);
-    let user = user.map(|u| format!("{u}@")).unwrap_or_default();
-    format!("{scheme}://{user}127.0.0.1:{port}{rest}")
-}
-
 /// The same URL, as another user without a password (the test engines trust 127.0.0.1).
 fn as_user(url: &str, user: &str) -> String {
     let (scheme, _, host, rest) = split_url(url);
     format!("{scheme}://{user}@{host}{rest}")
-}
-
-// ---------------------------------------------------------------------------------------------
-// A TCP proxy that can be killed: the listener and every proxied connection are dropped at once.
-
-struct Proxy {
-    addr: SocketAddr,
-    upstream: String,
-    accept: JoinHandle<()>,
-}
-
-impl Proxy {
-    /// Listens on `127.0.0.1:port` (0: any free port) and forwards every connection upstream.
-    async fn start(upstream: &str, port: u16) -> Proxy {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap_or_else(|e| panic!("bind the proxy on 127.0.0.1:{port}: {e}"));
-        let addr = listener.local_addr().expect("the proxy's address");
-        let target = upstream.to_owned();
-        let accept = tokio::spawn(async move {
-            // The connections live in this set: aborting the accept task drops the listener and
-            // the set, and dropping the set aborts every connection task, closing both sockets.
-            let mut connections = tokio::task::JoinSet::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((mut client, _)) = accepted else { continue };
-                        let target = target.clone();
-                        connections.spawn(async move {
-                            if let Ok(mut server) = TcpStream::connect(&target).await {
-                                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                            }
-                        });
-                    }
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                }
-            }
-        });
-        Proxy {
-            addr,
-            upstream: upstream.to_owned(),
-            accept,
-        }
-    }
-
-    /// Kills the proxy: no listener, no connection; waits until the accept task is gone.
-    async fn kill(self) -> (u16, String) {
-        self.accept.abort();
-        let _ = self.accept.await;
-        // The connection tasks are aborted with their set; let them run their cancellation.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        (self.addr.port(), self.upstream)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

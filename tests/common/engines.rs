@@ -8,9 +8,10 @@
 //! The demo is loaded with seed 42, data to 2026-11-22 and scale 0.2, once per engine: a marker
 //! table remembers the options and the generator's fingerprint, so reruns skip the load.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sqlx::{Connection, Row};
@@ -19,6 +20,8 @@ use tally::demo::{self, DemoOptions};
 use tally::exec::{Limits, Warehouse};
 use tally::pipeline::Engine;
 use tally::sql::{Column, ColumnKind, Statement};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 
 pub const SEED: u64 = 42;
 pub const END_DATE: &str = "2026-11-22";
@@ -218,5 +221,93 @@ pub fn statement(sql: &str, kind: ColumnKind) -> Statement {
             name: "x".to_owned(),
             kind,
         }],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// URLs
+
+/// `scheme://[userinfo@]host:port/rest` split into (scheme, userinfo, host:port, `/rest`).
+pub fn split_url(url: &str) -> (&str, Option<&str>, &str, &str) {
+    let (scheme, after) = url.split_once("://").expect("a URL with a scheme");
+    let (authority, rest) = match after.find('/') {
+        Some(i) => (&after[..i], &after[i..]),
+        None => (after, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((user, host)) => (scheme, Some(user), host, rest),
+        None => (scheme, None, authority, rest),
+    }
+}
+
+/// The engine's address, for the proxy to forward to.
+pub fn upstream_of(url: &str) -> String {
+    let (scheme, _, host, _) = split_url(url);
+    if host.contains(':') {
+        host.to_owned()
+    } else if scheme.starts_with("postgres") {
+        format!("{host}:5432")
+    } else {
+        format!("{host}:3306")
+    }
+}
+
+/// The same URL, through `127.0.0.1:port`.
+pub fn via(url: &str, port: u16) -> String {
+    let (scheme, user, _, rest) = split_url(url);
+    let user = user.map(|u| format!("{u}@")).unwrap_or_default();
+    format!("{scheme}://{user}127.0.0.1:{port}{rest}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// A TCP proxy that can be killed: the listener and every proxied connection are dropped at once.
+
+pub struct Proxy {
+    pub addr: SocketAddr,
+    upstream: String,
+    accept: JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Listens on `127.0.0.1:port` (0: any free port) and forwards every connection upstream.
+    pub async fn start(upstream: &str, port: u16) -> Proxy {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap_or_else(|e| panic!("bind the proxy on 127.0.0.1:{port}: {e}"));
+        let addr = listener.local_addr().expect("the proxy's address");
+        let target = upstream.to_owned();
+        let accept = tokio::spawn(async move {
+            // The connections live in this set: aborting the accept task drops the listener and
+            // the set, and dropping the set aborts every connection task, closing both sockets.
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((mut client, _)) = accepted else { continue };
+                        let target = target.clone();
+                        connections.spawn(async move {
+                            if let Ok(mut server) = TcpStream::connect(&target).await {
+                                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                            }
+                        });
+                    }
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
+            }
+        });
+        Proxy {
+            addr,
+            upstream: upstream.to_owned(),
+            accept,
+        }
+    }
+
+    /// Kills the proxy: no listener, no connection; waits until the accept task is gone.
+    pub async fn kill(self) -> (u16, String) {
+        self.accept.abort();
+        let _ = self.accept.await;
+        // The connection tasks are aborted with their set; let them run their cancellation.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        (self.addr.port(), self.upstream)
     }
 }
