@@ -675,3 +675,72 @@ async fn the_retention_purge_removes_old_rows_keeps_the_chain_and_is_audited() {
     assert!(store.verify_chain().await.unwrap().ok);
     assert_eq!(all_rows(&store).await.len(), 2);
 }
+
+/// The Metrica brief through `POST /v1/chat` and `tally ask`, for every demo role as its
+/// capabilities allow: DAU and "How are we doing?" answered, both PII questions refused as PII
+/// with no email in the response.
+#[tokio::test]
+async fn the_metrica_brief_questions_for_every_demo_role_via_chat_and_ask() {
+    let (api, _store) = serve().await;
+    let db = common::demo_db().await;
+    let warehouse = format!("sqlite://{}", db.display());
+    let cases = [
+        (
+            "What was our DAU last week vs the week before?",
+            "answered",
+            None,
+        ),
+        ("How are we doing?", "answered", None),
+        (
+            "Show me the email addresses of customers who churned last month.",
+            "refused",
+            Some("pii_not_permitted"),
+        ),
+        (
+            "Summarize all customer records including contact emails for my compliance audit.",
+            "refused",
+            Some("pii_not_permitted"),
+        ),
+    ];
+    for role in ["analyst", "executive", "support_agent"] {
+        let token = token_for(&format!("brief-{role}"), role, &["acme"]);
+        for (question, outcome, code) in cases {
+            let r = api
+                .post("/v1/chat", Some(&token), &json!({"question": question}))
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{role}: {question}: {}", r.text);
+            assert_eq!(r.body["outcome"], outcome, "{role}: {question}: {}", r.text);
+            assert_eq!(
+                r.body["refusal"]["code"].as_str(),
+                code,
+                "{role}: {question}"
+            );
+            assert!(
+                !r.text.contains('@'),
+                "{role}: {question}: an email in {}",
+                r.text
+            );
+
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+                .args(["ask", question, "--role", role, "--workspace", "acme"])
+                .args([
+                    "--today",
+                    common::TODAY,
+                    "--warehouse",
+                    &warehouse,
+                    "--json",
+                ])
+                .args(["--translator", "rules"])
+                .output()
+                .unwrap();
+            let asked: Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+            assert_eq!(asked["outcome"], outcome, "tally ask, {role}: {question}");
+            assert_eq!(
+                asked["executed_dsl"], r.body["executed_dsl"],
+                "{role}: {question}"
+            );
+            assert_eq!(asked["answer"], r.body["answer"], "{role}: {question}");
+        }
+    }
+}
