@@ -353,15 +353,6 @@ impl FromRequestParts<AppState> for Caller {
             slot.auth_failed(claimed_subject(token), f);
             ApiError::Unauthorized(f)
         })?;
-        // Revoked tokens fail like any other bad token; a store that cannot say fails closed.
-        if state
-            .store
-            .is_revoked(&claims.jti, &claims.sub, claims.iat)
-            .await?
-        {
-            slot.auth_failed(Some(claims.sub.clone()), AuthFailure::Revoked);
-            return Err(ApiError::Unauthorized(AuthFailure::Revoked));
-        }
         let caller = Caller {
             subject: claims.sub,
             role: claims.role,
@@ -371,13 +362,24 @@ impl FromRequestParts<AppState> for Caller {
             audit: slot,
         };
         caller.audit.caller(&caller);
-        // Per verified subject, before any warehouse work.
+        // Per verified subject, before the store or the warehouse is asked anything.
         state
             .rate_limiter
             .check(&caller.subject)
             .map_err(|wait| ApiError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
             })?;
+        // Revoked tokens fail like any other bad token; a store that cannot say fails closed.
+        if state
+            .store
+            .is_revoked(&caller.token_id, &caller.subject, caller.issued_at)
+            .await?
+        {
+            caller
+                .audit
+                .auth_failed(Some(caller.subject.clone()), AuthFailure::Revoked);
+            return Err(ApiError::Unauthorized(AuthFailure::Revoked));
+        }
         if state.engine.catalog.role(&caller.role).is_none() {
             tracing::info!(role = %caller.role, "token role is not in the catalog");
             return Err(ApiError::UnknownRole);
