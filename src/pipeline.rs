@@ -206,6 +206,7 @@ fn period_of(q: &Query) -> Option<&Period> {
         Query::Overview(o) => Some(&o.period),
         Query::List(l) => l.period.as_ref(),
         Query::Funnel(f) => Some(&f.period),
+        Query::Explain(e) => Some(&e.period),
     }
 }
 
@@ -550,6 +551,7 @@ fn describe_suggestion(s: &Value, catalog: &Catalog) -> String {
             )
         }
         Query::Overview(_) => format!("an overview{when}."),
+        Query::Explain(e) => format!("why `{}` changed{when}.", e.metric),
         Query::Funnel(f) => match &f.funnel {
             Some(name) => format!("the {name} funnel{when} (see refusal.suggestion)."),
             None => format!("the funnel{when} (see refusal.suggestion)."),

@@ -432,6 +432,38 @@ impl Catalog {
             .unwrap_or_default()
     }
 
+    /// Whether `explain` can decompose the metric: a count, distinct count or sum dated by a
+    /// column, or a ratio of two such metrics (their changes add up over segments).
+    pub fn explainable(&self, metric: &str) -> bool {
+        let additive = |name: &str| {
+            matches!(
+                self.metrics.get(name).map(|m| &m.def),
+                Some(MetricDef::Aggregate(Aggregate {
+                    func: AggFunc::Count | AggFunc::CountDistinct(_) | AggFunc::Sum(_),
+                    time: TimeBasis::Column(_),
+                    ..
+                }))
+            )
+        };
+        match self.metrics.get(metric).map(|m| &m.def) {
+            Some(MetricDef::Ratio {
+                numerator,
+                denominator,
+            }) => additive(numerator) && additive(denominator),
+            Some(_) => additive(metric),
+            None => false,
+        }
+    }
+
+    /// The driver dimensions `explain` decomposes a metric across: declared `driver`, reachable
+    /// from every table behind the metric.
+    pub fn drivers_for_metric(&self, metric: &str) -> Vec<&str> {
+        self.dimensions_for_metric(metric)
+            .into_iter()
+            .filter(|d| self.dimensions[*d].driver)
+            .collect()
+    }
+
     /// Dimensions a metric can be grouped or filtered by (reachable from all its tables).
     pub fn dimensions_for_metric(&self, metric: &str) -> Vec<&str> {
         let aggregates = self.aggregates_of(metric);

@@ -139,7 +139,7 @@ enum NameSlot {
 fn slot_of(pointer: &str) -> Option<NameSlot> {
     let parts: Vec<&str> = pointer.split('/').skip(1).collect();
     match parts.as_slice() {
-        ["metrics", _] => Some(NameSlot::Metric),
+        ["metrics", _] | ["metric"] => Some(NameSlot::Metric),
         ["group_by", _] | ["filters", _, "dimension"] => Some(NameSlot::Dimension),
         ["entity"] => Some(NameSlot::Entity),
         ["funnel"] => Some(NameSlot::Funnel),

@@ -176,16 +176,6 @@ impl Checker {
                 )))
             }
         };
-        if kind == "explain" {
-            return Err(invalid(
-                Diagnostic::new(
-                    DiagnosticCode::UnsupportedKind,
-                    "/kind",
-                    format!("`{kind}` queries are not available in this version of Tally"),
-                )
-                .with_allowed(kinds()),
-            ));
-        }
         let Some(validator) = self.validators.get(&kind) else {
             let mut d = Diagnostic::new(
                 DiagnosticCode::UnknownKind,
@@ -288,6 +278,32 @@ fn canonical(query: Query, catalog: &Catalog) -> Query {
                 q.window_hours = Some(named.unwrap_or(crate::dsl::DEFAULT_FUNNEL_WINDOW_HOURS));
             }
             Query::Funnel(q)
+        }
+        Query::Explain(mut q) => {
+            q.version = Some(DSL_VERSION);
+            if q.baseline.is_none() {
+                let short = match &q.period {
+                    crate::dsl::Period::Date(_) => true,
+                    crate::dsl::Period::Between(b) => (b.end - b.start).num_days() < 7,
+                    crate::dsl::Period::Preset(p) => matches!(
+                        p,
+                        crate::dsl::Preset::Today
+                            | crate::dsl::Preset::Yesterday
+                            | crate::dsl::Preset::ThisWeek
+                            | crate::dsl::Preset::LastWeek
+                    ),
+                    crate::dsl::Period::LastN(n) => {
+                        (n.unit == crate::dsl::PeriodUnit::Day && n.count <= 7)
+                            || (n.unit == crate::dsl::PeriodUnit::Week && n.count == 1)
+                    }
+                };
+                q.baseline = Some(if short {
+                    crate::dsl::Baseline::SameWeekdayAvg4w
+                } else {
+                    crate::dsl::Baseline::PreviousPeriod
+                });
+            }
+            Query::Explain(q)
         }
     }
 }

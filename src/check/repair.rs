@@ -94,6 +94,12 @@ pub(super) fn repair(value: &mut Value, catalog: &Catalog) -> Vec<Repair> {
             fix(Some(v), || format!("/metrics/{i}"), &metrics, &mut out);
         }
     }
+    fix(
+        obj.get_mut("metric"),
+        || "/metric".into(),
+        &metrics,
+        &mut out,
+    );
     if let Some(Value::Array(list)) = obj.get_mut("group_by") {
         for (i, v) in list.iter_mut().enumerate() {
             fix(Some(v), || format!("/group_by/{i}"), &dimensions, &mut out);

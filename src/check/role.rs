@@ -139,6 +139,16 @@ pub(super) fn check(query: &Query, catalog: &Catalog, role: &Role) -> Option<Ref
         Query::List(q) => list(q, catalog, role, &mut reasons),
         Query::Metric(q) => metric(q, catalog, role, &mut reasons),
         Query::Funnel(q) => dimensions(&q.group_by, &q.filters, catalog, role, &mut reasons),
+        Query::Explain(q) => {
+            if let Some((code, message)) = metric_refusal(catalog, role, q.metric.as_str()) {
+                reasons.push(Reason {
+                    code,
+                    pointer: "/metric".into(),
+                    message,
+                });
+            }
+            dimensions(&[], &q.filters, catalog, role, &mut reasons);
+        }
         Query::Overview(_) => {
             if role.overview.is_empty() && role.kinds.contains(&Kind::Overview) {
                 reasons.push(reason(
@@ -240,6 +250,7 @@ fn dimensions_of(query: &Query) -> Option<(&[DimensionName], &[Filter])> {
     match query {
         Query::Metric(q) => Some((&q.group_by, &q.filters)),
         Query::Funnel(q) => Some((&q.group_by, &q.filters)),
+        Query::Explain(q) => Some((&[], &q.filters)),
         Query::Overview(_) | Query::List(_) => None,
     }
 }
@@ -340,6 +351,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
             Query::Metric(m) => metric(m, catalog, role, &mut reasons),
             Query::List(l) => list(l, catalog, role, &mut reasons),
             Query::Funnel(f) => dimensions(&f.group_by, &f.filters, catalog, role, &mut reasons),
+            Query::Explain(_) => {}
             Query::Overview(_) => {}
         }
         reasons.is_empty()
@@ -462,6 +474,21 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
             (may_run(&candidate) && &candidate != query)
                 .then(|| serde_json::to_value(candidate).ok())?
         }
-        Query::Overview(_) => None,
+        Query::Explain(q) if code == RefusalCode::KindNotPermitted => {
+            // The metric on the same period against the previous one, when the role may see it.
+            let candidate = Query::Metric(MetricQuery {
+                version: Some(crate::dsl::DSL_VERSION),
+                metrics: vec![q.metric.clone()],
+                period: q.period.clone(),
+                granularity: None,
+                compare: Some(crate::dsl::Compare::PreviousPeriod),
+                group_by: vec![],
+                filters: vec![],
+                top_n: None,
+                order: None,
+            });
+            may_run(&candidate).then(|| serde_json::to_value(candidate).ok())?
+        }
+        Query::Explain(_) | Query::Overview(_) => None,
     }
 }

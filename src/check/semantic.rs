@@ -9,8 +9,8 @@ use super::diagnostics::{Diagnostic, DiagnosticCode};
 use super::nearest;
 use crate::catalog::{AggFunc, Catalog, ValueType, Window};
 use crate::dsl::{
-    FieldFilter, Filter, FilterOp, FilterValue, FunnelQuery, Granularity, ListQuery, MetricQuery,
-    Period, Query,
+    Baseline, ExplainQuery, FieldFilter, Filter, FilterOp, FilterValue, FunnelQuery, Granularity,
+    ListQuery, MetricQuery, Period, PeriodUnit, Preset, Query,
 };
 
 /// Dates outside this range are refused as periods: they are typos, not questions.
@@ -26,8 +26,86 @@ pub(super) fn check(query: &Query, catalog: &Catalog) -> Vec<Diagnostic> {
         Query::Overview(q) => period(&q.period, "/period", &mut out),
         Query::List(q) => list(q, catalog, &mut out),
         Query::Funnel(q) => funnel(q, catalog, &mut out),
+        Query::Explain(q) => explain(q, catalog, &mut out),
     }
     out
+}
+
+fn explain(q: &ExplainQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
+    period(&q.period, "/period", out);
+    let metric = q.metric.as_str();
+    if !catalog.metrics.contains_key(metric) {
+        return;
+    }
+    if !catalog.explainable(metric) {
+        out.push(
+            Diagnostic::new(
+                DiagnosticCode::InvalidValue,
+                "/metric",
+                format!("`{metric}` cannot be explained: explain decomposes counts, distinct counts and sums dated by a column, and ratios of them"),
+            )
+            .with_allowed(
+                catalog
+                    .metrics
+                    .keys()
+                    .filter(|m| catalog.explainable(m) && !catalog.drivers_for_metric(m).is_empty())
+                    .cloned()
+                    .collect(),
+            ),
+        );
+        return;
+    }
+    if catalog.drivers_for_metric(metric).is_empty() {
+        out.push(Diagnostic::new(
+            DiagnosticCode::InvalidValue,
+            "/metric",
+            format!("no driver dimension of the catalog reaches `{metric}`"),
+        ));
+    }
+    if q.baseline == Some(Baseline::SameWeekdayAvg4w) {
+        let long = match &q.period {
+            Period::Between(b) => (b.end - b.start).num_days() >= 7,
+            Period::Date(_) => false,
+            Period::Preset(p) => !matches!(
+                p,
+                Preset::Today | Preset::Yesterday | Preset::ThisWeek | Preset::LastWeek
+            ),
+            Period::LastN(n) => match n.unit {
+                PeriodUnit::Day => n.count > 7,
+                PeriodUnit::Week => n.count > 1,
+                PeriodUnit::Month => true,
+            },
+        };
+        if long {
+            out.push(
+                Diagnostic::new(
+                    DiagnosticCode::InvalidValue,
+                    "/baseline",
+                    "same_weekday_avg_4w compares a period of at most 7 days with the same days of the 4 weeks before; use previous_period for longer periods",
+                )
+                .with_allowed(vec!["previous_period".into()]),
+            );
+        }
+    }
+    let allowed: Vec<String> = catalog
+        .dimensions_for_metric(metric)
+        .into_iter()
+        .map(String::from)
+        .collect();
+    for (i, f) in q.filters.iter().enumerate() {
+        dimension_filter(f, &format!("/filters/{i}"), catalog, out);
+        let d = f.dimension.as_str();
+        if catalog.dimensions.contains_key(d) && !allowed.iter().any(|a| a == d) {
+            out.push(
+                Diagnostic::new(
+                    DiagnosticCode::DimensionNotApplicable,
+                    &format!("/filters/{i}/dimension"),
+                    format!("`{d}` is not reachable from the data behind `{metric}`"),
+                )
+                .with_allowed(allowed.clone()),
+            );
+        }
+    }
 }
 
 /// The table a funnel query reads its events from, if it has one.

@@ -96,7 +96,15 @@ fn malformed_and_huge_inputs_are_diagnosed() {
     );
     assert_eq!(
         invalid_codes(c.check_bytes(br#"{"kind":"explain","metric":"signups"}"#, "analyst"))[0].0,
-        "unsupported_kind"
+        "missing_field"
+    );
+    assert_eq!(
+        invalid_codes(c.check_bytes(
+            br#"{"kind":"explain","metric":"signups","period":{"preset":"last_month"},"baseline":"same_weekday_avg_4w"}"#,
+            "analyst"
+        ))[0]
+            .0,
+        "invalid_value"
     );
     assert_eq!(
         invalid_codes(c.check_bytes(

@@ -27,6 +27,9 @@ pub enum Query {
     List(ListQuery),
     /// Users through ordered steps, each within the conversion window of the first.
     Funnel(FunnelQuery),
+    /// Why a metric changed: the change against a baseline, decomposed across the catalog's
+    /// driver dimensions and their pairs.
+    Explain(ExplainQuery),
 }
 
 impl Query {
@@ -36,11 +39,12 @@ impl Query {
             Query::Overview(_) => Kind::Overview,
             Query::List(_) => Kind::List,
             Query::Funnel(_) => Kind::Funnel,
+            Query::Explain(_) => Kind::Explain,
         }
     }
 }
 
-/// The query kinds. Explain arrives with its issue; the catalog already names it.
+/// The query kinds.
 #[derive(
     Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
 )]
@@ -68,7 +72,7 @@ impl Kind {
     pub fn supported(self) -> bool {
         matches!(
             self,
-            Kind::Metric | Kind::Overview | Kind::List | Kind::Funnel
+            Kind::Metric | Kind::Overview | Kind::List | Kind::Funnel | Kind::Explain
         )
     }
 
@@ -256,6 +260,47 @@ pub struct FunnelQuery {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 10))]
     pub filters: Vec<Filter>,
+}
+
+/// Why a metric moved on a date or over a period: the change against a baseline, the driver
+/// segments that carry it, and when it started.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1))]
+    pub version: Option<u32>,
+    /// A count, sum or distinct count, or a ratio of them.
+    pub metric: MetricName,
+    /// The date or period whose value is explained.
+    pub period: Period,
+    /// What the value is compared with (default: same_weekday_avg_4w for a period of at most 7
+    /// days, else previous_period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+    /// Restricts the rows explained.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub filters: Vec<Filter>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Baseline {
+    /// The mean of the same dates 1, 2, 3 and 4 weeks earlier (periods of at most 7 days).
+    #[serde(rename = "same_weekday_avg_4w")]
+    SameWeekdayAvg4w,
+    /// The period of the same length immediately before (as `compare: previous_period`).
+    PreviousPeriod,
+}
+
+impl Baseline {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Baseline::SameWeekdayAvg4w => "same_weekday_avg_4w",
+            Baseline::PreviousPeriod => "previous_period",
+        }
+    }
 }
 
 /// The default conversion window of a funnel given as `steps`.

@@ -423,6 +423,6 @@ mod tests {
                     .unwrap()
             })
             .collect();
-        assert_eq!(kinds, vec!["metric", "overview", "funnel"]);
+        assert_eq!(kinds, vec!["metric", "overview", "funnel", "explain"]);
     }
 }

@@ -13,7 +13,7 @@ pub use time::{CalendarUnit, DateRange, ResolvedPeriod};
 
 use crate::catalog::{AggFunc, Aggregate, Catalog, TimeBasis, Window};
 use crate::check::CheckedQuery;
-use crate::dsl::{Compare, FieldFilter, Filter, Granularity, Order, Query};
+use crate::dsl::{Baseline, Compare, FieldFilter, Filter, Granularity, Order, Query};
 
 /// The injectable clock: today's date in the catalog's timezone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +117,45 @@ pub enum PlanBody {
     Metric(MetricPlan),
     List(ListPlan),
     Funnel(FunnelPlan),
+    Explain(ExplainPlan),
+}
+
+/// An explain query: the metric on the period and its baseline, in total and per segment of
+/// every driver and every pair of drivers, plus a daily series to date the change.
+#[derive(Debug, Clone)]
+pub struct ExplainPlan {
+    pub metric: String,
+    pub baseline: Baseline,
+    pub period: ResolvedPeriod,
+    /// The ranges whose mean is the baseline (four for same_weekday_avg_4w, one otherwise).
+    pub baseline_ranges: Vec<DateRange>,
+    /// The driver dimensions the role may see, in catalog order.
+    pub drivers: Vec<String>,
+    /// Each driver alone, then each pair of drivers.
+    pub groupings: Vec<Vec<String>>,
+    pub filters: Vec<Filter>,
+    /// Daily values from here to the period's end date the change (each day against the mean of
+    /// the same weekday in the 4 weeks before it).
+    pub series: DateRange,
+    /// Totals over a range per grouping (`[]` for the whole), then the daily series.
+    pub units: Vec<Unit>,
+}
+
+impl ExplainPlan {
+    pub fn unit_index(
+        &self,
+        aggregate: &str,
+        range: &DateRange,
+        grouping: &[String],
+        daily: bool,
+    ) -> Option<usize> {
+        self.units.iter().position(|u| {
+            u.metric == aggregate
+                && &u.range == range
+                && u.group_by == grouping
+                && matches!(u.shape, Shape::ByBucket(_)) == daily
+        })
+    }
 }
 
 /// A metric or overview query: the outputs wanted and the units that compute them.
@@ -283,6 +322,12 @@ pub fn plan(
             })
         }
         Query::Funnel(q) => PlanBody::Funnel(funnel_plan(catalog, today, q)?),
+        Query::Explain(q) => {
+            let role = catalog
+                .role(checked.role())
+                .expect("checked queries name a known role");
+            PlanBody::Explain(explain_plan(catalog, role, today, q, min_group_size > 0)?)
+        }
     };
     Ok(Plan {
         workspace: workspace.clone(),
@@ -389,6 +434,102 @@ fn metric_plan(
         filters,
         top_n,
         order,
+        units,
+    })
+}
+
+fn explain_plan(
+    catalog: &Catalog,
+    role: &crate::catalog::Role,
+    today: NaiveDate,
+    q: &crate::dsl::ExplainQuery,
+    coverage: bool,
+) -> Result<ExplainPlan, PlanError> {
+    use chrono::Days;
+    let resolved = time::resolve(&q.period, today);
+    if resolved.range.start > today {
+        return Err(PlanError::FuturePeriod {
+            start: resolved.range.start,
+            end: resolved.range.end,
+            today,
+        });
+    }
+    let baseline = q.baseline.unwrap_or(Baseline::PreviousPeriod);
+    let r = resolved.range;
+    let baseline_ranges = match baseline {
+        Baseline::SameWeekdayAvg4w => (1..=4u64)
+            .map(|k| DateRange::new(r.start - Days::new(7 * k), r.end - Days::new(7 * k)))
+            .collect(),
+        Baseline::PreviousPeriod => vec![time::compare_range(&resolved, Compare::PreviousPeriod)],
+    };
+    let visible = |d: &crate::catalog::Dimension| {
+        role.dimensions.allows(&d.name)
+            && d.sensitivity <= role.max_sensitivity
+            && d.sensitivity < crate::catalog::Sensitivity::Pii
+            && (role.record_level || !d.entity)
+    };
+    let drivers: Vec<String> = catalog
+        .drivers_for_metric(&q.metric.0)
+        .into_iter()
+        .filter(|d| visible(&catalog.dimensions[*d]))
+        .map(String::from)
+        .collect();
+    let mut groupings: Vec<Vec<String>> = drivers.iter().map(|d| vec![d.clone()]).collect();
+    for (i, a) in drivers.iter().enumerate() {
+        for b in &drivers[i + 1..] {
+            groupings.push(vec![a.clone(), b.clone()]);
+        }
+    }
+    let series = DateRange::new(r.start - Days::new(34), r.end);
+    let mut aggregates: Vec<(String, Aggregate)> = catalog
+        .aggregates_of(&q.metric.0)
+        .into_iter()
+        .map(|(n, a)| (n.to_string(), a.clone()))
+        .collect();
+    let mut units = Vec::new();
+    if coverage {
+        let covered: Vec<(String, Aggregate)> = aggregates
+            .iter()
+            .filter_map(|(n, a)| Some((coverage_name(n), coverage_aggregate(catalog, a)?)))
+            .collect();
+        aggregates.extend(covered);
+    }
+    let all: Vec<Vec<String>> = std::iter::once(Vec::new())
+        .chain(groupings.clone())
+        .collect();
+    for (name, agg) in &aggregates {
+        for range in std::iter::once(&r).chain(&baseline_ranges) {
+            for g in &all {
+                units.push(Unit {
+                    metric: name.clone(),
+                    aggregate: agg.clone(),
+                    range: *range,
+                    shape: Shape::Total,
+                    group_by: g.clone(),
+                    filters: q.filters.clone(),
+                });
+            }
+        }
+        if !name.ends_with("#entities") {
+            units.push(Unit {
+                metric: name.clone(),
+                aggregate: agg.clone(),
+                range: series,
+                shape: Shape::ByBucket(Window::Day),
+                group_by: Vec::new(),
+                filters: q.filters.clone(),
+            });
+        }
+    }
+    Ok(ExplainPlan {
+        metric: q.metric.0.clone(),
+        baseline,
+        period: resolved,
+        baseline_ranges,
+        drivers,
+        groupings,
+        filters: q.filters.clone(),
+        series,
         units,
     })
 }

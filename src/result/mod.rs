@@ -5,6 +5,10 @@
 //! denominator gives `null`, never an error or infinity. Averages over windows count windows with
 //! no rows as zero. Ordering ties break on the group key, so the same data gives the same bytes.
 
+mod explain;
+
+pub use explain::{Driver, ExplainInfo};
+
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -154,6 +158,12 @@ pub struct QueryResult {
     /// Funnel steps: the totals first, then each group's steps.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub funnel: Vec<FunnelStep>,
+    /// `explain`: the segments that carry the change, largest share first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drivers: Vec<Driver>,
+    /// `explain`: the baseline and when the change started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<ExplainInfo>,
     pub rows: Vec<BTreeMap<String, serde_json::Value>>,
     /// Groups there were in all, before `top_n`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -176,6 +186,7 @@ pub fn assemble(plan: &Plan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
         PlanBody::Metric(m) => metric(m, rows, catalog, plan.min_group_size),
         PlanBody::List(l) => list(l, &rows[0]),
         PlanBody::Funnel(f) => funnel(f, rows, plan.min_group_size),
+        PlanBody::Explain(e) => explain::explain(e, rows, catalog, plan.min_group_size),
     }
 }
 
@@ -627,6 +638,8 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog, min_group_size: u
         timeseries,
         breakdown,
         funnel: Vec::new(),
+        drivers: Vec::new(),
+        explain: None,
         rows: Vec::new(),
         total_groups,
         suppressed_groups: suppressed,

@@ -78,6 +78,11 @@ pub fn compile(
             .map(|u| compile_unit(u, catalog, &plan.workspace, dialect))
             .collect(),
         PlanBody::List(l) => Ok(vec![compile_list(l, catalog, &plan.workspace, dialect)?]),
+        PlanBody::Explain(e) => e
+            .units
+            .iter()
+            .map(|u| compile_unit(u, catalog, &plan.workspace, dialect))
+            .collect(),
         PlanBody::Funnel(f) => f
             .units
             .iter()

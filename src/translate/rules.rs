@@ -45,7 +45,7 @@ enum Item {
     Overview,
     /// "show me", "list", "which", "who".
     ListVerb,
-    /// "why", "what caused": the explain kind is not available in this version.
+    /// "why", "what caused", "explain": the explain kind.
     Why,
     /// "how many", "number of", "count of": a count, not a list.
     Count,
@@ -1682,10 +1682,7 @@ impl Rules {
         let mut r = self.read(&items, catalog, list_entity, previous.is_some());
 
         if r.why {
-            return self.clarify(
-                "Explaining why a number changed is not available in this version. Ask for the metric by segment instead, for example \"signups on 17 Nov by device and acquisition channel\".",
-                &r,
-            );
+            return self.explain(r);
         }
         if r.pii_ambiguous {
             return self.clarify("Do you mean a channel or personal contact data? Personal data is never listed; ask for a count or a breakdown instead.", &r);
@@ -1744,6 +1741,94 @@ impl Rules {
         q.insert("metrics".into(), json!(r.metrics));
         q.insert("period".into(), period);
         self.apply_modifiers(&mut q, &r);
+        Translation::Dsl {
+            dsl: Value::Object(q),
+        }
+    }
+
+    /// "Why did signups drop last Tuesday?": one metric on a date or period, explained against
+    /// its usual level (the validator picks the baseline and says what it is). Whether the
+    /// metric can be decomposed is the validator's call, not the translator's.
+    fn explain(&self, mut r: Reading) -> Translation {
+        // The direction words of a why-question say what moved, not what to compute.
+        const MOVEMENT: &[&str] = &[
+            "drop",
+            "dropped",
+            "drops",
+            "fall",
+            "fell",
+            "falls",
+            "decline",
+            "declined",
+            "decrease",
+            "decreased",
+            "dip",
+            "dipped",
+            "rise",
+            "rose",
+            "rises",
+            "increase",
+            "increased",
+            "jump",
+            "jumped",
+            "spike",
+            "spiked",
+            "grow",
+            "grew",
+            "change",
+            "changed",
+            "go",
+            "went",
+            "down",
+            "up",
+            "move",
+            "moved",
+            "so",
+            "low",
+            "high",
+        ];
+        r.unknown
+            .retain(|w| !MOVEMENT.contains(&w.to_lowercase().as_str()));
+        if r.metrics.len() != 1 {
+            return self.clarify(
+                "Which one metric should I explain? For example \"why did signups drop last Tuesday?\"",
+                &r,
+            );
+        }
+        if !r.unknown.is_empty() {
+            let words = r.unknown.join(", ");
+            return self.clarify(
+                &format!("I could not map these words to the catalog: {words}."),
+                &r,
+            );
+        }
+        if !r.group_by.is_empty() || r.granularity.is_some() || r.top_n.is_some() {
+            return self.clarify(
+                "An explanation decomposes the change across the catalog's driver dimensions by itself; ask without a breakdown or a time series.",
+                &r,
+            );
+        }
+        let Some(period) = r.period.clone() else {
+            return self.clarify(
+                "For which date or period? For example \"why did signups drop last Tuesday?\"",
+                &r,
+            );
+        };
+        let mut q = Map::new();
+        q.insert("kind".into(), json!("explain"));
+        q.insert("metric".into(), json!(r.metrics[0]));
+        q.insert("period".into(), period);
+        if r.compare == Some(Compare::PreviousPeriod) {
+            q.insert("baseline".into(), json!("previous_period"));
+        }
+        if !r.filters.is_empty() || !r.other_filters.is_empty() {
+            self.apply_modifiers(&mut q, &r);
+            q.remove("compare");
+            q.remove("group_by");
+            q.remove("top_n");
+            q.remove("order");
+            q.remove("granularity");
+        }
         Translation::Dsl {
             dsl: Value::Object(q),
         }

@@ -1,0 +1,126 @@
+//! `explain` on the demo warehouse: the planted Tuesday (acme, 2026-11-17, android +
+//! paid_social signups down about 85%) is found first with its share, checked against counts
+//! written by hand; an unplanted Tuesday gets a different, honest answer; the ranking is
+//! deterministic; a ratio's mix and rate effects add up to each segment's contribution.
+
+mod common;
+
+use common::{date, engine, hand_pool, TODAY};
+use serde_json::{json, Value};
+use tally::pipeline::{Engine, Outcome};
+use tally::plan::Clock;
+
+async fn ask(engine: &Engine, dsl: &Value, role: &str, workspace: &str) -> Value {
+    let raw = serde_json::to_vec(dsl).unwrap();
+    let (r, _) = engine
+        .run(&raw, role, workspace, &Clock::fixed(date(TODAY)))
+        .await
+        .expect("the pipeline runs");
+    assert_eq!(r.outcome, Outcome::Answered, "{}", r.answer);
+    let mut v = serde_json::to_value(&r).unwrap();
+    v["query_id"] = Value::Null;
+    v["timings_ms"] = Value::Null;
+    v
+}
+
+async fn signups(pool: &sqlx::SqlitePool, day: &str, segment: &str) -> f64 {
+    let sql = format!(
+        "SELECT COUNT(*) FROM user_profiles WHERE workspace_id = 'acme' \
+         AND signup_at >= '{day} 00:00:00' AND signup_at < date('{day}', '+1 day') || ' 00:00:00' {segment}"
+    );
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    n as f64
+}
+
+#[tokio::test]
+async fn the_planted_tuesday_is_found_first_with_its_share() {
+    let (e, pool) = (engine().await, hand_pool().await);
+    let dsl = json!({"kind":"explain","metric":"signups","period":{"date":"2026-11-17"}});
+    let r = ask(&e, &dsl, "analyst", "acme").await;
+    assert_eq!(r["executed_dsl"]["baseline"], "same_weekday_avg_4w");
+
+    let weeks = ["2026-11-10", "2026-11-03", "2026-10-27", "2026-10-20"];
+    let planted = "AND device = 'android' AND acquisition_channel = 'paid_social'";
+    let (mut total_before, mut planted_before) = (0.0, 0.0);
+    for w in weeks {
+        total_before += signups(&pool, w, "").await / 4.0;
+        planted_before += signups(&pool, w, planted).await / 4.0;
+    }
+    let total = signups(&pool, "2026-11-17", "").await;
+    let planted_now = signups(&pool, "2026-11-17", planted).await;
+    let share = (planted_now - planted_before) / (total - total_before);
+
+    assert_eq!(r["data"]["summary"][0]["value"].as_f64(), Some(total));
+    assert_eq!(
+        r["data"]["summary"][0]["previous"].as_f64(),
+        Some(total_before)
+    );
+    let top = &r["data"]["drivers"][0];
+    assert_eq!(
+        top["dimensions"],
+        json!({"acquisition_channel": "paid_social", "device": "android"})
+    );
+    assert!(
+        (top["share"].as_f64().unwrap() - share).abs() < 1e-9,
+        "{top} vs {share}"
+    );
+    assert!(
+        share > 0.5,
+        "the planted segment carries most of the drop: {share}"
+    );
+    assert!(
+        planted_now < 0.3 * planted_before,
+        "{planted_now} vs {planted_before}"
+    );
+    assert_eq!(r["data"]["explain"]["change_started"], "2026-11-17");
+    let answer = r["answer"].as_str().unwrap();
+    let said = format!(
+        "paid_social · android (acquisition_channel · device) accounts for {}% of the drop",
+        tally::answer::format::fixed(share * 100.0, 1)
+    );
+    assert!(answer.contains(&said), "{answer}");
+    assert!(answer.contains("the average of the same weekday in the 4 weeks before"));
+    assert!(answer.contains("they do not say why it happened"));
+
+    // Same data, same bytes.
+    assert_eq!(ask(&e, &dsl, "analyst", "acme").await, r);
+}
+
+#[tokio::test]
+async fn an_unplanted_tuesday_gets_a_different_honest_answer() {
+    let e = engine().await;
+    let dsl = json!({"kind":"explain","metric":"signups","period":{"date":"2026-11-10"}});
+    let r = ask(&e, &dsl, "analyst", "acme").await;
+    let answer = r["answer"].as_str().unwrap();
+    assert_eq!(r["data"]["explain"]["within_usual_range"], json!(true));
+    assert!(r["data"].get("drivers").is_none(), "{}", r["data"]);
+    assert!(answer.contains("within the usual variation"), "{answer}");
+    assert!(!answer.contains("accounts for"), "{answer}");
+    assert!(!answer.contains("paid_social"), "{answer}");
+    let delta = r["data"]["summary"][0]["delta"].as_f64().unwrap();
+    assert!(delta.abs() < 10.0, "{delta}");
+}
+
+#[tokio::test]
+async fn ratio_changes_split_into_mix_and_rate() {
+    let e = engine().await;
+    let dsl = json!({"kind":"explain","metric":"checkout_conversion","period":{"preset":"last_month"},"baseline":"previous_period"});
+    let r = ask(&e, &dsl, "analyst", "acme").await;
+    let change = r["data"]["summary"][0]["delta"].as_f64().unwrap();
+    let drivers = r["data"]["drivers"].as_array().unwrap();
+    assert!(!drivers.is_empty(), "{}", r["answer"]);
+    for d in drivers {
+        let (mix, rate) = (d["mix"].as_f64().unwrap(), d["rate"].as_f64().unwrap());
+        let c = d["contribution"].as_f64().unwrap();
+        assert!((mix + rate - c).abs() < 1e-12, "{d}");
+        assert!((c / change - d["share"].as_f64().unwrap()).abs() < 1e-9);
+    }
+    let shares: Vec<f64> = drivers
+        .iter()
+        .map(|d| d["share"].as_f64().unwrap())
+        .collect();
+    assert!(shares.windows(2).all(|w| w[0] >= w[1]), "{shares:?}");
+}
