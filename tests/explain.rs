@@ -107,7 +107,7 @@ async fn an_unplanted_tuesday_gets_a_different_honest_answer() {
 #[tokio::test]
 async fn ratio_changes_split_into_mix_and_rate() {
     let e = engine().await;
-    let dsl = json!({"kind":"explain","metric":"checkout_conversion","period":{"preset":"last_month"},"baseline":"previous_period"});
+    let dsl = json!({"kind":"explain","metric":"checkout_conversion","period":{"preset":"last_week"},"baseline":"previous_period"});
     let r = ask(&e, &dsl, "analyst", "acme").await;
     let change = r["data"]["summary"][0]["delta"].as_f64().unwrap();
     let drivers = r["data"]["drivers"].as_array().unwrap();
@@ -123,4 +123,18 @@ async fn ratio_changes_split_into_mix_and_rate() {
         .map(|d| d["share"].as_f64().unwrap())
         .collect();
     assert!(shares.windows(2).all(|w| w[0] >= w[1]), "{shares:?}");
+}
+
+#[tokio::test]
+async fn a_ratio_change_within_chance_is_not_decomposed() {
+    let e = engine().await;
+    let dsl = json!({"kind":"explain","metric":"checkout_conversion","period":{"preset":"last_month"},"baseline":"previous_period"});
+    let r = ask(&e, &dsl, "analyst", "acme").await;
+    let change = r["data"]["summary"][0]["delta"].as_f64().unwrap();
+    let chance = r["data"]["explain"]["chance_variation"].as_f64().unwrap();
+    assert!(change.abs() <= chance, "{change} vs {chance}");
+    assert_eq!(r["data"]["explain"]["within_usual_range"], json!(true));
+    assert!(r["data"].get("drivers").is_none());
+    let answer = r["answer"].as_str().unwrap();
+    assert!(answer.contains("points by chance alone"), "{answer}");
 }

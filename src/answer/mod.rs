@@ -783,11 +783,22 @@ fn explain_answer(
                         fmt_baseline(catalog, metric, Some(hi))
                     ));
                 }
+                let percent = catalog
+                    .metrics
+                    .get(metric)
+                    .is_some_and(|m| m.format == Format::Percent);
                 if let Some(c) = e.chance_variation {
-                    why.push(format!(
-                        "a count of this size moves by up to {} by chance alone",
-                        format::fixed(c.0, 1)
-                    ));
+                    why.push(if percent {
+                        format!(
+                            "a rate of this size over this many moves by up to {} points by chance alone",
+                            format::fixed(c.0 * 100.0, 1)
+                        )
+                    } else {
+                        format!(
+                            "a count of this size moves by up to {} by chance alone",
+                            format::fixed(c.0, 1)
+                        )
+                    });
                 }
                 sentences.push(format!(
                     "That is within the usual variation ({}), so no segment is singled out.",

@@ -59,8 +59,9 @@ pub struct ExplainInfo {
     /// The lowest and highest value over the baseline's weeks (same_weekday_avg_4w).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usual_range: Option<(Num, Num)>,
-    /// Counts: twice the square root of the baseline, the size of a change that chance alone
-    /// gives a count of that size about one time in twenty.
+    /// Counts: twice the square root of the baseline; proportions (a ratio of counts between 0
+    /// and 1): twice its binomial standard error over the period's denominator. A change this
+    /// size comes from chance alone about one time in twenty.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chance_variation: Option<Num>,
     /// The value lies within `usual_range` or within `chance_variation` of the baseline: the
@@ -200,7 +201,23 @@ pub(super) fn explain(
             Some(MetricDef::Aggregate(a))
                 if matches!(a.func, crate::catalog::AggFunc::Count | crate::catalog::AggFunc::CountDistinct(_))
         );
-    let chance = v0.filter(|b| counts && *b > 0.0).map(|b| 2.0 * b.sqrt());
+    let counted = |name: &str| {
+        matches!(
+            catalog.metrics.get(name).map(|m| &m.def),
+            Some(MetricDef::Aggregate(a))
+                if matches!(a.func, crate::catalog::AggFunc::Count | crate::catalog::AggFunc::CountDistinct(_))
+        )
+    };
+    let proportion = den_agg
+        .as_deref()
+        .is_some_and(|d| counted(&num_agg) && counted(d))
+        && v0.is_some_and(|r| (0.0..=1.0).contains(&r))
+        && d1 > 0.0;
+    let chance = if proportion {
+        v0.map(|r| 2.0 * (r * (1.0 - r) / d1).sqrt())
+    } else {
+        v0.filter(|b| counts && *b > 0.0).map(|b| 2.0 * b.sqrt())
+    };
     let within_usual_range = match v1 {
         Some(v) => {
             matches!(usual_range, Some((lo, hi)) if v >= lo && v <= hi)
