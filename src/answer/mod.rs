@@ -413,7 +413,9 @@ fn chart(plan: &MetricPlan, result: &QueryResult, catalog: &Catalog) -> Option<V
             "data": {"values": values},
             "mark": {"type": "line", "point": true},
             "encoding": {
-                "x": {"field": "date", "type": "temporal", "title": null},
+                // Dates are calendar days: a UTC scale keeps a browser west of UTC from
+                // labelling each point with the day before.
+                "x": {"field": "date", "type": "temporal", "title": null, "scale": {"type": "utc"}},
                 "y": {"field": "value", "type": "quantitative", "title": null},
                 "color": {"field": "series", "type": "nominal", "title": null}
             }
@@ -444,7 +446,39 @@ fn chart(plan: &MetricPlan, result: &QueryResult, catalog: &Catalog) -> Option<V
             }
         }));
     }
-    None
+    compare_chart(plan, result, catalog, schema)
+}
+
+/// A single metric against its comparison period: two bars, the earlier period first. Only
+/// numbers that are in the result, and none for a withheld row.
+fn compare_chart(
+    plan: &MetricPlan,
+    result: &QueryResult,
+    catalog: &Catalog,
+    schema: &str,
+) -> Option<Value> {
+    let (_, previous_range) = plan.compare.as_ref()?;
+    if plan.overview || plan.metrics.len() != 1 {
+        return None;
+    }
+    let row = result
+        .summary
+        .iter()
+        .find(|r| r.metric == plan.metrics[0] && !r.suppressed)?;
+    let (value, previous) = (row.value?, row.previous?);
+    let values = json!([
+        {"period": format::range(previous_range), "value": previous},
+        {"period": format::range(&plan.period.range), "value": value},
+    ]);
+    Some(json!({
+        "$schema": schema,
+        "data": {"values": values},
+        "mark": "bar",
+        "encoding": {
+            "x": {"field": "period", "type": "nominal", "sort": null, "title": null},
+            "y": {"field": "value", "type": "quantitative", "title": label(catalog, &row.metric)}
+        }
+    }))
 }
 
 fn list_answer(
