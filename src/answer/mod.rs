@@ -132,6 +132,31 @@ fn verb(catalog: &Catalog, metric: &str) -> &'static str {
     }
 }
 
+/// A value and its comparison, formatted so that two different numbers never read the same:
+/// "245.6, down 0.3% from 246.3" rather than "246, down 0.3% from 246".
+fn fmt_pair(
+    catalog: &Catalog,
+    metric: &str,
+    value: Option<Num>,
+    previous: Option<Num>,
+) -> (String, String) {
+    let plain = (
+        fmt_value(catalog, metric, value),
+        fmt_value(catalog, metric, previous),
+    );
+    let integer = catalog
+        .metrics
+        .get(metric)
+        .is_some_and(|m| m.format == Format::Integer);
+    match (value, previous) {
+        (Some(Num(v)), Some(Num(p))) if integer && plain.0 == plain.1 && v != p => (1..=2)
+            .map(|d| (format::fixed(v, d), format::fixed(p, d)))
+            .find(|(a, b)| a != b)
+            .unwrap_or(plain),
+        _ => plain,
+    }
+}
+
 fn fmt_value(catalog: &Catalog, metric: &str, v: Option<Num>) -> String {
     let format = catalog
         .metrics
@@ -230,16 +255,12 @@ fn metric_answer(
             .summary
             .iter()
             .map(|row| {
-                let mut s = format!(
-                    "{} {}",
-                    label(catalog, &row.metric),
-                    fmt_value(catalog, &row.metric, row.value)
-                );
+                let (value, previous) = fmt_pair(catalog, &row.metric, row.value, row.previous);
+                let mut s = format!("{} {value}", label(catalog, &row.metric));
                 if plan.compare.is_some() {
                     s.push_str(&format!(
-                        " ({} {})",
+                        " ({} {previous})",
                         change(catalog, &row.metric, row.value, row.previous, row.delta_pct),
-                        fmt_value(catalog, &row.metric, row.previous)
                     ));
                 }
                 s
@@ -259,17 +280,16 @@ fn metric_answer(
                 ));
                 continue;
             }
+            let (value, previous) = fmt_pair(catalog, &row.metric, row.value, row.previous);
             let mut s = format!(
-                "{} {when} {} {}",
+                "{} {when} {} {value}",
                 label(catalog, &row.metric),
                 verb(catalog, &row.metric),
-                fmt_value(catalog, &row.metric, row.value)
             );
             if let Some(c) = compare_phrase(&plan.period, plan.compare) {
                 s.push_str(&format!(
-                    ", {} {} {c}",
+                    ", {} {previous} {c}",
                     change(catalog, &row.metric, row.value, row.previous, row.delta_pct),
-                    fmt_value(catalog, &row.metric, row.previous)
                 ));
             }
             s.push('.');
