@@ -8,16 +8,18 @@
 //!
 //! The demo is loaded with seed 42, data to 2026-11-22 and scale 0.2 (the SQLite comparison
 //! file under target/ uses the same options), once per engine: a marker table remembers the
-//! options and the generator's fingerprint, so reruns skip the load.
+//! options and the generator's fingerprint, so reruns skip the load. Golden cases of the second
+//! domain (`"catalog": "adnavi"`) run on its own demo, loaded beside Metrica's.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::engines::{
-    engine_on, ensure_loaded, fingerprint, golden_cases, options, outcome_of, reach, statement,
-    Kind, Reached,
+    all_golden_cases, demos, engine_on_catalog, ensure_demo_loaded, outcome_of, reach, statement,
+    Demo, Kind, Reached,
 };
 use serde_json::Value;
 use sqlx::Connection;
@@ -26,38 +28,38 @@ use tally::exec::{ExecError, Limits, Warehouse};
 use tally::pipeline::Engine;
 use tally::plan::Clock;
 use tally::sql::{ColumnKind, Dialect};
-use tokio::sync::OnceCell;
 
 const PROBE_TABLE: &str = "tally_test_write_probe";
 
-/// The SQLite comparison file, with the same options as the engines.
-async fn sqlite_db() -> PathBuf {
-    static DB: OnceCell<PathBuf> = OnceCell::const_new();
-    DB.get_or_init(|| async {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target")
-            .join("tally-test-data");
-        std::fs::create_dir_all(&dir).expect("create target/tally-test-data");
-        let path = dir.join(format!("metrica-{}.db", fingerprint()));
-        if !path.is_file() {
-            // Another test binary may be building it too: write privately, then rename.
-            let private = dir.join(format!("building-engines-{}.db", std::process::id()));
-            demo::write_sqlite(&private, &demo::metrica(), &options(), &mut |_, _| {})
-                .await
-                .expect("the demo generator writes a warehouse");
-            std::fs::rename(&private, &path).expect("rename the demo warehouse into place");
-        }
-        path
-    })
-    .await
-    .clone()
+/// The SQLite comparison file of one example, with the same options as the engines.
+async fn sqlite_db(demo: &Demo) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("tally-test-data");
+    std::fs::create_dir_all(&dir).expect("create target/tally-test-data");
+    let path = dir.join(format!("{}-{}.db", demo.catalog, demo.fingerprint()));
+    if !path.is_file() {
+        // Another test binary may be building it too: write privately, then rename.
+        let private = dir.join(format!(
+            "building-engines-{}-{}.db",
+            demo.catalog,
+            std::process::id()
+        ));
+        demo::write_sqlite(&private, &demo.example, &demo.options, &mut |_, _| {})
+            .await
+            .expect("the demo generator writes a warehouse");
+        std::fs::rename(&private, &path).expect("rename the demo warehouse into place");
+    }
+    path
 }
 
-/// Runs every golden case on one engine; returns the outcomes and the wall time.
-async fn run_suite(engine: &Engine, cases: &[Value]) -> (Vec<Value>, Duration) {
+/// Runs every golden case on one engine (a pipeline per catalog); returns the outcomes and the
+/// wall time.
+async fn run_suite(engines: &BTreeMap<&str, Engine>, cases: &[Value]) -> (Vec<Value>, Duration) {
     let started = Instant::now();
     let mut out = Vec::with_capacity(cases.len());
     for case in cases {
+        let engine = &engines[common::case_catalog(case)];
         let raw: Vec<u8> = match case.get("raw") {
             Some(Value::String(s)) => s.as_bytes().to_vec(),
             _ => serde_json::to_vec(&case["dsl"]).expect("serializes"),
@@ -125,15 +127,24 @@ async fn golden_cases_give_the_same_results_on_every_engine() {
     if engines.is_empty() {
         return;
     }
-    let sqlite = sqlite_db().await;
-    let loads = engines.iter().map(|(k, r)| ensure_loaded(*k, &r.url));
-    futures_util::future::join_all(loads).await;
+    let demos = demos();
+    for demo in &demos {
+        let loads = engines
+            .iter()
+            .map(|(k, r)| ensure_demo_loaded(*k, &r.url, demo));
+        futures_util::future::join_all(loads).await;
+    }
 
-    let cases = golden_cases();
-    let sqlite_warehouse = Warehouse::open(&format!("sqlite://{}", sqlite.display()))
-        .await
-        .expect("open the SQLite comparison warehouse");
-    let (expected, sqlite_time) = run_suite(&engine_on(sqlite_warehouse), &cases).await;
+    let cases = all_golden_cases();
+    let mut sqlite_engines = BTreeMap::new();
+    for demo in &demos {
+        let sqlite = sqlite_db(demo).await;
+        let warehouse = Warehouse::open(&format!("sqlite://{}", sqlite.display()))
+            .await
+            .expect("open the SQLite comparison warehouse");
+        sqlite_engines.insert(demo.catalog, engine_on_catalog(warehouse, demo.catalog));
+    }
+    let (expected, sqlite_time) = run_suite(&sqlite_engines, &cases).await;
     eprintln!(
         "golden suite: {} cases on SQLite in {:.0} ms",
         cases.len(),
@@ -179,7 +190,14 @@ async fn golden_cases_give_the_same_results_on_every_engine() {
             kind.name()
         );
 
-        let (actual, time) = run_suite(&engine_on(reached.warehouse), &cases).await;
+        let on_engine: BTreeMap<&str, Engine> = demos
+            .iter()
+            .map(|demo| {
+                let engine = engine_on_catalog(reached.warehouse.clone(), demo.catalog);
+                (demo.catalog, engine)
+            })
+            .collect();
+        let (actual, time) = run_suite(&on_engine, &cases).await;
         eprintln!(
             "golden suite: {} cases on {} in {:.0} ms",
             cases.len(),

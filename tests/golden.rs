@@ -2,23 +2,27 @@
 //! and run on the seeded demo warehouse with a pinned clock; the SQL per dialect, the result and
 //! the answer are snapshotted under golden/snapshots. A changed snapshot is a reviewed decision:
 //! `cargo insta review` locally; CI never accepts (insta does not write snapshots when CI is set).
+//!
+//! A case runs on the catalog its `catalog` field names (an embedded example: `adnavi`) and that
+//! example's demo warehouse; without the field, on the default Metrica catalog.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 use tally::catalog::Catalog;
 use tally::check::Checker;
-use tally::pipeline::{self, CompileOnlyError};
+use tally::pipeline::{self, CompileOnlyError, Engine};
 use tally::plan::Clock;
 use tally::sql::{self, Dialect};
 
 #[test]
 fn golden_cases() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let engine = rt.block_on(common::engine());
-    let checker = Checker::new(Arc::new(Catalog::embedded_default()));
+    // Per catalog, built when a case first needs it.
+    let mut engines: BTreeMap<String, (Engine, Checker)> = BTreeMap::new();
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("../golden/snapshots");
     settings.set_prepend_module_to_snapshot(false);
@@ -35,10 +39,18 @@ fn golden_cases() {
             let role = case["role"].as_str().unwrap();
             let workspace = case["workspace"].as_str().unwrap();
             let clock = Clock::fixed(case["today"].as_str().unwrap().parse().unwrap());
+            let catalog = common::case_catalog(&case).to_owned();
+            let (engine, checker) = engines.entry(catalog.clone()).or_insert_with(|| {
+                let checker = match catalog.as_str() {
+                    "metrica" => Checker::new(Arc::new(Catalog::embedded_default())),
+                    name => Checker::new(Arc::new(common::catalog_named(name))),
+                };
+                (rt.block_on(common::engine_for(&catalog)), checker)
+            });
 
             let mut compiled = serde_json::Map::new();
             for d in Dialect::ALL {
-                let v = match pipeline::compile_only(&checker, &raw, role, workspace, &clock, d) {
+                let v = match pipeline::compile_only(checker, &raw, role, workspace, &clock, d) {
                     Ok(statements) => json!(sql::render(&statements)),
                     Err(CompileOnlyError::Rejected(r)) => json!({"not_compiled": r.code()}),
                     Err(CompileOnlyError::Plan(e)) => json!({"not_compiled": e.code()}),

@@ -25,6 +25,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::mpsc;
 
+#[path = "../../examples/adnavi/generate.rs"]
+mod adnavi_gen;
 mod load;
 #[path = "../../examples/metrica/generate.rs"]
 mod metrica_gen;
@@ -181,7 +183,7 @@ pub struct Example {
 
 /// Every embedded example, the default catalog's first.
 pub fn examples() -> Vec<Example> {
-    vec![metrica()]
+    vec![metrica(), adnavi()]
 }
 
 /// Product analytics for a B2B SaaS platform (DESIGN §4 "Metrica demo data").
@@ -192,6 +194,17 @@ pub fn metrica() -> Example {
         tables: metrica_gen::tables,
         generate: metrica_gen::generate,
         demo_queries: include_str!("../../examples/metrica/demo.json"),
+    }
+}
+
+/// Ad analytics across Google, Meta and TikTok (DESIGN §4, `examples/adnavi`).
+pub fn adnavi() -> Example {
+    Example {
+        name: "adnavi",
+        catalog_toml: include_str!("../../examples/adnavi/catalog.toml"),
+        tables: adnavi_gen::tables,
+        generate: adnavi_gen::generate,
+        demo_queries: include_str!("../../examples/adnavi/demo.json"),
     }
 }
 

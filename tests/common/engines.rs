@@ -6,7 +6,9 @@
 //! engine is unreachable a test fails if `CI` is set and otherwise prints `SKIPPED: …`.
 //!
 //! The demo is loaded with seed 42, data to 2026-11-22 and scale 0.2, once per engine: a marker
-//! table remembers the options and the generator's fingerprint, so reruns skip the load.
+//! table remembers the options and the generator's fingerprint, so reruns skip the load. The
+//! second domain (`adnavi`, small at any scale) is loaded at scale 1 beside it, with its own
+//! marker table; the two examples share no table name.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,20 +31,66 @@ pub const SCALE: f64 = 0.2;
 pub const MARKER_TABLE: &str = "tally_test_demo_marker";
 
 pub fn options() -> DemoOptions {
-    DemoOptions {
-        seed: SEED,
-        end_date: END_DATE.parse().expect("an ISO date"),
-        scale: SCALE,
-    }
+    metrica_demo().options
 }
 
 /// Changes whenever the generator's source or the options change, so stale data is reloaded.
 pub fn fingerprint() -> String {
-    let source = include_str!("../../examples/metrica/generate.rs");
-    let hash = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("seed{SEED}-{END_DATE}-scale{SCALE}-{hash:016x}")
+    metrica_demo().fingerprint()
+}
+
+/// One example's demo as the engine tests load it.
+pub struct Demo {
+    pub catalog: &'static str,
+    pub example: demo::Example,
+    pub options: DemoOptions,
+    /// The generator's source, for the fingerprint.
+    source: &'static str,
+    /// The table remembering what is loaded.
+    marker: &'static str,
+}
+
+impl Demo {
+    pub fn fingerprint(&self) -> String {
+        let hash = self.source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        });
+        let o = &self.options;
+        format!("seed{}-{}-scale{}-{hash:016x}", o.seed, o.end_date, o.scale)
+    }
+}
+
+pub fn metrica_demo() -> Demo {
+    Demo {
+        catalog: "metrica",
+        example: demo::metrica(),
+        options: DemoOptions {
+            seed: SEED,
+            end_date: END_DATE.parse().expect("an ISO date"),
+            scale: SCALE,
+        },
+        source: include_str!("../../examples/metrica/generate.rs"),
+        marker: MARKER_TABLE,
+    }
+}
+
+pub fn adnavi_demo() -> Demo {
+    Demo {
+        catalog: "adnavi",
+        example: demo::adnavi(),
+        options: DemoOptions {
+            seed: SEED,
+            end_date: END_DATE.parse().expect("an ISO date"),
+            scale: 1.0,
+        },
+        source: include_str!("../../examples/adnavi/generate.rs"),
+        marker: "tally_test_demo_marker_adnavi",
+    }
+}
+
+/// Every example the engine tests load, the default first.
+pub fn demos() -> Vec<Demo> {
+    vec![metrica_demo(), adnavi_demo()]
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,36 +151,49 @@ pub async fn reach(kind: Kind) -> Option<Reached> {
     None
 }
 
-/// Loads the demo into the engine unless its marker says this exact data is already there.
+/// Loads the Metrica demo into the engine unless its marker says this exact data is already there.
 pub async fn ensure_loaded(kind: Kind, url: &str) {
-    let wanted = fingerprint();
+    ensure_demo_loaded(kind, url, &metrica_demo()).await
+}
+
+/// Loads one example's demo into the engine unless its marker says this exact data is there.
+pub async fn ensure_demo_loaded(kind: Kind, url: &str, demo: &Demo) {
+    let marker = demo.marker;
+    let wanted = demo.fingerprint();
     let found = match kind {
         Kind::Postgres => {
             let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
-            read_marker::<sqlx::Postgres>(&mut c).await
+            read_marker::<sqlx::Postgres>(&mut c, marker).await
         }
         Kind::Mysql => {
             let mut c = sqlx::MySqlConnection::connect(url).await.expect("connect");
-            read_marker::<sqlx::MySql>(&mut c).await
+            read_marker::<sqlx::MySql>(&mut c, marker).await
         }
     };
     if found.as_deref() == Some(wanted.as_str()) {
         return;
     }
     let started = Instant::now();
-    let report = demo::load_demo(url, &demo::metrica(), &options(), &mut |_, _| {})
+    let report = demo::load_demo(url, &demo.example, &demo.options, &mut |_, _| {})
         .await
-        .unwrap_or_else(|e| panic!("loading the demo into {}: {e}", kind.name()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "loading the {} demo into {}: {e}",
+                demo.catalog,
+                kind.name()
+            )
+        });
     eprintln!(
-        "loaded {} demo rows into {} in {:.1} s",
+        "loaded {} {} demo rows into {} in {:.1} s",
         report.total_rows(),
+        demo.catalog,
         kind.name(),
         started.elapsed().as_secs_f64()
     );
     let statements = [
-        format!("DROP TABLE IF EXISTS {MARKER_TABLE}"),
-        format!("CREATE TABLE {MARKER_TABLE} (fingerprint VARCHAR(200) NOT NULL)"),
-        format!("INSERT INTO {MARKER_TABLE} (fingerprint) VALUES ('{wanted}')"),
+        format!("DROP TABLE IF EXISTS {marker}"),
+        format!("CREATE TABLE {marker} (fingerprint VARCHAR(200) NOT NULL)"),
+        format!("INSERT INTO {marker} (fingerprint) VALUES ('{wanted}')"),
     ];
     match kind {
         Kind::Postgres => {
@@ -156,14 +217,14 @@ pub async fn ensure_loaded(kind: Kind, url: &str) {
     }
 }
 
-async fn read_marker<DB>(connection: &mut DB::Connection) -> Option<String>
+async fn read_marker<DB>(connection: &mut DB::Connection, marker: &str) -> Option<String>
 where
     DB: sqlx::Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
-    let sql = format!("SELECT fingerprint FROM {MARKER_TABLE}");
+    let sql = format!("SELECT fingerprint FROM {marker}");
     let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .fetch_optional(&mut *connection)
         .await
@@ -171,8 +232,16 @@ where
     row.try_get::<String, _>(0).ok()
 }
 
-/// Every `golden/cases/*.json`, in file-name order.
+/// The golden cases of the default catalog (Metrica), in file-name order.
 pub fn golden_cases() -> Vec<Value> {
+    all_golden_cases()
+        .into_iter()
+        .filter(|case| super::case_catalog(case) == "metrica")
+        .collect()
+}
+
+/// Every `golden/cases/*.json`, whatever its catalog, in file-name order.
+pub fn all_golden_cases() -> Vec<Value> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("golden")
         .join("cases");
@@ -207,6 +276,15 @@ pub fn outcome_of(response: &tally::pipeline::Response) -> Value {
 pub fn engine_on(warehouse: Warehouse) -> Engine {
     Engine::new(
         Arc::new(Catalog::embedded_default()),
+        warehouse,
+        Limits::default(),
+    )
+}
+
+/// A pipeline on an embedded example's catalog with the default limits.
+pub fn engine_on_catalog(warehouse: Warehouse, catalog: &str) -> Engine {
+    Engine::new(
+        Arc::new(super::catalog_named(catalog)),
         warehouse,
         Limits::default(),
     )

@@ -70,6 +70,77 @@ pub async fn engine() -> Engine {
     )
 }
 
+/// The catalog a golden case runs on: its `catalog` field (an embedded example's name), else the
+/// embedded default (Metrica). Existing cases name none.
+pub fn case_catalog(case: &serde_json::Value) -> &str {
+    case.get("catalog")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("metrica")
+}
+
+/// An embedded example's catalog, by name.
+pub fn catalog_named(name: &str) -> Catalog {
+    let example = demo::examples()
+        .into_iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| panic!("no embedded example named `{name}`"));
+    Catalog::from_toml(
+        example.catalog_toml,
+        &format!("examples/{name}/catalog.toml"),
+    )
+    .expect("embedded example catalogs load")
+}
+
+/// The Adnavi demo warehouse file (seed 42, data to 2026-11-22, scale 1), generated if absent.
+pub async fn adnavi_db() -> PathBuf {
+    static DB: OnceCell<PathBuf> = OnceCell::const_new();
+    DB.get_or_init(|| async {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("tally-test-data");
+        std::fs::create_dir_all(&dir).expect("create target/tally-test-data");
+        let source = include_str!("../../examples/adnavi/generate.rs");
+        let fingerprint = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        });
+        let path = dir.join(format!(
+            "adnavi-seed{SEED}-{END_DATE}-{fingerprint:016x}.db"
+        ));
+        if !path.is_file() {
+            let private = dir.join(format!("building-adnavi-{}.db", std::process::id()));
+            let opts = DemoOptions {
+                seed: SEED,
+                end_date: date(END_DATE),
+                scale: 1.0,
+            };
+            demo::write_sqlite(&private, &demo::adnavi(), &opts, &mut |_, _| {})
+                .await
+                .expect("the adnavi generator writes a warehouse");
+            std::fs::rename(&private, &path).expect("rename the adnavi warehouse into place");
+        }
+        path
+    })
+    .await
+    .clone()
+}
+
+/// The pipeline on an embedded example's catalog and its demo warehouse.
+pub async fn engine_for(catalog: &str) -> Engine {
+    let db = match catalog {
+        "metrica" => return engine().await,
+        "adnavi" => adnavi_db().await,
+        other => panic!("no demo warehouse for catalog `{other}`"),
+    };
+    let warehouse = Warehouse::open(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open the demo warehouse");
+    Engine::new(
+        Arc::new(catalog_named(catalog)),
+        warehouse,
+        Limits::default(),
+    )
+}
+
 /// A read-write-free pool on the same file for hand-written SQL.
 pub async fn hand_pool() -> sqlx::SqlitePool {
     let db = demo_db().await;
