@@ -469,7 +469,8 @@ fn chart(plan: &MetricPlan, result: &QueryResult, catalog: &Catalog) -> Option<V
     compare_chart(plan, result, catalog, schema)
 }
 
-/// A single metric against its comparison period: two bars, the earlier period first. Only
+/// A single metric against its comparison period: two horizontal bars (the period labels
+/// read across), the earlier period first. Only
 /// numbers that are in the result, and none for a withheld row.
 fn compare_chart(
     plan: &MetricPlan,
@@ -495,8 +496,8 @@ fn compare_chart(
         "data": {"values": values},
         "mark": "bar",
         "encoding": {
-            "x": {"field": "period", "type": "nominal", "sort": null, "title": null},
-            "y": {"field": "value", "type": "quantitative", "title": label(catalog, &row.metric)}
+            "y": {"field": "period", "type": "nominal", "sort": null, "title": null},
+            "x": {"field": "value", "type": "quantitative", "title": label(catalog, &row.metric)}
         }
     }))
 }
