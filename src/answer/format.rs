@@ -53,6 +53,27 @@ pub fn value(v: f64, format: Format) -> String {
     }
 }
 
+/// `v` in `format` with `extra` more decimals than the format's own, for telling apart two
+/// values that read the same: 245.57 as an integer with one extra → "245.6".
+pub fn finer(v: f64, format: Format, extra: usize) -> String {
+    match format {
+        Format::Integer => fixed(v, extra),
+        Format::Decimal => fixed(v, 2 + extra),
+        Format::Percent => format!("{}%", fixed(v * 100.0, 1 + extra)),
+        Format::Currency => format!("${}", fixed(v, 2 + extra)).replace("$-", "-$"),
+        Format::DurationMinutes => format!("{} min", fixed(v, 1 + extra)),
+        Format::DurationHours => format!("{} h", fixed(v, 1 + extra)),
+    }
+}
+
+/// `v` (non-negative) with the fewest decimals in `decimals` that do not read as zero; `None`
+/// when it reads as zero even at the finest: 0.04 → "0.04", 2.26 → "2.3", 0.0001 → None.
+pub fn nonzero(v: f64, decimals: std::ops::RangeInclusive<usize>) -> Option<String> {
+    decimals
+        .map(|d| fixed(v, d))
+        .find(|s| s.chars().any(|c| c.is_ascii_digit() && c != '0'))
+}
+
 /// A relative change as a percentage with one decimal: 0.0412 → "4.1%".
 pub fn pct(fraction: f64) -> String {
     format!("{}%", fixed(fraction.abs() * 100.0, 1))
@@ -115,6 +136,16 @@ pub fn range(r: &DateRange) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finer_and_nonzero_tell_close_numbers_apart() {
+        assert_eq!(finer(245.571, Format::Integer, 1), "245.6");
+        assert_eq!(finer(0.01723, Format::Percent, 1), "1.72%");
+        assert_eq!(finer(1234.5, Format::Currency, 1), "$1,234.500");
+        assert_eq!(nonzero(0.04, 1..=3).as_deref(), Some("0.04"));
+        assert_eq!(nonzero(2.26, 1..=3).as_deref(), Some("2.3"));
+        assert_eq!(nonzero(0.0001, 1..=3), None);
+    }
 
     #[test]
     fn numbers_and_dates() {

@@ -133,7 +133,9 @@ fn verb(catalog: &Catalog, metric: &str) -> &'static str {
 }
 
 /// A value and its comparison, formatted so that two different numbers never read the same:
-/// "245.6, down 0.3% from 246.3" rather than "246, down 0.3% from 246".
+/// "245.6, down 0.3% from 246.3" rather than "246, down 0.3% from 246". Up to two more
+/// decimals than the metric's format are used; beyond that the two really are equal for
+/// any reader.
 fn fmt_pair(
     catalog: &Catalog,
     metric: &str,
@@ -144,13 +146,18 @@ fn fmt_pair(
         fmt_value(catalog, metric, value),
         fmt_value(catalog, metric, previous),
     );
-    let integer = catalog
+    let format = catalog
         .metrics
         .get(metric)
-        .is_some_and(|m| m.format == Format::Integer);
+        .map_or(Format::Decimal, |m| m.format);
     match (value, previous) {
-        (Some(Num(v)), Some(Num(p))) if integer && plain.0 == plain.1 && v != p => (1..=2)
-            .map(|d| (format::fixed(v, d), format::fixed(p, d)))
+        (Some(Num(v)), Some(Num(p))) if plain.0 == plain.1 && v != p => (1..=2)
+            .map(|extra| {
+                (
+                    format::finer(v, format, extra),
+                    format::finer(p, format, extra),
+                )
+            })
             .find(|(a, b)| a != b)
             .unwrap_or(plain),
         _ => plain,
@@ -183,20 +190,20 @@ fn change(
         (Some(Num(v)), Some(Num(p))) => {
             if format == Format::Percent {
                 let points = (v - p) * 100.0;
-                if format::fixed(points.abs(), 1) == "0.0" {
+                let Some(shown) = format::nonzero(points.abs(), 1..=3) else {
                     return "unchanged from".to_string();
-                }
+                };
                 let dir = if points > 0.0 { "up" } else { "down" };
-                return format!("{dir} {} points from", format::fixed(points.abs(), 1));
+                return format!("{dir} {shown} points from");
             }
             match pct {
-                Some(Num(f)) if format::fixed(f.abs() * 100.0, 1) == "0.0" => {
-                    "unchanged from".to_string()
-                }
-                Some(Num(f)) => {
-                    let dir = if f > 0.0 { "up" } else { "down" };
-                    format!("{dir} {} from", format::pct(f))
-                }
+                Some(Num(f)) => match format::nonzero(f.abs() * 100.0, 1..=3) {
+                    None => "unchanged from".to_string(),
+                    Some(shown) => {
+                        let dir = if f > 0.0 { "up" } else { "down" };
+                        format!("{dir} {shown}% from")
+                    }
+                },
                 None => "compared with".to_string(),
             }
         }
