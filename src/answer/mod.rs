@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::catalog::{AggFunc, Catalog, Format, MetricDef, TimeBasis};
-use crate::dsl::{Compare, Period, PeriodUnit, Preset};
+use crate::dsl::{Compare, Filter, FilterOp, Period, PeriodUnit, Preset};
 use crate::plan::{
     CalendarUnit, ExplainPlan, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody, ResolvedPeriod,
 };
@@ -242,6 +242,30 @@ fn withheld_sentence(result: &QueryResult, min_group_size: u32, sentences: &mut 
     }
 }
 
+/// The period phrase with the query's filters in front, so an answer never reads as if it
+/// covered everything: "(provider google, status active) this month (Sun 1 – Fri 20 Nov 2026)".
+fn scoped(filters: &[Filter], when: String) -> String {
+    if filters.is_empty() {
+        return when;
+    }
+    let parts: Vec<String> = filters.iter().map(filter_text).collect();
+    format!("({}) {when}", parts.join(", "))
+}
+
+fn filter_text(f: &Filter) -> String {
+    let values: Vec<String> = f.values.iter().map(|v| v.to_string()).collect();
+    let (dimension, any) = (f.dimension.as_str(), values.join(" or "));
+    match f.op {
+        FilterOp::Eq | FilterOp::In => format!("{dimension} {any}"),
+        FilterOp::Neq | FilterOp::NotIn => format!("{dimension} not {any}"),
+        FilterOp::Gt => format!("{dimension} > {any}"),
+        FilterOp::Gte => format!("{dimension} ≥ {any}"),
+        FilterOp::Lt => format!("{dimension} < {any}"),
+        FilterOp::Lte => format!("{dimension} ≤ {any}"),
+        FilterOp::Contains => format!("{dimension} containing “{any}”"),
+    }
+}
+
 fn metric_answer(
     plan: &MetricPlan,
     period: Option<&Period>,
@@ -249,7 +273,7 @@ fn metric_answer(
     catalog: &Catalog,
     min_group_size: u32,
 ) -> Answer {
-    let when = period_text(&plan.period, period);
+    let when = scoped(&plan.filters, period_text(&plan.period, period));
     let mut sentences = Vec::new();
     if result.empty {
         let names: Vec<String> = plan.metrics.iter().map(|m| label(catalog, m)).collect();
@@ -611,7 +635,7 @@ fn funnel_answer(
     catalog: &Catalog,
     min_group_size: u32,
 ) -> Answer {
-    let when = period_text(&plan.period, period);
+    let when = scoped(&plan.filters, period_text(&plan.period, period));
     let name = format!("The {} funnel", plan.label);
     let totals: Vec<&FunnelStep> = result
         .funnel
@@ -790,7 +814,7 @@ fn explain_answer(
     catalog: &Catalog,
     min_group_size: u32,
 ) -> Answer {
-    let when = period_text(&plan.period, period);
+    let when = scoped(&plan.filters, period_text(&plan.period, period));
     let metric = &plan.metric;
     let name = label(catalog, metric);
     let first = plan.baseline_ranges.last().map(|r| r.start);
