@@ -575,3 +575,26 @@ fn the_binary_serves_adnavi_with_catalog() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
 }
+
+/// A question the rules cannot map is answered with this catalog's own example phrasings,
+/// never another domain's.
+#[test]
+fn clarifications_offer_the_catalogs_own_example_questions() {
+    use tally::translate::rules::Rules;
+    use tally::translate::Translation;
+    let catalog = catalog_named("adnavi");
+    let rules = Rules::new(&catalog);
+    let Translation::Clarify(c) =
+        rules.translate("what is the weather", &catalog, date("2026-11-23"), None)
+    else {
+        panic!("an unmappable question is clarified");
+    };
+    assert_eq!(c.unmapped, ["weather"]);
+    assert!(
+        c.suggestions
+            .iter()
+            .any(|s| s == "What's my ROAS this week?"),
+        "{c:?}"
+    );
+    assert!(!c.suggestions.iter().any(|s| s.contains("DAU")), "{c:?}");
+}

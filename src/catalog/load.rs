@@ -122,6 +122,7 @@ pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
         name: raw.catalog.name,
         version: raw.catalog.version,
         description: raw.catalog.description,
+        example_questions: raw.catalog.example_questions,
         tables,
         dimensions,
         entities,

@@ -26,6 +26,8 @@ pub struct Catalog {
     pub name: String,
     pub version: String,
     pub description: String,
+    /// Questions offered as example phrasings when a question needs clarifying.
+    pub example_questions: Vec<String>,
     pub tables: BTreeMap<String, Table>,
     pub dimensions: BTreeMap<String, Dimension>,
     pub entities: BTreeMap<String, Entity>,

@@ -33,6 +33,9 @@ pub(crate) struct RawHeader {
     pub week_start: String,
     #[serde(default)]
     pub description: String,
+    /// Questions this catalog answers well, offered when a question needs clarifying.
+    #[serde(default)]
+    pub example_questions: Vec<String>,
 }
 
 fn utc() -> String {

@@ -442,6 +442,8 @@ pub struct Rules {
     metric_names: Vec<(String, Vec<String>)>,
     /// Intent and structure phrases with their word counts.
     keywords: Vec<(&'static str, usize, Item)>,
+    /// The catalog's example questions, offered with a clarification.
+    examples: Vec<String>,
 }
 
 impl Rules {
@@ -612,6 +614,7 @@ impl Rules {
             longest,
             vocabulary,
             metric_names,
+            examples: catalog.example_questions.clone(),
         }
     }
 }
@@ -2111,13 +2114,8 @@ impl Rules {
             .map(|m| format!("did you mean the metric `{m}`?"))
             .collect();
         suggestions.dedup();
-        for example in [
-            "What was DAU last week vs the week before?",
-            "Signups by acquisition channel in the last 30 days",
-            "How are we doing?",
-        ] {
-            suggestions.push(example.to_string());
-        }
+        // Example phrasings come from the catalog: nothing domain-specific lives here.
+        suggestions.extend(self.examples.iter().cloned());
         Translation::Clarify(Clarification {
             message: message.to_string(),
             unmapped: r.unknown.clone(),
