@@ -103,7 +103,10 @@ impl AuditSlot {
             .executed_dsl
             .as_ref()
             .map(|q| serde_json::to_string(q).expect("DSL serializes"));
-        let sql = (!trace.statements.is_empty()).then(|| crate::sql::render(&trace.statements));
+        // The SQL as rendered for roles that see it; rendered here only for those that do not.
+        let sql = response.sql.clone().or_else(|| {
+            (!trace.statements.is_empty()).then(|| crate::sql::render(&trace.statements))
+        });
         let rows: usize = trace.rows.iter().map(|r| r.rows.len()).sum();
         self.with(|g| {
             let e = &mut g.entry;

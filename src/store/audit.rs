@@ -315,29 +315,38 @@ macro_rules! purge_in {
     }};
 }
 
+/// Runs `$body` inside a transaction `$tx` that holds the audit log's single-writer lock:
+/// this process's mutex, then `BEGIN IMMEDIATE` on SQLite or an advisory lock on PostgreSQL
+/// (other processes), and commits it. The body is compiled once per backend.
+macro_rules! as_audit_writer {
+    ($store:expr, $tx:ident => $body:expr) => {{
+        let _one_writer = $store.append.lock().await;
+        match &$store.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                let mut $tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            Backend::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_AUDIT_LOCK)
+                    .execute(&mut *$tx)
+                    .await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    }};
+}
+
 impl Store {
     /// Appends one audit row in its own transaction: the whole row or nothing.
     pub async fn append(&self, entry: &AuditEntry) -> Result<AuditRow, StoreError> {
-        let _one_writer = self.append.lock().await;
-        match &self.backend {
-            Backend::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-                let row = append_in!(tx, entry);
-                tx.commit().await?;
-                Ok(row)
-            }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(PG_AUDIT_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                let row = append_in!(tx, entry);
-                tx.commit().await?;
-                Ok(row)
-            }
-        }
+        Ok(as_audit_writer!(self, tx => append_in!(tx, entry)))
     }
 
     /// Removes audit rows older than `retention_days` and records the purge as a row of its
@@ -346,26 +355,7 @@ impl Store {
         let cutoff_time = chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days));
         let cutoff = cutoff_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let cutoff_ms = cutoff_time.timestamp_millis();
-        let _one_writer = self.append.lock().await;
-        match &self.backend {
-            Backend::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-                let report = purge_in!(tx, cutoff_ms, cutoff, by, retention_days);
-                tx.commit().await?;
-                Ok(report)
-            }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(PG_AUDIT_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                let report = purge_in!(tx, cutoff_ms, cutoff, by, retention_days);
-                tx.commit().await?;
-                Ok(report)
-            }
-        }
+        Ok(as_audit_writer!(self, tx => purge_in!(tx, cutoff_ms, cutoff, by, retention_days)))
     }
 
     /// Audit rows in sequence order, filtered.
