@@ -26,36 +26,46 @@ pub fn date(s: &str) -> NaiveDate {
 /// The demo warehouse file (seed 42, data to 2026-11-22, scale 1), generated if absent.
 pub async fn demo_db() -> PathBuf {
     static DB: OnceCell<PathBuf> = OnceCell::const_new();
-    DB.get_or_init(|| async {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target")
-            .join("tally-test-data");
-        std::fs::create_dir_all(&dir).expect("create target/tally-test-data");
-        // Keyed by the generator's source, so a changed generator never reuses stale data.
-        let source = include_str!("../../examples/metrica/generate.rs");
-        let fingerprint = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-        });
-        let path = dir.join(format!(
-            "metrica-seed{SEED}-{END_DATE}-{fingerprint:016x}.db"
-        ));
-        if !path.is_file() {
-            // Another test binary may be building it too: write privately, then rename atomically.
-            let private = dir.join(format!("building-{}.db", std::process::id()));
-            let opts = DemoOptions {
-                seed: SEED,
-                end_date: date(END_DATE),
-                scale: 1.0,
-            };
-            demo::write_sqlite(&private, &demo::metrica(), &opts, &mut |_, _| {})
-                .await
-                .expect("the demo generator writes a warehouse");
-            std::fs::rename(&private, &path).expect("rename the demo warehouse into place");
-        }
-        path
+    DB.get_or_init(|| {
+        example_db(
+            demo::metrica(),
+            include_str!("../../examples/metrica/generate.rs"),
+        )
     })
     .await
     .clone()
+}
+
+/// `example`'s demo warehouse under target/tally-test-data (seed 42, data to 2026-11-22,
+/// scale 1), generated if absent. Keyed by the generator's `source`, so a changed generator
+/// never reuses stale data.
+async fn example_db(example: demo::Example, source: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("tally-test-data");
+    std::fs::create_dir_all(&dir).expect("create target/tally-test-data");
+    let fingerprint = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    let name = example.name;
+    let path = dir.join(format!(
+        "{name}-seed{SEED}-{END_DATE}-{fingerprint:016x}.db"
+    ));
+    if !path.is_file() {
+        // Another test binary may be building it too: write privately, then rename atomically.
+        let private = dir.join(format!("building-{name}-{}.db", std::process::id()));
+        let opts = DemoOptions {
+            seed: SEED,
+            end_date: date(END_DATE),
+            scale: 1.0,
+        };
+        demo::write_sqlite(&private, &example, &opts, &mut |_, _| {})
+            .await
+            .unwrap_or_else(|e| panic!("the {name} generator writes a warehouse: {e}"));
+        std::fs::rename(&private, &path)
+            .unwrap_or_else(|e| panic!("rename the {name} warehouse into place: {e}"));
+    }
+    path
 }
 
 pub async fn engine() -> Engine {
@@ -94,31 +104,11 @@ pub fn catalog_named(name: &str) -> Catalog {
 /// The Adnavi demo warehouse file (seed 42, data to 2026-11-22, scale 1), generated if absent.
 pub async fn adnavi_db() -> PathBuf {
     static DB: OnceCell<PathBuf> = OnceCell::const_new();
-    DB.get_or_init(|| async {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target")
-            .join("tally-test-data");
-        std::fs::create_dir_all(&dir).expect("create target/tally-test-data");
-        let source = include_str!("../../examples/adnavi/generate.rs");
-        let fingerprint = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-        });
-        let path = dir.join(format!(
-            "adnavi-seed{SEED}-{END_DATE}-{fingerprint:016x}.db"
-        ));
-        if !path.is_file() {
-            let private = dir.join(format!("building-adnavi-{}.db", std::process::id()));
-            let opts = DemoOptions {
-                seed: SEED,
-                end_date: date(END_DATE),
-                scale: 1.0,
-            };
-            demo::write_sqlite(&private, &demo::adnavi(), &opts, &mut |_, _| {})
-                .await
-                .expect("the adnavi generator writes a warehouse");
-            std::fs::rename(&private, &path).expect("rename the adnavi warehouse into place");
-        }
-        path
+    DB.get_or_init(|| {
+        example_db(
+            demo::adnavi(),
+            include_str!("../../examples/adnavi/generate.rs"),
+        )
     })
     .await
     .clone()
