@@ -70,8 +70,20 @@ enum Command {
 enum AuditCommand {
     /// Remove audit rows older than the retention period (the purge is itself audited).
     Purge(StoreArgs),
-    /// Check the audit log's numbering and hash chain; exit 1 if it is broken.
-    Verify(StoreArgs),
+    /// Check the audit log's numbering, hash chain and head; exit 1 if it is broken.
+    Verify(VerifyArgs),
+    /// Print the newest row's number and hash (`SEQ:HASH`): keep it elsewhere, and a later
+    /// `tally audit verify --head SEQ:HASH` shows rows deleted since.
+    Head(StoreArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct VerifyArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// A head kept from `tally audit head` (`SEQ:HASH`): the row must still be there, unchanged.
+    #[arg(long)]
+    head: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -367,13 +379,26 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
     }
 }
 
-/// Opens the app store named by `--store`, or the default SQLite file.
-async fn open_store(a: &StoreArgs) -> Result<Arc<Store>, Failure> {
-    let url = match &a.url {
+/// The app store's URL from `--store`, or the default SQLite file.
+fn store_url(a: &StoreArgs) -> String {
+    match &a.url {
         Some(u) => u.clone(),
         None => format!("sqlite://{}", demo_dir().join("store.db").display()),
-    };
-    let store = Store::open(&url, StoreOptions::default())
+    }
+}
+
+/// Opens (creating if needed) the app store named by `--store`, or the default SQLite file.
+async fn open_store(a: &StoreArgs) -> Result<Arc<Store>, Failure> {
+    let store = Store::open(&store_url(a), StoreOptions::default())
+        .await
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    Ok(Arc::new(store))
+}
+
+/// Opens a store that must exist already: checking a store that is not there is a failure,
+/// never a new empty store reported intact.
+async fn open_existing_store(a: &StoreArgs) -> Result<Arc<Store>, Failure> {
+    let store = Store::open_existing(&store_url(a), StoreOptions::default())
         .await
         .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
     Ok(Arc::new(store))
@@ -401,13 +426,53 @@ async fn audit_cmd(c: AuditCommand) -> Result<i32, Failure> {
             );
             Ok(0)
         }
+        AuditCommand::Head(a) => {
+            let store = open_existing_store(&a).await?;
+            let head = store
+                .head()
+                .await
+                .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+            match head {
+                Some((seq, hash)) => {
+                    say!("{seq}:{hash}");
+                    Ok(0)
+                }
+                None => Err(Failure::runtime(
+                    "audit_empty",
+                    format!("the audit log at {} has no rows yet", store.display_url()),
+                )),
+            }
+        }
         AuditCommand::Verify(a) => {
-            let store = open_store(&a).await?;
+            let kept = a
+                .head
+                .as_deref()
+                .map(|h| {
+                    h.split_once(':')
+                        .and_then(|(seq, hash)| Some((seq.parse::<i64>().ok()?, hash.to_string())))
+                        .ok_or_else(|| {
+                            Failure::usage(
+                                "invalid_head",
+                                format!(
+                                    "`--head {h}` is not SEQ:HASH as `tally audit head` prints it"
+                                ),
+                            )
+                        })
+                })
+                .transpose()?;
+            let store = open_existing_store(&a.store).await?;
             let r = store
                 .verify_chain()
                 .await
                 .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
-            if r.ok {
+            let mut kept_problems = Vec::new();
+            if let Some((seq, hash)) = &kept {
+                kept_problems = store
+                    .verify_kept_head(*seq, hash)
+                    .await
+                    .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+            }
+            if r.ok && kept_problems.is_empty() {
                 say!(
                     "audit chain intact: {} row(s), seq {}..{} (anchored after {})",
                     r.rows,
@@ -420,9 +485,15 @@ async fn audit_cmd(c: AuditCommand) -> Result<i32, Failure> {
                 for b in &r.breaks {
                     say!("seq {}: {}", b.seq, b.problem);
                 }
+                for p in &kept_problems {
+                    say!("kept head: {p}");
+                }
                 Err(Failure::runtime(
                     "audit_chain_broken",
-                    format!("the audit chain is broken at {} place(s)", r.breaks.len()),
+                    format!(
+                        "the audit chain is broken at {} place(s)",
+                        r.breaks.len() + kept_problems.len()
+                    ),
                 ))
             }
         }
@@ -1077,6 +1148,12 @@ fn token_cmd(catalog: &Catalog, a: TokenArgs) -> Result<i32, Failure> {
         crate::plan::WorkspaceId::parse(w).map_err(|e| Failure::usage(e.code(), e.to_string()))?;
     }
     let ttl = parse_ttl(&a.ttl)?;
+    if ttl > server::auth::DEFAULT_MAX_LIFETIME {
+        eprintln!(
+            "warning: a server with the default [auth] max_token_lifetime_secs (86400) refuses \
+             tokens valid for longer than a day"
+        );
+    }
     let subject = a.subject.unwrap_or_else(|| format!("dev-{}", a.role));
     let token = server::mint_dev_token(
         &secret,
@@ -1116,6 +1193,16 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
     };
     // Fail closed: without a verifier no request could be authorised.
     let (_, auth) = auth_config(&a.auth, Some(&file.auth))?;
+    let auth = match file.auth.max_token_lifetime_secs {
+        Some(0) => {
+            return Err(Failure::usage(
+                "invalid_config",
+                "[auth] max_token_lifetime_secs must be at least 1",
+            ))
+        }
+        Some(secs) => auth.with_max_lifetime(std::time::Duration::from_secs(secs)),
+        None => auth,
+    };
     if let Some(jwks) = auth.jwks_verifier() {
         // Fetch the keys now so the first SSO request does not wait; a failure is not fatal
         // (the verifier retries), but it is said.

@@ -8,8 +8,9 @@
 //! body_limit_bytes = 65536
 //!
 //! [rate_limit]
-//! requests = 100
+//! requests = 100                 # per verified subject
 //! per_secs = 60
+//! unauthenticated_requests = 30  # per client address, for requests without a valid token
 //!
 //! [warehouse]
 //! url = "postgres://tally_reader@db/analytics"
@@ -24,6 +25,7 @@
 //! issuer = "https://sso.example.com/"
 //! audience = "tally"
 //! jwks = { url = "https://sso.example.com/.well-known/jwks.json" }
+//! max_token_lifetime_secs = 86400
 //!
 //! [llm]            # optional; the key comes from TALLY_LLM_API_KEY or OPENAI_API_KEY
 //! base_url = "https://api.openai.com/v1"
@@ -88,6 +90,8 @@ pub struct AuthSection {
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub jwks: Option<JwksConfig>,
+    /// The longest `exp - iat` a token may have (default 86400: a day).
+    pub max_token_lifetime_secs: Option<u64>,
 }
 
 impl Config {

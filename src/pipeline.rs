@@ -129,6 +129,15 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// How long the stage took.
+    pub fn ms(&self) -> f64 {
+        match self {
+            Stage::Translated { ms, .. }
+            | Stage::Validated { ms, .. }
+            | Stage::Executed { ms, .. } => *ms,
+        }
+    }
+
     /// The event name (`translated`, `validated`, `executed`).
     pub fn name(&self) -> &'static str {
         match self {
@@ -271,6 +280,28 @@ impl Engine {
         progress: Progress<'_>,
     ) -> Result<(Response, Trace), Error> {
         let started = Instant::now();
+        // Tabs and line breaks are spacing in a question; any other control character is
+        // refused, as in DSL strings.
+        if let Some(c) = question
+            .chars()
+            .find(|c| crate::check::is_control(*c) && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            let mut r = rejection_response(
+                &self.catalog,
+                Rejection::Invalid {
+                    diagnostics: vec![Diagnostic::new(
+                        DiagnosticCode::ControlCharacter,
+                        "/question",
+                        format!(
+                            "the question holds the control character U+{:04X}; remove it",
+                            c as u32
+                        ),
+                    )],
+                },
+            );
+            r.translator = Translator::Rules;
+            return Ok((r, Trace::default()));
+        }
         if question.chars().count() > MAX_QUESTION_CHARS {
             let mut r = rejection_response(
                 &self.catalog,

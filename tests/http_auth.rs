@@ -524,6 +524,7 @@ async fn over_the_rate_limit_is_429_with_retry_after_and_other_users_are_unaffec
         s.with_rate_limit(RateLimitConfig {
             requests: 3,
             per_secs: 60,
+            ..RateLimitConfig::default()
         })
         .unwrap()
     })

@@ -111,17 +111,32 @@ async fn the_store_works_on_postgresql() {
     assert_eq!(rows[0].entry.event, "purge");
     assert!(one.verify_chain().await.unwrap().ok);
 
-    // Revocations and conversations.
-    assert!(!one.is_revoked("j1", "ana", Some(1)).await.unwrap());
-    one.revoke_token("j1", "root").await.unwrap();
-    one.revoke_token("j1", "root").await.unwrap();
-    assert!(two.is_revoked("j1", "ana", Some(1)).await.unwrap());
-    one.revoke_subject("bob", "root").await.unwrap();
-    assert!(two.is_revoked("j2", "bob", Some(1)).await.unwrap());
-    assert!(!two
-        .is_revoked("j2", "bob", Some(u64::MAX / 2))
+    // The head moves with every append, in the same transaction.
+    let head = one.head().await.unwrap().unwrap();
+    assert_eq!(Some(head.0), one.verify_chain().await.unwrap().last_seq);
+
+    // Revocations, scoped to workspaces, and conversations.
+    let acme = ["acme".to_string()];
+    assert!(one
+        .revoked_in("j1", "ana", Some(1))
         .await
-        .unwrap());
+        .unwrap()
+        .is_empty());
+    one.revoke_token("j1", &acme, "root").await.unwrap();
+    one.revoke_token("j1", &acme, "root").await.unwrap();
+    let revoked = two.revoked_in("j1", "ana", Some(1)).await.unwrap();
+    assert!(revoked.covers("acme") && !revoked.covers("globex"));
+    one.revoke_subject("bob", &acme, "root").await.unwrap();
+    assert!(two
+        .revoked_in("j2", "bob", Some(1))
+        .await
+        .unwrap()
+        .covers("acme"));
+    assert!(two
+        .revoked_in("j2", "bob", Some(u64::MAX / 2))
+        .await
+        .unwrap()
+        .is_empty());
     one.create_conversation("c_1", "ana", "acme").await.unwrap();
     one.record_turn(
         "c_1",

@@ -13,6 +13,9 @@ use crate::sql::{ColumnKind, Param, Statement};
 #[derive(Debug, Clone)]
 pub(super) struct SqliteWarehouse {
     pool: SqlitePool,
+    /// The file, checked by `ping`: open connections keep reading a file that was deleted or
+    /// made unreadable, so only the path tells.
+    path: std::path::PathBuf,
 }
 
 impl SqliteWarehouse {
@@ -40,15 +43,21 @@ impl SqliteWarehouse {
             .connect_with(options)
             .await
             .map_err(|e| ExecError::Unavailable(e.to_string()))?;
-        Ok(SqliteWarehouse { pool })
+        Ok(SqliteWarehouse {
+            pool,
+            path: path.into(),
+        })
     }
 
+    /// Whether the warehouse can really be read: the file is there, readable, a SQLite database
+    /// and as long as its header says, and its schema reads.
     pub(super) async fn ping(&self) -> Result<(), ExecError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
+        check_file(&self.path)?;
+        sqlx::query("SELECT count(*) FROM sqlite_master")
+            .fetch_one(&self.pool)
             .await
             .map(|_| ())
-            .map_err(|e| ExecError::Unavailable(e.to_string()))
+            .map_err(unavailable_or_failed)
     }
 
     pub(super) async fn run(
@@ -98,10 +107,70 @@ impl SqliteWarehouse {
                 let _ = e;
                 Err(ExecError::Timeout(limits.timeout))
             }
-            Err(sqlx::Error::Database(e)) => Err(ExecError::Failed(e.message().to_string())),
-            Err(e) => Err(ExecError::Unavailable(e.to_string())),
+            Err(e) => Err(unavailable_or_failed(e)),
         }
     }
+}
+
+/// A database error is the query's failure, unless it says the file itself is unusable
+/// (corrupt, not a database, unreadable, gone): then the warehouse is unavailable (503), the
+/// same as an engine that does not answer.
+fn unavailable_or_failed(e: sqlx::Error) -> ExecError {
+    match &e {
+        sqlx::Error::Database(d) => {
+            let primary = d
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .map(|c| c & 0xff);
+            match primary {
+                Some(
+                    libsqlite3_sys::SQLITE_CORRUPT
+                    | libsqlite3_sys::SQLITE_NOTADB
+                    | libsqlite3_sys::SQLITE_IOERR
+                    | libsqlite3_sys::SQLITE_CANTOPEN
+                    | libsqlite3_sys::SQLITE_PERM
+                    | libsqlite3_sys::SQLITE_AUTH,
+                ) => ExecError::Unavailable(d.message().to_string()),
+                _ => ExecError::Failed(d.message().to_string()),
+            }
+        }
+        _ => ExecError::Unavailable(e.to_string()),
+    }
+}
+
+/// The file is there, readable, starts with SQLite's header and is at least as long as the
+/// header's page count says (a truncated copy is not).
+fn check_file(path: &std::path::Path) -> Result<(), ExecError> {
+    use std::io::Read;
+    let shown = path.display();
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| ExecError::Unavailable(format!("cannot open `{shown}`: {e}")))?;
+    let mut header = [0u8; 100];
+    file.read_exact(&mut header)
+        .map_err(|e| ExecError::Unavailable(format!("cannot read `{shown}`: {e}")))?;
+    if &header[..16] != b"SQLite format 3\0" {
+        return Err(ExecError::Unavailable(format!(
+            "`{shown}` is not a SQLite database"
+        )));
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let pages = u64::from(u32::from_be_bytes([
+        header[28], header[29], header[30], header[31],
+    ]));
+    let len = file
+        .metadata()
+        .map_err(|e| ExecError::Unavailable(format!("cannot stat `{shown}`: {e}")))?
+        .len();
+    if len < page_size * pages {
+        return Err(ExecError::Unavailable(format!(
+            "`{shown}` is truncated: {len} bytes of the {} its header describes",
+            page_size * pages
+        )));
+    }
+    Ok(())
 }
 
 fn decode(row: &SqliteRow, statement: &Statement) -> Result<Vec<Cell>, sqlx::Error> {

@@ -100,6 +100,11 @@ pub fn coverage_name(aggregate: &str) -> String {
     format!("{aggregate}#entities")
 }
 
+/// The name of the unit counting the distinct entities a coverage unit's filter `i` removes.
+pub fn complement_name(coverage: &str, i: usize) -> String {
+    format!("{coverage}!not{i}")
+}
+
 /// The aggregate counting distinct entities (the table's `entity` column) over exactly the rows
 /// `agg` aggregates, for `min_group_size`; `None` when the table names no entity.
 pub fn coverage_aggregate(catalog: &Catalog, agg: &Aggregate) -> Option<Aggregate> {
@@ -187,6 +192,11 @@ pub struct Unit {
     /// Dimensions grouped in SQL (empty for totals).
     pub group_by: Vec<String>,
     pub filters: Vec<Filter>,
+    /// For complementary suppression: the index of the filter this unit inverts (the rows the
+    /// other filters keep and this one drops, NULLs included), so that a total whose filter
+    /// removes only a few entities is withheld too (else the difference of two allowed totals
+    /// would reveal the small group).
+    pub complement: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -410,6 +420,7 @@ fn metric_plan(
             shape,
             group_by: if grouped { group_by.clone() } else { vec![] },
             filters: filters.clone(),
+            complement: None,
         };
         for range in &ranges {
             let shape = total_shape(agg, range);
@@ -422,6 +433,22 @@ fn metric_plan(
             let shape = series_shape(agg, g, &buckets);
             add(unit(resolved.range, shape, !group_by.is_empty()));
         }
+    }
+    if coverage {
+        // Complementary suppression: per filter, the entities it removes from each coverage
+        // unit's rows. A row is withheld when that is a small group (see `result/`).
+        let complements: Vec<Unit> = units
+            .iter()
+            .filter(|u| u.metric.ends_with("#entities"))
+            .flat_map(|u| {
+                (0..u.filters.len()).map(move |i| Unit {
+                    metric: complement_name(&u.metric, i),
+                    complement: Some(i),
+                    ..u.clone()
+                })
+            })
+            .collect();
+        units.extend(complements);
     }
     Ok(MetricPlan {
         overview,
@@ -507,6 +534,7 @@ fn explain_plan(
                     shape: Shape::Total,
                     group_by: g.clone(),
                     filters: q.filters.clone(),
+                    complement: None,
                 });
             }
         }
@@ -518,6 +546,7 @@ fn explain_plan(
                 shape: Shape::ByBucket(Window::Day),
                 group_by: Vec::new(),
                 filters: q.filters.clone(),
+                complement: None,
             });
         }
     }

@@ -19,8 +19,8 @@ use crate::dsl::Order;
 use crate::exec::{Cell, Rows};
 use crate::plan::time::{window_key, windows};
 use crate::plan::{
-    coverage_aggregate, coverage_name, series_shape, snapshot_instant, total_shape, DateRange,
-    FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody,
+    complement_name, coverage_aggregate, coverage_name, series_shape, snapshot_instant,
+    total_shape, DateRange, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody,
 };
 
 /// A number as the result states it: whole values serialize as integers.
@@ -482,11 +482,32 @@ impl<'a> Index<'a> {
         }
     }
 
-    /// Every group key seen in the grouped units of the current period.
+    /// Whether some filter of the query removes a small group (1 to `min_group_size - 1`
+    /// entities) from `metric`'s rows for `target` and `key`: then the filtered value and the
+    /// value without that filter would differ by exactly that group, so the value is withheld.
+    fn complement_too_few(&self, metric: &str, target: Target, key: &Key, min: u32) -> bool {
+        let filters = self.plan.filters.len();
+        self.catalog
+            .aggregates_of(metric)
+            .into_iter()
+            .filter_map(|(name, agg)| Some((name, coverage_aggregate(self.catalog, agg)?)))
+            .any(|(name, cov)| {
+                (0..filters).any(|i| {
+                    let removed = self
+                        .aggregate(&complement_name(&coverage_name(name), i), &cov, target, key)
+                        .unwrap_or(0.0);
+                    too_few(removed, min)
+                })
+            })
+    }
+
+    /// Every group key seen in the grouped units of the current period (not in complement
+    /// units: their rows are the ones the query's filters drop).
     fn keys(&self) -> BTreeSet<Key> {
         let mut out = BTreeSet::new();
         for (u, data) in self.plan.units.iter().zip(&self.units) {
-            if !u.group_by.is_empty() && u.range == self.plan.period.range {
+            if !u.group_by.is_empty() && u.range == self.plan.period.range && u.complement.is_none()
+            {
                 out.extend(data.keys().map(|(_, k)| k.clone()));
             }
         }
@@ -527,8 +548,16 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog, min_group_size: u
     let current = Target::Range(plan.period.range);
     let previous = plan.compare.map(|(_, r)| Target::Range(r));
     let empty_key: Key = Vec::new();
+    // A value covering too few entities is withheld; so is one whose filter removes a small
+    // group, unless it covers none (then the value without the filter covers only that small
+    // group and is withheld itself).
     let hidden = |m: &str, target: Target, key: &Key| {
-        min_group_size > 0 && too_few(index.coverage(m, target, key), min_group_size)
+        if min_group_size == 0 {
+            return false;
+        }
+        let covered = index.coverage(m, target, key);
+        too_few(covered, min_group_size)
+            || (covered > 0.0 && index.complement_too_few(m, target, key, min_group_size))
     };
     let mut suppressed = 0;
     // A value and its previous one, each withheld when it covers too few entities.

@@ -32,6 +32,13 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECONDS: u64 = 5;
 
+/// Tokens longer than this are refused before they are decoded (a JWT of Tally's claims is a
+/// few hundred bytes; an SSO token with groups a few KB).
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// The longest `exp - iat` accepted by default: a stolen token is useful for at most a day.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// A shared HS256 secret for development tokens.
 #[derive(Clone)]
 pub struct DevSecret(Vec<u8>);
@@ -71,6 +78,8 @@ pub struct AuthConfig {
     dev: Option<DecodingKey>,
     /// RS256/ES256 tokens signed by an SSO issuer's JWKS keys.
     jwks: Option<JwksVerifier>,
+    /// The longest `exp - iat` accepted.
+    max_lifetime: Duration,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -80,6 +89,7 @@ impl std::fmt::Debug for AuthConfig {
             .field("audience", &self.audience)
             .field("dev_secret", &self.dev.is_some())
             .field("jwks", &self.jwks)
+            .field("max_lifetime", &self.max_lifetime)
             .finish()
     }
 }
@@ -92,10 +102,13 @@ pub struct Claims {
     pub role: String,
     pub workspaces: Vec<String>,
     pub jti: String,
-    /// Seconds since the epoch; never in the future. Optional, so a revocation of "every token
-    /// of this subject issued before T" must treat a token without `iat` as issued before T.
+    /// Seconds since the epoch; required (checked after decoding, so its absence reads as a
+    /// missing claim), never in the future, and at most the maximum lifetime before `exp`.
     #[serde(default)]
     pub iat: Option<u64>,
+    /// Required: the verifier refuses a token without it before the claims are read.
+    #[serde(default)]
+    pub exp: Option<u64>,
 }
 
 /// The parts of a JWT header read before any key is chosen.
@@ -104,6 +117,9 @@ struct TokenHeader {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
+    /// Extensions the recipient must understand (RFC 7515 §4.1.11); Tally understands none.
+    #[serde(default)]
+    crit: Option<serde_json::Value>,
 }
 
 /// The claims a dev token is minted with.
@@ -127,6 +143,7 @@ impl AuthConfig {
             audience: audience.to_string(),
             dev: Some(DecodingKey::from_secret(&secret.0)),
             jwks: None,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
         }
     }
 
@@ -137,7 +154,14 @@ impl AuthConfig {
             audience: audience.to_string(),
             dev: None,
             jwks: Some(jwks),
+            max_lifetime: DEFAULT_MAX_LIFETIME,
         }
+    }
+
+    /// Refuses tokens whose `exp - iat` is longer than `max` (default 24 h).
+    pub fn with_max_lifetime(mut self, max: Duration) -> AuthConfig {
+        self.max_lifetime = max;
+        self
     }
 
     /// Also accepts RS256/ES256 tokens from a JWKS (dev tokens still verify only against the
@@ -155,7 +179,14 @@ impl AuthConfig {
     /// Verifies a compact JWT: algorithm and key, signature, `exp`, `nbf`, `iss`, `aud`, then
     /// the claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthFailure> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthFailure::TooLarge);
+        }
         let header = token_header(token)?;
+        // A critical extension Tally does not implement must not be ignored (RFC 7515 §4.1.11).
+        if header.crit.is_some() {
+            return Err(AuthFailure::UnsupportedCritical);
+        }
         // The header's `alg` only routes to a verifier; each verifier decides the algorithm it
         // accepts, so `none`, foreign algorithms and mismatches get a precise reason before a
         // signature is checked.
@@ -194,9 +225,18 @@ impl AuthConfig {
         if c.sub.is_empty() || c.jti.is_empty() || c.role.is_empty() || c.workspaces.is_empty() {
             return Err(AuthFailure::InvalidClaims);
         }
+        let Some(iat) = c.iat else {
+            return Err(AuthFailure::MissingClaim);
+        };
         // An `iat` in the future would dodge a "revoke everything issued before T".
-        if c.iat.is_some_and(|iat| iat > unix_now() + LEEWAY_SECONDS) {
+        if iat > unix_now() + LEEWAY_SECONDS {
             return Err(AuthFailure::InvalidClaims);
+        }
+        let Some(exp) = c.exp else {
+            return Err(AuthFailure::MissingClaim);
+        };
+        if exp.saturating_sub(iat) > self.max_lifetime.as_secs() {
+            return Err(AuthFailure::LifetimeTooLong);
         }
         Ok(c)
     }
@@ -294,26 +334,38 @@ pub fn mint_dev_token(
 pub struct Caller {
     pub subject: String,
     pub role: String,
+    /// The workspaces the token grants and that are not revoked for it.
     pub workspaces: Vec<String>,
+    /// Workspaces the token grants where it (or its subject) has been revoked.
+    pub revoked_workspaces: Vec<String>,
     pub token_id: String,
-    /// The token's `iat` (seconds since the epoch), when it has one.
-    pub issued_at: Option<u64>,
+    /// The token's `iat` (seconds since the epoch).
+    pub issued_at: u64,
     /// Where this request's audit row is gathered.
     pub audit: AuditSlot,
 }
 
 impl Caller {
     /// The workspace a request runs in: the one it names (if the token grants it), else the
-    /// token's only workspace.
+    /// token's only workspace. A granted workspace the token is revoked in is 401 `revoked`.
     pub fn workspace(&self, requested: Option<&str>) -> Result<String, ApiError> {
+        let revoked = |w: &str| self.revoked_workspaces.iter().any(|r| r == w);
         match requested {
             Some(w) if self.workspaces.iter().any(|g| g == w) => Ok(w.to_string()),
+            Some(w) if revoked(w) => Err(self.revoked()),
             Some(_) => Err(ApiError::WorkspaceForbidden),
-            None => match self.workspaces.as_slice() {
-                [only] => Ok(only.clone()),
+            None => match (self.workspaces.as_slice(), self.revoked_workspaces.len()) {
+                ([only], 0) => Ok(only.clone()),
+                ([], 1) => Err(self.revoked()),
                 _ => Err(ApiError::WorkspaceRequired),
             },
         }
+    }
+
+    fn revoked(&self) -> ApiError {
+        self.audit
+            .auth_failed(Some(self.subject.clone()), AuthFailure::Revoked);
+        ApiError::Unauthorized(AuthFailure::Revoked)
     }
 }
 
@@ -349,16 +401,22 @@ impl FromRequestParts<AppState> for Caller {
             slot.auth_failed(None, f);
             ApiError::Unauthorized(f)
         })?;
+        if token.len() > MAX_TOKEN_BYTES {
+            // Not decoded: a claimed subject from an oversize token is not worth reading.
+            slot.auth_failed(None, AuthFailure::TooLarge);
+            return Err(ApiError::Unauthorized(AuthFailure::TooLarge));
+        }
         let claims = state.auth.verify(token).await.map_err(|f| {
             slot.auth_failed(claimed_subject(token), f);
             ApiError::Unauthorized(f)
         })?;
-        let caller = Caller {
+        let mut caller = Caller {
             subject: claims.sub,
             role: claims.role,
             workspaces: claims.workspaces,
+            revoked_workspaces: Vec::new(),
             token_id: claims.jti,
-            issued_at: claims.iat,
+            issued_at: claims.iat.unwrap_or(0),
             audit: slot,
         };
         caller.audit.caller(&caller);
@@ -369,16 +427,23 @@ impl FromRequestParts<AppState> for Caller {
             .map_err(|wait| ApiError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
             })?;
-        // Revoked tokens fail like any other bad token; a store that cannot say fails closed.
-        if state
+        // Revoked tokens fail like any other bad token in the workspaces they are revoked in;
+        // a store that cannot say fails closed.
+        let revoked = state
             .store
-            .is_revoked(&caller.token_id, &caller.subject, caller.issued_at)
-            .await?
-        {
-            caller
-                .audit
-                .auth_failed(Some(caller.subject.clone()), AuthFailure::Revoked);
-            return Err(ApiError::Unauthorized(AuthFailure::Revoked));
+            .revoked_in(&caller.token_id, &caller.subject, Some(caller.issued_at))
+            .await?;
+        if !revoked.is_empty() {
+            let (gone, kept): (Vec<String>, Vec<String>) = caller
+                .workspaces
+                .iter()
+                .cloned()
+                .partition(|w| revoked.covers(w));
+            caller.workspaces = kept;
+            caller.revoked_workspaces = gone;
+            if caller.workspaces.is_empty() {
+                return Err(caller.revoked());
+            }
         }
         if state.engine.catalog.role(&caller.role).is_none() {
             tracing::info!(role = %caller.role, "token role is not in the catalog");

@@ -32,6 +32,12 @@ pub enum AuthFailure {
     KeysUnavailable,
     /// The token's `jti`, or every token of its subject issued before now, was revoked.
     Revoked,
+    /// The token is longer than `auth::MAX_TOKEN_BYTES`.
+    TooLarge,
+    /// The header names critical extensions (`crit`), none of which Tally implements.
+    UnsupportedCritical,
+    /// `exp - iat` is longer than the server's maximum token lifetime.
+    LifetimeTooLong,
 }
 
 impl AuthFailure {
@@ -52,6 +58,9 @@ impl AuthFailure {
             AuthFailure::Revoked => "revoked",
             AuthFailure::UnknownKey => "unknown_key",
             AuthFailure::KeysUnavailable => "keys_unavailable",
+            AuthFailure::TooLarge => "token_too_large",
+            AuthFailure::UnsupportedCritical => "unsupported_crit",
+            AuthFailure::LifetimeTooLong => "lifetime_too_long",
         }
     }
 
@@ -68,7 +77,7 @@ impl AuthFailure {
                 "the token was issued by an issuer this server does not trust"
             }
             AuthFailure::WrongAudience => "the token is not meant for this server",
-            AuthFailure::MissingClaim => "the token lacks a required claim (exp, iss, aud)",
+            AuthFailure::MissingClaim => "the token lacks a required claim (exp, iat, iss, aud)",
             AuthFailure::InvalidClaims => {
                 "the token's claims are not valid (need sub, role, workspaces, jti)"
             }
@@ -77,6 +86,13 @@ impl AuthFailure {
             AuthFailure::UnknownKey => "the token's `kid` names no key this server trusts",
             AuthFailure::KeysUnavailable => {
                 "the identity provider's keys cannot be fetched; try again shortly"
+            }
+            AuthFailure::TooLarge => "the token is longer than 8192 bytes",
+            AuthFailure::UnsupportedCritical => {
+                "the token's header names critical extensions (`crit`) this server does not implement"
+            }
+            AuthFailure::LifetimeTooLong => {
+                "the token is valid for longer than this server accepts (exp - iat)"
             }
         }
     }
@@ -115,8 +131,15 @@ pub enum ApiError {
     MethodNotAllowed,
     /// 429: the caller is over its rate limit; retry after this many seconds.
     RateLimited { retry_after_secs: u64 },
-    /// 503: the app store (audit, revocations, conversations) failed: fail closed.
+    /// 503: the app store (audit, revocations, conversations) failed before anything ran.
     Store(StoreError),
+    /// 503: the request was answered, but its audit row could not be written, so the answer is
+    /// withheld (fail closed).
+    Unrecorded(StoreError),
+    /// 404: no token with that id was used in the admin's workspaces.
+    TokenNotFound,
+    /// 500: a handler panicked; the panic is logged, the request audited.
+    Panicked,
     /// 403: an admin route called without the admin role.
     AdminRequired,
     /// 404: no query with that id that this caller may see.
@@ -186,7 +209,9 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::Store(_) => "store_unavailable",
+            ApiError::Store(_) | ApiError::Unrecorded(_) => "store_unavailable",
+            ApiError::TokenNotFound => "token_not_found",
+            ApiError::Panicked => "internal",
             ApiError::AdminRequired => "admin_required",
             ApiError::QueryNotFound => "query_not_found",
             ApiError::ConversationNotFound => "conversation_not_found",
@@ -217,7 +242,9 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) | ApiError::Unrecorded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TokenNotFound => StatusCode::NOT_FOUND,
+            ApiError::Panicked => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::AdminRequired => StatusCode::FORBIDDEN,
             ApiError::QueryNotFound | ApiError::ConversationNotFound => StatusCode::NOT_FOUND,
             ApiError::NotRerunnable => StatusCode::CONFLICT,
@@ -259,6 +286,13 @@ impl ApiError {
             ApiError::Store(_) => {
                 "the audit store is unavailable, so nothing was run; try again shortly".into()
             }
+            ApiError::Unrecorded(_) => "the request ran, but the audit store could not record \
+                it, so its answer is withheld; try again shortly"
+                .into(),
+            ApiError::TokenNotFound => {
+                "no token with that id has been used in your workspaces".into()
+            }
+            ApiError::Panicked => "the server failed to answer; the failure has been logged".into(),
             ApiError::AdminRequired => "this route needs the admin role".into(),
             ApiError::QueryNotFound => "no query with that id is visible to you".into(),
             ApiError::ConversationNotFound => {
@@ -279,7 +313,9 @@ impl IntoResponse for ApiError {
             // The detail stays here: the body says only what the caller can act on.
             match &self {
                 ApiError::Pipeline(e) => tracing::error!(code, error = %e, "request failed"),
-                ApiError::Store(e) => tracing::error!(code, error = %e, "store failed"),
+                ApiError::Store(e) | ApiError::Unrecorded(e) => {
+                    tracing::error!(code, error = %e, "store failed")
+                }
                 _ => tracing::warn!(code, "request failed"),
             }
         }

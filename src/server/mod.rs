@@ -27,6 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::Router;
 use chrono::NaiveDate;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -89,6 +90,9 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// Request and stage metrics for `GET /metrics`.
     pub metrics: Arc<Metrics>,
+    /// Failed logins and rate-limited requests, counted and written as one row per source per
+    /// interval.
+    pub coalescer: Arc<audit::Coalescer>,
 }
 
 impl AppState {
@@ -105,7 +109,20 @@ impl AppState {
                 RateLimiter::new(RateLimitConfig::default()).expect("the default limit is valid"),
             ),
             metrics: Arc::new(Metrics::new()),
+            coalescer: Arc::new(audit::Coalescer::new(audit::DEFAULT_COALESCE_INTERVAL)),
         }
+    }
+
+    /// How often coalesced audit rows (failed logins, 429s) are written (default 10 s).
+    pub fn with_coalesce_interval(mut self, interval: std::time::Duration) -> AppState {
+        self.coalescer = Arc::new(audit::Coalescer::new(interval));
+        self
+    }
+
+    /// Writes the coalesced audit rows counted so far (the server does it every interval and at
+    /// shutdown).
+    pub async fn flush_audit(&self) -> Result<usize, crate::store::StoreError> {
+        self.coalescer.flush(&self.store).await
     }
 
     /// Replaces the default per-user rate limit (100 requests a minute).
@@ -133,6 +150,12 @@ impl AppState {
 
 /// The whole API as a router; tests serve it on a real listener.
 pub fn app(state: AppState) -> Router {
+    with_layers(routes::router(), state)
+}
+
+/// `routes` under the API's layers: request ids, tracing, metrics, the audit middleware, the
+/// panic guard and the body limit. `app` is this over Tally's routes.
+pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     // Spans carry the method, the route template and the request id: never the query string,
     // the body or a token.
@@ -152,10 +175,12 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), route, request_id = id)
         })
         .on_response(DefaultOnResponse::new().level(Level::INFO));
-    routes::router()
+    routes
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.body_bytes))
+        // Inside the audit middleware, so a panic becomes a 500 that is audited like any answer.
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit::audit,
@@ -168,17 +193,63 @@ pub fn app(state: AppState) -> Router {
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(audit::sanitize_request_id))
 }
 
-/// Serves `app(state)` on `listener` until `shutdown` completes, then drains in-flight requests.
+/// What a panicking handler answers: 500 `internal`, no detail (the panic is logged).
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %detail, "a handler panicked");
+    axum::response::IntoResponse::into_response(ApiError::Panicked)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then drains in-flight requests
+/// and writes the coalesced audit rows still pending. Every interval it writes those rows and
+/// forgets refilled rate-limit buckets.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_router(listener, app(state.clone()), state, shutdown).await
+}
+
+/// `serve` for a router built with `with_layers` (extra routes beside Tally's).
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let housekeeping = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(state.coalescer.interval());
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.flush_audit().await {
+                    tracing::error!(error = %e, "coalesced audit rows not written; kept for the next try");
+                }
+                state.rate_limiter.sweep();
+            }
+        })
+    };
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    housekeeping.abort();
+    if let Err(e) = state.flush_audit().await {
+        tracing::error!(error = %e, "coalesced audit rows not written at shutdown");
+    }
+    served
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -14,7 +14,7 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
 use super::error::{ErrorBody, InvalidQueryBody};
-use super::routes::admin::{AuditPage, AuditParams, RevokeRequest, RevokeResponse};
+use super::routes::admin::{AuditPage, AuditParams, RerunReport, RevokeRequest, RevokeResponse};
 use super::routes::catalog::CatalogView;
 use super::routes::chat::{ChatRequest, ChatResponse};
 use super::routes::queries::QueryRecord;
@@ -53,6 +53,7 @@ pub fn document() -> Value {
     let revoked = responses.of::<RevokeResponse>();
     let audit_page = responses.of::<AuditPage>();
     let record = responses.of::<QueryRecord>();
+    let rerun_report = responses.of::<RerunReport>();
 
     let object = |description: &str| json!({"type": "object", "description": description});
     let json_of = |schema: Value| json!({"application/json": {"schema": schema}});
@@ -74,7 +75,7 @@ pub fn document() -> Value {
             "The SQL per dialect, or a policy refusal",
             json_of(json!({"oneOf": [compiled, response.clone()]})),
         )
-        .errors(&[400, 401, 403, 413, 429]),
+        .errors(&[400, 401, 403, 413, 429, 503]),
         Op::post(
             "/v1/chat",
             "chat",
@@ -90,7 +91,7 @@ pub fn document() -> Value {
                 "text/event-stream": {"schema": {"type": "string"}},
             }),
         )
-        .errors(&[400, 401, 403, 413, 429, 503, 504]),
+        .errors(&[400, 401, 403, 404, 413, 429, 503, 504]),
         Op::get(
             "/v1/schema",
             "roleSchema",
@@ -101,7 +102,7 @@ pub fn document() -> Value {
             "A JSON Schema (draft 2020-12)",
             json_of(object("a JSON Schema")),
         )
-        .errors(&[401, 403, 429]),
+        .errors(&[401, 403, 429, 503]),
         Op::get(
             "/v1/catalog",
             "roleCatalog",
@@ -109,7 +110,7 @@ pub fn document() -> Value {
             "catalog",
         )
         .ok("Metrics, dimensions and entities", json_of(catalog))
-        .errors(&[401, 403, 429]),
+        .errors(&[401, 403, 429, 503]),
         Op::get(
             "/v1/queries/{id}",
             "getQuery",
@@ -127,8 +128,12 @@ pub fn document() -> Value {
             "admin",
         )
         .params(id)
-        .ok("The new answer", json_of(response.clone()))
-        .errors(&[400, 401, 403, 404, 429, 503, 504]),
+        .ok(
+            "How the rerun ended and whether its result equals the original's (never the \
+             values or the SQL)",
+            json_of(rerun_report),
+        )
+        .errors(&[401, 403, 404, 409, 429, 503, 504]),
         Op::post(
             "/v1/admin/revoke",
             "revoke",
@@ -136,8 +141,11 @@ pub fn document() -> Value {
             "admin",
         )
         .body(revoke_request)
-        .ok("What was revoked", json_of(revoked))
-        .errors(&[400, 401, 403, 413, 429, 503]),
+        .ok(
+            "What was revoked, and in which workspaces",
+            json_of(revoked),
+        )
+        .errors(&[400, 401, 403, 404, 413, 429, 503]),
         Op::get(
             "/v1/admin/audit",
             "audit",
@@ -146,7 +154,7 @@ pub fn document() -> Value {
         )
         .params(audit_params)
         .ok("Audit rows and the hash chain's check", json_of(audit_page))
-        .errors(&[401, 403, 429, 503]),
+        .errors(&[400, 401, 403, 429, 503]),
         Op::get("/healthz", "health", "The process answers", "ops")
             .public()
             .ok("Alive", json_of(status_schema(&["status"], "`ok`"))),
@@ -312,7 +320,10 @@ fn error_responses(error: &Value, invalid: &Value) -> Value {
     });
     let mut unauthorized = body("Missing or rejected token; `reason` names the failed check");
     unauthorized["headers"] = json!({"WWW-Authenticate": {"schema": {"type": "string"}}});
-    let mut too_many = body("Over the caller's rate limit (`rate_limited`)");
+    let mut too_many = body(
+        "Over the caller's rate limit, or over the client address's limit for requests without \
+         a valid token (`rate_limited`)",
+    );
     too_many["headers"] = retry_after.clone();
     let mut unavailable =
         body("The warehouse, the store or the identity provider's keys are unavailable");
@@ -326,6 +337,7 @@ fn error_responses(error: &Value, invalid: &Value) -> Value {
         "Unauthorized": unauthorized,
         "Forbidden": body("The token does not grant this (workspace, role, admin, SQL)"),
         "NotFound": body("No such route or resource"),
+        "Conflict": body("The stored query never had valid DSL (`not_rerunnable`)"),
         "PayloadTooLarge": body("The body is over the limit"),
         "TooManyRequests": too_many,
         "ServiceUnavailable": unavailable,
@@ -339,6 +351,7 @@ fn error_response_name(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "NotFound",
+        409 => "Conflict",
         413 => "PayloadTooLarge",
         429 => "TooManyRequests",
         503 => "ServiceUnavailable",

@@ -267,10 +267,16 @@ fn compile_unit(
     for (c, v) in &agg.filters {
         q.and_where(col("t0", c).eq(Expr::val(v.as_str())));
     }
-    for f in &unit.filters {
+    for (i, f) in unit.filters.iter().enumerate() {
         let e = scope.dimension(&mut q, &agg.table, f.dimension.as_str());
         let ty = catalog.dimensions[f.dimension.as_str()].ty;
-        q.and_where(condition(e, f.op, &f.values, ty, dialect));
+        let kept = condition(e.clone(), f.op, &f.values, ty, dialect);
+        if unit.complement == Some(i) {
+            // The rows this filter drops: where it is false, or unknown (a NULL value).
+            q.and_where(kept.not().or(e.is_null()));
+        } else {
+            q.and_where(kept);
+        }
     }
 
     // Keys: the bucket or window, then the groups.

@@ -48,6 +48,14 @@ pub struct AuditEntry {
     pub tokens_in: Option<i64>,
     pub tokens_out: Option<i64>,
     pub cost_usd: Option<f64>,
+    /// SHA-256 of the answered result's data (what an admin's rerun compares against; never the
+    /// values themselves). A row's hash covers this field only when it is set, so rows written
+    /// before it existed still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_hash: Option<String>,
+    /// Personal data typed into the question was replaced before the row was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<bool>,
 }
 
 /// A stored audit row.
@@ -151,8 +159,13 @@ const INSERT: &str =
     "INSERT INTO audit (seq, ts, ts_ms, event, request_id, method, route, status, \
      subject, role, workspace, token_id, query_id, conversation_id, question, translator, dsl, \
      dsl_hash, sql_hash, outcome, code, detail, row_count, latency_ms, tokens_in, tokens_out, \
-     cost_usd, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-     $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)";
+     cost_usd, result_hash, redacted, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+     $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, \
+     $27, $28, $29, $30, $31)";
+
+const MOVE_HEAD: &str = "INSERT INTO audit_head (id, head_seq, head_hash) VALUES (1, $1, $2) \
+     ON CONFLICT (id) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash";
+const READ_HEAD: &str = "SELECT head_seq, head_hash FROM audit_head WHERE id = 1";
 
 const HEAD: &str = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
 const ANCHOR: &str = "SELECT anchor_seq, anchor_hash FROM audit_anchor WHERE id = 1";
@@ -190,6 +203,8 @@ macro_rules! read_row {
                 tokens_in: r.try_get("tokens_in")?,
                 tokens_out: r.try_get("tokens_out")?,
                 cost_usd: r.try_get("cost_usd")?,
+                result_hash: r.try_get("result_hash")?,
+                redacted: r.try_get("redacted")?,
             },
             prev_hash: r.try_get("prev_hash")?,
             hash: r.try_get("hash")?,
@@ -241,7 +256,14 @@ macro_rules! append_in {
             .bind(entry.tokens_in)
             .bind(entry.tokens_out)
             .bind(entry.cost_usd)
+            .bind(&entry.result_hash)
+            .bind(entry.redacted)
             .bind(&prev_hash)
+            .bind(&hash)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(MOVE_HEAD)
+            .bind(seq)
             .bind(&hash)
             .execute(&mut *$tx)
             .await?;
@@ -317,29 +339,56 @@ macro_rules! purge_in {
 
 /// Runs `$body` inside a transaction `$tx` that holds the audit log's single-writer lock:
 /// this process's mutex, then `BEGIN IMMEDIATE` on SQLite or an advisory lock on PostgreSQL
-/// (other processes), and commits it. The body is compiled once per backend.
+/// (other processes), and commits it. The body is compiled once per backend. A connection on
+/// which the write failed is closed rather than returned to the pool (a connection that cannot
+/// write now may never again), and the store's health records the outcome.
 macro_rules! as_audit_writer {
     ($store:expr, $tx:ident => $body:expr) => {{
+        $store.health.admit()?;
         let _one_writer = $store.append.lock().await;
-        match &$store.backend {
-            Backend::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                let mut $tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
-            }
-            Backend::Postgres(pool) => {
-                let mut $tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(PG_AUDIT_LOCK)
-                    .execute(&mut *$tx)
-                    .await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
-            }
-        }
+        // Requests that queued behind a write that found the store down fail at once too.
+        $store.health.admit()?;
+        let outcome: Result<_, StoreError> = match &$store.backend {
+            Backend::Sqlite(pool) => match pool.acquire().await {
+                Err(e) => Err(e.into()),
+                Ok(mut conn) => {
+                    let written: Result<_, sqlx::Error> = async {
+                        let mut $tx =
+                            sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+                        let out = $body;
+                        $tx.commit().await?;
+                        Ok(out)
+                    }
+                    .await;
+                    if written.is_err() {
+                        let _ = conn.close().await;
+                    }
+                    written.map_err(StoreError::from)
+                }
+            },
+            Backend::Postgres(pool) => match pool.acquire().await {
+                Err(e) => Err(e.into()),
+                Ok(mut conn) => {
+                    let written: Result<_, sqlx::Error> = async {
+                        let mut $tx = sqlx::Connection::begin(&mut *conn).await?;
+                        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                            .bind(PG_AUDIT_LOCK)
+                            .execute(&mut *$tx)
+                            .await?;
+                        let out = $body;
+                        $tx.commit().await?;
+                        Ok(out)
+                    }
+                    .await;
+                    if written.is_err() {
+                        let _ = conn.close().await;
+                    }
+                    written.map_err(StoreError::from)
+                }
+            },
+        };
+        $store.health.record(&outcome);
+        outcome?
     }};
 }
 
@@ -385,27 +434,76 @@ impl Store {
     }
 
     async fn page(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
-        let rows: Result<Vec<AuditRow>, sqlx::Error> = on_pool!(self, pool => {
-            let rows = sqlx::query(SELECT_PAGE).bind(after_seq).bind(limit).fetch_all(pool).await?;
-            rows.iter().map(|r| Ok(read_row!(r))).collect()
-        });
-        Ok(rows?)
+        self.guarded(async {
+            let rows: Result<Vec<AuditRow>, sqlx::Error> = on_pool!(self, pool => {
+                let rows =
+                    sqlx::query(SELECT_PAGE).bind(after_seq).bind(limit).fetch_all(pool).await?;
+                rows.iter().map(|r| Ok(read_row!(r))).collect()
+            });
+            Ok(rows?)
+        })
+        .await
     }
 
     /// The audit row that recorded query `query_id`, if it is still retained.
     pub async fn find_query(&self, query_id: &str) -> Result<Option<AuditRow>, StoreError> {
-        let row: Result<Option<AuditRow>, sqlx::Error> = on_pool!(self, pool => {
-            match sqlx::query(SELECT_BY_QUERY_ID).bind(query_id).fetch_optional(pool).await? {
-                Some(r) => Ok(Some(read_row!(&r))),
-                None => Ok(None),
-            }
-        });
-        Ok(row?)
+        self.guarded(async {
+            let row: Result<Option<AuditRow>, sqlx::Error> = on_pool!(self, pool => {
+                match sqlx::query(SELECT_BY_QUERY_ID).bind(query_id).fetch_optional(pool).await? {
+                    Some(r) => Ok(Some(read_row!(&r))),
+                    None => Ok(None),
+                }
+            });
+            Ok(row?)
+        })
+        .await
     }
 
     /// Checks every retained row: numbering without gaps from the anchor, each `prev_hash`
-    /// equal to its predecessor's hash, and each hash equal to its content's.
+    /// equal to its predecessor's hash, each hash equal to its content's, and the last row
+    /// equal to the recorded head (so deleting the newest rows shows).
     pub async fn verify_chain(&self) -> Result<ChainReport, StoreError> {
+        let report = self.verify_from(None).await?;
+        self.remember(&report);
+        Ok(report.report)
+    }
+
+    /// Like `verify_chain`, but starts from the last point this process verified (the audit
+    /// page calls it on every request): only rows appended since are read. A break found once
+    /// is reported until the process restarts; a purge that moved the anchor past the
+    /// checkpoint starts over from the anchor.
+    pub async fn verify_chain_since_checkpoint(&self) -> Result<ChainReport, StoreError> {
+        let checkpoint = self
+            .checkpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let report = self.verify_from(checkpoint).await?;
+        self.remember(&report);
+        Ok(report.report)
+    }
+
+    fn remember(&self, verified: &Verified) {
+        let mut slot = self.checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+        *slot = Some(verified.checkpoint.clone());
+    }
+
+    /// The newest row's number and hash, as the store records them (`tally audit head`): keep a
+    /// copy elsewhere and `tally audit verify --head SEQ:HASH` shows rows deleted since.
+    pub async fn head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        self.guarded(async {
+            let head: Result<Option<(i64, String)>, sqlx::Error> = on_pool!(self, pool => {
+                match sqlx::query(READ_HEAD).fetch_optional(pool).await? {
+                    Some(h) => Ok(Some((h.try_get("head_seq")?, h.try_get("head_hash")?))),
+                    None => Ok(None),
+                }
+            });
+            Ok(head?)
+        })
+        .await
+    }
+
+    async fn verify_from(&self, checkpoint: Option<Checkpoint>) -> Result<Verified, StoreError> {
         let anchor: Result<Option<(i64, String)>, sqlx::Error> = on_pool!(self, pool => {
             match sqlx::query(ANCHOR).fetch_optional(pool).await? {
                 Some(a) => Ok(Some((a.try_get("anchor_seq")?, a.try_get("anchor_hash")?))),
@@ -413,16 +511,32 @@ impl Store {
             }
         });
         let (anchor_seq, anchor_hash) = anchor?.unwrap_or((0, GENESIS_HASH.to_string()));
-        let mut report = ChainReport {
-            ok: true,
-            rows: 0,
-            first_seq: None,
-            last_seq: None,
-            anchor_seq,
-            breaks: Vec::new(),
+        // A checkpoint is only good while the anchor it was taken under stands.
+        let checkpoint = checkpoint.filter(|c| c.anchor_seq == anchor_seq);
+        let mut report = match &checkpoint {
+            Some(c) => c.report.clone(),
+            None => ChainReport {
+                ok: true,
+                rows: 0,
+                first_seq: None,
+                last_seq: None,
+                anchor_seq,
+                breaks: Vec::new(),
+            },
         };
-        let (mut expect_seq, mut expect_prev) = (anchor_seq + 1, anchor_hash);
-        let mut after = i64::MIN;
+        // A head problem is recomputed each time; row problems found earlier stay.
+        report
+            .breaks
+            .retain(|b| !b.problem.starts_with(HEAD_PROBLEM));
+        report.ok = report.breaks.is_empty();
+        let (mut expect_seq, mut expect_prev) = match &checkpoint {
+            Some(c) => (c.next_seq, c.next_prev.clone()),
+            None => (anchor_seq + 1, anchor_hash),
+        };
+        let mut after = match &checkpoint {
+            Some(c) => c.next_seq - 1,
+            None => i64::MIN,
+        };
         loop {
             let page = self.page(after, 1000).await?;
             let Some(last) = page.last() else { break };
@@ -442,34 +556,101 @@ impl Store {
                     problems.push("hash does not match the row's content (edited)".to_string());
                 }
                 for problem in problems {
-                    report.ok = false;
-                    if report.breaks.len() < 20 {
-                        report.breaks.push(ChainBreak {
-                            seq: row.seq,
-                            problem,
-                        });
-                    }
+                    report.push_break(row.seq, problem);
                 }
                 expect_seq = row.seq + 1;
                 expect_prev = row.hash;
             }
         }
-        Ok(report)
+        let next = Checkpoint {
+            anchor_seq,
+            next_seq: expect_seq,
+            next_prev: expect_prev.clone(),
+            report: report.clone(),
+        };
+        // The newest row must be the head the appends recorded.
+        if let Some((head_seq, head_hash)) = self.head().await? {
+            let last = report.last_seq.unwrap_or(anchor_seq);
+            if head_seq != last || head_hash != expect_prev {
+                report.push_break(
+                    head_seq,
+                    format!(
+                        "{HEAD_PROBLEM}: the last append wrote seq {head_seq}, the log ends at \
+                         seq {last} (newest rows deleted or the head edited)"
+                    ),
+                );
+            }
+        }
+        Ok(Verified {
+            report,
+            checkpoint: next,
+        })
     }
+
+    /// Checks a head an operator kept elsewhere (`SEQ:HASH` from `tally audit head`): the row
+    /// must still be there with that hash, or have been purged by retention, and the log must
+    /// not end before it.
+    pub async fn verify_kept_head(&self, seq: i64, hash: &str) -> Result<Vec<String>, StoreError> {
+        let mut problems = Vec::new();
+        let report = self.verify_chain().await?;
+        let last = report.last_seq.unwrap_or(report.anchor_seq);
+        if last < seq {
+            problems.push(format!(
+                "the kept head is seq {seq}, but the log ends at seq {last}: rows were deleted"
+            ));
+        } else if seq > report.anchor_seq {
+            let row = self.page(seq - 1, 1).await?.into_iter().next();
+            match row {
+                Some(r) if r.seq == seq && r.hash == hash => {}
+                Some(r) if r.seq == seq => problems.push(format!(
+                    "row {seq} has hash {}, not the kept {hash}: it was rewritten",
+                    r.hash
+                )),
+                _ => problems.push(format!("row {seq} of the kept head is missing")),
+            }
+        }
+        Ok(problems)
+    }
+}
+
+/// The prefix of a chain break found by the head check.
+const HEAD_PROBLEM: &str = "head mismatch";
+
+impl ChainReport {
+    fn push_break(&mut self, seq: i64, problem: String) {
+        self.ok = false;
+        if self.breaks.len() < 20 {
+            self.breaks.push(ChainBreak { seq, problem });
+        }
+    }
+}
+
+/// Where verification stopped: the next row expected and the report so far.
+#[derive(Debug, Clone)]
+pub(super) struct Checkpoint {
+    anchor_seq: i64,
+    next_seq: i64,
+    next_prev: String,
+    report: ChainReport,
+}
+
+struct Verified {
+    report: ChainReport,
+    checkpoint: Checkpoint,
 }
 
 const SELECT_PAGE: &str = concat!(
     "SELECT seq, ts, ts_ms, event, request_id, method, route, status, subject, role, ",
     "workspace, token_id, query_id, conversation_id, question, translator, dsl, dsl_hash, ",
     "sql_hash, outcome, code, detail, row_count, latency_ms, tokens_in, tokens_out, cost_usd, ",
-    "prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"
+    "result_hash, redacted, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"
 );
 
 const SELECT_BY_QUERY_ID: &str = concat!(
     "SELECT seq, ts, ts_ms, event, request_id, method, route, status, subject, role, ",
     "workspace, token_id, query_id, conversation_id, question, translator, dsl, dsl_hash, ",
     "sql_hash, outcome, code, detail, row_count, latency_ms, tokens_in, tokens_out, cost_usd, ",
-    "prev_hash, hash FROM audit WHERE query_id = $1 ORDER BY seq LIMIT 1"
+    "result_hash, redacted, prev_hash, hash FROM audit WHERE query_id = $1 ORDER BY seq LIMIT 1"
 );
 
 #[cfg(test)]

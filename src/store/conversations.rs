@@ -31,30 +31,33 @@ pub struct TurnUsage {
 impl Store {
     /// A conversation by id, whoever owns it (callers check ownership).
     pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
-        let found: Result<Option<Conversation>, sqlx::Error> = on_pool!(self, pool => {
-            match sqlx::query(
-                "SELECT id, subject, workspace, created_at, turns, last_dsl, tokens_in, \
-                 tokens_out, cost_usd FROM conversations WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-            {
-                Some(r) => Ok(Some(Conversation {
-                    id: r.try_get("id")?,
-                    subject: r.try_get("subject")?,
-                    workspace: r.try_get("workspace")?,
-                    created_at: r.try_get("created_at")?,
-                    turns: r.try_get("turns")?,
-                    last_dsl: r.try_get("last_dsl")?,
-                    tokens_in: r.try_get("tokens_in")?,
-                    tokens_out: r.try_get("tokens_out")?,
-                    cost_usd: r.try_get("cost_usd")?,
-                })),
-                None => Ok(None),
-            }
-        });
-        Ok(found?)
+        self.guarded(async {
+            let found: Result<Option<Conversation>, sqlx::Error> = on_pool!(self, pool => {
+                match sqlx::query(
+                    "SELECT id, subject, workspace, created_at, turns, last_dsl, tokens_in, \
+                     tokens_out, cost_usd FROM conversations WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                {
+                    Some(r) => Ok(Some(Conversation {
+                        id: r.try_get("id")?,
+                        subject: r.try_get("subject")?,
+                        workspace: r.try_get("workspace")?,
+                        created_at: r.try_get("created_at")?,
+                        turns: r.try_get("turns")?,
+                        last_dsl: r.try_get("last_dsl")?,
+                        tokens_in: r.try_get("tokens_in")?,
+                        tokens_out: r.try_get("tokens_out")?,
+                        cost_usd: r.try_get("cost_usd")?,
+                    })),
+                    None => Ok(None),
+                }
+            });
+            Ok(found?)
+        })
+        .await
     }
 
     /// Starts a conversation owned by `subject` in `workspace`.
@@ -65,6 +68,7 @@ impl Store {
         workspace: &str,
     ) -> Result<Conversation, StoreError> {
         let (ts, ts_ms) = now();
+        self.guarded(async {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO conversations (id, subject, workspace, created_at, updated_ms, turns, \
              last_dsl, tokens_in, tokens_out, cost_usd) VALUES ($1, $2, $3, $4, $5, 0, NULL, 0, 0, 0)",
@@ -77,6 +81,9 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))?;
+        Ok(())
+        })
+        .await?;
         Ok(Conversation {
             id: id.to_string(),
             subject: subject.to_string(),
@@ -98,7 +105,8 @@ impl Store {
         usage: TurnUsage,
     ) -> Result<(), StoreError> {
         let (_, ts_ms) = now();
-        on_pool!(self, pool => sqlx::query(
+        self.guarded(async {
+            on_pool!(self, pool => sqlx::query(
             "UPDATE conversations SET turns = turns + 1, updated_ms = $2, \
              last_dsl = COALESCE($3, last_dsl), tokens_in = tokens_in + $4, \
              tokens_out = tokens_out + $5, cost_usd = cost_usd + $6 WHERE id = $1",
@@ -112,6 +120,8 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))?;
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 }

@@ -9,6 +9,7 @@
 
 mod audit;
 mod conversations;
+mod health;
 mod revocations;
 
 use std::borrow::Cow;
@@ -25,6 +26,8 @@ pub use audit::{
     GENESIS_HASH,
 };
 pub use conversations::{Conversation, TurnUsage};
+pub use health::HealthPolicy;
+pub use revocations::{Revoked, EVERY_WORKSPACE};
 
 /// Default retention of audit rows (the Metrica brief: 30 days).
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
@@ -40,6 +43,8 @@ pub enum StoreError {
     Migrate(String),
     #[error("the store holds a row it cannot read: {0}")]
     Corrupt(String),
+    #[error("there is no store at `{0}`")]
+    Missing(String),
 }
 
 impl StoreError {
@@ -49,6 +54,7 @@ impl StoreError {
             StoreError::Unsupported(_) => "unsupported_store",
             StoreError::Migrate(_) => "store_migration_failed",
             StoreError::Corrupt(_) => "store_corrupt",
+            StoreError::Missing(_) => "store_missing",
         }
     }
 }
@@ -59,16 +65,19 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// How long a write waits for a lock held by another writer before the store counts as down.
+/// How long a write waits for a lock held by another writer (or a connection) before the store
+/// counts as down, and how soon a store found down is tried again.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
     pub lock_timeout: Duration,
+    pub health: HealthPolicy,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             lock_timeout: Duration::from_secs(5),
+            health: HealthPolicy::default(),
         }
     }
 }
@@ -84,6 +93,10 @@ pub struct Store {
     backend: Backend,
     append: tokio::sync::Mutex<()>,
     url_for_display: String,
+    /// Whether the store was found down recently: while it is, calls fail at once.
+    health: health::Health,
+    /// The last verified point of the audit chain, so the audit page verifies only what is new.
+    checkpoint: std::sync::Mutex<Option<audit::Checkpoint>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -107,10 +120,22 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("migrations/sqlite/0001_init.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("migrations/postgres/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        "hardening",
+        include_str!("migrations/sqlite/0002_hardening.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/postgres/0001_init.sql")),
+    (
+        2,
+        "hardening",
+        include_str!("migrations/postgres/0002_hardening.sql"),
+    ),
+];
 
 fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
@@ -167,6 +192,15 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(options.lock_timeout)
+                // A connection opened while the file could not be written stays read-only for
+                // its whole life (SQLite falls back to a read-only open): never hand one out, so
+                // the store heals as soon as the file is writable again.
+                .before_acquire(|conn, _meta| {
+                    Box::pin(async move {
+                        let mut handle = conn.lock_handle().await?;
+                        Ok(!is_read_only(&mut handle))
+                    })
+                })
                 .connect_with(connect)
                 .await?;
             migrator(SQLITE_MIGRATIONS)
@@ -194,7 +228,21 @@ impl Store {
             backend,
             append: tokio::sync::Mutex::new(()),
             url_for_display: redact_url(url),
+            health: health::Health::new(options.health),
+            checkpoint: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Opens a store that must already exist (`tally audit verify`, `tally audit head`): a
+    /// SQLite path with no file is an error, never a new empty store that verifies as intact.
+    pub async fn open_existing(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let file = path.split('?').next().unwrap_or(path);
+            if !std::path::Path::new(file).is_file() {
+                return Err(StoreError::Missing(file.to_string()));
+            }
+        }
+        Store::open(url, options).await
     }
 
     /// `sqlite` or `postgres`.
@@ -210,11 +258,42 @@ impl Store {
         &self.url_for_display
     }
 
-    /// Answers when the store can be read.
+    /// Answers when the store can be read and written: the readiness probe writes a row.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
-        Ok(())
+        let (ts, _) = now();
+        self.guarded(async {
+            on_pool!(self, pool => sqlx::query(
+                "INSERT INTO store_probe (id, ts) VALUES (1, $1) \
+                 ON CONFLICT (id) DO UPDATE SET ts = excluded.ts",
+            )
+            .bind(&ts)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+            Ok(())
+        })
+        .await
     }
+
+    /// Runs one store operation unless the store was just found down (then it fails at once,
+    /// so requests do not queue behind a dead store), and records how it went.
+    pub(crate) async fn guarded<T>(
+        &self,
+        op: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.health.admit()?;
+        let outcome = op.await;
+        self.health.record(&outcome);
+        outcome
+    }
+}
+
+/// Whether a SQLite connection can only read (it was opened while the file was not writable).
+fn is_read_only(handle: &mut sqlx::sqlite::LockedSqliteHandle<'_>) -> bool {
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is a live connection handle held under the lock for the call; the schema name
+    // is a NUL-terminated literal.
+    unsafe { libsqlite3_sys::sqlite3_db_readonly(db, c"main".as_ptr()) == 1 }
 }
 
 /// Now as the store writes it: RFC 3339 UTC with milliseconds (sorts as time) and Unix ms.

@@ -1678,10 +1678,13 @@ impl Rules {
             && !items
                 .iter()
                 .any(|(_, s)| s.as_ref().is_some_and(|s| s.iter().all(is_metric)));
+        // A stored previous query is data, not a promise: an entity the catalog no longer has
+        // (or a previous DSL that is not an object) starts afresh instead of continuing it.
         let list_entity = previous
             .filter(|_| continues_list)
             .and_then(|p| p.get("entity"))
-            .and_then(Value::as_str);
+            .and_then(Value::as_str)
+            .filter(|e| catalog.entities.contains_key(*e));
         let mut r = self.read(&items, catalog, list_entity, previous.is_some());
 
         if r.why {
@@ -1941,7 +1944,12 @@ impl Rules {
     }
 
     fn follow_up(&self, mut prev: Value, r: &Reading, today: NaiveDate) -> Translation {
-        let q = prev.as_object_mut().expect("previous DSL is an object");
+        let Some(q) = prev.as_object_mut() else {
+            return self.clarify(
+                "I could not continue the previous question; ask it whole.",
+                r,
+            );
+        };
         if !r.metrics.is_empty() {
             q.insert("metrics".into(), json!(r.metrics));
         }
@@ -1971,8 +1979,22 @@ impl Rules {
     }
 
     fn list_follow_up(&self, mut prev: Value, r: Reading, catalog: &Catalog) -> Translation {
-        let q = prev.as_object_mut().expect("previous DSL is an object");
-        let entity = &catalog.entities[q["entity"].as_str().unwrap_or_default()];
+        let Some(q) = prev.as_object_mut() else {
+            return self.clarify(
+                "I could not continue the previous question; ask it whole.",
+                &r,
+            );
+        };
+        let Some(entity) = q
+            .get("entity")
+            .and_then(Value::as_str)
+            .and_then(|e| catalog.entities.get(e))
+        else {
+            return self.clarify(
+                "I could not continue the previous question; ask it whole.",
+                &r,
+            );
+        };
         let mut fields: Vec<String> = q
             .get("fields")
             .and_then(Value::as_array)

@@ -39,6 +39,17 @@ pub async fn start(auth: AuthConfig, configure: impl FnOnce(AppState) -> AppStat
     )
     .await
     .expect("open the test store");
+    start_with(engine, store, dir, auth, configure).await
+}
+
+/// Starts a server on this engine and store (`dir` is kept alive with the server).
+pub async fn start_with(
+    engine: tally::pipeline::Engine,
+    store: Store,
+    dir: tempfile::TempDir,
+    auth: AuthConfig,
+    configure: impl FnOnce(AppState) -> AppState,
+) -> Api {
     let state = AppState::new(Arc::new(engine), auth, Arc::new(store))
         .with_today(Today::Fixed(super::date(super::TODAY)));
     let state = configure(state);

@@ -4,8 +4,10 @@
 //! translator's spend accumulates per conversation (the LLM budget).
 //!
 //! With `Accept: text/event-stream` the answer streams as server-sent events: `translated`,
-//! `validated`, `executed`, `answer`, then `response` (the full body) — or `error`. The audit
-//! row is written before the `response` event; if it cannot be, `error` is sent instead.
+//! `validated`, `executed` as each stage finishes, then `answer` and `response` (the full body)
+//! — or `error`. Stage events carry only the stage's time (`{"ms": …}`): nothing derived from
+//! the query (its DSL, outcome or row count) leaves before the request's audit row is
+//! committed. If the row cannot be written, `error` is sent instead of the answer.
 
 use std::convert::Infallible;
 
@@ -206,11 +208,11 @@ fn stream(
     tokio::spawn(async move {
         let stages = tx.clone();
         let progress = move |stage: Stage| {
-            let name = stage.name();
-            let mut data = serde_json::to_value(&stage).expect("stages serialize");
-            let data = data.get_mut(name).map(Value::take).unwrap_or(data);
+            // Only the stage and its time: the DSL, the outcome and the row count are derived
+            // from the query, and nothing derived leaves before the audit row is committed.
+            let data = json!({"ms": stage.ms()});
             // A client that went away stops receiving; the work and its audit row go on.
-            let _ = stages.send(event(name, &data));
+            let _ = stages.send(event(stage.name(), &data));
         };
         let outcome = answer(&state, &caller, &workspace, &conv, &question, &progress).await;
         if let Ok((response, trace)) = &outcome {
@@ -225,9 +227,12 @@ fn stream(
         facts.complete(&mut entry, status, code);
         let written = state.store.append(&entry).await;
         let events: Vec<(&str, Value)> = match (&outcome, written) {
-            (_, Err(e)) => {
+            (outcome, Err(e)) => {
                 tracing::error!(error = %e, "audit row not written; refusing");
-                let e = ApiError::Store(e);
+                let e = match outcome {
+                    Ok(_) => ApiError::Unrecorded(e),
+                    Err(_) => ApiError::Store(e),
+                };
                 vec![(
                     "error",
                     json!({"code": e.code(), "message": e.public_message()}),

@@ -28,7 +28,9 @@ pub(super) fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct QueryRequest {
-    /// The DSL document (checked by `check/` against the role's schema, `GET /v1/schema`).
+    /// The DSL document (checked by `check/` against the role's schema, `GET /v1/schema`,
+    /// whose names are the catalog's).
+    #[schemars(with = "crate::dsl::Query")]
     dsl: Value,
     /// Default: the token's only workspace.
     #[serde(default)]
@@ -104,6 +106,8 @@ pub(super) fn reply(
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CompileRequest {
+    /// The DSL document, as for `POST /v1/query`.
+    #[schemars(with = "crate::dsl::Query")]
     dsl: Value,
     /// One dialect; default: all three.
     #[serde(default)]
