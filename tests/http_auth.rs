@@ -570,3 +570,94 @@ async fn over_the_rate_limit_is_429_with_retry_after_and_other_users_are_unaffec
         );
     }
 }
+
+#[tokio::test]
+async fn crit_headers_long_lifetimes_missing_iat_and_oversize_tokens_are_refused_as_json() {
+    let mut kept = None;
+    let api = start(AuthConfig::hs256(&dev_secret(), ISSUER, AUDIENCE), |s| {
+        kept = Some(s.clone());
+        s
+    })
+    .await;
+    let state = kept.unwrap();
+    let secret = SECRET.as_bytes();
+    let mut no_iat = claims("ivy");
+    no_iat.as_object_mut().unwrap().remove("iat");
+    let big_claims = with(claims("zed"), "pad", json!("x".repeat(20_000)));
+    let cases = [
+        (
+            "crit names an extension",
+            hs256(
+                json!({"alg": "HS256", "crit": ["exp"]}),
+                &claims("cid"),
+                secret,
+            ),
+            "unsupported_crit",
+        ),
+        (
+            "crit empty",
+            hs256(json!({"alg": "HS256", "crit": []}), &claims("cid"), secret),
+            "unsupported_crit",
+        ),
+        (
+            "valid for two days",
+            hs256(
+                json!({"alg": "HS256"}),
+                &with(claims("dan"), "exp", json!(now() + 2 * 86_400)),
+                secret,
+            ),
+            "lifetime_too_long",
+        ),
+        (
+            "no iat",
+            hs256(json!({"alg": "HS256"}), &no_iat, secret),
+            "missing_claim",
+        ),
+        (
+            "a 20 KB token",
+            hs256(json!({"alg": "HS256"}), &big_claims, secret),
+            "token_too_large",
+        ),
+        ("a 100 KB header", "A".repeat(100_000), "token_too_large"),
+    ];
+    for (name, token, reason) in &cases {
+        let r: Reply = api.get("/v1/catalog", Some(token)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}: {}",
+            r.text.len()
+        );
+        assert_eq!(r.body["code"], "unauthorized", "{name}: a JSON error");
+        assert_eq!(r.body["reason"], *reason, "{name}");
+    }
+    // A day is the default maximum, and a token within it works.
+    let day = hs256(
+        json!({"alg": "HS256"}),
+        &with(claims("eve"), "exp", json!(now() + 86_000)),
+        secret,
+    );
+    assert_eq!(
+        api.get("/v1/catalog", Some(&day)).await.status,
+        StatusCode::OK
+    );
+    // Every refused token is in the audit log, counted by reason.
+    state.flush_audit().await.unwrap();
+    let rows = state
+        .store
+        .audit_rows(&tally::store::AuditFilter {
+            after_seq: None,
+            limit: 100,
+            workspaces: None,
+        })
+        .await
+        .unwrap();
+    let failed = rows
+        .iter()
+        .find(|r| r.entry.event == "auth_failed")
+        .expect("the refused tokens are audited");
+    let detail: Value = serde_json::from_str(failed.entry.detail.as_deref().unwrap()).unwrap();
+    assert_eq!(detail["coalesced"], cases.len());
+    assert_eq!(detail["reasons"]["token_too_large"], 2);
+    assert_eq!(detail["reasons"]["unsupported_crit"], 2);
+}

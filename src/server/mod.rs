@@ -228,7 +228,8 @@ pub async fn serve_router(
     let housekeeping = {
         let state = state.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(state.coalescer.interval());
+            let every = state.coalescer.interval();
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;

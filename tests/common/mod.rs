@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod engines;
+pub mod gen;
 pub mod http;
 
 use std::path::PathBuf;
