@@ -36,7 +36,12 @@ pub(super) fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChatRequest {
-    /// The question, in English (at most 1000 characters).
+    /// The question, in English (at most 1000 characters; no control characters but tabs and
+    /// line breaks).
+    #[schemars(
+        length(max = 1000),
+        regex(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")
+    )]
     pub question: String,
     /// Continue this conversation (yours, in the same workspace); omit to start one.
     #[serde(default)]
