@@ -339,3 +339,132 @@ async fn a_statement_past_its_time_limit_returns_timeout_promptly() {
         assert_eq!(rows.rows, vec![vec![tally::exec::Cell::Int(1)]]);
     }
 }
+
+/// Differential testing across engines, as SQLancer does for databases: random queries drawn
+/// from each catalog (`tests/common/gen.rs`; every kind, period form, operator and role) give
+/// the same outcome, numbers (to 1e-9 relative), order and answer text on SQLite, PostgreSQL
+/// and MariaDB. `TALLY_ENGINE_CASES=N` runs more (default 120 per catalog); the seed is fixed,
+/// so a failure reproduces, and proptest shrinks it to a minimal query.
+#[test]
+fn generated_queries_agree_on_every_engine() {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (postgres, mysql) =
+        runtime.block_on(async { tokio::join!(reach(Kind::Postgres), reach(Kind::Mysql)) });
+    let reached: Vec<(Kind, Reached)> = [(Kind::Postgres, postgres), (Kind::Mysql, mysql)]
+        .into_iter()
+        .filter_map(|(k, r)| r.map(|r| (k, r)))
+        .collect();
+    if reached.is_empty() {
+        return;
+    }
+    let cases: u32 = std::env::var("TALLY_ENGINE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
+    let clock = Clock::fixed(common::date(common::TODAY));
+    for demo in demos() {
+        let (sqlite, others) = runtime.block_on(async {
+            for (k, r) in &reached {
+                ensure_demo_loaded(*k, &r.url, &demo).await;
+            }
+            let path = sqlite_db(&demo).await;
+            let sqlite = Warehouse::open(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            let mut others = Vec::new();
+            for (k, r) in &reached {
+                others.push((*k, Warehouse::open(&r.url).await.unwrap()));
+            }
+            (sqlite, others)
+        });
+        let sqlite = engine_on_catalog(sqlite, demo.catalog);
+        let others: Vec<(Kind, Engine)> = others
+            .into_iter()
+            .map(|(k, w)| (k, engine_on_catalog(w, demo.catalog)))
+            .collect();
+        let catalog = sqlite.catalog.clone();
+        let roles: Vec<String> = catalog
+            .roles
+            .iter()
+            .filter(|(_, r)| !r.admin)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let strategy = (
+            common::gen::query(&catalog),
+            proptest::sample::select(roles),
+        );
+        let config = Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let seed = [7u8; 32];
+        let mut runner =
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+        let answered = std::cell::Cell::new(0u32);
+        let result = runner.run(&strategy, |(dsl, role)| {
+            let raw = serde_json::to_vec(&dsl).unwrap();
+            let outcomes = runtime.block_on(async {
+                let mut out = vec![(
+                    "SQLite",
+                    sqlite
+                        .run(&raw, &role, "acme", &clock)
+                        .await
+                        .map(|(r, _)| r),
+                )];
+                for (k, e) in &others {
+                    out.push((
+                        k.name(),
+                        e.run(&raw, &role, "acme", &clock).await.map(|(r, _)| r),
+                    ));
+                }
+                out
+            });
+            let (_, first) = &outcomes[0];
+            let first = match first {
+                Ok(r) => r,
+                Err(e) => panic!("SQLite failed on {dsl}: {e}"),
+            };
+            if first.outcome.as_str() == "answered" {
+                answered.set(answered.get() + 1);
+            }
+            let expected = outcome_of(first);
+            for (name, other) in &outcomes[1..] {
+                let other = match other {
+                    Ok(r) => outcome_of(r),
+                    Err(e) => panic!("{name} failed on {dsl}: {e}"),
+                };
+                let mut differences = Vec::new();
+                same(&expected, &other, "", &mut differences);
+                proptest::prop_assert!(
+                    differences.is_empty(),
+                    "{name} differs from SQLite on {dsl} as {role}: {differences:?}"
+                );
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{}: {e}", demo.catalog);
+        }
+        eprintln!(
+            "{}: {cases} generated queries, {} answered, identical on SQLite and {}",
+            demo.catalog,
+            answered.get(),
+            reached
+                .iter()
+                .map(|(k, _)| k.name())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
+        assert!(
+            answered.get() >= cases / 5,
+            "too few answered: {}",
+            answered.get()
+        );
+    }
+}

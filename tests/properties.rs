@@ -441,3 +441,507 @@ fn no_generated_query_for_one_workspace_sees_a_canary_of_another() {
         "the canaries count in globex"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Every number an answer states is in its result.
+
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+fn is_month(word: &str) -> bool {
+    tally::answer::format::MONTH_NAMES
+        .iter()
+        .any(|m| word == *m || word == &m[..3])
+}
+
+/// The numerals an answer states, dates left out ("Mon 16 – Sun 22 Nov 2026", "2026-11-17"),
+/// after removing the texts in `names` (labels, dimension values, filter values: names may hold
+/// digits). Each numeral is kept as written, without sign, currency or percent sign.
+fn stated_numbers(answer: &str, names: &[String]) -> Vec<String> {
+    let mut text = answer.to_string();
+    let mut names: Vec<&String> = names.iter().filter(|n| !n.is_empty()).collect();
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    for name in names {
+        text = text.replace(name.as_str(), " ");
+    }
+    let trim = |w: &str| {
+        w.trim_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_string()
+    };
+    let words: Vec<String> = text.split_whitespace().map(trim).collect();
+    let mut date = vec![false; words.len()];
+    for (i, w) in words.iter().enumerate() {
+        let numeric = |j: usize| words.get(j).is_some_and(|w| w.parse::<u32>().is_ok());
+        if WEEKDAYS.contains(&w.as_str()) {
+            date[i] = true;
+            if numeric(i + 1) {
+                date[i + 1] = true;
+            }
+        }
+        if is_month(w) {
+            date[i] = true;
+            if i > 0 && numeric(i - 1) {
+                date[i - 1] = true;
+            }
+            if numeric(i + 1) {
+                date[i + 1] = true;
+            }
+        }
+        if w.len() == 10 && chrono::NaiveDate::parse_from_str(w, "%Y-%m-%d").is_ok() {
+            date[i] = true;
+        }
+    }
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if date[i] {
+            continue;
+        }
+        // A word may hold a numeral inside ("$1,234.50", "49.6%", "(7.05)").
+        let mut numeral = String::new();
+        for c in w.chars().chain(std::iter::once(' ')) {
+            if c.is_ascii_digit() || (!numeral.is_empty() && matches!(c, ',' | '.')) {
+                numeral.push(c);
+            } else if !numeral.is_empty() {
+                out.push(numeral.trim_end_matches([',', '.']).to_string());
+                numeral.clear();
+            }
+        }
+    }
+    out
+}
+
+/// Every number in a JSON value (and array lengths), as a result or a query holds them.
+fn numbers_in(value: &Value, out: &mut Vec<f64>) {
+    match value {
+        Value::Number(n) => out.extend(n.as_f64()),
+        Value::Array(items) => {
+            out.push(items.len() as f64);
+            items.iter().for_each(|v| numbers_in(v, out));
+        }
+        Value::Object(fields) => fields.values().for_each(|v| numbers_in(v, out)),
+        _ => {}
+    }
+}
+
+/// Texts an answer may quote that can hold digits: labels, dimension and filter values.
+fn strings_in(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings_in(v, out)),
+        Value::Object(fields) => fields.values().for_each(|v| strings_in(v, out)),
+        _ => {}
+    }
+}
+
+/// Whether `numeral` (as written: "1,234.5") is some candidate rounded to its decimals.
+fn explained(numeral: &str, candidates: &[f64]) -> bool {
+    let decimals = numeral.split_once('.').map_or(0, |(_, f)| f.len());
+    candidates.iter().any(|c| {
+        [c.abs(), (c * 100.0).abs()]
+            .iter()
+            .any(|v| tally::answer::format::fixed(*v, decimals) == numeral)
+    })
+}
+
+/// How many stated numbers were traced (a test that traces none proves nothing).
+static STATED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn check_stated_numbers(
+    catalog: &Catalog,
+    role: &str,
+    dsl: &Value,
+    response: &tally::pipeline::Response,
+) -> Result<(), TestCaseError> {
+    if response.outcome.as_str() != "answered" {
+        // A refusal or clarification states no result number (the suggestion's DSL aside).
+        return Ok(());
+    }
+    let data = serde_json::to_value(&response.data).unwrap();
+    let mut candidates = Vec::new();
+    numbers_in(&data, &mut candidates);
+    numbers_in(dsl, &mut candidates);
+    if let Some(executed) = &response.executed_dsl {
+        numbers_in(&serde_json::to_value(executed).unwrap(), &mut candidates);
+    }
+    candidates.extend(catalog.role(role).map(|r| f64::from(r.min_group_size)));
+    let mut names = Vec::new();
+    strings_in(&data, &mut names);
+    strings_in(dsl, &mut names);
+    names.extend(catalog.metrics.values().map(|m| m.label.clone()));
+    // Fixed phrases of the explain template.
+    names.push("the 4 weeks before".into());
+    let stated = stated_numbers(&response.answer, &names);
+    STATED.fetch_add(stated.len(), std::sync::atomic::Ordering::Relaxed);
+    for numeral in stated {
+        prop_assert!(
+            explained(&numeral, &candidates),
+            "the answer states {numeral}, which the result does not hold:\n{}\n{}",
+            response.answer,
+            serde_json::to_string(&data).unwrap()
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn every_number_an_answer_states_is_in_its_result() {
+    assert_eq!(
+        stated_numbers(
+            "Events in the last 30 days (Sat 24 Oct – Sun 22 Nov 2026) was 28,833, up 4.1% \
+             from $1,234.50 (top 3 of 6 shown) on 2026-11-17.",
+            &[]
+        ),
+        ["30", "28,833", "4.1", "1,234.50", "3", "6"]
+    );
+    assert!(explained("4.1", &[0.0412]) && explained("28,833", &[28833.0]));
+    assert!(!explained("28,834", &[28833.0]));
+    for name in ["metrica", "adnavi"] {
+        let c = canaries();
+        let catalog = Arc::new(common::catalog_named(name));
+        let engine = c.runtime.block_on(common::engine_for(name));
+        let roles: Vec<String> = catalog
+            .roles
+            .iter()
+            .filter(|(_, r)| !r.admin)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let clock = Clock::fixed(common::date(common::TODAY));
+        let answered = std::cell::Cell::new(0u32);
+        let strategy = (
+            common::gen::query(&catalog),
+            proptest::sample::select(roles),
+        );
+        runner(160)
+            .run(&strategy, |(dsl, role)| {
+                let raw = serde_json::to_vec(&dsl).unwrap();
+                let Ok((response, _)) = c.runtime.block_on(engine.run(&raw, &role, "acme", &clock))
+                else {
+                    return Ok(());
+                };
+                if response.outcome.as_str() == "answered" {
+                    answered.set(answered.get() + 1);
+                }
+                check_stated_numbers(&catalog, &role, &dsl, &response)
+            })
+            .unwrap();
+        assert!(answered.get() >= 20, "{name}: {} answered", answered.get());
+    }
+    let stated = STATED.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("{stated} stated numbers traced to their results");
+    assert!(stated >= 200, "only {stated} numbers were traced");
+}
+
+// ---------------------------------------------------------------------------------------------
+// An independent oracle: counts, sums and distinct counts computed in Rust from the rows.
+
+/// One table's rows of `acme`, every column as text (NULL as `None`).
+type Table = Vec<std::collections::BTreeMap<String, Option<String>>>;
+
+async fn acme_rows(table: &str, tenant: &str) -> Table {
+    let pool = common::hand_pool().await;
+    let columns: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT name FROM pragma_table_info('{table}')"
+    )))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let select = columns
+        .iter()
+        .map(|c| format!("CAST(\"{c}\" AS TEXT)"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {select} FROM \"{table}\" WHERE \"{tenant}\" = 'acme'"
+    )))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    use sqlx::Row;
+    rows.iter()
+        .map(|r| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.clone(), r.get::<Option<String>, _>(i)))
+                .collect()
+        })
+        .collect()
+}
+
+/// A metric the oracle can compute: a count, sum or distinct count on a table with its own
+/// tenant column, dated by a column.
+struct Simple {
+    metric: String,
+    table: String,
+    time: String,
+    func: tally::catalog::AggFunc,
+    fixed: Vec<(String, String)>,
+    /// Dimensions bound on the same table: (name, column, known values).
+    dims: Vec<(String, String, Vec<String>)>,
+}
+
+fn simple_metrics(catalog: &Catalog) -> Vec<Simple> {
+    use tally::catalog::{AggFunc, Measure, MetricDef, Tenant, TimeBasis};
+    let mut out = Vec::new();
+    for m in catalog.metrics.values() {
+        let MetricDef::Aggregate(a) = &m.def else {
+            continue;
+        };
+        let TimeBasis::Column(time) = &a.time else {
+            continue;
+        };
+        let simple = match &a.func {
+            AggFunc::Count | AggFunc::CountDistinct(_) => true,
+            AggFunc::Sum(Measure::Column(_)) => true,
+            _ => false,
+        };
+        let own_tenant = matches!(catalog.tables[&a.table].tenant, Tenant::Column(_));
+        if !simple || !own_tenant {
+            continue;
+        }
+        let dims = catalog
+            .dimensions
+            .values()
+            .filter(|d| d.sensitivity < tally::catalog::Sensitivity::Pii && !d.values.is_empty())
+            .filter_map(|d| {
+                let (_, column) = d.bindings.iter().find(|(t, _)| *t == a.table)?;
+                Some((d.name.clone(), column.clone(), d.values.clone()))
+            })
+            .collect();
+        out.push(Simple {
+            metric: m.name.clone(),
+            table: a.table.clone(),
+            time: time.clone(),
+            func: a.func.clone(),
+            fixed: a.filters.clone(),
+            dims,
+        });
+    }
+    out
+}
+
+/// The oracle: `metric` over acme's rows in [start, end], with an optional filter
+/// (dimension column, op, values) and an optional group column.
+fn oracle(
+    s: &Simple,
+    rows: &Table,
+    start: chrono::NaiveDate,
+    end: chrono::NaiveDate,
+    filter: Option<&(String, &str, Vec<String>)>,
+    group: Option<&str>,
+) -> std::collections::BTreeMap<Option<String>, f64> {
+    use tally::catalog::{AggFunc, Measure};
+    let from = format!("{start} 00:00:00");
+    let until = format!("{} 00:00:00", end + chrono::Days::new(1));
+    let mut acc: std::collections::BTreeMap<
+        Option<String>,
+        (f64, std::collections::BTreeSet<String>),
+    > = Default::default();
+    for r in rows {
+        let Some(t) = r[&s.time].as_deref() else {
+            continue;
+        };
+        if t < from.as_str() || t >= until.as_str() {
+            continue;
+        }
+        if s.fixed
+            .iter()
+            .any(|(c, v)| r[c].as_deref() != Some(v.as_str()))
+        {
+            continue;
+        }
+        if let Some((column, op, values)) = filter {
+            let v = r[column].clone();
+            let hit = v.as_ref().is_some_and(|v| values.contains(v));
+            let keep = match *op {
+                "eq" | "in" => hit,
+                _ => v.is_some() && !hit,
+            };
+            if !keep {
+                continue;
+            }
+        }
+        let key = group.map(|g| r[g].clone()).unwrap_or(None);
+        let slot = acc.entry(key).or_default();
+        match &s.func {
+            AggFunc::Count => slot.0 += 1.0,
+            AggFunc::Sum(Measure::Column(c)) => {
+                slot.0 += r[c]
+                    .as_deref()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            }
+            AggFunc::CountDistinct(c) => {
+                if let Some(v) = &r[c] {
+                    slot.1.insert(v.clone());
+                }
+            }
+            _ => unreachable!("only simple metrics"),
+        }
+    }
+    acc.into_iter()
+        .map(|(k, (n, set))| {
+            let v = if matches!(s.func, AggFunc::CountDistinct(_)) {
+                set.len() as f64
+            } else {
+                n
+            };
+            (k, v)
+        })
+        .collect()
+}
+
+#[test]
+fn an_independent_oracle_agrees_on_counts_sums_and_distinct_counts() {
+    let c = canaries();
+    let catalog = c.plain.catalog.clone();
+    let simple = simple_metrics(&catalog);
+    assert!(simple.len() >= 5, "{} simple metrics", simple.len());
+    let tables: std::collections::BTreeMap<String, Table> = c.runtime.block_on(async {
+        let mut out = std::collections::BTreeMap::new();
+        for s in &simple {
+            if !out.contains_key(&s.table) {
+                let tally::catalog::Tenant::Column(tenant) = &catalog.tables[&s.table].tenant
+                else {
+                    unreachable!()
+                };
+                out.insert(s.table.clone(), acme_rows(&s.table, tenant).await);
+            }
+        }
+        out
+    });
+    let clock = Clock::fixed(common::date(common::TODAY));
+    let day = |n: u64| chrono::NaiveDate::from_ymd_opt(2025, 10, 1).unwrap() + chrono::Days::new(n);
+    let strategy = (
+        0..simple.len(),
+        0u64..410,
+        0u64..60,
+        any::<proptest::sample::Index>(),
+        proptest::option::of((
+            any::<proptest::sample::Index>(),
+            proptest::sample::select(&["eq", "neq", "in", "not_in"][..]),
+            any::<proptest::sample::Index>(),
+        )),
+        any::<bool>(),
+    );
+    let compared = std::cell::Cell::new(0usize);
+    runner(200)
+        .run(&strategy, |(m, from, len, g, f, grouped)| {
+            let s = &simple[m];
+            let (start, end) = (day(from), day(from + len));
+            let filter = match (&f, s.dims.is_empty()) {
+                (Some((d, op, v)), false) => {
+                    let (name, column, values) = d.get(&s.dims);
+                    let n = if matches!(*op, "in" | "not_in") { 2 } else { 1 };
+                    let first = v.index(values.len());
+                    let picked: Vec<String> = (0..n)
+                        .map(|k| values[(first + k) % values.len()].clone())
+                        .collect();
+                    Some((name.clone(), column.clone(), *op, picked))
+                }
+                _ => None,
+            };
+            let group = (grouped && !s.dims.is_empty()).then(|| g.get(&s.dims));
+            let mut dsl = json!({"kind": "metric", "metrics": [s.metric],
+                "period": {"between": {"start": start.to_string(), "end": end.to_string()}},
+                "top_n": 50});
+            if let Some((name, _, op, values)) = &filter {
+                dsl["filters"] = json!([{"dimension": name, "op": op, "values": values}]);
+            }
+            if let Some((name, _, _)) = group {
+                dsl["group_by"] = json!([name]);
+            }
+            let raw = serde_json::to_vec(&dsl).unwrap();
+            let (r, _) = c
+                .runtime
+                .block_on(c.plain.run(&raw, "analyst", "acme", &clock))
+                .unwrap();
+            prop_assert_eq!(r.outcome.as_str(), "answered", "{}: {}", dsl, r.answer);
+            let rows = &tables[&s.table];
+            let f = filter
+                .as_ref()
+                .map(|(_, col, op, v)| (col.clone(), *op, v.clone()));
+            let total = oracle(s, rows, start, end, f.as_ref(), None);
+            let expected_total = total.get(&None).copied().unwrap_or(0.0);
+            let data = r.data.as_ref().unwrap();
+            let got = serde_json::to_value(&data.summary[0]).unwrap()["value"]
+                .as_f64()
+                .unwrap_or(f64::NAN);
+            prop_assert_eq!(got, expected_total, "total of {}", dsl);
+            compared.set(compared.get() + 1);
+            if let Some((name, column, _)) = group {
+                let expected = oracle(s, rows, start, end, f.as_ref(), Some(column));
+                let got: std::collections::BTreeMap<Option<String>, f64> = data
+                    .breakdown
+                    .iter()
+                    .map(|b| {
+                        let b = serde_json::to_value(b).unwrap();
+                        (
+                            b["dimensions"][name].as_str().map(str::to_string),
+                            b["value"].as_f64().unwrap_or(f64::NAN),
+                        )
+                    })
+                    .collect();
+                let expected: std::collections::BTreeMap<Option<String>, f64> =
+                    expected.into_iter().filter(|(_, v)| *v != 0.0).collect();
+                let got: std::collections::BTreeMap<Option<String>, f64> =
+                    got.into_iter().filter(|(_, v)| *v != 0.0).collect();
+                prop_assert_eq!(got, expected, "breakdown of {}", dsl);
+                compared.set(compared.get() + 1);
+            }
+            Ok(())
+        })
+        .unwrap();
+    eprintln!(
+        "{} totals and breakdowns equal the oracle's",
+        compared.get()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Determinism: same query, data and clock, same bytes (ids and timings aside), across runs and
+// across a restart.
+
+fn without_volatile(r: &tally::pipeline::Response) -> String {
+    let mut v = serde_json::to_value(r).unwrap();
+    v.as_object_mut().unwrap().remove("query_id");
+    v.as_object_mut().unwrap().remove("timings_ms");
+    serde_json::to_string(&v).unwrap()
+}
+
+#[test]
+fn the_same_query_gives_the_same_bytes_across_runs_and_restarts() {
+    let c = canaries();
+    let catalog = c.plain.catalog.clone();
+    // A second engine on the same file: a restarted server.
+    let restarted = c.runtime.block_on(common::engine());
+    let clock = Clock::fixed(common::date(common::TODAY));
+    const ROLES: &[&str] = &["analyst", "executive", "support_agent"];
+    runner(80)
+        .run(
+            &(
+                common::gen::query(&catalog),
+                proptest::sample::select(ROLES),
+            ),
+            |(dsl, role)| {
+                let raw = serde_json::to_vec(&dsl).unwrap();
+                let runs = c.runtime.block_on(async {
+                    let mut out = Vec::new();
+                    for engine in [&c.plain, &c.plain, &restarted] {
+                        out.push(engine.run(&raw, role, "acme", &clock).await.map(|(r, _)| r));
+                    }
+                    out
+                });
+                let texts: Vec<String> = runs
+                    .iter()
+                    .map(|r| match r {
+                        Ok(r) => without_volatile(r),
+                        Err(e) => e.to_string(),
+                    })
+                    .collect();
+                prop_assert_eq!(&texts[0], &texts[1], "two runs of {}", dsl);
+                prop_assert_eq!(&texts[0], &texts[2], "a restart on {}", dsl);
+                Ok(())
+            },
+        )
+        .unwrap();
+}

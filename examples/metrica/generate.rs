@@ -189,7 +189,13 @@ pub(crate) fn tables() -> Vec<TableDef> {
                 nullable("properties", Text),
             ],
             primary_key: vec!["workspace_id", "event_id"],
-            indexes: vec![vec!["workspace_id", "ts"]],
+            // (tenant, time) serves the period filters; (tenant, entity, time) the funnel's
+            // self-joins, which look up one user's next events (without it a funnel over weeks
+            // scans the workspace's events per first step and timed out on MariaDB).
+            indexes: vec![
+                vec!["workspace_id", "ts"],
+                vec!["workspace_id", "user_id", "ts"],
+            ],
         },
         TableDef {
             name: "customers",

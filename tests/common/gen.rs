@@ -174,9 +174,14 @@ pub fn query(catalog: &Catalog) -> impl Strategy<Value = Value> {
             .prop_map(|(f, p)| json!({"kind": "funnel", "funnel": f, "period": p}))
             .boxed()
     };
+    let list = if catalog.entities.is_empty() {
+        metric_query(catalog).boxed()
+    } else {
+        list_query(catalog).boxed()
+    };
     prop_oneof![
         6 => metric_query(catalog),
-        2 => list_query(catalog),
+        2 => list,
         1 => (period(), proptest::option::of(Just("previous_period")))
             .prop_map(|(p, c)| {
                 let mut q = json!({"kind": "overview", "period": p});
