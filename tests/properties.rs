@@ -689,11 +689,10 @@ fn simple_metrics(catalog: &Catalog) -> Vec<Simple> {
         let TimeBasis::Column(time) = &a.time else {
             continue;
         };
-        let simple = match &a.func {
-            AggFunc::Count | AggFunc::CountDistinct(_) => true,
-            AggFunc::Sum(Measure::Column(_)) => true,
-            _ => false,
-        };
+        let simple = matches!(
+            &a.func,
+            AggFunc::Count | AggFunc::CountDistinct(_) | AggFunc::Sum(Measure::Column(_))
+        );
         let own_tenant = matches!(catalog.tables[&a.table].tenant, Tenant::Column(_));
         if !simple || !own_tenant {
             continue;
