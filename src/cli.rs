@@ -17,7 +17,7 @@ use crate::check::{Checker, MAX_DSL_BYTES};
 use crate::config::Config;
 use crate::demo::{self, DemoOptions, Example};
 use crate::dsl::schema::{self, Form, Names};
-use crate::exec::{Limits, Warehouse};
+use crate::exec::{CacheConfig, Limits, ResultCache, Warehouse};
 use crate::pipeline::{self, CompileOnlyError, Engine, Outcome, Response};
 use crate::plan::Clock;
 use crate::server::{self, AppState, AuthConfig, DevSecret, Today};
@@ -1224,6 +1224,13 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
             .map(std::time::Duration::from_secs)
             .unwrap_or(defaults.timeout),
     };
+    engine.cache = match file.cache.ttl_secs.unwrap_or(60) {
+        0 => None,
+        ttl => Some(ResultCache::new(CacheConfig {
+            ttl: std::time::Duration::from_secs(ttl),
+            max_bytes: file.cache.max_mb.unwrap_or(64).saturating_mul(1024 * 1024),
+        })),
+    };
     engine.translators = match file.llm {
         Some(llm) => {
             let llm = Translators::llm_for(llm, &catalog)
@@ -1296,7 +1303,9 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
         .first()
         .ok_or_else(|| Failure::runtime("demo_queries", "the example has no demo queries"))?;
     let workspace = first["workspace"].as_str().unwrap_or("acme").to_string();
-    let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
+    let mut engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
+    // The demo's data does not change while it runs: repeated questions come from the cache.
+    engine.cache = Some(ResultCache::new(CacheConfig::default()));
     let listener = bind(a.addr).await?;
 
     // A fresh secret per process: the printed tokens die with it.

@@ -27,6 +27,10 @@
 //! jwks = { url = "https://sso.example.com/.well-known/jwks.json" }
 //! max_token_lifetime_secs = 86400
 //!
+//! [cache]          # repeated questions: statement results reused for ttl_secs (0: off)
+//! ttl_secs = 60
+//! max_mb = 64
+//!
 //! [llm]            # optional; the key comes from TALLY_LLM_API_KEY or OPENAI_API_KEY
 //! base_url = "https://api.openai.com/v1"
 //! model = "gpt-4o-mini"
@@ -58,6 +62,19 @@ pub struct Config {
     /// An OpenAI-compatible LLM for translation (hybrid with the rules).
     #[serde(default)]
     pub llm: Option<LlmConfig>,
+    /// The result cache (default: 60 s, 64 MB).
+    #[serde(default)]
+    pub cache: CacheSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSection {
+    /// How long a statement's rows are reused (default 60; 0 turns the cache off). Data loaded
+    /// into the warehouse shows after at most this long.
+    pub ttl_secs: Option<u64>,
+    /// The most memory the cache holds, in MB (default 64).
+    pub max_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

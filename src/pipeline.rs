@@ -14,7 +14,7 @@ use crate::answer::{self, Source};
 use crate::catalog::Catalog;
 use crate::check::{Checker, Diagnostic, DiagnosticCode, Refusal, Rejection, Repair};
 use crate::dsl::{Period, Query};
-use crate::exec::{ExecError, Limits, Rows, Warehouse};
+use crate::exec::{ExecError, Limits, ResultCache, Rows, Warehouse};
 use crate::plan::{self, Clock, Plan, WorkspaceId};
 use crate::result::{self, QueryResult};
 use crate::sql::{self, CompileError, Dialect, Statement};
@@ -83,6 +83,9 @@ pub struct Response {
     pub note: Option<String>,
     pub sources: Vec<Source>,
     pub catalog_version: String,
+    /// Every statement's rows came from the result cache (no warehouse time; at most the
+    /// cache's time to live old).
+    pub cached: bool,
     pub timings_ms: Timings,
 }
 
@@ -185,6 +188,8 @@ pub struct Engine {
     pub translators: Translators,
     pub warehouse: Warehouse,
     pub limits: Limits,
+    /// Statement results kept for repeated questions (`None`: every question runs).
+    pub cache: Option<ResultCache>,
 }
 
 fn ms(since: Instant) -> f64 {
@@ -229,6 +234,7 @@ impl Engine {
             catalog,
             warehouse,
             limits,
+            cache: None,
         }
     }
 
@@ -392,6 +398,7 @@ fn base(catalog: &Catalog, outcome: Outcome, answer: String) -> Response {
         repairs: Vec::new(),
         note: None,
         sources: Vec::new(),
+        cached: false,
         catalog_version: catalog.version.clone(),
         timings_ms: Timings::default(),
     }
@@ -469,7 +476,17 @@ impl Engine {
         timings.compile = ms(t);
 
         let t = Instant::now();
-        let rows = self.warehouse.run_all(&statements, &self.limits).await?;
+        let (rows, cached) = match &self.cache {
+            Some(cache) => {
+                cache
+                    .run_all(&self.warehouse, &statements, &self.limits)
+                    .await?
+            }
+            None => (
+                self.warehouse.run_all(&statements, &self.limits).await?,
+                false,
+            ),
+        };
         timings.execute = ms(t);
         progress(Stage::Executed {
             statements: statements.len(),
@@ -490,6 +507,7 @@ impl Engine {
         response.chart = answer.chart;
         response.sources = answer.sources;
         response.repairs = checked.repairs().to_vec();
+        response.cached = cached;
         timings.total = ms(started);
         response.timings_ms = timings;
 

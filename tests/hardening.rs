@@ -1130,3 +1130,111 @@ async fn a_total_that_would_reveal_a_withheld_group_by_subtraction_is_withheld()
     let rest_value = shown.body["data"]["summary"][0]["value"].as_f64().unwrap();
     assert_eq!(whole_value.as_f64().unwrap() - rest_value, tickets as f64);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Group commit loses no acknowledged row when the server is killed.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_under_load_loses_no_acknowledged_audit_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let store_url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let config = dir.path().join("tally.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\naddr = \"127.0.0.1:{port}\"\ntoday = \"2026-11-23\"\n\
+             [rate_limit]\nrequests = 1000000\n\
+             [store]\nurl = \"{store_url}\"\n\
+             [warehouse]\nurl = \"sqlite://{}\"\n",
+            common::demo_db().await.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("TALLY_DEV_SECRET", SECRET)
+        .env("TALLY_HOME", dir.path())
+        .env_remove("TALLY_STORE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.get(format!("{base}/readyz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // "tally" is the default issuer and audience of `tally serve`.
+    let token = server::mint_dev_token(
+        &DevSecret::new(SECRET).unwrap(),
+        "tally",
+        "tally",
+        "ana",
+        "analyst",
+        &["acme".to_string()],
+        Duration::from_secs(600),
+    )
+    .unwrap();
+    let acknowledged = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut workers = Vec::new();
+    for _ in 0..16 {
+        let (client, base, token, acknowledged) = (
+            client.clone(),
+            base.clone(),
+            token.clone(),
+            acknowledged.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            loop {
+                let Ok(r) = client
+                    .get(format!("{base}/v1/catalog"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                else {
+                    return;
+                };
+                if r.status() == StatusCode::OK {
+                    let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+                    acknowledged.lock().unwrap().push(id);
+                }
+            }
+        }));
+    }
+    while acknowledged.lock().unwrap().len() < 300 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    child.wait().unwrap();
+    for w in workers {
+        let _ = w.await;
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let store = Store::open_existing(&store_url, StoreOptions::default())
+        .await
+        .unwrap();
+    let report = store.verify_chain().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    let ids: std::collections::BTreeSet<String> = all_rows(&store)
+        .await
+        .into_iter()
+        .filter_map(|r| r.entry.request_id)
+        .collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !ids.contains(*id))
+        .collect();
+    assert!(acknowledged.len() >= 300);
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged rows lost: {lost:?}",
+        lost.len()
+    );
+}

@@ -377,3 +377,101 @@ fn the_committed_openapi_document_is_fresh() {
          `TALLY_BLESS=1 cargo test --test http_ops` and commit the reviewed diff"
     );
 }
+
+/// The result cache: a repeated question is answered from it (`cached: true`, the same data,
+/// still one audit row per request); another workspace or another period is not; entries expire.
+#[tokio::test]
+async fn repeated_questions_come_from_the_result_cache_and_are_still_audited() {
+    let mut engine = common::engine().await;
+    engine.cache = Some(tally::exec::ResultCache::new(tally::exec::CacheConfig {
+        ttl: std::time::Duration::from_millis(700),
+        max_bytes: 8 * 1024 * 1024,
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let store = tally::store::Store::open(
+        &format!("sqlite://{}", dir.path().join("store.db").display()),
+        tally::store::StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    let mut kept = None;
+    let api = common::http::start_with(
+        engine,
+        store,
+        dir,
+        AuthConfig::hs256(&DevSecret::new(SECRET).unwrap(), ISSUER, AUDIENCE),
+        |s| {
+            kept = Some(s.clone());
+            s
+        },
+    )
+    .await;
+    let state = kept.unwrap();
+    let analyst = token("analyst");
+    let ask = |dsl: Value, workspace: &'static str| {
+        let (api, analyst) = (&api, &analyst);
+        async move {
+            let both = server::mint_dev_token(
+                &DevSecret::new(SECRET).unwrap(),
+                ISSUER,
+                AUDIENCE,
+                "user-both",
+                "analyst",
+                &["acme".to_string(), "globex".to_string()],
+                std::time::Duration::from_secs(600),
+            )
+            .unwrap();
+            let token = if workspace == "acme" {
+                analyst.clone()
+            } else {
+                both
+            };
+            let r = api
+                .post(
+                    "/v1/query",
+                    Some(&token),
+                    &json!({"dsl": dsl, "workspace": workspace}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.body
+        }
+    };
+    let first = ask(dau(), "acme").await;
+    assert_eq!(first["cached"], false);
+    let second = ask(dau(), "acme").await;
+    assert_eq!(second["cached"], true, "{second}");
+    assert_eq!(second["data"], first["data"]);
+    assert_eq!(second["answer"], first["answer"]);
+    assert_ne!(second["query_id"], first["query_id"]);
+    // Another workspace sends other values: not shared.
+    let globex = ask(dau(), "globex").await;
+    assert_eq!(globex["cached"], false);
+    assert_ne!(globex["data"], first["data"]);
+    // Another period: not shared.
+    let month = ask(
+        json!({"kind":"metric","metrics":["dau"],"period":{"preset":"last_month"}}),
+        "acme",
+    )
+    .await;
+    assert_eq!(month["cached"], false);
+    // Entries live for the time to live only.
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    let later = ask(dau(), "acme").await;
+    assert_eq!(later["cached"], false);
+    assert_eq!(later["data"], first["data"]);
+    let rows = state
+        .store
+        .audit_rows(&tally::store::AuditFilter {
+            after_seq: None,
+            limit: 100,
+            workspaces: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        5,
+        "every answer, cached or not, has its audit row"
+    );
+}

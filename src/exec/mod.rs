@@ -8,9 +8,12 @@
 //! alone in a `READ ONLY` transaction under the engine's own time limit, from a pool that
 //! reconnects on demand.
 
+mod cache;
 mod mysql;
 mod postgres;
 mod sqlite;
+
+pub use cache::{CacheConfig, ResultCache};
 
 use std::time::Duration;
 

@@ -346,6 +346,9 @@ macro_rules! as_audit_writer {
     ($store:expr, $tx:ident => $body:expr) => {{
         $store.health.admit()?;
         let _one_writer = $store.append.lock().await;
+        as_audit_writer!($store, locked, $tx => $body)
+    }};
+    ($store:expr, locked, $tx:ident => $body:expr) => {{
         // Requests that queued behind a write that found the store down fail at once too.
         $store.health.admit()?;
         let outcome: Result<_, StoreError> = match &$store.backend {
@@ -392,10 +395,80 @@ macro_rules! as_audit_writer {
     }};
 }
 
+/// Most rows one group commit writes in its transaction.
+const MAX_GROUP: usize = 256;
+
+/// An append waiting for the next group commit.
+pub(super) struct Waiting {
+    entry: AuditEntry,
+    done: tokio::sync::oneshot::Sender<Result<AuditRow, String>>,
+}
+
 impl Store {
-    /// Appends one audit row in its own transaction: the whole row or nothing.
+    /// Appends one audit row and returns once it is committed: the whole row or nothing.
+    ///
+    /// Group commit: appends that arrive while another is being written wait in a queue, and
+    /// the next writer writes all of them in one transaction (one fsync), each row numbered and
+    /// chained in arrival order. A row is acknowledged only after its transaction commits; if
+    /// the transaction fails, every row in it fails and none is half-written.
     pub async fn append(&self, entry: &AuditEntry) -> Result<AuditRow, StoreError> {
-        Ok(as_audit_writer!(self, tx => append_in!(tx, entry)))
+        self.health.admit()?;
+        let (done, committed) = tokio::sync::oneshot::channel();
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Waiting {
+                entry: entry.clone(),
+                done,
+            });
+        {
+            // Whoever holds the writer lock drains the queue; by the time we hold it, our row
+            // was either written by an earlier holder or is still queued for us to write.
+            let _one_writer = self.append.lock().await;
+            loop {
+                let group: Vec<Waiting> = {
+                    let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+                    let n = waiting.len().min(MAX_GROUP);
+                    waiting.drain(..n).collect()
+                };
+                if group.is_empty() {
+                    break;
+                }
+                self.commit_group(group).await;
+            }
+        }
+        committed
+            .await
+            .map_err(|_| StoreError::Unavailable("the audit writer went away".into()))?
+            .map_err(StoreError::Unavailable)
+    }
+
+    /// Writes `group` in one transaction and tells each waiter how it went. Called with the
+    /// writer lock held.
+    async fn commit_group(&self, group: Vec<Waiting>) {
+        let written: Result<Vec<AuditRow>, StoreError> = async {
+            Ok(as_audit_writer!(self, locked, tx => {
+                let mut rows = Vec::with_capacity(group.len());
+                for w in &group {
+                    rows.push(append_in!(tx, &w.entry));
+                }
+                rows
+            }))
+        }
+        .await;
+        match written {
+            Ok(rows) => {
+                for (w, row) in group.into_iter().zip(rows) {
+                    let _ = w.done.send(Ok(row));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for w in group {
+                    let _ = w.done.send(Err(message.clone()));
+                }
+            }
+        }
     }
 
     /// Removes audit rows older than `retention_days` and records the purge as a row of its

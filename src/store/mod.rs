@@ -92,6 +92,8 @@ enum Backend {
 pub struct Store {
     backend: Backend,
     append: tokio::sync::Mutex<()>,
+    /// Appends waiting for the next group commit.
+    waiting: std::sync::Mutex<Vec<audit::Waiting>>,
     url_for_display: String,
     /// Whether the store was found down recently: while it is, calls fail at once.
     health: health::Health,
@@ -227,6 +229,7 @@ impl Store {
         Ok(Store {
             backend,
             append: tokio::sync::Mutex::new(()),
+            waiting: std::sync::Mutex::new(Vec::new()),
             url_for_display: redact_url(url),
             health: health::Health::new(options.health),
             checkpoint: std::sync::Mutex::new(None),
