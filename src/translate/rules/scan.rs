@@ -416,7 +416,12 @@ fn nearest_word(word: &str, lexicon: &Lexicon, english: &English) -> Option<Stri
     let mut tie = false;
     let mut first = word.chars();
     let (c0, c1) = (first.next(), first.next());
-    for v in lexicon.vocabulary.iter().chain(english.known.iter()) {
+    // Only words that mean something: a slip corrected into a filler would vanish unseen.
+    let content = english
+        .known
+        .iter()
+        .filter(|w| !english.fillers.contains(*w));
+    for v in lexicon.vocabulary.iter().chain(content) {
         if v.len().abs_diff(word.len()) > limit || v.len() < 4 {
             continue;
         }
