@@ -20,6 +20,10 @@ fn bench(c: &mut Criterion) {
         ("typos", "singups yday on andriod"),
         ("pii_list", "Show me the email addresses of customers who churned last month."),
         ("clarify", "what's the weather in Paris?"),
+        ("unknown_code", "signups in IT last week"),
+        ("verb_phrase", "how long did tickets take to resolve last week?"),
+        ("versus_values", "ios vs android signups last week, per day"),
+        ("ranking_records", "which customers opened the most tickets in October?"),
     ];
     let mut group = c.benchmark_group("translate");
     for (name, q) in questions {

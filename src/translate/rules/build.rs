@@ -138,7 +138,8 @@ fn dimension_filters(r: &Reading, catalog: &Catalog) -> Result<Vec<Filter>, Clar
                     Literal::Number(n) => super::read::format_number(*n),
                     Literal::Text(t) => t.clone(),
                 }
-            )));
+            ))
+            .with_reading(r));
         }
         out.push(Filter {
             dimension: DimensionName(name.clone()),
