@@ -143,6 +143,13 @@ impl Rules {
         if r.why {
             return build::explain(r, catalog, today);
         }
+        // "did signups drop last week?", "how did sessions change WoW": a movement word asks
+        // for the comparison with the period before.
+        if !r.movement.is_empty() {
+            let movement = std::mem::take(&mut r.movement);
+            r.unknown.retain(|w| !movement.contains(w));
+            r.compare.get_or_insert(crate::dsl::Compare::PreviousPeriod);
+        }
         if !r.ambiguous.is_empty() {
             let (words, metrics) = &r.ambiguous[0];
             let mut c = Clarify::message(format!(

@@ -229,7 +229,12 @@ fn list_mode(items: &[Item], catalog: &Catalog) -> (bool, bool) {
         .iter()
         .take_while(|i| !matches!(i, Item::Concept { .. }))
         .any(|i| matches!(i, Item::Word(Word::Which, _)))
-        && !counting;
+        && !counting
+        // "which country has the most customers" asks about countries, not customer records.
+        && items
+            .iter()
+            .find_map(|i| concepts(Some(i)))
+            .is_some_and(|s| s.iter().any(|c| is_entity(c) || is_field(c)));
     let counted_entity = (0..items.len()).any(|k| {
         matches!(
             items[k],
