@@ -303,6 +303,7 @@ pub(crate) fn read(
     let mut pending_contains = false;
     let mut including = false;
     let mut after_all = false;
+    let mut scope_run = false;
     // The dimension whose value was followed by "vs".
     let mut versus: Option<String> = None;
     let compare_verb = items
@@ -325,6 +326,9 @@ pub(crate) fn read(
         let mut grouped_now = false;
         let mut value_now = None;
         let all_now = std::mem::take(&mut after_all);
+        if !matches!(item, Item::Word(Word::And, _)) && !all_now {
+            scope_run = false;
+        }
         match item {
             Item::Concept {
                 concepts: set,
@@ -341,6 +345,8 @@ pub(crate) fn read(
                 if all_now {
                     if let Some(Concept::Dimension(d)) = set.iter().find(|c| is_dimension(c)) {
                         r.scopes.push(d.clone());
+                        // "all countries and devices": the scope runs on over "and".
+                        scope_run = true;
                         continue;
                     }
                 }
@@ -651,6 +657,7 @@ pub(crate) fn read(
             Item::Word(Word::And, _) => {
                 // A joiner keeps the phrase it is in: "by device and channel", "ios and android".
                 joined = true;
+                after_all = std::mem::take(&mut scope_run);
                 continue;
             }
             Item::Word(w, said) => match w {

@@ -102,3 +102,48 @@ fn values_compared_with_each_other_are_a_breakdown() {
     assert_eq!(d["group_by"], serde_json::json!(["device"]));
     assert_eq!(d["filters"][0]["op"], "in");
 }
+
+#[test]
+fn a_scope_is_said_as_a_whole_and_filters_nothing() {
+    let catalog = Catalog::embedded_default();
+    let rules = Rules::new(&catalog);
+    let d = dsl(
+        &rules,
+        &catalog,
+        "signups last week for all countries and devices",
+    );
+    assert!(d.get("filters").is_none(), "{d}");
+    assert!(d.get("group_by").is_none(), "{d}");
+}
+
+#[test]
+fn half_read_questions_are_clarified() {
+    let catalog = Catalog::embedded_default();
+    let rules = Rules::new(&catalog);
+    for q in [
+        "churn in Q3 vs Q2",
+        "signups per user last week",
+        "revenue from new customers last month",
+        "signups this week compared to last month",
+        "orders over $100 last week",
+        "signups excluding weekends last month",
+        "what's the email of the android user with the most sessions last week",
+    ] {
+        clarified(&rules, &catalog, q);
+    }
+}
+
+#[test]
+fn follow_ups_keep_what_the_previous_question_had() {
+    let catalog = Catalog::embedded_default();
+    let rules = Rules::new(&catalog);
+    let first = dsl(&rules, &catalog, "ios vs android signups last week");
+    let Translation::Dsl { dsl: next } =
+        rules.translate("and for last month?", &catalog, today(), Some(&first))
+    else {
+        panic!("a follow-up is answered");
+    };
+    assert_eq!(next["period"], serde_json::json!({"preset": "last_month"}));
+    assert_eq!(next["group_by"], first["group_by"]);
+    assert_eq!(next["filters"], first["filters"]);
+}
