@@ -373,6 +373,10 @@ pub(crate) struct Lexicon {
     /// Every word and stem of the catalog's phrases (for typo correction).
     pub vocabulary: BTreeSet<String>,
     pub stems: HashSet<String>,
+    /// Words a slip may be corrected to, by first letter: the catalog's words and English words
+    /// that mean something (never a filler, which would make the slip vanish), four letters or
+    /// more, in a fixed order.
+    pub corrections: HashMap<char, Vec<String>>,
 }
 
 impl Lexicon {
@@ -382,6 +386,7 @@ impl Lexicon {
             by_first: HashMap::new(),
             vocabulary: BTreeSet::new(),
             stems: HashSet::new(),
+            corrections: HashMap::new(),
         };
         let mut add = |phrase: &str, concept: Concept| {
             let phrase = phrase.replace('_', " ");
@@ -455,6 +460,20 @@ impl Lexicon {
                 add(s, c.clone());
             }
         }
+        let mut targets: BTreeSet<&String> = lexicon.vocabulary.iter().collect();
+        targets.extend(
+            english
+                .known
+                .iter()
+                .filter(|w| !english.fillers.contains(*w)),
+        );
+        let mut corrections: HashMap<char, Vec<String>> = HashMap::new();
+        for w in targets.into_iter().filter(|w| w.len() >= 4) {
+            if let Some(c) = w.chars().next() {
+                corrections.entry(c).or_default().push(w.clone());
+            }
+        }
+        lexicon.corrections = corrections;
         lexicon
     }
 

@@ -403,32 +403,28 @@ fn correct_typos(tokens: &mut [Token], lexicon: &Lexicon, english: &English, ste
         if !eligible {
             continue;
         }
-        if let Some(w) = nearest_word(&t.lower, lexicon, english) {
+        if let Some(w) = nearest_word(&t.lower, lexicon) {
             t.stem = stemmer.stem(&w).into_owned();
             t.lower = w;
         }
     }
 }
 
-fn nearest_word(word: &str, lexicon: &Lexicon, english: &English) -> Option<String> {
+fn nearest_word(word: &str, lexicon: &Lexicon) -> Option<String> {
     let limit = if word.len() >= 7 { 2 } else { 1 };
     let mut best: Option<(usize, usize, &String)> = None;
     let mut tie = false;
     let mut first = word.chars();
-    let (c0, c1) = (first.next(), first.next());
-    // Only words that mean something: a slip corrected into a filler would vanish unseen.
-    let content = english
-        .known
-        .iter()
-        .filter(|w| !english.fillers.contains(*w));
-    for v in lexicon.vocabulary.iter().chain(content) {
-        if v.len().abs_diff(word.len()) > limit || v.len() < 4 {
-            continue;
-        }
-        // Slips keep the first letter, or swap the first two: a cheap filter before the distance.
-        let mut vc = v.chars();
-        let (v0, v1) = (vc.next(), vc.next());
-        if v0 != c0 && !(v0 == c1 && v1 == c0) {
+    let (c0, c1) = (first.next()?, first.next());
+    // Slips keep the first letter, or swap the first two.
+    let same = lexicon.corrections.get(&c0).into_iter().flatten();
+    let swapped = c1
+        .and_then(|c| lexicon.corrections.get(&c))
+        .into_iter()
+        .flatten()
+        .filter(|v| v.chars().nth(1) == Some(c0));
+    for v in same.chain(swapped) {
+        if v.len().abs_diff(word.len()) > limit {
             continue;
         }
         let d = distance(word, v);
