@@ -20,6 +20,10 @@ fn bench(c: &mut Criterion) {
         ("typos", "singups yday on andriod"),
         ("pii_list", "Show me the email addresses of customers who churned last month."),
         ("clarify", "what's the weather in Paris?"),
+        ("unknown_code", "signups in IT last week"),
+        ("verb_phrase", "how long did tickets take to resolve last week?"),
+        ("versus_values", "ios vs android signups last week, per day"),
+        ("ranking_records", "which customers opened the most tickets in October?"),
     ];
     let mut group = c.benchmark_group("translate");
     for (name, q) in questions {
@@ -31,6 +35,21 @@ fn bench(c: &mut Criterion) {
             b.iter(|| black_box(rules.translate(black_box(q), &catalog, today, None)))
         });
     }
+    // Every question of the Metrica tuning set, once each (follow-ups without their context):
+    // the mean per question is this time divided by the count printed below.
+    let set: Vec<String> = include_str!("../examples/metrica/questions.jsonl")
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["question"].as_str().map(String::from))
+        .collect();
+    eprintln!("tuning_set: {} questions per iteration", set.len());
+    group.bench_function("tuning_set", |b| {
+        b.iter(|| {
+            for q in &set {
+                black_box(rules.translate(black_box(q), &catalog, today, None));
+            }
+        })
+    });
     group.finish();
 }
 

@@ -468,10 +468,9 @@ fn the_binary_serves_adnavi_with_catalog() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let response: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(response["answer"]
-        .as_str()
-        .unwrap()
-        .starts_with("ROAS this week (Mon 16 – Fri 20 Nov 2026) was "));
+    assert!(response["answer"].as_str().unwrap().starts_with(
+        "ROAS (all providers and statuses) this week (Mon 16 – Fri 20 Nov 2026) was "
+    ));
     assert!(response["sql"].is_null(), "marketers do not see SQL");
 
     let out = tally(

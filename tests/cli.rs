@@ -381,3 +381,55 @@ async fn serve_with_a_config_file_then_audit_verify_and_purge() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("retention"));
 }
+
+/// `tally eval` reports each question set on its own, the held-back one marked as such, each
+/// with the same counts.
+#[test]
+fn eval_reports_tuning_and_held_back_sets_apart() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let tuning = format!("{root}/examples/adnavi/questions.jsonl");
+    let held_back = format!("{root}/examples/adnavi/questions-heldback.jsonl");
+    let catalog = format!("{root}/examples/adnavi/catalog.toml");
+    let out = tally(&["--catalog", &catalog, "eval", &tuning, &held_back]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let blocks: Vec<&str> = text.split("questions.jsonl · ").collect();
+    let count = |path: &str| {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count()
+    };
+    let (n_tuning, n_held_back) = (count(&tuning), count(&held_back));
+    assert!(
+        text.contains(&format!(
+            "questions.jsonl · tuning set · translator: rules · {n_tuning} questions"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "questions-heldback.jsonl · held-back set · translator: rules · {n_held_back} questions"
+        )),
+        "{text}"
+    );
+    assert_eq!(blocks.len(), 2, "{text}");
+    for label in [
+        "correct",
+        "answered-wrong",
+        "of which must-not-answer",
+        "clarified instead",
+        "refused instead",
+    ] {
+        assert_eq!(
+            text.matches(&format!("\n{label} ")).count()
+                + text.matches(&format!("\n  {label} ")).count(),
+            2,
+            "{label}: {text}"
+        );
+    }
+    // An unreadable set is a usage error, not an empty report.
+    let out = tally(&["eval", "/nonexistent/questions.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+}

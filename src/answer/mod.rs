@@ -266,6 +266,28 @@ fn filter_text(f: &Filter) -> String {
     }
 }
 
+/// With no filter, what the number covers, said outright: "all countries, devices and
+/// acquisition channels" (the catalog's driver dimensions that reach every metric and are not
+/// broken down), so a reader sees that nothing was narrowed, and would see it if a word of the
+/// question had been meant as a filter.
+fn whole_scope(plan: &MetricPlan, catalog: &Catalog) -> Option<String> {
+    if plan.overview || !plan.filters.is_empty() {
+        return None;
+    }
+    let dims: Vec<String> = catalog
+        .dimensions
+        .values()
+        .filter(|d| d.driver && !plan.group_by.contains(&d.name))
+        .filter(|d| {
+            plan.metrics
+                .iter()
+                .all(|m| catalog.dimensions_for_metric(m).contains(&d.name.as_str()))
+        })
+        .map(|d| format::plural(&d.name.replace('_', " ")))
+        .collect();
+    (!dims.is_empty()).then(|| format!("all {}", join_and(&dims)))
+}
+
 fn metric_answer(
     plan: &MetricPlan,
     period: Option<&Period>,
@@ -274,11 +296,16 @@ fn metric_answer(
     min_group_size: u32,
 ) -> Answer {
     let when = scoped(&plan.filters, period_text(&plan.period, period));
+    // The whole scope is said once, in the first sentence.
+    let scope_when = match whole_scope(plan, catalog) {
+        Some(all) => format!("({all}) {when}"),
+        None => when.clone(),
+    };
     let mut sentences = Vec::new();
     if result.empty {
         let names: Vec<String> = plan.metrics.iter().map(|m| label(catalog, m)).collect();
         sentences.push(format!(
-            "There is no data for {} {when}; nothing is estimated.",
+            "There is no data for {} {scope_when}; nothing is estimated.",
             names.join(", ")
         ));
     } else if plan.overview {
@@ -302,7 +329,8 @@ fn metric_answer(
             .unwrap_or_default();
         sentences.push(format!("Overview {when}{vs}: {}.", parts.join("; ")));
     } else {
-        for row in &result.summary {
+        for (i, row) in result.summary.iter().enumerate() {
+            let when = if i == 0 { &scope_when } else { &when };
             if row.suppressed {
                 sentences.push(format!(
                     "{} {when} is withheld: it covers fewer than {} distinct entities (this role's minimum group size).",

@@ -128,6 +128,8 @@ pub struct Dimension {
     pub sensitivity: Sensitivity,
     pub ty: ValueType,
     pub synonyms: Vec<String>,
+    /// English phrases the rule translator reads as this dimension (`…` is a gap).
+    pub phrases: Vec<String>,
     pub values: Vec<String>,
     pub value_synonyms: BTreeMap<String, Vec<String>>,
     pub entity: bool,
@@ -187,6 +189,9 @@ pub struct Metric {
     pub label: String,
     pub description: String,
     pub synonyms: Vec<String>,
+    /// English phrases the rule translator reads as this metric: verbs and noun phrases,
+    /// `…` standing for a gap of up to three words ("tickets … closed").
+    pub phrases: Vec<String>,
     pub format: Format,
     /// The metric's own sensitivity, raised to the highest of its components at load.
     pub sensitivity: Sensitivity,

@@ -73,6 +73,9 @@ pub(crate) struct RawDimension {
     pub sensitivity: String,
     #[serde(default)]
     pub synonyms: Vec<String>,
+    /// Words the dimension is asked with beyond its names (see `RawMetric::phrases`).
+    #[serde(default)]
+    pub phrases: Vec<String>,
     #[serde(default)]
     pub values: Vec<String>,
     #[serde(default)]
@@ -150,6 +153,11 @@ pub(crate) struct RawMetric {
     pub sensitivity: String,
     #[serde(default)]
     pub synonyms: Vec<String>,
+    /// How people ask for the metric in English: verbs and noun phrases ("tickets … closed",
+    /// "how long … resolve"), for the rule translator. `…` stands for up to three words of
+    /// anything between; words are matched by their stem, so "closed" also reads "closing".
+    #[serde(default)]
+    pub phrases: Vec<String>,
 }
 
 fn integer() -> String {

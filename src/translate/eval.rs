@@ -73,6 +73,8 @@ pub struct Report {
     pub refused_wrong: usize,
     pub clarified_correct: usize,
     pub clarified_instead: usize,
+    /// Answered although a refusal or a clarification was expected: the worst outcome.
+    pub answered_must_not: usize,
     pub outcomes: Vec<Outcome>,
 }
 
@@ -104,6 +106,25 @@ fn judge(checker: &Checker, dsl: &Value, role: &str) -> (Expect, Option<Value>, 
     }
 }
 
+/// Two canonical DSL documents ask the same thing: filters are a conjunction and `in` values a
+/// set, so neither order matters; everything else must be equal.
+fn same_query(a: &Value, b: &Value) -> bool {
+    normalised(a) == normalised(b)
+}
+
+fn normalised(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(filters) = v.get_mut("filters").and_then(Value::as_array_mut) {
+        for f in filters.iter_mut() {
+            if let Some(values) = f.get_mut("values").and_then(Value::as_array_mut) {
+                values.sort_by_key(|x| x.to_string());
+            }
+        }
+        filters.sort_by_key(|f| f.to_string());
+    }
+    v
+}
+
 pub fn evaluate(cases: &[Case], rules: &Rules, checker: &Checker, today: NaiveDate) -> Report {
     let catalog = checker.catalog().clone();
     let mut report = Report::default();
@@ -122,7 +143,7 @@ pub fn evaluate(cases: &[Case], rules: &Rules, checker: &Checker, today: NaiveDa
         };
         let expected = case.dsl.as_ref().map(|d| judge(checker, d, &case.role));
         let same_dsl = match (&got_dsl, &expected) {
-            (Some(g), Some((_, Some(e), _))) => g == e,
+            (Some(g), Some((_, Some(e), _))) => same_query(g, e),
             _ => false,
         };
         let verdict = match (case.expect, got_kind) {
@@ -152,7 +173,12 @@ pub fn evaluate(cases: &[Case], rules: &Rules, checker: &Checker, today: NaiveDa
         report.total += 1;
         match verdict {
             Verdict::AnsweredCorrect => report.answered_correct += 1,
-            Verdict::AnsweredWrong => report.answered_wrong += 1,
+            Verdict::AnsweredWrong => {
+                report.answered_wrong += 1;
+                if case.expect != Expect::Answered {
+                    report.answered_must_not += 1;
+                }
+            }
             Verdict::RefusedCorrect => report.refused_correct += 1,
             Verdict::RefusedWrong => report.refused_wrong += 1,
             Verdict::ClarifiedCorrect => report.clarified_correct += 1,
@@ -172,4 +198,13 @@ pub fn evaluate(cases: &[Case], rules: &Rules, checker: &Checker, today: NaiveDa
         });
     }
     report
+}
+
+/// Reads a question set (JSON lines, blank lines skipped); an error names the 1-based line.
+pub fn read_cases(text: &str) -> Result<Vec<Case>, (usize, serde_json::Error)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| serde_json::from_str(l).map_err(|e| (n + 1, e)))
+        .collect()
 }
