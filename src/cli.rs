@@ -142,7 +142,7 @@ impl From<TranslatorArg> for crate::translate::Mode {
 #[derive(Args, Debug)]
 struct EvalArgs {
     /// JSON lines: {id, question, role, after?, expect, dsl?, refusal?}; each file is reported
-    /// on its own (a name containing `heldback` is reported as the held-back set).
+    /// on its own (a name containing `heldback` or `fresh` is reported as a held-back set).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Today's date for relative periods (default 2026-11-23, the question set's pinned date).
@@ -824,10 +824,13 @@ fn eval(catalog: Arc<Catalog>, a: EvalArgs) -> Result<i32, Failure> {
                 .unwrap_or("");
             say!("{} {:?}: {q}\n    {}", o.id, o.verdict, o.detail);
         }
-        // A file named *heldback* was written before the translator was tuned and is never
-        // tuned on; its figures are the honest ones.
-        let set = if file.to_string_lossy().contains("heldback") {
+        // A file named *heldback* was written before the translator was tuned, *fresh* by
+        // another engineer after it; neither is tuned on, so their figures are the honest ones.
+        let name = file.to_string_lossy();
+        let set = if name.contains("heldback") {
             "held-back"
+        } else if name.contains("fresh") {
+            "fresh held-back"
         } else {
             "tuning"
         };

@@ -96,6 +96,42 @@ fn adnavi_held_back_set_meets_the_bar() {
     assert_bars("adnavi", "questions-heldback.jsonl", 95.0, 70);
 }
 
+/// A second held-back set (`questions-fresh.jsonl`), written by another engineer after
+/// translator v2 landed, without reading its code or tuning sets, and never tuned on (its one
+/// genuine miss, a dropped "vs the 7 days before", was then fixed as a class). Lower bars: it
+/// measures how the translator meets questions nobody shaped it for.
+#[test]
+fn fresh_sets_meet_their_bar() {
+    assert_bars_loose("metrica", 85.0, 50);
+    assert_bars_loose("adnavi", 85.0, 20);
+}
+
+fn assert_bars_loose(name: &str, min_correct: f64, min_questions: usize) {
+    let (cases, report) = run(name, "questions-fresh.jsonl");
+    for o in report.outcomes.iter().filter(|o| !o.verdict.correct()) {
+        let q = cases.iter().find(|c| c.id == o.id).unwrap();
+        eprintln!(
+            "{name}/fresh {} {:?} {:?}\n    {}",
+            o.id, o.verdict, q.question, o.detail
+        );
+    }
+    assert!(report.total >= min_questions);
+    assert!(
+        report.pct(report.correct) >= min_correct,
+        "{name}/fresh: accuracy {:.1}%",
+        report.pct(report.correct)
+    );
+    assert!(
+        report.pct(report.answered_wrong) <= 5.0,
+        "{name}/fresh: answered wrong {:.1}%",
+        report.pct(report.answered_wrong)
+    );
+    assert_eq!(
+        report.answered_must_not, 0,
+        "{name}/fresh: a must-not-answer was answered"
+    );
+}
+
 /// Every expected DSL in the question files is what the file says it is for its role: valid and
 /// allowed when an answer is expected, refused with the stated code when a refusal is. A wrong
 /// expectation would make the figures above meaningless.
@@ -103,7 +139,11 @@ fn adnavi_held_back_set_meets_the_bar() {
 fn expected_queries_are_valid_for_their_roles() {
     for name in ["metrica", "adnavi"] {
         let checker = Checker::new(catalog(name));
-        for file in ["questions.jsonl", "questions-heldback.jsonl"] {
+        for file in [
+            "questions.jsonl",
+            "questions-heldback.jsonl",
+            "questions-fresh.jsonl",
+        ] {
             for case in cases(name, file) {
                 let Some(dsl) = &case.dsl else {
                     assert_eq!(

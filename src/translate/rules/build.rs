@@ -153,6 +153,18 @@ fn dimension_filters(r: &Reading, catalog: &Catalog) -> Result<Vec<Filter>, Clar
 /// What a reading asks that one query cannot: two periods, two metrics with nothing joining
 /// them, or a comparison with a period that is not the one just before.
 fn half_read(r: &Reading, catalog: &Catalog, today: NaiveDate) -> Result<(), Clarify> {
+    // "the month before" shifts a previous question's period; in a question of its own it
+    // would be dropped, so ask what was meant.
+    if r.shift {
+        let mut c = Clarify::message(
+            "“… before” shifts the period of an earlier question; to compare, ask for the period vs the one before.".into(),
+        );
+        let mut d = draft(r);
+        d.period.get_or_insert(Period::Preset(Preset::LastWeek));
+        d.compare = Some(Compare::PreviousPeriod);
+        c.drafts.push(d);
+        return Err(c);
+    }
     if r.periods.len() > 1 {
         let mut c = Clarify::message(
             "Which period do you mean? One question covers one period, optionally compared with the one before or the same one a year earlier.".into(),
@@ -183,6 +195,34 @@ fn half_read(r: &Reading, catalog: &Catalog, today: NaiveDate) -> Result<(), Cla
                 d.period.get_or_insert(Period::Preset(Preset::LastWeek));
                 c.drafts.push(d);
             }
+            return Err(c);
+        }
+    }
+    if let (Some(base), Some(length)) = (&r.period, &r.compare_length) {
+        // "last week vs the 7 days before": the period before is as long as the base, or the
+        // words name another comparison than the DSL can make.
+        let range = resolve(base, today).range;
+        let before = compare_range(&resolve(base, today), Compare::PreviousPeriod);
+        let days = (range.end - range.start).num_days() + 1;
+        let same_length = match length.unit {
+            crate::dsl::PeriodUnit::Day => days == i64::from(length.count),
+            crate::dsl::PeriodUnit::Week => days == 7 * i64::from(length.count),
+            crate::dsl::PeriodUnit::Month => {
+                use chrono::Datelike;
+                let months = (range.end.year() - range.start.year()) * 12
+                    + range.end.month() as i32
+                    - range.start.month() as i32
+                    + 1;
+                range.start.day() == 1 && before.start.day() == 1 && months == length.count as i32
+            }
+        };
+        if !same_length {
+            let mut c = Clarify::message(
+                "I can compare a period with the one just before it, of the same length; those two periods are not like that.".into(),
+            );
+            let mut d = draft(r);
+            d.compare = Some(Compare::PreviousPeriod);
+            c.drafts.push(d);
             return Err(c);
         }
     }

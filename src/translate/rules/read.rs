@@ -103,6 +103,8 @@ pub(crate) struct Reading {
     pub unjoined: Option<(String, String)>,
     /// The period a comparison named ("vs last month"), to check it is the one just before.
     pub compare_against: Option<Period>,
+    /// "vs the 7 days before": how long the period compared with is said to be.
+    pub compare_length: Option<crate::dsl::LastN>,
     /// Two different periods with no comparison between them.
     pub periods: Vec<Period>,
 }
@@ -652,6 +654,10 @@ pub(crate) fn read(
                     r.compare_against = against.clone();
                 }
                 Time::Shift => r.shift = true,
+                Time::CompareBefore(length) => {
+                    r.compare = Some(Compare::PreviousPeriod);
+                    r.compare_length = Some(*length);
+                }
                 Time::Unsupported(s) => r.unsupported = Some(s.clone()),
             },
             Item::Word(Word::And, _) => {

@@ -46,6 +46,8 @@ pub(crate) enum Time {
     },
     /// "the month before", "the 7 days before that": the period before the previous one.
     Shift,
+    /// "vs the 7 days before": the period just before, which must be that long.
+    CompareBefore(LastN),
     /// A comparison the DSL cannot make ("vs the same day last week").
     Unsupported(String),
 }
@@ -572,6 +574,19 @@ pub(crate) fn compare_at(
     if let Some(n) = before_at(j) {
         return Some((j - i + n, previous));
     }
+    // "vs the 7 days before": N units just before; the reading checks that they are as long
+    // as the period they are compared with.
+    if let (Some(n), Some("before")) = (tokens.get(j).and_then(|tok| tok.count(e)), t(j + 2)) {
+        let unit = match unit_of(t(j + 1)) {
+            Some(Unit::Day) => Some(PeriodUnit::Day),
+            Some(Unit::Week) => Some(PeriodUnit::Week),
+            Some(Unit::Month) => Some(PeriodUnit::Month),
+            _ => None,
+        };
+        if let (Some(unit), true) = (unit, (1..=366).contains(&n)) {
+            return Some((j - i + 3, Time::CompareBefore(LastN { count: n, unit })));
+        }
+    }
     if tokens[i].lower == "and" {
         return None;
     }
@@ -783,6 +798,16 @@ mod tests {
             against: None,
         };
         assert_eq!(compare("vs the week before"), Some((4, pp.clone())));
+        assert_eq!(
+            compare("vs the 7 days before"),
+            Some((
+                5,
+                Time::CompareBefore(LastN {
+                    count: 7,
+                    unit: PeriodUnit::Day
+                })
+            ))
+        );
         assert_eq!(compare("vs last"), Some((2, pp.clone())));
         assert_eq!(
             compare("vs last week"),
