@@ -164,7 +164,7 @@ pub fn list_query(catalog: &Catalog) -> impl Strategy<Value = Value> {
     })
 }
 
-/// Any kind: mostly metrics, some lists, overviews and funnels.
+/// Any kind: mostly metrics, some lists, explains, overviews and funnels.
 pub fn query(catalog: &Catalog) -> impl Strategy<Value = Value> {
     let funnels: Vec<String> = catalog.funnels.keys().cloned().collect();
     let funnel = if funnels.is_empty() {
@@ -179,8 +179,26 @@ pub fn query(catalog: &Catalog) -> impl Strategy<Value = Value> {
     } else {
         list_query(catalog).boxed()
     };
+    let metrics: Vec<String> = catalog.metrics.keys().cloned().collect();
+    let explain = (
+        select(metrics),
+        prop_oneof![
+            select(DATES).prop_map(|d| json!({"date": d})),
+            select(&["yesterday", "last_week", "last_month"][..])
+                .prop_map(|p| json!({"preset": p})),
+        ],
+        proptest::option::of(select(&["same_weekday_avg_4w", "previous_period"][..])),
+    )
+        .prop_map(|(metric, period, baseline)| {
+            let mut q = json!({"kind": "explain", "metric": metric, "period": period});
+            if let Some(b) = baseline {
+                q["baseline"] = json!(b);
+            }
+            q
+        });
     prop_oneof![
         6 => metric_query(catalog),
+        1 => explain,
         2 => list,
         1 => (period(), proptest::option::of(Just("previous_period")))
             .prop_map(|(p, c)| {
