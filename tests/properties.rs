@@ -461,7 +461,7 @@ fn stated_numbers(answer: &str, names: &[String]) -> Vec<String> {
     let mut names: Vec<&String> = names.iter().filter(|n| !n.is_empty()).collect();
     names.sort_by_key(|n| std::cmp::Reverse(n.len()));
     for name in names {
-        text = text.replace(name.as_str(), " ");
+        text = replace_whole(&text, name);
     }
     let trim = |w: &str| {
         w.trim_matches(|c: char| !c.is_ascii_alphanumeric())
@@ -506,6 +506,27 @@ fn stated_numbers(answer: &str, names: &[String]) -> Vec<String> {
             }
         }
     }
+    out
+}
+
+/// `text` with each whole-word occurrence of `name` replaced by a space (a name "p" leaves
+/// "Sep" alone).
+fn replace_whole(text: &str, name: &str) -> String {
+    let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(name) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + name.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if boundary(before) && boundary(after) {
+            out.push(' ');
+        } else {
+            out.push_str(name);
+        }
+        rest = &rest[at + name.len()..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -593,6 +614,13 @@ fn every_number_an_answer_states_is_in_its_result() {
         ["30", "28,833", "4.1", "1,234.50", "3", "6"]
     );
     assert!(explained("4.1", &[0.0412]) && explained("28,833", &[28833.0]));
+    assert_eq!(
+        stated_numbers(
+            "Conversion rate (campaign p) last quarter (Wed 1 Jul – Wed 30 Sep 2026)",
+            &["p".into()]
+        ),
+        Vec::<String>::new()
+    );
     assert!(!explained("28,834", &[28833.0]));
     for name in ["metrica", "adnavi"] {
         let c = canaries();
