@@ -64,6 +64,26 @@ enum Command {
     /// The audit log: purge rows past retention, or verify the hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The catalog: check it against the warehouse it describes.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum CatalogCommand {
+    /// Check every table, column, type, join and listed value of the catalog against the
+    /// warehouse, and advise indexes; exit 0 when consistent, 2 with every problem otherwise.
+    Check(CatalogCheckArgs),
+}
+
+#[derive(Args, Debug)]
+struct CatalogCheckArgs {
+    /// `sqlite://FILE`, `postgres://…` or `mysql://…` (default: the demo warehouse).
+    #[arg(long, env = "TALLY_WAREHOUSE")]
+    warehouse: Option<String>,
+    /// Print the findings as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -378,6 +398,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Compile(a) => compile(catalog, a),
         Command::Schema(a) => schema_cmd(&catalog, a),
         Command::Audit(c) => audit_cmd(c).await,
+        Command::Catalog(CatalogCommand::Check(a)) => catalog_check_cmd(&catalog, a).await,
     }
 }
 
@@ -500,6 +521,50 @@ async fn audit_cmd(c: AuditCommand) -> Result<i32, Failure> {
             }
         }
     }
+}
+
+/// `tally catalog check`: every finding, errors first; exit 2 when there is an error.
+async fn catalog_check_cmd(catalog: &Arc<Catalog>, a: CatalogCheckArgs) -> Result<i32, Failure> {
+    let clock = today(None);
+    let url = match a.warehouse {
+        Some(u) => u,
+        None => default_warehouse(catalog, &clock).await?,
+    };
+    let warehouse = Warehouse::open(&url)
+        .await
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    let findings = crate::inspect::check(catalog, &warehouse, &Limits::default())
+        .await
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    let errors = findings
+        .iter()
+        .filter(|f| f.level == crate::inspect::Level::Error)
+        .count();
+    if a.json {
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "ok": errors == 0,
+                "findings": findings,
+            }))
+            .expect("findings serialize")
+        );
+    } else {
+        for f in &findings {
+            let level = match f.level {
+                crate::inspect::Level::Error => "error",
+                crate::inspect::Level::Warning => "warning",
+            };
+            say!("{level}[{}] {}: {}", f.code, f.key, f.message);
+        }
+        say!(
+            "catalog {} against {}: {errors} error(s), {} warning(s)",
+            catalog.name,
+            crate::store::redact_url(&url),
+            findings.len() - errors
+        );
+    }
+    Ok(if errors == 0 { 0 } else { 2 })
 }
 
 /// Purges audit rows past retention once an hour while the server runs.
@@ -1223,6 +1288,26 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
     let clock = today(today_flag);
     let warehouse = a.warehouse.clone().or(file.warehouse.url.clone());
     let mut engine = open_engine(catalog.clone(), warehouse, &clock).await?;
+    // The catalog must describe this warehouse: a missing column would otherwise surface as a
+    // failed query in front of a user.
+    let findings = crate::inspect::check(&catalog, &engine.warehouse, &Limits::default())
+        .await
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    for f in &findings {
+        eprintln!(
+            "catalog check: {:?} [{}] {}: {}",
+            f.level, f.code, f.key, f.message
+        );
+    }
+    if findings
+        .iter()
+        .any(|f| f.level == crate::inspect::Level::Error)
+    {
+        return Err(Failure::usage(
+            "catalog_check_failed",
+            "the catalog does not match the warehouse (see above; `tally catalog check` lists the same)",
+        ));
+    }
     let defaults = Limits::default();
     engine.limits = Limits {
         row_cap: file.warehouse.row_cap.unwrap_or(defaults.row_cap),

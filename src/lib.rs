@@ -19,6 +19,7 @@ pub mod config;
 pub mod demo;
 pub mod dsl;
 pub mod exec;
+pub mod inspect;
 pub mod pipeline;
 pub mod plan;
 pub mod result;

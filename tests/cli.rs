@@ -433,3 +433,76 @@ fn eval_reports_tuning_and_held_back_sets_apart() {
     let out = tally(&["eval", "/nonexistent/questions.jsonl"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `tally catalog check`: exit 0 on the demo warehouse, 2 with every problem (code, key,
+/// nearest column) on a catalog with mistakes, in text and as JSON; `serve` refuses to start on
+/// a catalog that does not match its warehouse.
+#[tokio::test]
+async fn catalog_check_exits_2_naming_every_mistake_and_serve_refuses_a_broken_catalog() {
+    let db = common::demo_db().await;
+    let warehouse = format!("sqlite://{}", db.display());
+    let ok = tally(&["catalog", "check", "--warehouse", &warehouse]);
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{text}");
+    assert!(text.contains("0 error(s)"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = write(
+        dir.path(),
+        "broken.toml",
+        &include_str!("../examples/metrica/catalog.toml")
+            .replace("time = \"ts\"\n", "time = \"tss\"\n")
+            .replace("support_tickets", "support_ticket"),
+    );
+    let broken = broken.to_str().unwrap();
+    let out = tally(&[
+        "--catalog",
+        broken,
+        "catalog",
+        "check",
+        "--warehouse",
+        &warehouse,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("error[missing_column] tables.events.time: column `tss` is not in table `events` (nearest: `ts`)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error[missing_table] tables.support_ticket: table `support_ticket` is not in the warehouse (nearest: `support_tickets`)"),
+        "{text}"
+    );
+    let out = tally(&[
+        "--catalog",
+        broken,
+        "catalog",
+        "check",
+        "--warehouse",
+        &warehouse,
+        "--json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["code"] == "missing_table" && f["key"] == "tables.support_ticket"));
+
+    let serve = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["--catalog", broken, "serve", "--warehouse", &warehouse])
+        .args(["--addr", "127.0.0.1:0", "--store"])
+        .arg(format!(
+            "sqlite://{}",
+            dir.path().join("store.db").display()
+        ))
+        .env("TALLY_DEV_SECRET", "catalog-check-secret-0123456789abcdef")
+        .env("TALLY_HOME", dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    assert_eq!(serve.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("catalog_check_failed"), "{stderr}");
+    assert!(stderr.contains("tables.events.time"), "{stderr}");
+}

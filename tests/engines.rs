@@ -468,3 +468,82 @@ fn generated_queries_agree_on_every_engine() {
         );
     }
 }
+
+/// `tally catalog check` on every engine: both example catalogs describe their demo warehouses
+/// (no error; a small demo may lack a listed value, which is a warning), and a catalog with a mistyped column, a
+/// mistyped binding and a sum over a text column fails with each named at its key, with the
+/// nearest existing column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_check_passes_on_the_demos_and_names_every_mistake_on_every_engine() {
+    let (postgres, mysql) = tokio::join!(reach(Kind::Postgres), reach(Kind::Mysql));
+    let limits = Limits::default();
+    let broken_toml = include_str!("../examples/metrica/catalog.toml")
+        .replace("time = \"ts\"\n", "time = \"tss\"\n")
+        .replace(
+            "bindings = [\"support_tickets.priority\"]",
+            "bindings = [\"support_tickets.priorty\"]",
+        )
+        .replace(
+            "table = \"customers\"\ncolumn = \"mrr\"",
+            "table = \"customers\"\ncolumn = \"company_name\"",
+        );
+    let broken = tally::catalog::Catalog::from_toml(&broken_toml, "broken.toml").unwrap();
+    for demo in demos() {
+        let mut warehouses = vec![(
+            "SQLite",
+            Warehouse::open(&format!("sqlite://{}", sqlite_db(&demo).await.display()))
+                .await
+                .unwrap(),
+        )];
+        for (kind, reached) in [(Kind::Postgres, &postgres), (Kind::Mysql, &mysql)] {
+            if let Some(r) = reached {
+                ensure_demo_loaded(kind, &r.url, &demo).await;
+                warehouses.push((kind.name(), Warehouse::open(&r.url).await.unwrap()));
+            }
+        }
+        let catalog = common::catalog_named(demo.catalog);
+        for (engine, warehouse) in &warehouses {
+            let findings = tally::inspect::check(&catalog, warehouse, &limits)
+                .await
+                .unwrap();
+            let problems: Vec<_> = findings
+                .iter()
+                .filter(|f| f.level == tally::inspect::Level::Error)
+                .collect();
+            assert!(
+                problems.is_empty(),
+                "{} on {engine}: {problems:?}",
+                demo.catalog
+            );
+            if demo.catalog != "metrica" {
+                continue;
+            }
+            let findings = tally::inspect::check(&broken, warehouse, &limits)
+                .await
+                .unwrap();
+            let errors: Vec<(&str, &str, &str)> = findings
+                .iter()
+                .filter(|f| f.level == tally::inspect::Level::Error)
+                .map(|f| (f.code, f.key.as_str(), f.message.as_str()))
+                .collect();
+            let keys: Vec<(&str, &str)> = errors.iter().map(|(c, k, _)| (*c, *k)).collect();
+            assert_eq!(
+                keys,
+                [
+                    ("missing_column", "dimensions.priority.bindings[0]"),
+                    ("missing_column", "tables.events.time"),
+                    ("wrong_column_type", "metrics.mrr"),
+                ],
+                "{engine}: {errors:?}"
+            );
+            assert!(
+                errors[0].2.contains("nearest: `priority`"),
+                "{engine}: {errors:?}"
+            );
+            assert!(
+                errors[1].2.contains("nearest: `ts`"),
+                "{engine}: {errors:?}"
+            );
+        }
+    }
+}

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("exec", &["sql"]),
     ("result", &["dsl", "catalog", "plan", "exec", "sql"]),
     ("answer", &["dsl", "catalog", "plan", "result"]),
+    ("inspect", &["catalog", "check", "exec", "sql"]),
     ("demo", &[]),
     ("store", &[]),
     (

@@ -9,11 +9,13 @@
 //! reconnects on demand.
 
 mod cache;
+mod introspect;
 mod mysql;
 mod postgres;
 mod sqlite;
 
 pub use cache::{CacheConfig, ResultCache};
+pub use introspect::{ColumnShape, ColumnType, TableShape};
 
 use std::time::Duration;
 

@@ -171,4 +171,13 @@ impl Dialect {
         };
         Func::cast_as(e, Alias::new(t)).into()
     }
+
+    /// Any value as text, so values of every column type decode the same way.
+    pub(crate) fn cast_text(self, e: Expr) -> Expr {
+        let t = match self {
+            Dialect::Sqlite | Dialect::Postgres => "TEXT",
+            Dialect::Mysql => "CHAR",
+        };
+        Func::cast_as(e, Alias::new(t)).into()
+    }
 }

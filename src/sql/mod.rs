@@ -721,3 +721,38 @@ pub fn render(statements: &[Statement]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The most frequent values of `table.column` with their row counts (most frequent first, then
+/// by value), at most `limit`: for `tally catalog check`, which compares a dimension's listed
+/// values with the data. Identifiers come from the catalog; the limit is bound.
+pub fn top_values(
+    table: &str,
+    column: &str,
+    limit: u64,
+    dialect: Dialect,
+) -> Result<Statement, CompileError> {
+    let mut q = Query::select();
+    let value = Expr::col((Alias::new("t0"), Alias::new(column)));
+    q.expr_as(dialect.cast_text(value.clone()), Alias::new("value"))
+        .expr_as(Func::count(Expr::cust("*")), Alias::new("n"))
+        .from_as(Alias::new(table), Alias::new("t0"))
+        .and_where(value.clone().is_not_null())
+        .group_by_col(Alias::new("value"))
+        .order_by(Alias::new("n"), SqlOrder::Desc)
+        .order_by(Alias::new("value"), SqlOrder::Asc)
+        .limit(limit);
+    finish(
+        &q,
+        vec![
+            Column {
+                name: "value".into(),
+                kind: ColumnKind::Text,
+            },
+            Column {
+                name: "n".into(),
+                kind: ColumnKind::Int,
+            },
+        ],
+        dialect,
+    )
+}
