@@ -560,7 +560,9 @@ pub fn rejection_response(catalog: &Catalog, rejection: Rejection) -> Response {
 /// A planning error as a diagnostic: the workspace, or a period that cannot be served.
 pub fn plan_diagnostic(e: &plan::PlanError) -> Diagnostic {
     let (code, pointer) = match e {
-        plan::PlanError::InvalidWorkspace(_) => (DiagnosticCode::InvalidValue, "/workspace"),
+        plan::PlanError::InvalidWorkspace(_) | plan::PlanError::WorkspaceNotServed { .. } => {
+            (DiagnosticCode::InvalidValue, "/workspace")
+        }
         plan::PlanError::TooManyPoints { .. } => (DiagnosticCode::TooManyPoints, "/granularity"),
         plan::PlanError::FuturePeriod { .. } => (DiagnosticCode::InvalidPeriod, "/period"),
     };

@@ -506,3 +506,272 @@ async fn catalog_check_exits_2_naming_every_mistake_and_serve_refuses_a_broken_c
     assert!(stderr.contains("catalog_check_failed"), "{stderr}");
     assert!(stderr.contains("tables.events.time"), "{stderr}");
 }
+
+/// A single-tenant shop made for the test: customers and orders, no tenant column.
+async fn single_tenant_shop(path: &Path) {
+    use sqlx::Connection;
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    let mut script = String::from(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, country TEXT, created_at TIMESTAMP);
+         CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id),
+           status TEXT, amount REAL, ordered_at TIMESTAMP);",
+    );
+    for i in 1..=40 {
+        script.push_str(&format!(
+            "INSERT INTO customers VALUES ({i}, 'c{i}@example.org', '{}', '2026-0{}-01 09:00:00');",
+            ["US", "DE", "FR"][i % 3],
+            1 + i % 9
+        ));
+    }
+    for i in 1..=300 {
+        script.push_str(&format!(
+            "INSERT INTO orders VALUES ({i}, {}, '{}', {}.5, '2026-{:02}-{:02} 12:00:00');",
+            1 + (i * 7) % 40,
+            ["paid", "refunded"][i % 2],
+            10 + (i * 31) % 200,
+            1 + i % 11,
+            1 + (i * 3) % 28
+        ));
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(script))
+        .execute(&mut c)
+        .await
+        .unwrap();
+}
+
+/// "Use your own data" as the README walks it, on a database made here: `catalog init` writes
+/// a catalog that loads (twice the same bytes, never over a file without --force), `catalog
+/// check` passes, `tally run` gives the numbers of hand-written SQL, a single-tenant catalog
+/// serves only its workspace, a wrong column fails the check naming it, and `serve --dev` prints
+/// tokens whose page offers the catalog's own example questions.
+#[tokio::test]
+async fn catalog_init_check_run_and_serve_dev_on_a_fresh_sqlite_warehouse() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    single_tenant_shop(&db).await;
+    let warehouse = format!("sqlite://{}", db.display());
+    let catalog = dir.path().join("shop.toml");
+    let catalog_s = catalog.to_str().unwrap();
+    let init = |out: &str| {
+        tally(&[
+            "catalog",
+            "init",
+            "--warehouse",
+            &warehouse,
+            "--single-tenant",
+            "--out",
+            out,
+        ])
+    };
+    let out = init(catalog_s);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&catalog).unwrap();
+    assert!(text.contains("tenancy = \"single\""), "{text}");
+    assert!(!text.contains("example.org"), "no sampled value is written");
+    let again = dir.path().join("again.toml");
+    assert_eq!(init(again.to_str().unwrap()).status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&again).unwrap(),
+        text,
+        "init is deterministic"
+    );
+    let refused = init(catalog_s);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("error[file_exists]"));
+
+    let check = tally(&[
+        "--catalog",
+        catalog_s,
+        "catalog",
+        "check",
+        "--warehouse",
+        &warehouse,
+    ]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+
+    let dsl = json!({
+        "kind": "metric",
+        "metrics": ["total_amount", "orders"],
+        "period": {"between": {"start": "2026-03-01", "end": "2026-08-31"}},
+        "group_by": ["country"],
+        "filters": [{"dimension": "status", "op": "eq", "values": ["paid"]}]
+    });
+    let q = write(dir.path(), "q.json", &dsl.to_string());
+    let run = |workspace: &str| {
+        tally(&[
+            "--catalog",
+            catalog_s,
+            "run",
+            q.to_str().unwrap(),
+            "--role",
+            "analyst",
+            "--workspace",
+            workspace,
+            "--today",
+            "2026-11-23",
+            "--warehouse",
+            &warehouse,
+            "--json",
+        ])
+    };
+    let out = run("default");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pool = sqlx::SqlitePool::connect(&warehouse).await.unwrap();
+    let hand = sqlx::query(
+        "SELECT c.country, SUM(o.amount), COUNT(*) FROM orders o \
+         LEFT JOIN customers c ON c.id = o.customer_id \
+         WHERE o.status = 'paid' AND o.ordered_at >= '2026-03-01' AND o.ordered_at < '2026-09-01' \
+         GROUP BY c.country",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(hand.len(), 3);
+    for row in &hand {
+        let country: String = row.get(0);
+        let amount: f64 = row.get(1);
+        let orders: i64 = row.get(2);
+        let ours = |metric: &str| {
+            v["data"]["breakdown"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["dimensions"]["country"] == country.as_str() && r["metric"] == metric)
+                .and_then(|r| r["value"].as_f64())
+                .unwrap_or_else(|| panic!("{country} {metric} in {v:#}"))
+        };
+        assert!((ours("total_amount") - amount).abs() < 1e-6, "{country}");
+        assert_eq!(ours("orders"), orders as f64, "{country}");
+    }
+    // Discovered values: a value in a question is read as a filter.
+    let asked = tally(&[
+        "--catalog",
+        catalog_s,
+        "ask",
+        "paid orders by country in october",
+        "--role",
+        "analyst",
+        "--workspace",
+        "default",
+        "--today",
+        "2026-11-23",
+        "--warehouse",
+        &warehouse,
+    ]);
+    let said = String::from_utf8_lossy(&asked.stdout);
+    assert_eq!(asked.status.code(), Some(0), "{said}");
+    assert!(said.contains("(status paid)"), "{said}");
+    let other = run("acme");
+    assert_eq!(other.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&other.stdout).contains("one workspace's data"));
+
+    // A wrong column: exit 2, naming the key and the nearest column.
+    let broken = write(
+        dir.path(),
+        "broken.toml",
+        &text.replace("column = \"amount\"", "column = \"amout\""),
+    );
+    let check = tally(&[
+        "--catalog",
+        broken.to_str().unwrap(),
+        "catalog",
+        "check",
+        "--warehouse",
+        &warehouse,
+    ]);
+    assert_eq!(check.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains("error[missing_column] metrics.total_amount")
+            && said.contains("nearest: `amount`"),
+        "{said}"
+    );
+
+    // serve --dev: tokens per role, and the page's examples are this catalog's.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args([
+            "--catalog",
+            catalog_s,
+            "serve",
+            "--dev",
+            "--warehouse",
+            &warehouse,
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--store",
+            &format!("sqlite://{}", dir.path().join("audit.db").display()),
+        ])
+        .env("TALLY_HOME", dir.path())
+        .env_remove("TALLY_DEV_SECRET")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Read on to the end (a closed pipe would end the server), handing over the analyst token.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.trim_start().strip_prefix("analyst") {
+                let _ = tx.send(rest.trim().to_string());
+            }
+        }
+    });
+    let token = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap_or_default();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut catalog_view = Value::Null;
+    for _ in 0..100 {
+        if let Ok(r) = client
+            .get(format!("{base}/v1/catalog"))
+            .bearer_auth(&token)
+            .send()
+            .await
+        {
+            if r.status() == 200 {
+                catalog_view = r.json().await.unwrap();
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let examples = catalog_view["catalog"]["example_questions"]
+        .as_array()
+        .cloned();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(token.len() > 40, "an analyst token was printed");
+    let examples = examples.unwrap_or_else(|| panic!("GET /v1/catalog: {catalog_view:#}"));
+    assert!(
+        examples.iter().any(|e| e == "How many orders last month?"),
+        "{examples:?}"
+    );
+}

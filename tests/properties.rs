@@ -584,6 +584,18 @@ fn check_stated_numbers(
         numbers_in(&serde_json::to_value(executed).unwrap(), &mut candidates);
     }
     candidates.extend(catalog.role(role).map(|r| f64::from(r.min_group_size)));
+    // An explain states each driver's mix and rate effects as shares of the change (as it
+    // states `share`, which the result holds): derived from the result, by the template.
+    if let (Some(drivers), Some(delta)) = (
+        data["drivers"].as_array(),
+        data["summary"][0]["delta"].as_f64(),
+    ) {
+        for d in drivers {
+            for part in ["mix", "rate"] {
+                candidates.extend(d[part].as_f64().map(|x| x / delta));
+            }
+        }
+    }
     let mut names = Vec::new();
     strings_in(&data, &mut names);
     strings_in(dsl, &mut names);

@@ -14,7 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("exec", &["sql"]),
     ("result", &["dsl", "catalog", "plan", "exec", "sql"]),
     ("answer", &["dsl", "catalog", "plan", "result"]),
-    ("inspect", &["catalog", "check", "exec", "sql"]),
+    ("inspect", &["catalog", "check", "exec", "plan", "sql"]),
     ("demo", &[]),
     ("store", &[]),
     (

@@ -91,13 +91,19 @@
     loadLabels(token);
   }
 
-  // What the role may ask about; only used to label suggestion buttons, so failures are ignored.
+  // What the role may ask about: labels for suggestion buttons, and the catalog's own example
+  // questions as chips. Failures are ignored (labels fall back to names, no chips).
   async function loadLabels(token) {
     try {
       const response = await fetch('/v1/catalog', { headers: { Authorization: `Bearer ${token}` }, credentials: 'omit' });
       if (!response.ok || token !== state.token) return;
       const catalog = await response.json();
       state.labels = new Map((catalog.metrics || []).map((m) => [m.name, m.label || m.name]));
+      const examples = (catalog.catalog && catalog.catalog.example_questions) || [];
+      $('examples').replaceChildren(
+        ...examples.slice(0, 6).map((q) =>
+          el('li', {}, el('button', { type: 'button', class: 'chip', onclick: () => ask(q) }, q))),
+      );
     } catch (_) {
       /* labels fall back to metric names */
     }
@@ -601,9 +607,6 @@
     };
     input.addEventListener('input', resize);
     $('new-conversation').addEventListener('click', () => newConversation(''));
-    for (const button of $('examples').querySelectorAll('button')) {
-      button.addEventListener('click', () => ask(button.textContent));
-    }
   }
 
   setUpComposer();

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::raw::{RawAllow, RawCatalog, RawMetric};
+use super::raw::{RawAllow, RawCatalog, RawJoin, RawMetric, RawTenancy, RawValues};
 use super::*;
 
 /// A catalog that cannot be loaded: the file, the dotted key, and what is wrong.
@@ -49,6 +49,27 @@ impl Loader<'_> {
             Err(self.err(
                 key,
                 format!("`{name}` is not a lower_snake_case identifier (a-z, 0-9, _; at most 63)"),
+            ))
+        }
+    }
+
+    /// A name in the warehouse (a column, a schema): quoted in every statement, so any case is
+    /// fine, but only letters, digits, `_` and `$`.
+    fn column(&self, key: &str, name: &str) -> Result<(), CatalogError> {
+        let ok = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+            && name.len() <= 63;
+        if ok {
+            Ok(())
+        } else {
+            Err(self.err(
+                key,
+                format!("`{name}` is not a table, column or schema name Tally can use (letters, digits, _ and $, starting with a letter or _; at most 63)"),
             ))
         }
     }
@@ -106,6 +127,25 @@ pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
         return Err(l.err("catalog.version", "the version must not be empty"));
     }
 
+    let tenancy = match (raw.catalog.tenancy, &raw.catalog.workspace) {
+        (RawTenancy::Multi, None) => Tenancy::Multi,
+        (RawTenancy::Multi, Some(_)) => {
+            return Err(l.err(
+                "catalog.workspace",
+                "a fixed workspace is only for `tenancy = \"single\"`: a multi-tenant catalog serves the workspaces tokens grant",
+            ))
+        }
+        (RawTenancy::Single, w) => {
+            let workspace = w.clone().unwrap_or_else(|| "default".into());
+            if !is_workspace_id(&workspace) {
+                return Err(l.err(
+                    "catalog.workspace",
+                    format!("`{workspace}` is not a workspace id (1-64 of letters, digits, `_`, `-`, `.`)"),
+                ));
+            }
+            Tenancy::Single { workspace }
+        }
+    };
     let tables = load_tables(&l, &raw)?;
     let dimensions = load_dimensions(&l, &raw, &tables)?;
     let reach = compute_reach(&l, &tables, &dimensions)?;
@@ -129,27 +169,66 @@ pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
         metrics,
         funnels,
         roles,
+        tenancy,
         reach,
     })
 }
 
 fn load_tables(l: &Loader, raw: &RawCatalog) -> Result<BTreeMap<String, Table>, CatalogError> {
+    let single = raw.catalog.tenancy == RawTenancy::Single;
     let mut tables = BTreeMap::new();
     for (name, t) in &raw.tables {
         let key = format!("tables.{name}");
-        l.ident(&key, name)?;
-        for (to, column) in &t.joins {
-            if !raw.tables.contains_key(to) {
-                return Err(l.err(
-                    format!("{key}.joins.{to}"),
-                    format!("joins unknown table `{to}`"),
-                ));
+        let (schema, source) = match name.split_once('.') {
+            Some((schema, table)) => {
+                if t.schema.is_some() {
+                    return Err(l.err(
+                        format!("{key}.schema"),
+                        "the table's name already names its schema: give one or the other",
+                    ));
+                }
+                l.column(&key, schema)?;
+                l.column(&key, table)?;
+                (Some(schema.to_string()), table.to_string())
             }
-            l.ident(&format!("{key}.joins.{to}"), column)?;
+            None => {
+                l.column(&key, name)?;
+                if let Some(schema) = &t.schema {
+                    l.column(&format!("{key}.schema"), schema)?;
+                }
+                (t.schema.clone(), name.clone())
+            }
+        };
+        let mut joins = BTreeMap::new();
+        for (to, join) in &t.joins {
+            let jkey = format!("{key}.joins.{to}");
+            if !raw.tables.contains_key(to) {
+                return Err(l.err(jkey, format!("joins unknown table `{to}`")));
+            }
+            let on = match join {
+                RawJoin::Shared(c) => JoinOn {
+                    column: c.clone(),
+                    references: c.clone(),
+                },
+                RawJoin::Keys(k) => JoinOn {
+                    column: k.column.clone(),
+                    references: k.references.clone(),
+                },
+            };
+            l.column(&jkey, &on.column)?;
+            l.column(&jkey, &on.references)?;
+            joins.insert(to.clone(), on);
         }
         let tenant = match (&t.tenant, &t.tenant_via) {
+            (Some(_), _) | (_, Some(_)) if single => {
+                return Err(l.err(
+                    &key,
+                    "the catalog is single-tenant (`tenancy = \"single\"`), which scopes nothing: remove `tenant`/`tenant_via`, or make the catalog multi-tenant",
+                ))
+            }
+            (None, None) if single => Tenant::Unscoped,
             (Some(c), None) => {
-                l.ident(&format!("{key}.tenant"), c)?;
+                l.column(&format!("{key}.tenant"), c)?;
                 Tenant::Column(c.clone())
             }
             (None, Some(via)) => {
@@ -175,26 +254,28 @@ fn load_tables(l: &Loader, raw: &RawCatalog) -> Result<BTreeMap<String, Table>, 
             (None, None) => {
                 return Err(l.err(
                     &key,
-                    "the table has no tenant column and no `tenant_via` join: every query must be scoped to a workspace",
+                    "the table has no tenant column and no `tenant_via` join: every query must be scoped to a workspace (or declare `tenancy = \"single\"` under [catalog] if the warehouse holds one organisation's data)",
                 ))
             }
         };
         if let Some(time) = &t.time {
-            l.ident(&format!("{key}.time"), time)?;
+            l.column(&format!("{key}.time"), time)?;
         }
         if let Some(entity) = &t.entity {
-            l.ident(&format!("{key}.entity"), entity)?;
+            l.column(&format!("{key}.entity"), entity)?;
         }
         if let Some(event) = &t.event {
-            l.ident(&format!("{key}.event"), event)?;
+            l.column(&format!("{key}.event"), event)?;
         }
         tables.insert(
             name.clone(),
             Table {
                 name: name.clone(),
+                schema,
+                source,
                 tenant,
                 time: t.time.clone(),
-                joins: t.joins.clone(),
+                joins,
                 entity: t.entity.clone(),
                 event: t.event.clone(),
             },
@@ -203,7 +284,7 @@ fn load_tables(l: &Loader, raw: &RawCatalog) -> Result<BTreeMap<String, Table>, 
     // A join target carries its own tenant column, so the join can be scoped in its ON clause.
     for (name, t) in &raw.tables {
         for to in t.joins.keys() {
-            if raw.tables[to].tenant.is_none() {
+            if !single && raw.tables[to].tenant.is_none() {
                 return Err(l.err(
                     format!("tables.{name}.joins.{to}"),
                     format!("the joined table `{to}` has no tenant column of its own, so the join cannot be scoped"),
@@ -228,7 +309,7 @@ fn load_dimensions(
         }
         let mut bindings = Vec::new();
         for b in &d.bindings {
-            let Some((table, column)) = b.split_once('.') else {
+            let Some((table, column)) = b.rsplit_once('.') else {
                 return Err(l.err(
                     format!("{key}.bindings"),
                     format!("`{b}` is not table.column"),
@@ -240,7 +321,7 @@ fn load_dimensions(
                     format!("`{b}` names unknown table `{table}`"),
                 ));
             }
-            l.ident(&format!("{key}.bindings"), column)?;
+            l.column(&format!("{key}.bindings"), column)?;
             if bindings.iter().any(|(t, _): &(String, String)| t == table) {
                 return Err(l.err(
                     format!("{key}.bindings"),
@@ -249,8 +330,27 @@ fn load_dimensions(
             }
             bindings.push((table.to_string(), column.to_string()));
         }
+        let sensitivity = l.sensitivity(&format!("{key}.sensitivity"), &d.sensitivity)?;
+        let (values, discover) = match &d.values {
+            RawValues::Listed(v) => (v.clone(), false),
+            RawValues::Discover(s) if s == "discover" => {
+                if sensitivity >= Sensitivity::Confidential {
+                    return Err(l.err(
+                        format!("{key}.values"),
+                        "values of a confidential or pii dimension are never read from the warehouse: list them, or leave them out",
+                    ));
+                }
+                (Vec::new(), true)
+            }
+            RawValues::Discover(s) => {
+                return Err(l.err(
+                    format!("{key}.values"),
+                    format!("`{s}` is neither a list of values nor \"discover\""),
+                ))
+            }
+        };
         for v in d.value_synonyms.keys() {
-            if !d.values.contains(v) {
+            if !discover && !values.contains(v) {
                 return Err(l.err(
                     format!("{key}.value_synonyms.{v}"),
                     format!("`{v}` is not one of the dimension's values"),
@@ -263,11 +363,12 @@ fn load_dimensions(
                 name: name.clone(),
                 description: d.description.clone(),
                 bindings,
-                sensitivity: l.sensitivity(&format!("{key}.sensitivity"), &d.sensitivity)?,
+                sensitivity,
                 ty: l.value_type(&format!("{key}.type"), &d.ty)?,
                 synonyms: d.synonyms.clone(),
                 phrases: d.phrases.clone(),
-                values: d.values.clone(),
+                values,
+                discover,
                 value_synonyms: d.value_synonyms.clone(),
                 entity: d.entity,
                 driver: d.driver,
@@ -292,7 +393,7 @@ fn compute_reach(
         let mut queue = VecDeque::from([start.as_str()]);
         while let Some(t) = queue.pop_front() {
             let path = paths[t].clone();
-            for (to, column) in &tables[t].joins {
+            for (to, on) in &tables[t].joins {
                 if paths.contains_key(to.as_str()) {
                     continue;
                 }
@@ -300,7 +401,7 @@ fn compute_reach(
                 p.push(Hop {
                     from: t.to_string(),
                     to: to.clone(),
-                    column: column.clone(),
+                    on: on.clone(),
                 });
                 paths.insert(to, p);
                 queue.push_back(to);
@@ -385,12 +486,12 @@ fn load_metric(
             let measure = || -> Result<Measure, CatalogError> {
                 match (&m.column, &m.duration) {
                     (Some(c), None) => {
-                        l.ident(&format!("{key}.column"), c)?;
+                        l.column(&format!("{key}.column"), c)?;
                         Ok(Measure::Column(c.clone()))
                     }
                     (None, Some(d)) => {
-                        l.ident(&format!("{key}.duration.from"), &d.from)?;
-                        l.ident(&format!("{key}.duration.to"), &d.to)?;
+                        l.column(&format!("{key}.duration.from"), &d.from)?;
+                        l.column(&format!("{key}.duration.to"), &d.to)?;
                         let unit = match d.unit.as_str() {
                             "second" => DurationUnit::Second,
                             "minute" => DurationUnit::Minute,
@@ -417,7 +518,7 @@ fn load_metric(
             };
             let column = || -> Result<String, CatalogError> {
                 let c = need("column", &m.column)?;
-                l.ident(&format!("{key}.column"), &c)?;
+                l.column(&format!("{key}.column"), &c)?;
                 Ok(c)
             };
             let func = match m.ty.as_str() {
@@ -455,8 +556,8 @@ fn load_metric(
                             format!("a `{}` metric cannot be a snapshot", m.ty),
                         ));
                     }
-                    l.ident(&format!("{key}.snapshot.from"), &s.from)?;
-                    l.ident(&format!("{key}.snapshot.to"), &s.to)?;
+                    l.column(&format!("{key}.snapshot.from"), &s.from)?;
+                    l.column(&format!("{key}.snapshot.to"), &s.to)?;
                     let at = match s.at.as_str() {
                         "start" => SnapshotAt::Start,
                         "end" => SnapshotAt::End,
@@ -474,7 +575,7 @@ fn load_metric(
                     }
                 }
                 (Some(t), None) => {
-                    l.ident(&format!("{key}.time"), t)?;
+                    l.column(&format!("{key}.time"), t)?;
                     TimeBasis::Column(t.clone())
                 }
                 (None, None) => match &table.time {
@@ -489,7 +590,7 @@ fn load_metric(
             };
             let mut filters = Vec::new();
             for (column, value) in &m.filter {
-                l.ident(&format!("{key}.where"), column)?;
+                l.column(&format!("{key}.where"), column)?;
                 filters.push((column.clone(), value.clone()));
             }
             MetricDef::Aggregate(Aggregate {
@@ -604,7 +705,7 @@ fn load_entities(
                 format!("unknown table `{}`", e.table),
             ));
         }
-        l.ident(&format!("{key}.key"), &e.key)?;
+        l.column(&format!("{key}.key"), &e.key)?;
         let mut fields = BTreeMap::new();
         for (fname, f) in &e.fields {
             let fkey = format!("{key}.fields.{fname}");
@@ -725,8 +826,13 @@ fn load_funnels(
             return Err(l.err(
                 format!("{key}.table"),
                 format!(
-                    "`{}` needs a tenant column of its own, a `time`, an `entity` and an `event` column for funnels",
-                    table.name
+                    "`{}` needs {}a `time`, an `entity` and an `event` column for funnels",
+                    table.name,
+                    if table.tenant == Tenant::Unscoped {
+                        ""
+                    } else {
+                        "a tenant column of its own, "
+                    }
                 ),
             ));
         }

@@ -1,8 +1,10 @@
 //! The semantic layer: tables, joins, dimensions, entities, metrics, funnels and roles, loaded from
 //! TOML and checked once at start-up.
 //!
-//! Invariants: a `Catalog` only exists if every reference in it resolves: every table is scoped by a
-//! tenant column (directly or through a join), every metric's table, columns and components exist,
+//! Invariants: a `Catalog` only exists if every reference in it resolves: in a multi-tenant catalog
+//! every table is scoped by a tenant column (directly or through a join), in a single-tenant one
+//! none is; every metric's table and components exist and its columns are well-formed names
+//! (that they exist in the warehouse is `inspect`'s check),
 //! derived metrics have no cycles, and each (table, dimension) pair has at most one nearest binding.
 //! Nothing here does IO except `load_file`; nothing here knows a domain.
 
@@ -14,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use expr::Expr;
 pub use load::CatalogError;
+pub use raw::file_schema;
 
 use crate::dsl::Kind;
 
@@ -34,21 +37,44 @@ pub struct Catalog {
     pub metrics: BTreeMap<String, Metric>,
     pub funnels: BTreeMap<String, Funnel>,
     pub roles: BTreeMap<String, Role>,
+    pub tenancy: Tenancy,
     /// (table, dimension) → where the dimension's column is reached from that table.
     pub(crate) reach: BTreeMap<(String, String), Reach>,
 }
 
+/// Whether the warehouse holds many workspaces' data (every query scoped to one) or one's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tenancy {
+    Multi,
+    /// Nothing is scoped; only this workspace is served.
+    Single {
+        workspace: String,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct Table {
+    /// The catalog's name for the table (what metrics and bindings say).
     pub name: String,
+    /// The schema it lives in, when not the connection's own.
+    pub schema: Option<String>,
+    /// The table's name in the warehouse (the catalog name without its schema).
+    pub source: String,
     pub tenant: Tenant,
     pub time: Option<String>,
-    /// Joined table → shared column.
-    pub joins: BTreeMap<String, String>,
+    /// Joined table → how rows match.
+    pub joins: BTreeMap<String, JoinOn>,
     /// Whom a row is about (distinct values are what funnels and `min_group_size` count).
     pub entity: Option<String>,
     /// The event-name column, on event tables.
     pub event: Option<String>,
+}
+
+/// A join: this table's `column` equals the joined table's `references`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinOn {
+    pub column: String,
+    pub references: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +82,8 @@ pub enum Tenant {
     Column(String),
     /// Reached through the join to this table, which has its own tenant column.
     Via(String),
+    /// A single-tenant catalog: nothing to scope.
+    Unscoped,
 }
 
 /// How a dimension is reached from a table: the chain of joins, then the column.
@@ -71,7 +99,7 @@ pub struct Reach {
 pub struct Hop {
     pub from: String,
     pub to: String,
-    pub column: String,
+    pub on: JoinOn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -130,7 +158,10 @@ pub struct Dimension {
     pub synonyms: Vec<String>,
     /// English phrases the rule translator reads as this dimension (`…` is a gap).
     pub phrases: Vec<String>,
+    /// The listed values (empty when discovered: see `discover`).
     pub values: Vec<String>,
+    /// `values = "discover"`: the values are read from the warehouse at start (`exec::discover`).
+    pub discover: bool,
     pub value_synonyms: BTreeMap<String, Vec<String>>,
     pub entity: bool,
     pub driver: bool,
@@ -343,6 +374,14 @@ impl Allow {
     }
 }
 
+/// Whether `s` is a workspace (tenant) id: 1–64 characters of `[A-Za-z0-9_.-]`.
+pub fn is_workspace_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
 impl Table {
     /// Whether funnels can run on this table: events with a name, a time, a whom, and a tenant
     /// column of its own (so every self-join is scoped directly).
@@ -350,7 +389,7 @@ impl Table {
         self.event.is_some()
             && self.entity.is_some()
             && self.time.is_some()
-            && matches!(self.tenant, Tenant::Column(_))
+            && matches!(self.tenant, Tenant::Column(_) | Tenant::Unscoped)
     }
 }
 

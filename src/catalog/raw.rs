@@ -2,10 +2,15 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    title = "Tally catalog",
+    description = "The semantic layer of a Tally warehouse: tables, dimensions, entities, metrics, funnels and roles. Reference: dsl-spec/catalog.md"
+)]
 pub(crate) struct RawCatalog {
     pub catalog: RawHeader,
     #[serde(default)]
@@ -22,7 +27,7 @@ pub(crate) struct RawCatalog {
     pub roles: BTreeMap<String, RawRole>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawHeader {
     pub name: String,
@@ -36,6 +41,21 @@ pub(crate) struct RawHeader {
     /// Questions this catalog answers well, offered when a question needs clarifying.
     #[serde(default)]
     pub example_questions: Vec<String>,
+    /// `multi` (default): every table is scoped to the caller's workspace by a tenant column.
+    /// `single`: the warehouse holds one organisation's data, nothing is scoped, and one fixed
+    /// workspace (`workspace`) is served.
+    #[serde(default)]
+    pub tenancy: RawTenancy,
+    /// The one workspace a single-tenant catalog serves (default `default`).
+    pub workspace: Option<String>,
+}
+
+#[derive(Deserialize, serde::Serialize, JsonSchema, Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawTenancy {
+    #[default]
+    Multi,
+    Single,
 }
 
 fn utc() -> String {
@@ -45,17 +65,21 @@ fn monday() -> String {
     "monday".into()
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTable {
+    /// The schema the table lives in (a PostgreSQL schema, a MySQL database, an attached SQLite
+    /// database); default the connection's own. The key may also be written `"shop.orders"`.
+    pub schema: Option<String>,
     /// The tenant column on this table.
     pub tenant: Option<String>,
     /// Or: the join (a key of `joins`) through which the tenant is reached.
     pub tenant_via: Option<String>,
     pub time: Option<String>,
-    /// Joined table name → the column both tables share.
+    /// Joined table name → the column both tables share, or `{ column, references }` when the
+    /// joined table's key has another name (`{ column = "customer_id", references = "id" }`).
     #[serde(default)]
-    pub joins: BTreeMap<String, String>,
+    pub joins: BTreeMap<String, RawJoin>,
     /// The column naming whom a row is about (a user, a customer): funnels count its distinct
     /// values, and `min_group_size` counts them per row of an answer.
     pub entity: Option<String>,
@@ -63,7 +87,7 @@ pub(crate) struct RawTable {
     pub event: Option<String>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDimension {
     pub bindings: Vec<String>,
@@ -76,8 +100,9 @@ pub(crate) struct RawDimension {
     /// Words the dimension is asked with beyond its names (see `RawMetric::phrases`).
     #[serde(default)]
     pub phrases: Vec<String>,
+    /// The values, or `"discover"` to read them from the warehouse at start.
     #[serde(default)]
-    pub values: Vec<String>,
+    pub values: RawValues,
     #[serde(default)]
     pub value_synonyms: BTreeMap<String, Vec<String>>,
     #[serde(default = "string_type", rename = "type")]
@@ -97,7 +122,7 @@ fn string_type() -> String {
     "string".into()
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawEntity {
     pub table: String,
@@ -114,7 +139,7 @@ pub(crate) struct RawEntity {
     pub fields: BTreeMap<String, RawField>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawField {
     #[serde(rename = "type")]
@@ -128,7 +153,7 @@ pub(crate) struct RawField {
     pub synonyms: Vec<String>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawMetric {
     pub label: Option<String>,
@@ -164,7 +189,7 @@ fn integer() -> String {
     "integer".into()
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDuration {
     pub from: String,
@@ -172,7 +197,7 @@ pub(crate) struct RawDuration {
     pub unit: String,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSnapshot {
     pub from: String,
@@ -180,7 +205,7 @@ pub(crate) struct RawSnapshot {
     pub at: String,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFunnel {
     pub label: Option<String>,
@@ -197,7 +222,7 @@ pub(crate) struct RawFunnel {
     pub synonyms: Vec<String>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRole {
     #[serde(default)]
@@ -218,10 +243,56 @@ pub(crate) struct RawRole {
     pub admin: bool,
 }
 
+/// How a join matches rows: one shared column name, or this table's column and the joined
+/// table's column.
+#[derive(Deserialize, JsonSchema, Debug, Clone)]
+#[serde(untagged)]
+pub(crate) enum RawJoin {
+    Shared(String),
+    Keys(RawJoinKeys),
+}
+
+#[derive(Deserialize, JsonSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawJoinKeys {
+    /// This table's column.
+    pub column: String,
+    /// The joined table's column it equals.
+    pub references: String,
+}
+
+/// A dimension's values: listed, or `"discover"`.
+#[derive(Deserialize, serde::Serialize, JsonSchema, Debug)]
+#[serde(untagged)]
+pub(crate) enum RawValues {
+    Listed(Vec<String>),
+    /// `"discover"` (checked at load, so another word gets a message naming the key).
+    Discover(#[schemars(with = "DiscoverWord")] String),
+}
+
+/// The one word `values` takes instead of a list (only for the schema).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum DiscoverWord {
+    #[serde(rename = "discover")]
+    Discover,
+}
+
+impl Default for RawValues {
+    fn default() -> Self {
+        RawValues::Listed(Vec::new())
+    }
+}
+
 /// `"*"` or a list of names.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, JsonSchema, Debug)]
 #[serde(untagged)]
 pub(crate) enum RawAllow {
     All(String),
     Some(Vec<String>),
+}
+
+/// The JSON Schema of the catalog file (for editors that validate TOML against one).
+pub fn file_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawCatalog)).expect("schemas serialize")
 }

@@ -15,7 +15,7 @@ mod postgres;
 mod sqlite;
 
 pub use cache::{CacheConfig, ResultCache};
-pub use introspect::{ColumnShape, ColumnType, TableShape};
+pub use introspect::{ColumnShape, ColumnType, ForeignKey, TableEntry, TableShape};
 
 use std::time::Duration;
 

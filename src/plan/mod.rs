@@ -11,7 +11,7 @@ use serde::Serialize;
 
 pub use time::{CalendarUnit, DateRange, ResolvedPeriod};
 
-use crate::catalog::{AggFunc, Aggregate, Catalog, TimeBasis, Window};
+use crate::catalog::{AggFunc, Aggregate, Catalog, Tenancy, TimeBasis, Window};
 use crate::check::CheckedQuery;
 use crate::dsl::{Baseline, Compare, FieldFilter, Filter, Granularity, Order, Query};
 
@@ -43,11 +43,7 @@ pub struct WorkspaceId(String);
 
 impl WorkspaceId {
     pub fn parse(s: &str) -> Result<WorkspaceId, PlanError> {
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-        if ok {
+        if crate::catalog::is_workspace_id(s) {
             Ok(WorkspaceId(s.to_string()))
         } else {
             Err(PlanError::InvalidWorkspace(s.chars().take(80).collect()))
@@ -62,6 +58,8 @@ impl WorkspaceId {
 pub enum PlanError {
     #[error("`{0}` is not a workspace id (1-64 of letters, digits, `_`, `-`, `.`)")]
     InvalidWorkspace(String),
+    #[error("this warehouse holds one workspace's data (`{served}`), not `{requested}`'s")]
+    WorkspaceNotServed { requested: String, served: String },
     #[error("the time series would have {points} points; the limit is {limit}: use a coarser granularity or a shorter period")]
     TooManyPoints { points: usize, limit: usize },
     #[error("the period {start} to {end} lies after today ({today})")]
@@ -75,7 +73,9 @@ pub enum PlanError {
 impl PlanError {
     pub fn code(&self) -> &'static str {
         match self {
-            PlanError::InvalidWorkspace(_) => "invalid_workspace",
+            PlanError::InvalidWorkspace(_) | PlanError::WorkspaceNotServed { .. } => {
+                "invalid_workspace"
+            }
             PlanError::TooManyPoints { .. } => "too_many_points",
             PlanError::FuturePeriod { .. } => "future_period",
         }
@@ -270,6 +270,14 @@ pub fn plan(
     workspace: &WorkspaceId,
     clock: &Clock,
 ) -> Result<Plan, PlanError> {
+    if let Tenancy::Single { workspace: served } = &catalog.tenancy {
+        if served != workspace.as_str() {
+            return Err(PlanError::WorkspaceNotServed {
+                requested: workspace.as_str().to_string(),
+                served: served.clone(),
+            });
+        }
+    }
     let today = clock.today();
     let min_group_size = catalog.role(checked.role()).map_or(0, |r| r.min_group_size);
     let body = match checked.query() {

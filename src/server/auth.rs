@@ -57,10 +57,14 @@ impl DevSecret {
 
     /// A fresh random secret (64 hex characters), for `tally demo`.
     pub fn random() -> Result<DevSecret, String> {
+        DevSecret::new(DevSecret::random_text()?)
+    }
+
+    /// The text of a fresh random secret (64 hex characters), for `tally serve --dev`.
+    pub fn random_text() -> Result<String, String> {
         let mut raw = [0u8; 32];
         getrandom::fill(&mut raw).map_err(|e| format!("no system randomness: {e}"))?;
-        let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-        DevSecret::new(hex)
+        Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
     }
 }
 
@@ -136,6 +140,16 @@ struct MintedClaims<'a> {
 }
 
 impl AuthConfig {
+    /// The `iss` tokens must carry.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The `aud` tokens must carry.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
     /// HS256 with a shared secret: for development and `tally demo`.
     pub fn hs256(secret: &DevSecret, issuer: &str, audience: &str) -> AuthConfig {
         AuthConfig {

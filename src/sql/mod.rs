@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 
 use sea_query::{
     Alias, Cond, Expr, ExprTrait, Func, JoinType, LikeExpr, NullOrdering, Order as SqlOrder,
-    OverStatement, Query, SelectStatement, Value, WindowStatement,
+    OverStatement, Query, SelectStatement, TableRef, Value, WindowStatement,
 };
 use serde::Serialize;
 
 pub use dialect::Dialect;
 
-use crate::catalog::{AggFunc, Catalog, Measure, Tenant, TimeBasis, ValueType};
+use crate::catalog::{AggFunc, Catalog, JoinOn, Measure, Table, Tenant, TimeBasis, ValueType};
 use crate::dsl::{FieldFilter, FilterOp, FilterValue, Order};
 use crate::plan::{FunnelPlan, FunnelUnit, ListPlan, Plan, PlanBody, Shape, Unit, WorkspaceId};
 
@@ -95,6 +95,14 @@ fn col(alias: &str, column: &str) -> Expr {
     Expr::col((Alias::new(alias), Alias::new(column)))
 }
 
+/// A catalog table's name in the warehouse, schema-qualified when the catalog gives a schema.
+fn table_ref(t: &Table) -> TableRef {
+    match &t.schema {
+        Some(schema) => (Alias::new(schema.as_str()), Alias::new(t.source.as_str())).into(),
+        None => Alias::new(t.source.as_str()).into(),
+    }
+}
+
 fn out(name: &str) -> Expr {
     Expr::col(Alias::new(name))
 }
@@ -119,24 +127,27 @@ impl<'a> Scope<'a> {
             workspace,
             aliases: BTreeMap::new(),
         };
-        q.from_as(Alias::new(table), Alias::new("t0"));
+        q.from_as(table_ref(&catalog.tables[table]), Alias::new("t0"));
         scope.aliases.insert(table.to_string(), "t0".into());
         match &catalog.tables[table].tenant {
             Tenant::Column(c) => {
                 q.and_where(col("t0", c).eq(Expr::val(workspace.as_str())));
             }
+            Tenant::Unscoped => {}
             Tenant::Via(via) => {
                 // The table is scoped through its join: an inner join that carries the predicate.
-                let shared = &catalog.tables[table].joins[via];
-                scope.join(q, table, via, shared, JoinType::InnerJoin);
+                let on = catalog.tables[table].joins[via].clone();
+                scope.join(q, table, via, &on, JoinType::InnerJoin);
             }
         }
         scope
     }
 
-    fn tenant_column(&self, table: &str) -> &'a str {
+    /// The tenant column of a join target, `None` in a single-tenant catalog.
+    fn tenant_column(&self, table: &str) -> Option<&'a str> {
         match &self.catalog.tables[table].tenant {
-            Tenant::Column(c) => c,
+            Tenant::Column(c) => Some(c),
+            Tenant::Unscoped => None,
             Tenant::Via(_) => unreachable!("join targets have tenant columns (catalog load check)"),
         }
     }
@@ -146,7 +157,7 @@ impl<'a> Scope<'a> {
         q: &mut SelectStatement,
         from: &str,
         to: &str,
-        shared: &str,
+        join: &JoinOn,
         kind: JoinType,
     ) {
         if self.aliases.contains_key(to) {
@@ -155,16 +166,25 @@ impl<'a> Scope<'a> {
         let alias = format!("t{}", self.aliases.len());
         let from_alias = self.aliases[from].clone();
         let to_tenant = self.tenant_column(to);
-        let mut on = Cond::all()
-            .add(col(&alias, shared).equals((Alias::new(from_alias.as_str()), Alias::new(shared))));
-        if let Tenant::Column(from_tenant) = &self.catalog.tables[from].tenant {
-            on = on.add(col(&alias, to_tenant).equals((
-                Alias::new(from_alias.as_str()),
-                Alias::new(from_tenant.as_str()),
-            )));
+        let mut on = Cond::all().add(col(&alias, &join.references).equals((
+            Alias::new(from_alias.as_str()),
+            Alias::new(join.column.as_str()),
+        )));
+        if let Some(to_tenant) = to_tenant {
+            if let Tenant::Column(from_tenant) = &self.catalog.tables[from].tenant {
+                on = on.add(col(&alias, to_tenant).equals((
+                    Alias::new(from_alias.as_str()),
+                    Alias::new(from_tenant.as_str()),
+                )));
+            }
+            on = on.add(col(&alias, to_tenant).eq(Expr::val(self.workspace.as_str())));
         }
-        on = on.add(col(&alias, to_tenant).eq(Expr::val(self.workspace.as_str())));
-        q.join_as(kind, Alias::new(to), Alias::new(alias.as_str()), on);
+        q.join_as(
+            kind,
+            table_ref(&self.catalog.tables[to]),
+            Alias::new(alias.as_str()),
+            on,
+        );
         self.aliases.insert(to.to_string(), alias);
     }
 
@@ -176,7 +196,7 @@ impl<'a> Scope<'a> {
             .expect("check ensures the dimension is reachable")
             .clone();
         for hop in &reach.path {
-            self.join(q, &hop.from, &hop.to, &hop.column, JoinType::LeftJoin);
+            self.join(q, &hop.from, &hop.to, &hop.on, JoinType::LeftJoin);
         }
         col(&self.aliases[&reach.table], &reach.column)
     }
@@ -502,13 +522,17 @@ fn compile_funnel(
     dialect: Dialect,
 ) -> Result<Statement, CompileError> {
     let table = &catalog.tables[&plan.table];
-    let (Some(time), Some(actor), Some(event), Tenant::Column(tenant)) = (
+    let (Some(time), Some(actor), Some(event)) = (
         table.time.as_deref(),
         table.entity.as_deref(),
         table.event.as_deref(),
-        &table.tenant,
     ) else {
         unreachable!("the catalog only lets funnels run on funnel-ready tables")
+    };
+    let tenant = match &table.tenant {
+        Tenant::Column(c) => Some(c.as_str()),
+        Tenant::Unscoped => None,
+        Tenant::Via(_) => unreachable!("funnel tables carry their own tenant column"),
     };
     let step_time = |k: usize| format!("a{k}");
     let grouped = unit.grouped && plan.group_by.is_some();
@@ -555,15 +579,18 @@ fn compile_funnel(
         }
         next.expr_as(Func::min(col(&ev, time)), Alias::new(step_time(k).as_str()));
         next.from_subquery(chain, Alias::new(prev.as_str()));
-        let on = Cond::all()
-            .add(col(&ev, tenant).eq(Expr::val(workspace.as_str())))
+        let mut on = Cond::all();
+        if let Some(tenant) = tenant {
+            on = on.add(col(&ev, tenant).eq(Expr::val(workspace.as_str())));
+        }
+        let on = on
             .add(col(&ev, actor).equals((Alias::new(prev.as_str()), Alias::new("u"))))
             .add(col(&ev, event).eq(Expr::val(step.as_str())))
             .add(col(&ev, time).gte(col(&prev, &step_time(k - 1))))
             .add(col(&ev, time).lt(dialect.add_seconds(col(&prev, &step_time(1)), window_seconds)));
         next.join_as(
             JoinType::LeftJoin,
-            Alias::new(plan.table.as_str()),
+            table_ref(table),
             Alias::new(ev.as_str()),
             on,
         );
@@ -722,37 +749,87 @@ pub fn render(statements: &[Statement]) -> String {
 #[cfg(test)]
 mod tests;
 
-/// The most frequent values of `table.column` with their row counts (most frequent first, then
-/// by value), at most `limit`: for `tally catalog check`, which compares a dimension's listed
-/// values with the data. Identifiers come from the catalog; the limit is bound.
-pub fn top_values(
+/// The most frequent values of `column` among the first `rows` rows of `schema.table` (a bounded
+/// sample, whatever the table's size), at most `limit`: for `tally catalog init`, which guesses
+/// from them whether a column is a dimension (few values) or personal data.
+pub fn sample_values(
+    schema: Option<&str>,
     table: &str,
     column: &str,
+    rows: u64,
     limit: u64,
     dialect: Dialect,
 ) -> Result<Statement, CompileError> {
+    let source: TableRef = match schema {
+        Some(s) => (Alias::new(s), Alias::new(table)).into(),
+        None => Alias::new(table).into(),
+    };
+    let mut sample = Query::select();
+    sample
+        .expr_as(dialect.cast_text(col("t0", column)), Alias::new("value"))
+        .from_as(source, Alias::new("t0"))
+        .limit(rows);
     let mut q = Query::select();
-    let value = Expr::col((Alias::new("t0"), Alias::new(column)));
-    q.expr_as(dialect.cast_text(value.clone()), Alias::new("value"))
+    q.column(Alias::new("value"))
         .expr_as(Func::count(Expr::cust("*")), Alias::new("n"))
-        .from_as(Alias::new(table), Alias::new("t0"))
-        .and_where(value.clone().is_not_null())
+        .from_subquery(sample, Alias::new("s0"))
+        .and_where(out("value").is_not_null())
         .group_by_col(Alias::new("value"))
         .order_by(Alias::new("n"), SqlOrder::Desc)
         .order_by(Alias::new("value"), SqlOrder::Asc)
         .limit(limit);
-    finish(
-        &q,
-        vec![
-            Column {
-                name: "value".into(),
-                kind: ColumnKind::Text,
-            },
-            Column {
-                name: "n".into(),
-                kind: ColumnKind::Int,
-            },
-        ],
-        dialect,
-    )
+    finish(&q, value_count_columns(), dialect)
+}
+
+fn value_count_columns() -> Vec<Column> {
+    vec![
+        Column {
+            name: "value".into(),
+            kind: ColumnKind::Text,
+        },
+        Column {
+            name: "n".into(),
+            kind: ColumnKind::Int,
+        },
+    ]
+}
+
+/// Whose rows `top_values` reads.
+#[derive(Debug, Clone, Copy)]
+pub enum ValuesScope<'a> {
+    /// Every workspace's: `tally catalog check`, run by the operator, comparing listed values
+    /// with the data.
+    AllWorkspaces,
+    /// One workspace's, scoped like any query: discovered values served to that workspace.
+    Workspace(&'a WorkspaceId),
+}
+
+/// The most frequent values of a catalog table's column with their row counts (most frequent
+/// first, then by value), at most `limit`. Identifiers come from the catalog; the limit is bound.
+pub fn top_values(
+    catalog: &Catalog,
+    table: &str,
+    column: &str,
+    scope: ValuesScope<'_>,
+    limit: u64,
+    dialect: Dialect,
+) -> Result<Statement, CompileError> {
+    let mut q = Query::select();
+    let value = col("t0", column);
+    q.expr_as(dialect.cast_text(value.clone()), Alias::new("value"))
+        .expr_as(Func::count(Expr::cust("*")), Alias::new("n"));
+    match scope {
+        ValuesScope::AllWorkspaces => {
+            q.from_as(table_ref(&catalog.tables[table]), Alias::new("t0"));
+        }
+        ValuesScope::Workspace(w) => {
+            Scope::new(&mut q, table, catalog, w);
+        }
+    }
+    q.and_where(value.clone().is_not_null())
+        .group_by_col(Alias::new("value"))
+        .order_by(Alias::new("n"), SqlOrder::Desc)
+        .order_by(Alias::new("value"), SqlOrder::Asc)
+        .limit(limit);
+    finish(&q, value_count_columns(), dialect)
 }

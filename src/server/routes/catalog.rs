@@ -44,6 +44,8 @@ struct CatalogInfo {
     name: String,
     version: String,
     description: String,
+    /// Questions this catalog answers well (the page offers them as examples).
+    example_questions: Vec<String>,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -169,6 +171,7 @@ async fn role_catalog(
             name: catalog.name.clone(),
             version: catalog.version.clone(),
             description: catalog.description.clone(),
+            example_questions: catalog.example_questions.clone(),
         },
         role: RoleInfo {
             name: role.name.clone(),

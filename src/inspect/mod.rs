@@ -9,6 +9,8 @@
 //! finds every problem in one run, each with a stable code, the catalog key it is about and the
 //! nearest existing name; never reads the values of `confidential` or `pii` dimensions.
 
+pub mod init;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -16,7 +18,7 @@ use serde::Serialize;
 use crate::catalog::{AggFunc, Catalog, Measure, MetricDef, Sensitivity, Tenant, TimeBasis};
 use crate::check::nearest::nearest;
 use crate::exec::{ColumnType, ExecError, Limits, TableShape, Warehouse};
-use crate::sql::Dialect;
+use crate::sql::{Dialect, ValuesScope};
 
 /// How serious a finding is: errors make the check fail (exit 2, and `serve` refuses to start);
 /// warnings are advice.
@@ -50,8 +52,10 @@ enum Want {
 
 struct Checker<'a> {
     dialect: Dialect,
+    catalog: &'a Catalog,
+    /// Catalog table name → what the warehouse has under it.
     shapes: &'a BTreeMap<String, TableShape>,
-    all_tables: &'a [String],
+    all_tables: &'a BTreeMap<Option<String>, Vec<String>>,
     findings: Vec<Finding>,
 }
 
@@ -127,11 +131,27 @@ impl Checker<'_> {
         if self.shapes.contains_key(table) {
             return true;
         }
-        let near = Self::nearest_in(table, self.all_tables.iter().map(String::as_str));
+        let (schema, source) = match self.catalog.tables.get(table) {
+            Some(t) => (t.schema.clone(), t.source.as_str()),
+            None => (None, table),
+        };
+        let names = self
+            .all_tables
+            .get(&schema)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let near = Self::nearest_in(source, names.iter().map(String::as_str));
+        let place = match &schema {
+            Some(s) if names.is_empty() => {
+                format!("schema `{s}` (which has no tables, or does not exist)")
+            }
+            Some(s) => format!("schema `{s}`"),
+            None => "the warehouse".to_string(),
+        };
         self.error(
             "missing_table",
             key,
-            format!("table `{table}` is not in the warehouse{near}"),
+            format!("table `{source}` is not in {place}{near}"),
         );
         false
     }
@@ -161,28 +181,33 @@ impl Checker<'_> {
     }
 }
 
-/// The tables the catalog names.
-fn named_tables(catalog: &Catalog) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = catalog.tables.keys().cloned().collect();
-    out.extend(catalog.entities.values().map(|e| e.table.clone()));
-    out
-}
-
 /// Checks `catalog` against `warehouse`; every finding, errors first, each sorted by key.
 pub async fn check(
     catalog: &Catalog,
     warehouse: &Warehouse,
     limits: &Limits,
 ) -> Result<Vec<Finding>, ExecError> {
-    let all_tables = warehouse.table_names(limits).await?;
+    // The warehouse's table names, per schema the catalog names (for nearest-name hints).
+    let mut all_tables: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
     let mut shapes = BTreeMap::new();
-    for table in named_tables(catalog) {
-        if let Some(shape) = warehouse.describe(&table, limits).await? {
-            shapes.insert(table, shape);
+    for (name, t) in &catalog.tables {
+        if !all_tables.contains_key(&t.schema) {
+            let names = warehouse.table_names(t.schema.as_deref(), limits).await?;
+            all_tables.insert(
+                t.schema.clone(),
+                names.into_iter().map(|e| e.name).collect(),
+            );
+        }
+        if let Some(shape) = warehouse
+            .describe(t.schema.as_deref(), &t.source, limits)
+            .await?
+        {
+            shapes.insert(name.clone(), shape);
         }
     }
     let mut c = Checker {
         dialect: warehouse.dialect(),
+        catalog,
         shapes: &shapes,
         all_tables: &all_tables,
         findings: Vec::new(),
@@ -197,10 +222,10 @@ pub async fn check(
         if let Some(time) = &t.time {
             c.column(format!("tables.{name}.time"), name, time, Want::Time);
         }
-        for (other, col) in &t.joins {
+        for (other, on) in &t.joins {
             let key = format!("tables.{name}.joins.{other}");
-            c.column(key.clone(), name, col, Want::Any);
-            c.column(key, other, col, Want::Any);
+            c.column(key.clone(), name, &on.column, Want::Any);
+            c.column(key, other, &on.references, Want::Any);
         }
         if let Some(e) = &t.entity {
             c.column(format!("tables.{name}.entity"), name, e, Want::Any);
@@ -290,7 +315,7 @@ pub async fn check(
     // Listed values against the data, for dimensions whose values may be read.
     let mut findings = c.findings;
     for (name, d) in &catalog.dimensions {
-        if d.values.is_empty() || d.sensitivity >= Sensitivity::Confidential {
+        if d.values.is_empty() || d.discover || d.sensitivity >= Sensitivity::Confidential {
             continue;
         }
         let Some((table, column)) = d.bindings.first() else {
@@ -302,7 +327,16 @@ pub async fn check(
         if !readable {
             continue;
         }
-        let seen = warehouse.top_values(table, column, 200, limits).await?;
+        let seen = top_values(
+            catalog,
+            warehouse,
+            table,
+            column,
+            ValuesScope::AllWorkspaces,
+            200,
+            limits,
+        )
+        .await?;
         let total: i64 = seen.iter().map(|(_, n)| n).sum();
         let present: BTreeSet<&str> = seen.iter().map(|(v, _)| v.as_str()).collect();
         let missing: Vec<&String> = d
@@ -344,4 +378,64 @@ pub async fn check(
     }
     findings.sort();
     Ok(findings)
+}
+
+/// The most values read per `values = "discover"` dimension.
+pub const MAX_DISCOVERED_VALUES: u64 = 1_000;
+
+/// The catalog with its `values = "discover"` dimensions' values read from the warehouse (the
+/// most frequent first, at most `MAX_DISCOVERED_VALUES`), for a single-tenant catalog.
+///
+/// A multi-tenant catalog is returned as it is: its values would have to be read per workspace
+/// (one workspace's values are not another's to see), which this version does not do yet, so
+/// its discovered dimensions behave as unlisted ones (any value is accepted and bound).
+pub async fn discover(
+    catalog: &Catalog,
+    warehouse: &Warehouse,
+    limits: &Limits,
+) -> Result<Catalog, ExecError> {
+    let mut out = catalog.clone();
+    let crate::catalog::Tenancy::Single { workspace } = &catalog.tenancy else {
+        return Ok(out);
+    };
+    let workspace =
+        crate::plan::WorkspaceId::parse(workspace).map_err(|e| ExecError::Failed(e.to_string()))?;
+    for (name, d) in &catalog.dimensions {
+        if !d.discover || d.sensitivity >= Sensitivity::Confidential {
+            continue;
+        }
+        let Some((table, column)) = d.bindings.first() else {
+            continue;
+        };
+        let seen = top_values(
+            catalog,
+            warehouse,
+            table,
+            column,
+            ValuesScope::Workspace(&workspace),
+            MAX_DISCOVERED_VALUES,
+            limits,
+        )
+        .await?;
+        if let Some(dim) = out.dimensions.get_mut(name) {
+            dim.values = seen.into_iter().map(|(v, _)| v).collect();
+        }
+    }
+    Ok(out)
+}
+
+/// The most frequent values of a catalog table's column with their counts, at most `limit`.
+async fn top_values(
+    catalog: &Catalog,
+    warehouse: &Warehouse,
+    table: &str,
+    column: &str,
+    scope: ValuesScope<'_>,
+    limit: u64,
+    limits: &Limits,
+) -> Result<Vec<(String, i64)>, ExecError> {
+    let statement =
+        crate::sql::top_values(catalog, table, column, scope, limit, warehouse.dialect())
+            .map_err(|e| ExecError::Failed(e.to_string()))?;
+    warehouse.value_counts(&statement, limits).await
 }

@@ -24,6 +24,7 @@ use crate::server::{self, AppState, AuthConfig, DevSecret, Today};
 use crate::sql::{self, Dialect};
 use crate::store::{Store, StoreOptions};
 use crate::translate::{Mode, Translators};
+use catalog::CatalogCommand;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -67,23 +68,6 @@ enum Command {
     /// The catalog: check it against the warehouse it describes.
     #[command(subcommand)]
     Catalog(CatalogCommand),
-}
-
-#[derive(Subcommand, Debug)]
-enum CatalogCommand {
-    /// Check every table, column, type, join and listed value of the catalog against the
-    /// warehouse, and advise indexes; exit 0 when consistent, 2 with every problem otherwise.
-    Check(CatalogCheckArgs),
-}
-
-#[derive(Args, Debug)]
-struct CatalogCheckArgs {
-    /// `sqlite://FILE`, `postgres://…` or `mysql://…` (default: the demo warehouse).
-    #[arg(long, env = "TALLY_WAREHOUSE")]
-    warehouse: Option<String>,
-    /// Print the findings as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -211,9 +195,16 @@ struct ServeArgs {
     auth: AuthArgs,
     #[command(flatten)]
     store: StoreArgs,
+    /// Development: print a token per role (signed with a secret made for this process unless
+    /// a dev secret is given) and the page URL, as `demo` does, on your own warehouse.
+    #[arg(long)]
+    dev: bool,
+    /// The workspace the --dev tokens grant (default: a single-tenant catalog's workspace).
+    #[arg(long, requires = "dev")]
+    dev_workspace: Option<String>,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 struct AuthArgs {
     /// HS256 secret for development tokens, at least 32 bytes (prefer the environment variable:
     /// a flag shows in the process list).
@@ -338,6 +329,9 @@ macro_rules! say {
     }};
 }
 
+// After `say!`, which it uses.
+mod catalog;
+
 /// A failure with its exit code, printed as `error[code]: message`.
 struct Failure {
     exit: i32,
@@ -385,6 +379,10 @@ pub fn main() -> i32 {
 }
 
 async fn dispatch(cli: Cli) -> Result<i32, Failure> {
+    // `catalog init` writes a catalog: it has none to load yet.
+    if let Command::Catalog(CatalogCommand::Init(a)) = cli.command {
+        return catalog::init_cmd(a).await;
+    }
     let catalog = Arc::new(load_catalog(cli.catalog.as_deref())?);
     match cli.command {
         Command::Demo(a) => demo_cmd(catalog, a).await,
@@ -398,7 +396,8 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Compile(a) => compile(catalog, a),
         Command::Schema(a) => schema_cmd(&catalog, a),
         Command::Audit(c) => audit_cmd(c).await,
-        Command::Catalog(CatalogCommand::Check(a)) => catalog_check_cmd(&catalog, a).await,
+        Command::Catalog(CatalogCommand::Check(a)) => catalog::check_cmd(&catalog, a).await,
+        Command::Catalog(CatalogCommand::Init(_)) => unreachable!("handled above"),
     }
 }
 
@@ -521,50 +520,6 @@ async fn audit_cmd(c: AuditCommand) -> Result<i32, Failure> {
             }
         }
     }
-}
-
-/// `tally catalog check`: every finding, errors first; exit 2 when there is an error.
-async fn catalog_check_cmd(catalog: &Arc<Catalog>, a: CatalogCheckArgs) -> Result<i32, Failure> {
-    let clock = today(None);
-    let url = match a.warehouse {
-        Some(u) => u,
-        None => default_warehouse(catalog, &clock).await?,
-    };
-    let warehouse = Warehouse::open(&url)
-        .await
-        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
-    let findings = crate::inspect::check(catalog, &warehouse, &Limits::default())
-        .await
-        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
-    let errors = findings
-        .iter()
-        .filter(|f| f.level == crate::inspect::Level::Error)
-        .count();
-    if a.json {
-        say!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "ok": errors == 0,
-                "findings": findings,
-            }))
-            .expect("findings serialize")
-        );
-    } else {
-        for f in &findings {
-            let level = match f.level {
-                crate::inspect::Level::Error => "error",
-                crate::inspect::Level::Warning => "warning",
-            };
-            say!("{level}[{}] {}: {}", f.code, f.key, f.message);
-        }
-        say!(
-            "catalog {} against {}: {errors} error(s), {} warning(s)",
-            catalog.name,
-            crate::store::redact_url(&url),
-            findings.len() - errors
-        );
-    }
-    Ok(if errors == 0 { 0 } else { 2 })
 }
 
 /// Purges audit rows past retention once an hour while the server runs.
@@ -797,6 +752,17 @@ async fn open_engine(
     let warehouse = Warehouse::open(&url)
         .await
         .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    // `values = "discover"`: read once, here, before anything reads the catalog's values.
+    let catalog = if catalog.dimensions.values().any(|d| d.discover) {
+        let found = crate::inspect::discover(&catalog, &warehouse, &Limits::default())
+            .await
+            .map_err(|e| {
+                Failure::runtime(e.code(), format!("discovering dimension values: {e}"))
+            })?;
+        Arc::new(found)
+    } else {
+        catalog
+    };
     Ok(Engine::new(catalog, warehouse, Limits::default()))
 }
 
@@ -811,17 +777,22 @@ fn exit_for(outcome: Outcome) -> i32 {
 
 async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failure> {
     let clock = today(a.today);
-    // The LLM setup is read before the warehouse is opened, so a bad setting fails fast.
-    let rules = Arc::new(crate::translate::rules::Rules::new(&catalog));
-    let translators = crate::translate::Translators::from_env(
-        catalog.clone(),
-        rules.clone(),
-        a.translator.map(Into::into),
-    )
-    .map_err(|e| Failure::usage("invalid_translator", e.to_string()))?;
-    let mut engine = open_engine(catalog, a.warehouse, &clock).await?;
-    engine.rules = rules;
-    engine.translators = translators;
+    // The LLM setup is read before the warehouse is opened, so a bad setting fails fast; the
+    // translators are then built on the catalog as opened (with its discovered values).
+    let translators = |catalog: &Arc<Catalog>, rules: &Arc<crate::translate::rules::Rules>| {
+        crate::translate::Translators::from_env(
+            catalog.clone(),
+            rules.clone(),
+            a.translator.map(Into::into),
+        )
+        .map_err(|e| Failure::usage("invalid_translator", e.to_string()))
+    };
+    translators(
+        &catalog,
+        &Arc::new(crate::translate::rules::Rules::new(&catalog)),
+    )?;
+    let mut engine = open_engine(catalog, a.warehouse.clone(), &clock).await?;
+    engine.translators = translators(&engine.catalog, &engine.rules)?;
     let mut previous: Option<serde_json::Value> = None;
     let mut spent_usd = 0.0;
     for q in &a.after {
@@ -1264,8 +1235,28 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
         Some(path) => Config::load(path).map_err(|m| Failure::usage("invalid_config", m))?,
         None => Config::default(),
     };
+    // `--dev`: tokens per role, signed with the given dev secret or one made for this process.
+    let mut auth_args = a.auth.clone();
+    let dev_workspace = if a.dev {
+        if auth_args.dev_secret.is_none() {
+            let secret = DevSecret::random_text().map_err(|m| Failure::runtime("randomness", m))?;
+            auth_args.dev_secret = Some(secret);
+        }
+        match (&a.dev_workspace, &catalog.tenancy) {
+            (Some(w), _) => Some(w.clone()),
+            (None, crate::catalog::Tenancy::Single { workspace }) => Some(workspace.clone()),
+            (None, crate::catalog::Tenancy::Multi) => {
+                return Err(Failure::usage(
+                    "dev_workspace_required",
+                    "the catalog is multi-tenant: say which workspace the --dev tokens grant with --dev-workspace W",
+                ))
+            }
+        }
+    } else {
+        None
+    };
     // Fail closed: without a verifier no request could be authorised.
-    let (_, auth) = auth_config(&a.auth, Some(&file.auth))?;
+    let (dev_secret, auth) = auth_config(&auth_args, Some(&file.auth))?;
     let auth = match file.auth.max_token_lifetime_secs {
         Some(0) => {
             return Err(Failure::usage(
@@ -1288,6 +1279,8 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
     let clock = today(today_flag);
     let warehouse = a.warehouse.clone().or(file.warehouse.url.clone());
     let mut engine = open_engine(catalog.clone(), warehouse, &clock).await?;
+    // With its discovered values, from here on.
+    let catalog = engine.catalog.clone();
     // The catalog must describe this warehouse: a missing column would otherwise surface as a
     // failed query in front of a user.
     let findings = crate::inspect::check(&catalog, &engine.warehouse, &Limits::default())
@@ -1352,7 +1345,16 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
     let store = open_store(&store_args).await?;
     spawn_hourly_purge(store.clone(), retention(&store_args));
     let translator = engine.translators.mode().as_str();
-    let mut state = AppState::new(Arc::new(engine), auth, store.clone()).with_today(today);
+    let mut tokens = Vec::new();
+    if let (Some(workspace), Some(secret)) = (&dev_workspace, &dev_secret) {
+        let (issuer, audience) = (auth.issuer().to_string(), auth.audience().to_string());
+        tokens = print_role_tokens(&catalog, secret, &issuer, &audience, workspace)?;
+        let shown = listener.local_addr().unwrap_or(addr);
+        say!("\nWeb page: http://{shown}/ (a role picker with these tokens)");
+    }
+    let mut state = AppState::new(Arc::new(engine), auth, store.clone())
+        .with_today(today)
+        .with_demo_tokens(tokens);
     if let Some(body_bytes) = file.server.body_limit_bytes {
         state = state.with_limits(server::ServerLimits { body_bytes });
     }
@@ -1372,6 +1374,33 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
 fn retention(a: &StoreArgs) -> u32 {
     a.retention_days
         .unwrap_or(crate::store::DEFAULT_RETENTION_DAYS)
+}
+
+/// Mints and prints an 8-hour token per data role for `workspace`: (role, token).
+fn print_role_tokens(
+    catalog: &Catalog,
+    secret: &DevSecret,
+    issuer: &str,
+    audience: &str,
+    workspace: &str,
+) -> Result<Vec<(String, String)>, Failure> {
+    say!("Dev tokens (workspace {workspace}, valid 8 h):");
+    let mut tokens = Vec::new();
+    for role in catalog.roles.values().filter(|r| !r.kinds.is_empty()) {
+        let token = server::mint_dev_token(
+            secret,
+            issuer,
+            audience,
+            &format!("demo-{}", role.name),
+            &role.name,
+            &[workspace.to_string()],
+            std::time::Duration::from_secs(8 * 3600),
+        )
+        .map_err(|m| Failure::runtime("token", m))?;
+        say!("  {:<14} {token}", role.name);
+        tokens.push((role.name.clone(), token));
+    }
+    Ok(tokens)
 }
 
 async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
@@ -1412,22 +1441,7 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
         catalog.version,
         clock.today()
     );
-    say!("Dev tokens (workspace {workspace}, valid 8 h, for this process only):");
-    let mut tokens = Vec::new();
-    for role in catalog.roles.values().filter(|r| !r.kinds.is_empty()) {
-        let token = server::mint_dev_token(
-            &secret,
-            issuer,
-            audience,
-            &format!("demo-{}", role.name),
-            &role.name,
-            std::slice::from_ref(&workspace),
-            std::time::Duration::from_secs(8 * 3600),
-        )
-        .map_err(|m| Failure::runtime("token", m))?;
-        say!("  {:<14} {token}", role.name);
-        tokens.push((role.name.clone(), token));
-    }
+    let tokens = print_role_tokens(&catalog, &secret, issuer, audience, &workspace)?;
     let question = first["title"].as_str().unwrap_or("");
     let role = first["role"].as_str().unwrap_or("analyst");
     let token = tokens
