@@ -190,7 +190,13 @@ pub struct Engine {
     pub limits: Limits,
     /// Statement results kept for repeated questions (`None`: every question runs).
     pub cache: Option<ResultCache>,
+    /// A multi-tenant catalog's `values = "discover"`: an engine per workspace whose catalog
+    /// holds that workspace's values (`None`: every workspace uses `catalog`).
+    views: Option<moka::future::Cache<String, Arc<Engine>>>,
 }
+
+/// How long a workspace's discovered values are kept before they are read again.
+pub const DISCOVERY_REFRESH: std::time::Duration = std::time::Duration::from_secs(600);
 
 fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e6).round() / 1e3
@@ -235,6 +241,71 @@ impl Engine {
             warehouse,
             limits,
             cache: None,
+            views: None,
+        }
+    }
+
+    /// Reads a multi-tenant catalog's `values = "discover"` dimensions per workspace: on a
+    /// workspace's first request, and again once `refresh` has passed. No-op for a catalog
+    /// without such dimensions, or a single-tenant one (its values are read once, at start:
+    /// `inspect::discover`).
+    pub fn with_discovery(mut self, refresh: std::time::Duration) -> Engine {
+        let wanted = self.catalog.tenancy == crate::catalog::Tenancy::Multi
+            && self.catalog.dimensions.values().any(|d| d.discover);
+        self.views = wanted.then(|| {
+            moka::future::Cache::builder()
+                .time_to_live(refresh)
+                .max_capacity(10_000)
+                .build()
+        });
+        self
+    }
+
+    /// The engine for `workspace` when its catalog view differs from `catalog` (discovered
+    /// values), read once per refresh; `None` to use `self`. A discovery that fails is logged
+    /// and the workspace is served as if the values were not listed.
+    async fn view(&self, workspace: &str) -> Option<Arc<Engine>> {
+        let views = self.views.as_ref()?;
+        let w = WorkspaceId::parse(workspace).ok()?;
+        let found = views
+            .try_get_with(workspace.to_string(), async {
+                let catalog =
+                    crate::inspect::discover_in(&self.catalog, &self.warehouse, &w, &self.limits)
+                        .await?;
+                Ok::<_, ExecError>(Arc::new(self.with_catalog(Arc::new(catalog))))
+            })
+            .await;
+        match found {
+            Ok(engine) => Some(engine),
+            Err(e) => {
+                tracing::warn!(workspace, error = %e, "discovering dimension values failed");
+                None
+            }
+        }
+    }
+
+    /// This engine reading `catalog` instead (same warehouse, limits, cache and translators).
+    fn with_catalog(&self, catalog: Arc<Catalog>) -> Engine {
+        let rules = Arc::new(Rules::new(&catalog));
+        Engine {
+            checker: Checker::new(catalog.clone()),
+            translators: self
+                .translators
+                .with_catalog(catalog.clone(), rules.clone()),
+            rules,
+            catalog,
+            warehouse: self.warehouse.clone(),
+            limits: self.limits,
+            cache: self.cache.clone(),
+            views: None,
+        }
+    }
+
+    /// The catalog as `workspace` sees it (with its discovered values).
+    pub async fn catalog_in(&self, workspace: &str) -> Arc<Catalog> {
+        match self.view(workspace).await {
+            Some(e) => e.catalog.clone(),
+            None => self.catalog.clone(),
         }
     }
 
@@ -285,6 +356,12 @@ impl Engine {
         turn: Turn<'_>,
         progress: Progress<'_>,
     ) -> Result<(Response, Trace), Error> {
+        if let Some(view) = self.view(workspace).await {
+            return Box::pin(
+                view.ask_with_progress(question, role, workspace, clock, turn, progress),
+            )
+            .await;
+        }
         let started = Instant::now();
         // Tabs and line breaks are spacing in a question; any other control character is
         // refused, as in DSL strings.
@@ -426,6 +503,9 @@ impl Engine {
         clock: &Clock,
         progress: Progress<'_>,
     ) -> Result<(Response, Trace), Error> {
+        if let Some(view) = self.view(workspace).await {
+            return Box::pin(view.run_with_progress(raw, role, workspace, clock, progress)).await;
+        }
         let started = Instant::now();
         let mut trace = Trace::default();
         let mut timings = Timings::default();

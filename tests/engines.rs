@@ -614,7 +614,8 @@ fn shop_statements(kind: &str, schema: Option<&str>) -> Vec<String> {
         })
         .collect();
     out.push(format!(
-        "INSERT INTO {} (id, workspace_id, email, country, created_at) VALUES {}",
+        "INSERT INTO {} (id, workspace_id, email, country, created_at) VALUES {}, \
+         (61, 'globex', 'jp@example.com', 'JP', '2026-03-01 10:00:00')",
         t("customers"),
         customers.join(", ")
     ));
@@ -624,7 +625,7 @@ fn shop_statements(kind: &str, schema: Option<&str>) -> Vec<String> {
             let ws = if customer % 3 == 0 { "globex" } else { "acme" };
             format!(
                 "({i}, '{ws}', {customer}, '{}', '{}', {}.{:02}, '2026-{:02}-{:02} 12:00:00')",
-                statuses[i % 3],
+                statuses[(i / 2) % 3],
                 if i % 2 == 0 { "a" } else { "b" },
                 5 + (i * 37) % 290,
                 (i * 13) % 100,
@@ -639,6 +640,14 @@ fn shop_statements(kind: &str, schema: Option<&str>) -> Vec<String> {
         quoted(kind, "Status"),
         quoted(kind, "group"),
         orders.join(", ")
+    ));
+    // Only globex has a customer in Japan: acme must never see the value.
+    out.push(format!(
+        "INSERT INTO {} (id, workspace_id, customer_id, {}, {}, amount, ordered_at) VALUES \
+         (401, 'globex', 61, 'paid', 'a', 50.00, '2026-05-05 12:00:00')",
+        t("orders"),
+        quoted(kind, "Status"),
+        quoted(kind, "group"),
     ));
     out
 }
@@ -812,7 +821,69 @@ async fn a_fresh_warehouse_goes_from_catalog_init_to_exact_answers_on_every_engi
         assert!(errors.is_empty(), "{}: {errors:?}", shop.kind);
 
         // The numbers of a query equal hand-written SQL.
-        let engine = Engine::new(std::sync::Arc::new(catalog), warehouse, limits);
+        let engine = Engine::new(std::sync::Arc::new(catalog), warehouse, limits)
+            .with_discovery(Duration::from_secs(600));
+        // Discovered values are each workspace's own.
+        let mut acme = engine.catalog_in("acme").await.dimensions["country"]
+            .values
+            .clone();
+        acme.sort();
+        assert_eq!(acme, ["DE", "FR", "IT", "US"], "{}", shop.kind);
+        assert!(
+            engine.catalog_in("globex").await.dimensions["country"]
+                .values
+                .contains(&"JP".to_string()),
+            "{}",
+            shop.kind
+        );
+        let in_japan = serde_json::json!({
+            "kind": "metric", "metrics": ["orders"], "period": {"preset": "this_year"},
+            "filters": [{"dimension": "country", "op": "eq", "values": ["JP"]}]
+        })
+        .to_string();
+        let clock = Clock::fixed(common::date("2026-11-20"));
+        let (r, _) = engine
+            .run(in_japan.as_bytes(), "analyst", "acme", &clock)
+            .await
+            .unwrap();
+        let body = serde_json::to_value(&r).unwrap();
+        assert_eq!(body["outcome"], "invalid", "{}: {body:#}", shop.kind);
+        let allowed = &body["diagnostics"][0]["allowed"];
+        assert!(
+            allowed
+                .as_array()
+                .is_some_and(|a| a.len() == 4 && !a.contains(&"JP".into())),
+            "{}: acme is told only its own values: {body:#}",
+            shop.kind
+        );
+        let (r, _) = engine
+            .run(in_japan.as_bytes(), "analyst", "globex", &clock)
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&r).unwrap()["outcome"],
+            "answered",
+            "{}",
+            shop.kind
+        );
+        let (r, _) = engine
+            .ask(
+                "paid orders by country in march",
+                "analyst",
+                "acme",
+                &clock,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            r.outcome.as_str(),
+            "answered",
+            "{}: {}",
+            shop.kind,
+            r.answer
+        );
+        assert!(r.answer.contains("paid"), "{}: {}", shop.kind, r.answer);
         let dsl = serde_json::json!({
             "kind": "metric",
             "metrics": ["total_amount", "orders"],

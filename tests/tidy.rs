@@ -29,6 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "exec",
             "result",
             "answer",
+            "inspect",
         ],
     ),
     (

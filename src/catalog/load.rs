@@ -56,15 +56,7 @@ impl Loader<'_> {
     /// A name in the warehouse (a column, a schema): quoted in every statement, so any case is
     /// fine, but only letters, digits, `_` and `$`.
     fn column(&self, key: &str, name: &str) -> Result<(), CatalogError> {
-        let ok = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
-            && name.len() <= 63;
-        if ok {
+        if is_warehouse_name(name) {
             Ok(())
         } else {
             Err(self.err(
@@ -367,6 +359,7 @@ fn load_dimensions(
                 ty: l.value_type(&format!("{key}.type"), &d.ty)?,
                 synonyms: d.synonyms.clone(),
                 phrases: d.phrases.clone(),
+                values_complete: !discover,
                 values,
                 discover,
                 value_synonyms: d.value_synonyms.clone(),

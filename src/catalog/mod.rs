@@ -160,8 +160,11 @@ pub struct Dimension {
     pub phrases: Vec<String>,
     /// The listed values (empty when discovered: see `discover`).
     pub values: Vec<String>,
-    /// `values = "discover"`: the values are read from the warehouse at start (`exec::discover`).
+    /// `values = "discover"`: the values are read from the warehouse (`inspect::discover`).
     pub discover: bool,
+    /// `values` lists every value there is (listed values, or a discovery that stayed under
+    /// its cap): a filter on any other value is `unknown_value`.
+    pub values_complete: bool,
     pub value_synonyms: BTreeMap<String, Vec<String>>,
     pub entity: bool,
     pub driver: bool,
@@ -372,6 +375,18 @@ impl Allow {
             Allow::Only(set) => set.contains(name),
         }
     }
+}
+
+/// Whether `s` can name a table, column or schema in a catalog: letters, digits, `_` and `$`,
+/// starting with a letter or `_`, at most 63 (it is always quoted, so any case and reserved
+/// words are fine).
+pub fn is_warehouse_name(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        && s.len() <= 63
 }
 
 /// Whether `s` is a workspace (tenant) id: 1–64 characters of `[A-Za-z0-9_.-]`.

@@ -363,7 +363,7 @@ fn dimension_filter(f: &Filter, pointer: &str, catalog: &Catalog, out: &mut Vec<
         return;
     };
     filter_shape(pointer, f.op, &f.values, dim.ty, out);
-    if dim.values.is_empty() || f.op == FilterOp::Contains {
+    if dim.values.is_empty() || !dim.values_complete || f.op == FilterOp::Contains {
         return;
     }
     for (j, v) in f.values.iter().enumerate() {

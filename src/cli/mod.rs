@@ -763,7 +763,8 @@ async fn open_engine(
     } else {
         catalog
     };
-    Ok(Engine::new(catalog, warehouse, Limits::default()))
+    Ok(Engine::new(catalog, warehouse, Limits::default())
+        .with_discovery(pipeline::DISCOVERY_REFRESH))
 }
 
 fn exit_for(outcome: Outcome) -> i32 {

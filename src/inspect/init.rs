@@ -435,6 +435,34 @@ pub fn render(facts: &Facts, opts: &Options) -> Result<String, InitError> {
             }
         }
     };
+    // Columns whose names a catalog cannot hold are left out (and named in a comment).
+    let mut odd_columns: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let usable: Vec<TableFacts> = facts
+        .tables
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            let (ok, odd): (Vec<ColumnShape>, Vec<ColumnShape>) = t
+                .shape
+                .columns
+                .into_iter()
+                .partition(|c| crate::catalog::is_warehouse_name(&c.name));
+            t.shape.columns = ok;
+            if !odd.is_empty() {
+                odd_columns.insert(t.name.clone(), odd.into_iter().map(|c| c.name).collect());
+            }
+            t.shape.foreign_keys.retain(|f| {
+                crate::catalog::is_warehouse_name(&f.column)
+                    && crate::catalog::is_warehouse_name(&f.table)
+                    && (f.references.is_empty() || crate::catalog::is_warehouse_name(&f.references))
+            });
+            t
+        })
+        .collect();
+    let facts = &Facts {
+        dialect: facts.dialect,
+        tables: usable,
+    };
     let by_name: BTreeMap<&str, &TableFacts> =
         facts.tables.iter().map(|t| (t.name.as_str(), t)).collect();
     let has_tenant = |t: &str| match (&tenant_column, by_name.get(t)) {
@@ -547,6 +575,13 @@ pub fn render(facts: &Facts, opts: &Options) -> Result<String, InitError> {
     for p in &plans {
         let t = p.facts;
         let tkey = key(&schema_prefix(&t.name));
+        if !crate::catalog::is_warehouse_name(&t.name) {
+            tables_out.push_str(&format!(
+                "# Left out {}: a table name Tally can use has only letters, digits, _ and $ (rename it, or add a view with such a name).\n\n",
+                q(&t.name)
+            ));
+            continue;
+        }
         if t.view {
             tables_out.push_str(&format!(
                 "# Left out the view `{}`: its numbers repeat its tables'. Describe it by hand as a [tables] entry to query it.\n\n",
@@ -559,6 +594,16 @@ pub fn render(facts: &Facts, opts: &Options) -> Result<String, InitError> {
             continue;
         }
         tables_out.push_str(&format!("[tables.{tkey}]\n"));
+        let odd: Vec<String> = odd_columns
+            .get(&t.name)
+            .map(|v| v.iter().map(|c| q(c)).collect())
+            .unwrap_or_default();
+        if !odd.is_empty() {
+            tables_out.push_str(&format!(
+                "# Columns left out (names with characters other than letters, digits, _ and $): {}\n",
+                odd.join(", ")
+            ));
+        }
         if t.rows_seen == 0 {
             tables_out.push_str(
                 "# Empty when this was written: no column could be sampled, so no dimensions were guessed.\n",
@@ -832,5 +877,148 @@ mod tests {
         assert!(personal_values(&seen(&["10.0.0.1", "192.168.1.20"])));
         assert!(!personal_values(&seen(&["paid", "refunded", "open"])));
         assert!(!personal_values(&seen(&["1234567", "7654321"])));
+    }
+
+    fn col(name: &str, ty: ColumnType) -> ColumnShape {
+        ColumnShape {
+            name: name.into(),
+            declared: format!("{ty:?}"),
+            ty,
+            primary_key: name == "id",
+        }
+    }
+
+    fn table(name: &str, columns: Vec<ColumnShape>) -> TableFacts {
+        let mut samples = BTreeMap::new();
+        for c in &columns {
+            if c.ty == ColumnType::Text && !personal_name(&c.name) {
+                samples.insert(
+                    c.name.clone(),
+                    Sample {
+                        distinct: 3,
+                        rows: 100,
+                        personal: false,
+                        dates: false,
+                    },
+                );
+            }
+        }
+        TableFacts {
+            name: name.into(),
+            view: false,
+            shape: TableShape {
+                columns,
+                indexes: vec![],
+                foreign_keys: vec![],
+            },
+            dropped_columns: 0,
+            samples,
+            rows_seen: 100,
+        }
+    }
+
+    fn opts(tenancy: Tenancy) -> Options {
+        Options {
+            schema: None,
+            tenancy,
+            name: "t".into(),
+            source: "test".into(),
+        }
+    }
+
+    /// The awkward shapes a real warehouse has: each gets a clear comment, and the file loads.
+    #[test]
+    fn awkward_tables_are_described_or_left_out_with_the_reason() {
+        use ColumnType::*;
+        let mut wide = table("wide", vec![col("id", Integer), col("at", Timestamp)]);
+        wide.dropped_columns = 300;
+        let mut empty = table(
+            "empty",
+            vec![col("id", Integer), col("at", Timestamp), col("kind", Text)],
+        );
+        empty.rows_seen = 0;
+        empty.samples.clear();
+        let mut view = table("recent", vec![col("at", Timestamp)]);
+        view.view = true;
+        let facts = Facts {
+            dialect: Dialect::Postgres,
+            tables: vec![
+                table(
+                    "Orders",
+                    vec![
+                        col("id", Integer),
+                        col("OrderedAt", Timestamp),
+                        col("group", Text),
+                        col("unit price", Real),
+                        col("Amount", Real),
+                    ],
+                ),
+                table("lookup", vec![col("id", Integer), col("label", Text)]),
+                table(
+                    "order items",
+                    vec![col("id", Integer), col("at", Timestamp)],
+                ),
+                wide,
+                empty,
+                view,
+            ],
+        };
+        let text = render(&facts, &opts(Tenancy::Single)).unwrap();
+        let catalog = crate::catalog::Catalog::from_toml(&text, "t.toml")
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert!(text.contains("# No date or timestamp column: no metric was made for this table."));
+        assert!(text.contains("# Empty when this was written"));
+        assert!(text.contains("# 300 more columns were not considered"));
+        assert!(text.contains("# Left out the view `recent`"));
+        assert!(text.contains("# Left out \"order items\""));
+        assert!(text.contains("# Columns left out (names with characters other than letters, digits, _ and $): \"unit price\""));
+        assert_eq!(catalog.tables["Orders"].time.as_deref(), Some("OrderedAt"));
+        assert!(catalog.metrics.contains_key("orders"));
+        assert!(catalog.metrics.contains_key("total_amount"));
+        assert_eq!(
+            catalog.dimensions["group"].bindings,
+            [("Orders".to_string(), "group".to_string())]
+        );
+        assert!(!catalog.metrics.contains_key("lookup"));
+        assert!(!catalog.tables.contains_key("recent"));
+        assert_eq!(text, render(&facts, &opts(Tenancy::Single)).unwrap());
+    }
+
+    #[test]
+    fn tenancy_must_be_said_or_found() {
+        use ColumnType::*;
+        let facts = Facts {
+            dialect: Dialect::Sqlite,
+            tables: vec![table(
+                "orders",
+                vec![col("id", Integer), col("at", Timestamp)],
+            )],
+        };
+        let e = render(&facts, &opts(Tenancy::Detect)).unwrap_err();
+        assert_eq!(e.code(), "tenancy_unclear");
+        assert!(e.to_string().contains("--single-tenant"), "{e}");
+        let e = render(&facts, &opts(Tenancy::Column("org".into()))).unwrap_err();
+        assert!(e.to_string().contains("no table has a column `org`"), "{e}");
+        let scoped = Facts {
+            dialect: Dialect::Sqlite,
+            tables: vec![table(
+                "orders",
+                vec![
+                    col("id", Integer),
+                    col("tenant_id", Text),
+                    col("at", Timestamp),
+                ],
+            )],
+        };
+        let text = render(&scoped, &opts(Tenancy::Detect)).unwrap();
+        assert!(text.contains("tenant = \"tenant_id\""), "{text}");
+        let undated = Facts {
+            dialect: Dialect::Sqlite,
+            tables: vec![table("things", vec![col("id", Integer)])],
+        };
+        assert_eq!(
+            render(&undated, &opts(Tenancy::Single)).unwrap_err().code(),
+            "no_tables"
+        );
     }
 }

@@ -383,23 +383,36 @@ pub async fn check(
 /// The most values read per `values = "discover"` dimension.
 pub const MAX_DISCOVERED_VALUES: u64 = 1_000;
 
-/// The catalog with its `values = "discover"` dimensions' values read from the warehouse (the
-/// most frequent first, at most `MAX_DISCOVERED_VALUES`), for a single-tenant catalog.
-///
-/// A multi-tenant catalog is returned as it is: its values would have to be read per workspace
-/// (one workspace's values are not another's to see), which this version does not do yet, so
-/// its discovered dimensions behave as unlisted ones (any value is accepted and bound).
+/// The catalog with its `values = "discover"` dimensions' values read from the warehouse, for a
+/// single-tenant catalog (its one workspace); a multi-tenant catalog is returned as it is (its
+/// values are read per workspace: `discover_in`, which the engine calls on a workspace's first
+/// request).
 pub async fn discover(
     catalog: &Catalog,
     warehouse: &Warehouse,
     limits: &Limits,
 ) -> Result<Catalog, ExecError> {
+    match &catalog.tenancy {
+        crate::catalog::Tenancy::Single { workspace } => {
+            let workspace = crate::plan::WorkspaceId::parse(workspace)
+                .map_err(|e| ExecError::Failed(e.to_string()))?;
+            discover_in(catalog, warehouse, &workspace, limits).await
+        }
+        crate::catalog::Tenancy::Multi => Ok(catalog.clone()),
+    }
+}
+
+/// The catalog as `workspace` sees it: each `values = "discover"` dimension holds the values of
+/// that workspace's rows only (read like any query, scoped to the workspace on every table and
+/// join), the most frequent first, at most `MAX_DISCOVERED_VALUES` (when the cap is reached
+/// the list is not complete, so other values stay allowed).
+pub async fn discover_in(
+    catalog: &Catalog,
+    warehouse: &Warehouse,
+    workspace: &crate::plan::WorkspaceId,
+    limits: &Limits,
+) -> Result<Catalog, ExecError> {
     let mut out = catalog.clone();
-    let crate::catalog::Tenancy::Single { workspace } = &catalog.tenancy else {
-        return Ok(out);
-    };
-    let workspace =
-        crate::plan::WorkspaceId::parse(workspace).map_err(|e| ExecError::Failed(e.to_string()))?;
     for (name, d) in &catalog.dimensions {
         if !d.discover || d.sensitivity >= Sensitivity::Confidential {
             continue;
@@ -412,12 +425,13 @@ pub async fn discover(
             warehouse,
             table,
             column,
-            ValuesScope::Workspace(&workspace),
+            ValuesScope::Workspace(workspace),
             MAX_DISCOVERED_VALUES,
             limits,
         )
         .await?;
         if let Some(dim) = out.dimensions.get_mut(name) {
+            dim.values_complete = (seen.len() as u64) < MAX_DISCOVERED_VALUES;
             dim.values = seen.into_iter().map(|(v, _)| v).collect();
         }
     }

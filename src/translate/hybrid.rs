@@ -94,6 +94,17 @@ impl std::fmt::Debug for Translators {
 }
 
 impl Translators {
+    /// The same translators (mode, LLM) reading `catalog`: a workspace's view of the catalog
+    /// with its discovered values. The LLM's prompt stays the one it was built with.
+    pub fn with_catalog(&self, catalog: Arc<Catalog>, rules: Arc<Rules>) -> Translators {
+        Translators {
+            mode: self.mode,
+            catalog,
+            rules,
+            llm: self.llm.clone(),
+        }
+    }
+
     /// The rule translator alone (no network).
     pub fn rules_only(catalog: Arc<Catalog>, rules: Arc<Rules>) -> Translators {
         Translators {

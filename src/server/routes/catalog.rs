@@ -113,7 +113,12 @@ async fn role_catalog(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<CatalogView>, ApiError> {
-    let catalog = &state.engine.catalog;
+    // Discovered values are the token's workspace's own (with several, none are shown).
+    let catalog = match caller.workspace(None) {
+        Ok(w) => state.engine.catalog_in(&w).await,
+        Err(_) => state.engine.catalog.clone(),
+    };
+    let catalog = &*catalog;
     let role = catalog.role(&caller.role).ok_or(ApiError::UnknownRole)?;
     let names = Names::of_role(catalog, role);
     let metrics = names
