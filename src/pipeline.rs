@@ -245,13 +245,12 @@ impl Engine {
         }
     }
 
-    /// Reads a multi-tenant catalog's `values = "discover"` dimensions per workspace: on a
-    /// workspace's first request, and again once `refresh` has passed. No-op for a catalog
-    /// without such dimensions, or a single-tenant one (its values are read once, at start:
-    /// `inspect::discover`).
+    /// Reads the catalog's `values = "discover"` dimensions per workspace: on a workspace's
+    /// first request, and again once `refresh` has passed (a single-tenant catalog's one
+    /// workspace likewise, after the read at start: `inspect::discover`). No-op for a catalog
+    /// without such dimensions.
     pub fn with_discovery(mut self, refresh: std::time::Duration) -> Engine {
-        let wanted = self.catalog.tenancy == crate::catalog::Tenancy::Multi
-            && self.catalog.dimensions.values().any(|d| d.discover);
+        let wanted = self.catalog.dimensions.values().any(|d| d.discover);
         self.views = wanted.then(|| {
             moka::future::Cache::builder()
                 .time_to_live(refresh)

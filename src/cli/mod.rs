@@ -1051,7 +1051,10 @@ async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     let example = example_for(&catalog).ok_or_else(|| {
         Failure::usage(
             "no_generator",
-            format!("catalog `{}` has no demo", catalog.name),
+            format!(
+                "catalog `{}` has no demo: to serve it on your own warehouse, run `tally --catalog FILE serve --dev --warehouse URL` (see the README's \"Use your own data\")",
+                catalog.name
+            ),
         )
     })?;
     let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
@@ -1412,7 +1415,10 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     let example = example_for(&catalog).ok_or_else(|| {
         Failure::usage(
             "no_generator",
-            format!("catalog `{}` has no demo", catalog.name),
+            format!(
+                "catalog `{}` has no demo: to serve it on your own warehouse, run `tally --catalog FILE serve --dev --warehouse URL` (see the README's \"Use your own data\")",
+                catalog.name
+            ),
         )
     })?;
     let queries: Vec<serde_json::Value> =

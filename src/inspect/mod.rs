@@ -168,13 +168,28 @@ impl Checker<'_> {
             index.len() >= columns.len() && index.iter().zip(columns).all(|(a, b)| a == b)
         });
         if !covered {
+            // A statement to paste, quoted for the engine.
+            let quote = |n: &str| match self.dialect {
+                Dialect::Mysql => format!("`{n}`"),
+                _ => format!("\"{n}\""),
+            };
+            let (schema, source) = match self.catalog.tables.get(table) {
+                Some(t) => (t.schema.as_deref(), t.source.as_str()),
+                None => (None, table),
+            };
+            let target = match schema {
+                Some(s) => format!("{}.{}", quote(s), quote(source)),
+                None => quote(source),
+            };
+            let name = crate::inspect::init::snake(&format!("{source}_{}_idx", columns.join("_")));
             self.warn(
                 "index_advice",
                 key,
                 format!(
-                    "no index on `{table}` starts with ({}): {why}; consider CREATE INDEX ON {table} ({})",
+                    "no index on `{table}` starts with ({}): {why}; consider: CREATE INDEX {} ON {target} ({})",
                     columns.join(", "),
-                    columns.join(", ")
+                    quote(&name),
+                    columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
                 ),
             );
         }
