@@ -38,6 +38,9 @@ async fn sqlite_db(demo: &Demo) -> PathBuf {
         .join("tally-test-data");
     std::fs::create_dir_all(&dir).expect("create target/tally-test-data");
     let path = dir.join(format!("{}-{}.db", demo.catalog, demo.fingerprint()));
+    // Tests of this binary run in parallel: one builds, the others wait and find the file.
+    static BUILDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _building = BUILDING.lock().await;
     if !path.is_file() {
         // Another test binary may be building it too: write privately, then rename.
         let private = dir.join(format!(
