@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document served at `GET /openapi.json`, generated from the request and
 //! response types themselves (`schemars` draft 2020-12 schemas, which OpenAPI 3.1 takes as is).
 //!
-//! Invariants: every route the router serves has an operation here (`tests/http_ops.rs` scans
+//! Invariants: every route the router serves has an operation here (`tests/it/http_ops.rs` scans
 //! the route modules and fails on a missing one); request bodies are described as they are
 //! deserialized and responses as they are serialized; every error status points at the one
 //! `ErrorBody` shape. The document names no catalog: the DSL a role may send is served per role

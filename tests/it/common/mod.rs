@@ -30,7 +30,7 @@ pub async fn demo_db() -> PathBuf {
     DB.get_or_init(|| {
         example_db(
             demo::metrica(),
-            include_str!("../../examples/metrica/generate.rs"),
+            include_str!("../../../examples/metrica/generate.rs"),
         )
     })
     .await
@@ -108,7 +108,7 @@ pub async fn adnavi_db() -> PathBuf {
     DB.get_or_init(|| {
         example_db(
             demo::adnavi(),
-            include_str!("../../examples/adnavi/generate.rs"),
+            include_str!("../../../examples/adnavi/generate.rs"),
         )
     })
     .await

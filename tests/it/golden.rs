@@ -6,7 +6,7 @@
 //! A case runs on the catalog its `catalog` field names (an embedded example: `adnavi`) and that
 //! example's demo warehouse; without the field, on the default Metrica catalog.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,12 +24,12 @@ fn golden_cases() {
     // Per catalog, built when a case first needs it.
     let mut engines: BTreeMap<String, (Engine, Checker)> = BTreeMap::new();
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../golden/snapshots");
+    settings.set_snapshot_path("../../golden/snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.add_redaction(".response.query_id", "[query_id]");
     settings.add_redaction(".response.timings_ms", "[timings]");
     settings.bind(|| {
-        insta::glob!("../golden/cases", "*.json", |path| {
+        insta::glob!("../../golden/cases", "*.json", |path| {
             let case: Value =
                 serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
             let raw: Vec<u8> = match case.get("raw") {

@@ -2,7 +2,7 @@
 //! `support_agent` (threshold 5) no row covering one to four distinct customers or users is
 //! shown, however filters are combined; analysts see the same rows with their values.
 
-mod common;
+use crate::common;
 
 use common::{date, engine, hand_pool, TODAY};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! 429 with Retry-After, 500). The fake server is the only fake: the client, the checker, the
 //! rule translator, the pipeline and the SQLite demo warehouse are the real ones.
 
-mod common;
+use crate::common;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The SQLite warehouse is read-only and bounded: writes and ATTACH fail, a slow statement is
 //! stopped at its time limit, rows beyond the cap are cut and flagged. Real file, real sqlx.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

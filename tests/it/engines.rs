@@ -11,7 +11,7 @@
 //! options and the generator's fingerprint, so reruns skip the load. Golden cases of the second
 //! domain (`"catalog": "adnavi"`) run on its own demo, loaded beside Metrica's.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -344,7 +344,7 @@ async fn a_statement_past_its_time_limit_returns_timeout_promptly() {
 }
 
 /// Differential testing across engines, as SQLancer does for databases: random queries drawn
-/// from each catalog (`tests/common/gen.rs`; every kind, period form, operator and role) give
+/// from each catalog (`tests/it/common/gen.rs`; every kind, period form, operator and role) give
 /// the same outcome, numbers (to 1e-9 relative), order and answer text on SQLite, PostgreSQL
 /// and MariaDB. `TALLY_ENGINE_CASES=N` runs more (default 120 per catalog); the seed is fixed,
 /// so a failure reproduces, and proptest shrinks it to a minimal query.
@@ -480,7 +480,7 @@ fn generated_queries_agree_on_every_engine() {
 async fn the_catalog_check_passes_on_the_demos_and_names_every_mistake_on_every_engine() {
     let (postgres, mysql) = tokio::join!(reach(Kind::Postgres), reach(Kind::Mysql));
     let limits = Limits::default();
-    let broken_toml = include_str!("../examples/metrica/catalog.toml")
+    let broken_toml = include_str!("../../examples/metrica/catalog.toml")
         .replace("time = \"ts\"\n", "time = \"tss\"\n")
         .replace(
             "bindings = [\"support_tickets.priority\"]",

@@ -3,7 +3,7 @@
 //! `tally demo --today 2026-11-23` on 127.0.0.1. Without node, chromium or `npm ci` in web/e2e
 //! the browser test says `SKIPPED` on a laptop and fails in CI (`CI` set).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,7 @@
 //! Numbers from the compiler checked against SQL written by hand, on the real demo warehouse.
 //! None of the SQL here comes from Tally: it is the definition of each metric, spelled directly.
 
-mod common;
+use crate::common;
 
 use common::{date, engine, hand_pool, TODAY};
 use serde_json::{json, Value};

@@ -5,7 +5,7 @@
 //! store, `tally audit verify` gaps, panics, audit hygiene and differencing attacks on
 //! small-group suppression. (JWT hardening is in `http_auth.rs`.)
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

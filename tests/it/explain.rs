@@ -3,7 +3,7 @@
 //! written by hand; an unplanted Tuesday gets a different, honest answer; the ranking is
 //! deterministic; a ratio's mix and rate effects add up to each segment's contribution.
 
-mod common;
+use crate::common;
 
 use common::{date, engine, hand_pool, TODAY};
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! The `tally` binary end to end, as a user runs it: real processes, a real SQLite file.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -450,7 +450,7 @@ async fn catalog_check_exits_2_naming_every_mistake_and_serve_refuses_a_broken_c
     let broken = write(
         dir.path(),
         "broken.toml",
-        &include_str!("../examples/metrica/catalog.toml")
+        &include_str!("../../examples/metrica/catalog.toml")
             .replace("time = \"ts\"\n", "time = \"tss\"\n")
             .replace("support_tickets", "support_ticket"),
     );

@@ -1,7 +1,7 @@
 //! The HTTP API against a real listener on 127.0.0.1: status codes, error codes, auth checks
 //! (the JWT attack list) and role narrowing, on the seeded demo warehouse.
 
-mod common;
+use crate::common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

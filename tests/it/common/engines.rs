@@ -69,7 +69,7 @@ pub fn metrica_demo() -> Demo {
             end_date: END_DATE.parse().expect("an ISO date"),
             scale: SCALE,
         },
-        source: include_str!("../../examples/metrica/generate.rs"),
+        source: include_str!("../../../examples/metrica/generate.rs"),
         marker: MARKER_TABLE,
     }
 }
@@ -83,7 +83,7 @@ pub fn adnavi_demo() -> Demo {
             end_date: END_DATE.parse().expect("an ISO date"),
             scale: 1.0,
         },
-        source: include_str!("../../examples/adnavi/generate.rs"),
+        source: include_str!("../../../examples/adnavi/generate.rs"),
         marker: "tally_test_demo_marker_adnavi",
     }
 }

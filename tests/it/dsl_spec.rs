@@ -1,5 +1,5 @@
 //! The generated schemas in dsl-spec/schemas are committed and must equal what the code
-//! generates. Regenerate with `TALLY_BLESS=1 cargo test --test dsl_spec` and review the diff.
+//! generates. Regenerate with `TALLY_BLESS=1 cargo test --test it dsl_spec::` and review the diff.
 
 use std::path::PathBuf;
 
@@ -50,7 +50,7 @@ fn generated_schemas_are_committed_and_fresh() {
     assert!(
         stale.is_empty(),
         "stale generated schemas in dsl-spec/schemas: {stale:?}; regenerate with \
-         `TALLY_BLESS=1 cargo test --test dsl_spec` and commit the reviewed diff"
+         `TALLY_BLESS=1 cargo test --test it dsl_spec::` and commit the reviewed diff"
     );
 }
 

@@ -3,7 +3,7 @@
 //! audited, both bodies free of internals), and a shutdown drains a request already in flight
 //! while refusing new connections.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

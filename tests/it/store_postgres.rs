@@ -2,7 +2,7 @@
 //! with a message): migrations, the append-only guard, the hash chain under concurrent writers
 //! from two store instances (two servers), the retention purge, revocations, conversations.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! included), an intact hash chain, no demo email anywhere in audit rows or logs, fail-closed
 //! when the store is locked, and conversations owned by their user.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -5,7 +5,7 @@
 //! Keys are generated per run with aws-lc-rs (RSA 2048, P-256) and tokens are signed by hand
 //! (header, payload, signature), so a test can forge any header a real attacker could.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

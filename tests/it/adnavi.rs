@@ -3,7 +3,7 @@
 //! `entities` (in every statement, on every dialect, and in the numbers), the generator's
 //! invariants and determinism, and the `tally` binary driven with `--catalog`.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

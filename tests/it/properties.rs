@@ -3,7 +3,7 @@
 //! nightly), and no generated query for one workspace ever sees another workspace's rows:
 //! canary rows planted in `globex` under the same ids `acme` uses change nothing `acme` gets.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

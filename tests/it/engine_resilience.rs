@@ -9,10 +9,10 @@
 //!   owns nothing, answers every golden case with the same numbers as an administrator, and
 //!   cannot INSERT or CREATE, neither through Tally nor on a plain connection.
 //!
-//! Engines and the skip rule are those of tests/engines.rs (see tests/common/engines.rs): an
+//! Engines and the skip rule are those of tests/it/engines.rs (see tests/it/common/engines.rs): an
 //! unreachable engine fails the test when `CI` is set and otherwise prints `SKIPPED: …`.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ use tally::plan::Clock;
 use tally::sql::ColumnKind;
 use tokio::task::JoinHandle;
 
-const ROLES_SQL: &str = include_str!("../examples/metrica/readonly-roles.sql");
+const ROLES_SQL: &str = include_str!("../../examples/metrica/readonly-roles.sql");
 const READER: &str = "tally_reader";
 const DEMO_TABLES: [&str; 5] = [
     "events",

@@ -3,7 +3,7 @@
 //! OpenAPI 3.1, names every route the router serves, and describes the bodies the server really
 //! sends (checked by validating live responses against the document's own schemas).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -361,7 +361,7 @@ async fn openapi_is_3_1_names_every_route_and_describes_live_bodies() {
 }
 
 /// The document is committed as `dsl-spec/openapi.json` so API changes show up in review.
-/// Regenerate with `TALLY_BLESS=1 cargo test --test http_ops` and review the diff.
+/// Regenerate with `TALLY_BLESS=1 cargo test --test it http_ops::` and review the diff.
 #[test]
 fn the_committed_openapi_document_is_fresh() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dsl-spec/openapi.json");
@@ -374,7 +374,7 @@ fn the_committed_openapi_document_is_fresh() {
     assert!(
         committed == text,
         "dsl-spec/openapi.json is stale; regenerate with \
-         `TALLY_BLESS=1 cargo test --test http_ops` and commit the reviewed diff"
+         `TALLY_BLESS=1 cargo test --test it http_ops::` and commit the reviewed diff"
     );
 }
 
