@@ -28,6 +28,8 @@ pub const MAX_QUESTION_CHARS: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     Answered,
     Refused,
@@ -37,12 +39,7 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Answered => "answered",
-            Outcome::Refused => "refused",
-            Outcome::NeedsClarification => "needs_clarification",
-            Outcome::Invalid => "invalid",
-        }
+        self.into()
     }
 }
 

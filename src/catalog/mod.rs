@@ -102,7 +102,19 @@ pub struct Hop {
     pub on: JoinOn,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Sensitivity {
     Public,
     Business,
@@ -112,25 +124,15 @@ pub enum Sensitivity {
 
 impl Sensitivity {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Sensitivity::Public => "public",
-            Sensitivity::Business => "business",
-            Sensitivity::Confidential => "confidential",
-            Sensitivity::Pii => "pii",
-        }
+        self.into()
     }
     fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "public" => Sensitivity::Public,
-            "business" => Sensitivity::Business,
-            "confidential" => Sensitivity::Confidential,
-            "pii" => Sensitivity::Pii,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum ValueType {
     String,
     Number,
@@ -139,11 +141,7 @@ pub enum ValueType {
 
 impl ValueType {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ValueType::String => "string",
-            ValueType::Number => "number",
-            ValueType::Date => "date",
-        }
+        self.into()
     }
 }
 
@@ -268,7 +266,10 @@ pub enum AggFunc {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, strum::IntoStaticStr, strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Window {
     Day,
     Week,
@@ -277,11 +278,7 @@ pub enum Window {
 
 impl Window {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Window::Day => "day",
-            Window::Week => "week",
-            Window::Month => "month",
-        }
+        self.into()
     }
 }
 

@@ -9,6 +9,8 @@ use crate::dsl::{DimensionName, Filter, Kind, ListQuery, MetricQuery, Query};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum RefusalCode {
     PiiNotPermitted,
     KindNotPermitted,
@@ -21,15 +23,7 @@ pub enum RefusalCode {
 
 impl RefusalCode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            RefusalCode::PiiNotPermitted => "pii_not_permitted",
-            RefusalCode::KindNotPermitted => "kind_not_permitted",
-            RefusalCode::RecordLevelNotPermitted => "record_level_not_permitted",
-            RefusalCode::MetricNotPermitted => "metric_not_permitted",
-            RefusalCode::SensitivityNotPermitted => "sensitivity_not_permitted",
-            RefusalCode::DimensionNotPermitted => "dimension_not_permitted",
-            RefusalCode::NoKpis => "no_kpis",
-        }
+        self.into()
     }
 }
 

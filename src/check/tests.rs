@@ -222,3 +222,36 @@ fn filter_values_are_repaired_or_diagnosed() {
     assert_eq!(codes, vec!["filter_arity", "unknown_value"]);
     assert_eq!(diagnostics[1].nearest.as_deref(), Some("android"));
 }
+
+/// The stable names (`as_str`, from strum) are the wire names (from serde) for every variant:
+/// the renames are written once, and a drift fails here.
+#[test]
+fn stable_names_are_the_serde_names() {
+    fn agree<T>()
+    where
+        T: serde::Serialize + strum::IntoEnumIterator + Copy + Into<&'static str> + std::fmt::Debug,
+    {
+        for v in T::iter() {
+            let name: &'static str = v.into();
+            assert_eq!(
+                serde_json::to_value(v).unwrap(),
+                serde_json::Value::String(name.to_string()),
+                "{v:?}"
+            );
+        }
+    }
+    agree::<crate::sql::Dialect>();
+    agree::<crate::dsl::Granularity>();
+    agree::<crate::dsl::Kind>();
+    agree::<crate::dsl::Baseline>();
+    agree::<crate::dsl::FilterOp>();
+    agree::<crate::pipeline::Outcome>();
+    agree::<crate::translate::Mode>();
+    agree::<crate::check::RefusalCode>();
+    agree::<crate::check::DiagnosticCode>();
+    // Catalog names, which the TOML loader parses with the same table.
+    for s in <crate::catalog::Sensitivity as strum::IntoEnumIterator>::iter() {
+        let name: &'static str = s.into();
+        assert_eq!(name.parse::<crate::catalog::Sensitivity>().ok(), Some(s));
+    }
+}

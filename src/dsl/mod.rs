@@ -49,6 +49,8 @@ impl Query {
     Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
 )]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum Kind {
     Metric,
     Overview,
@@ -59,13 +61,7 @@ pub enum Kind {
 
 impl Kind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Metric => "metric",
-            Kind::Overview => "overview",
-            Kind::List => "list",
-            Kind::Funnel => "funnel",
-            Kind::Explain => "explain",
-        }
+        self.into()
     }
 
     /// Kinds this build can execute.
@@ -286,9 +282,12 @@ pub struct ExplainQuery {
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum Baseline {
     /// The mean of the same dates 1, 2, 3 and 4 weeks earlier (periods of at most 7 days).
     #[serde(rename = "same_weekday_avg_4w")]
+    #[strum(serialize = "same_weekday_avg_4w")]
     SameWeekdayAvg4w,
     /// The period of the same length immediately before (as `compare: previous_period`).
     PreviousPeriod,
@@ -296,10 +295,7 @@ pub enum Baseline {
 
 impl Baseline {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Baseline::SameWeekdayAvg4w => "same_weekday_avg_4w",
-            Baseline::PreviousPeriod => "previous_period",
-        }
+        self.into()
     }
 }
 
@@ -344,6 +340,8 @@ pub struct FieldFilter {
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum FilterOp {
     Eq,
     Neq,
@@ -358,17 +356,7 @@ pub enum FilterOp {
 
 impl FilterOp {
     pub fn as_str(self) -> &'static str {
-        match self {
-            FilterOp::Eq => "eq",
-            FilterOp::Neq => "neq",
-            FilterOp::In => "in",
-            FilterOp::NotIn => "not_in",
-            FilterOp::Gt => "gt",
-            FilterOp::Gte => "gte",
-            FilterOp::Lt => "lt",
-            FilterOp::Lte => "lte",
-            FilterOp::Contains => "contains",
-        }
+        self.into()
     }
 
     pub fn takes_many(self) -> bool {

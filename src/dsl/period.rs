@@ -69,6 +69,8 @@ pub enum Compare {
     Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord,
 )]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum Granularity {
     Day,
     Week,
@@ -77,10 +79,6 @@ pub enum Granularity {
 
 impl Granularity {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Granularity::Day => "day",
-            Granularity::Week => "week",
-            Granularity::Month => "month",
-        }
+        self.into()
     }
 }

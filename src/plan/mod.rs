@@ -697,6 +697,3 @@ impl MetricPlan {
         })
     }
 }
-
-#[cfg(test)]
-mod tests;

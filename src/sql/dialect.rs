@@ -26,6 +26,8 @@ use crate::catalog::Window;
     schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum Dialect {
     Sqlite,
     Postgres,
@@ -36,11 +38,7 @@ impl Dialect {
     pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "sqlite",
-            Dialect::Postgres => "postgres",
-            Dialect::Mysql => "mysql",
-        }
+        self.into()
     }
 
     pub(crate) fn build(self, q: &SelectStatement) -> (String, Values) {

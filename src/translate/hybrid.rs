@@ -16,6 +16,8 @@ use crate::catalog::Catalog;
 /// Which translators answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 pub enum Mode {
     /// The offline rule translator only.
     Rules,
@@ -27,11 +29,7 @@ pub enum Mode {
 
 impl Mode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Rules => "rules",
-            Mode::Llm => "llm",
-            Mode::Hybrid => "hybrid",
-        }
+        self.into()
     }
 }
 
