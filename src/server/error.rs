@@ -166,11 +166,59 @@ impl From<pipeline::Error> for ApiError {
     }
 }
 
+/// Every stable code an error body carries, listed as an enum in the OpenAPI document. One
+/// failure has one code on every surface: the CLI prints the same (`error[execution_failed]`).
+// (No doc comments on the variants: they would turn the schema's enum into a `oneOf`.)
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[schemars(rename = "ErrorCode")]
+pub enum Code {
+    AuthUnavailable,
+    Unauthorized,
+    UnknownRole,
+    WorkspaceForbidden,
+    WorkspaceRequired,
+    SqlNotPermitted,
+    BodyTooLarge,
+    MalformedJson,
+    InvalidRequest,
+    UnreadableBody,
+    InvalidQuery,
+    WarehouseUnavailable,
+    Timeout,
+    ExecutionFailed,
+    CompileFailed,
+    UnsupportedWarehouse,
+    NotReady,
+    NotFound,
+    MethodNotAllowed,
+    RateLimited,
+    StoreUnavailable,
+    TokenNotFound,
+    Internal,
+    AdminRequired,
+    QueryNotFound,
+    ConversationNotFound,
+    NotRerunnable,
+}
+
 /// The body of every error except `invalid_query`.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub(crate) struct ErrorBody {
     /// A stable, machine-readable code (`unauthorized`, `rate_limited`, …).
-    code: &'static str,
+    code: Code,
     /// A sentence for people; server-side failures say only what the caller can act on.
     message: String,
     /// For `unauthorized`: the check the token failed (`expired`, `unknown_key`, …).
@@ -181,41 +229,42 @@ pub(crate) struct ErrorBody {
 /// `invalid_query`: the response contract with a top-level `code`.
 #[derive(Serialize, schemars::JsonSchema)]
 pub(crate) struct InvalidQueryBody<'a> {
-    code: &'static str,
+    code: Code,
     #[serde(flatten)]
     response: &'a Response,
 }
 
 impl ApiError {
     pub fn code(&self) -> &'static str {
+        self.stable_code().into()
+    }
+
+    pub fn stable_code(&self) -> Code {
         match self {
-            ApiError::Unauthorized(AuthFailure::KeysUnavailable) => "auth_unavailable",
-            ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::UnknownRole => "unknown_role",
-            ApiError::WorkspaceForbidden => "workspace_forbidden",
-            ApiError::WorkspaceRequired => "workspace_required",
-            ApiError::SqlNotPermitted => "sql_not_permitted",
-            ApiError::BodyTooLarge { .. } => "body_too_large",
-            ApiError::MalformedJson(_) => "malformed_json",
-            ApiError::InvalidRequest(_) => "invalid_request",
-            ApiError::UnreadableBody => "unreadable_body",
-            ApiError::InvalidQuery(_) => "invalid_query",
-            ApiError::Pipeline(e) => match e {
-                pipeline::Error::Exec(ExecError::Unavailable(_)) => "warehouse_unavailable",
-                pipeline::Error::Exec(ExecError::Timeout(_)) => "timeout",
-                _ => "internal",
-            },
-            ApiError::NotReady => "not_ready",
-            ApiError::NotFound => "not_found",
-            ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::Store(_) | ApiError::Unrecorded(_) => "store_unavailable",
-            ApiError::TokenNotFound => "token_not_found",
-            ApiError::Panicked => "internal",
-            ApiError::AdminRequired => "admin_required",
-            ApiError::QueryNotFound => "query_not_found",
-            ApiError::ConversationNotFound => "conversation_not_found",
-            ApiError::NotRerunnable => "not_rerunnable",
+            ApiError::Unauthorized(AuthFailure::KeysUnavailable) => Code::AuthUnavailable,
+            ApiError::Unauthorized(_) => Code::Unauthorized,
+            ApiError::UnknownRole => Code::UnknownRole,
+            ApiError::WorkspaceForbidden => Code::WorkspaceForbidden,
+            ApiError::WorkspaceRequired => Code::WorkspaceRequired,
+            ApiError::SqlNotPermitted => Code::SqlNotPermitted,
+            ApiError::BodyTooLarge { .. } => Code::BodyTooLarge,
+            ApiError::MalformedJson(_) => Code::MalformedJson,
+            ApiError::InvalidRequest(_) => Code::InvalidRequest,
+            ApiError::UnreadableBody => Code::UnreadableBody,
+            ApiError::InvalidQuery(_) => Code::InvalidQuery,
+            // The pipeline's own code (the CLI prints the same); the message stays fixed.
+            ApiError::Pipeline(e) => e.code().parse().unwrap_or(Code::Internal),
+            ApiError::NotReady => Code::NotReady,
+            ApiError::NotFound => Code::NotFound,
+            ApiError::MethodNotAllowed => Code::MethodNotAllowed,
+            ApiError::RateLimited { .. } => Code::RateLimited,
+            ApiError::Store(_) | ApiError::Unrecorded(_) => Code::StoreUnavailable,
+            ApiError::TokenNotFound => Code::TokenNotFound,
+            ApiError::Panicked => Code::Internal,
+            ApiError::AdminRequired => Code::AdminRequired,
+            ApiError::QueryNotFound => Code::QueryNotFound,
+            ApiError::ConversationNotFound => Code::ConversationNotFound,
+            ApiError::NotRerunnable => Code::NotRerunnable,
         }
     }
 
@@ -308,7 +357,8 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> HttpResponse {
         let status = self.status();
-        let code = self.code();
+        let stable = self.stable_code();
+        let code: &'static str = stable.into();
         if status.is_server_error() {
             // The detail stays here: the body says only what the caller can act on.
             match &self {
@@ -323,13 +373,18 @@ impl IntoResponse for ApiError {
             tracing::info!(reason = f.reason(), "authentication failed");
         }
         let mut response = match &self {
-            ApiError::InvalidQuery(r) => {
-                (status, Json(InvalidQueryBody { code, response: r })).into_response()
-            }
+            ApiError::InvalidQuery(r) => (
+                status,
+                Json(InvalidQueryBody {
+                    code: stable,
+                    response: r,
+                }),
+            )
+                .into_response(),
             ApiError::Unauthorized(f) => (
                 status,
                 Json(ErrorBody {
-                    code,
+                    code: stable,
                     message: self.public_message(),
                     reason: Some(f.reason()),
                 }),
@@ -338,7 +393,7 @@ impl IntoResponse for ApiError {
             _ => (
                 status,
                 Json(ErrorBody {
-                    code,
+                    code: stable,
                     message: self.public_message(),
                     reason: None,
                 }),
@@ -368,5 +423,29 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code the pipeline can fail with is one of the stable codes (else it would be
+    /// served as `internal`, and the CLI and HTTP would disagree).
+    #[test]
+    fn every_pipeline_failure_has_its_stable_code() {
+        let errors = [
+            pipeline::Error::Exec(ExecError::Unavailable("x".into())),
+            pipeline::Error::Exec(ExecError::Timeout(std::time::Duration::from_secs(1))),
+            pipeline::Error::Exec(ExecError::Failed("x".into())),
+            pipeline::Error::Exec(ExecError::UnsupportedUrl("x".into())),
+            pipeline::Error::Compile(crate::sql::CompileError::UnsupportedValue("x".into())),
+        ];
+        for e in errors {
+            let code = e.code();
+            let api = ApiError::Pipeline(e);
+            assert_eq!(api.code(), code);
+            assert_ne!(api.stable_code(), Code::Internal);
+        }
     }
 }

@@ -746,7 +746,6 @@ pub fn render(statements: &[Statement]) -> String {
         .join("\n")
 }
 
-
 /// The most frequent values of `column` among the first `rows` rows of `schema.table` (a bounded
 /// sample, whatever the table's size), at most `limit`: for `tally catalog init`, which guesses
 /// from them whether a column is a dimension (few values) or personal data.
