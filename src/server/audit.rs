@@ -22,7 +22,6 @@ use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response as HttpResponse};
 
-use super::auth::Caller;
 use super::error::{ApiError, AuthFailure, ErrorCode};
 use super::AppState;
 use crate::pipeline::{Response, Trace, Translator};
@@ -50,13 +49,13 @@ impl AuditSlot {
         f(&mut g)
     }
 
-    /// The verified caller.
-    pub fn caller(&self, caller: &Caller) {
+    /// The verified caller: its subject, role, token and granted workspaces.
+    pub fn caller(&self, subject: &str, role: &str, token_id: &str, workspaces: &[String]) {
         self.with(|g| {
-            g.entry.subject = Some(caller.subject.clone());
-            g.entry.role = Some(caller.role.clone());
-            g.entry.token_id = Some(caller.token_id.clone());
-            if let [only] = caller.workspaces.as_slice() {
+            g.entry.subject = Some(subject.to_string());
+            g.entry.role = Some(role.to_string());
+            g.entry.token_id = Some(token_id.to_string());
+            if let [only] = workspaces {
                 g.entry.workspace = Some(only.clone());
             }
             g.verified = true;

@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod auth;
 mod body;
+mod caller;
 pub mod error;
 pub mod jwks;
 pub mod metrics;
@@ -36,7 +37,8 @@ use crate::pipeline::Engine;
 use crate::plan::Clock;
 use crate::store::Store;
 
-pub use auth::{mint_dev_token, AuthConfig, Caller, DevSecret};
+pub use auth::{mint_dev_token, AuthConfig, DevSecret};
+pub use caller::Caller;
 pub use error::{ApiError, AuthFailure};
 pub use jwks::{JwksConfig, JwksVerifier};
 pub use metrics::Metrics;

@@ -18,10 +18,10 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::post;
 use axum::{Extension, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::query::reply;
+use super::outcome::{record, reply, status_of, ChatResponse, Shape};
 use crate::pipeline::{Outcome, Progress, Response, Stage, Trace, Turn};
 use crate::server::audit::RequestFacts;
 use crate::server::body::JsonBody;
@@ -49,14 +49,6 @@ pub(crate) struct ChatRequest {
     /// Default: the token's only workspace.
     #[serde(default)]
     pub workspace: Option<String>,
-}
-
-/// The response contract plus the conversation it belongs to.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub(crate) struct ChatResponse<'a> {
-    #[serde(flatten)]
-    pub response: &'a Response,
-    pub conversation_id: &'a str,
 }
 
 fn new_conversation_id() -> String {
@@ -144,7 +136,15 @@ async fn chat(
                 &|_| {},
             )
             .await?;
-            reply(&caller, &workspace, response, &trace, Some(&conv.id))
+            reply(
+                &caller,
+                &workspace,
+                response,
+                &trace,
+                Shape::Chat {
+                    conversation_id: &conv.id,
+                },
+            )
         }
     }
 }
@@ -221,14 +221,10 @@ fn stream(
         };
         let outcome = answer(&state, &caller, &workspace, &conv, &question, &progress).await;
         if let Ok((response, trace)) = &outcome {
-            caller.audit.response(response, trace);
+            record(&caller, &workspace, response, trace);
         }
         let mut entry = caller.audit.gathered();
-        let (status, code) = match &outcome {
-            Ok((r, _)) if r.outcome == Outcome::Invalid => (400, Some("invalid_query")),
-            Ok(_) => (200, None),
-            Err(e) => (e.status().as_u16(), Some(e.code())),
-        };
+        let (status, code) = status_of(&outcome);
         facts.complete(&mut entry, status, code);
         let written = state.store.append(&entry).await;
         let events: Vec<(&str, Value)> = match (&outcome, written) {

@@ -5,6 +5,7 @@ pub(super) mod catalog;
 pub(super) mod chat;
 mod health;
 mod ops;
+pub(super) mod outcome;
 mod page;
 pub(super) mod queries;
 pub(super) mod query;

@@ -1,7 +1,7 @@
 //! `POST /v1/query` (run DSL) and `POST /v1/compile` (SQL per dialect, no execution).
 //!
-//! `POST /v1/chat` slots in beside these: translate the question, then hand the DSL to `respond`,
-//! so a chat answer and a direct query share one status mapping.
+//! A query's outcome becomes its status, audit fields and body in `outcome.rs`, which
+//! `POST /v1/chat` shares.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +12,9 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::outcome::{reply, Shape};
 use crate::check::Rejection;
-use crate::pipeline::{self, CompileOnlyError, Outcome, Response, Trace};
+use crate::pipeline::{self, CompileOnlyError};
 use crate::server::body::JsonBody;
 use crate::server::error::ApiError;
 use crate::server::{AppState, Caller};
@@ -60,47 +61,7 @@ pub(super) async fn respond(
     let raw = serde_json::to_vec(dsl).expect("a JSON value serializes");
     let clock = state.today.clock();
     let (response, trace) = state.engine.run(&raw, role, workspace, &clock).await?;
-    reply(caller, workspace, response, &trace, None)
-}
-
-/// Records how a query ended in the request's audit row and the log (never result values),
-/// then maps the outcome to a status. The outcome and timings ride in the response extensions
-/// for the metrics middleware.
-pub(super) fn reply(
-    caller: &Caller,
-    workspace: &str,
-    response: Response,
-    trace: &Trace,
-    conversation_id: Option<&str>,
-) -> Result<HttpResponse, ApiError> {
-    caller.audit.response(&response, trace);
-    tracing::info!(
-        subject = %caller.subject,
-        role = %caller.role,
-        workspace,
-        query_id = %response.query_id,
-        outcome = response.outcome.as_str(),
-        refusal = response.refusal.as_ref().map(|r| r.code.as_str()),
-        total_ms = response.timings_ms.total,
-        "query"
-    );
-    match response.outcome {
-        Outcome::Invalid => Err(ApiError::InvalidQuery(Box::new(response))),
-        _ => {
-            let (outcome, timings) = (response.outcome, response.timings_ms.clone());
-            let mut http = match conversation_id {
-                Some(id) => Json(super::chat::ChatResponse {
-                    response: &response,
-                    conversation_id: id,
-                })
-                .into_response(),
-                None => Json(&response).into_response(),
-            };
-            http.extensions_mut().insert(outcome);
-            http.extensions_mut().insert(timings);
-            Ok(http)
-        }
-    }
+    reply(caller, workspace, response, &trace, Shape::Query)
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

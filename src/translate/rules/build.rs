@@ -159,7 +159,7 @@ fn half_read(r: &Reading, catalog: &Catalog, today: NaiveDate) -> Result<(), Cla
         let mut c = Clarify::message(
             "“… before” shifts the period of an earlier question; to compare, ask for the period vs the one before.".into(),
         );
-        let mut d = draft(r);
+        let mut d = Draft::of(r);
         d.period.get_or_insert(Period::Preset(Preset::LastWeek));
         d.compare = Some(Compare::PreviousPeriod);
         c.drafts.push(d);
@@ -170,7 +170,7 @@ fn half_read(r: &Reading, catalog: &Catalog, today: NaiveDate) -> Result<(), Cla
             "Which period do you mean? One question covers one period, optionally compared with the one before or the same one a year earlier.".into(),
         );
         for p in &r.periods {
-            let mut d = draft(r);
+            let mut d = Draft::of(r);
             d.period = Some(p.clone());
             c.drafts.push(d);
         }
@@ -190,7 +190,7 @@ fn half_read(r: &Reading, catalog: &Catalog, today: NaiveDate) -> Result<(), Cla
                 label(b)
             ));
             for ms in [vec![a.clone()], vec![b.clone()], vec![a.clone(), b.clone()]] {
-                let mut d = draft(r);
+                let mut d = Draft::of(r);
                 d.metrics = ms;
                 d.period.get_or_insert(Period::Preset(Preset::LastWeek));
                 c.drafts.push(d);
@@ -220,7 +220,7 @@ fn half_read(r: &Reading, catalog: &Catalog, today: NaiveDate) -> Result<(), Cla
             let mut c = Clarify::message(
                 "I can compare a period with the one just before it, of the same length; those two periods are not like that.".into(),
             );
-            let mut d = draft(r);
+            let mut d = Draft::of(r);
             d.compare = Some(Compare::PreviousPeriod);
             c.drafts.push(d);
             return Err(c);
@@ -238,7 +238,7 @@ fn half_read(r: &Reading, catalog: &Catalog, today: NaiveDate) -> Result<(), Cla
                 "I can compare a period with the one just before it or with the same period a year earlier; those two periods are not like that.".into(),
             );
             for p in [base, against] {
-                let mut d = draft(r);
+                let mut d = Draft::of(r);
                 d.period = Some(p.clone());
                 d.compare = Some(Compare::PreviousPeriod);
                 c.drafts.push(d);
@@ -778,17 +778,4 @@ pub(crate) fn list_follow_up(prev: ListQuery, r: Reading, catalog: &Catalog) -> 
         q.filters.clear();
     }
     Ok(Query::List(q))
-}
-
-/// The draft of a reading, for suggestions.
-pub(crate) fn draft(r: &Reading) -> Draft {
-    Draft {
-        metrics: r.metrics.clone(),
-        period: r.period.clone(),
-        compare: r.compare,
-        group_by: r.group_by.clone(),
-        filters: r.filters.clone(),
-        granularity: r.granularity,
-        scopes: Vec::new(),
-    }
 }

@@ -21,6 +21,21 @@ pub(crate) struct Draft {
     pub scopes: Vec<String>,
 }
 
+impl Draft {
+    /// The draft of a reading, for suggestions.
+    pub(crate) fn of(r: &Reading) -> Draft {
+        Draft {
+            metrics: r.metrics.clone(),
+            period: r.period.clone(),
+            compare: r.compare,
+            group_by: r.group_by.clone(),
+            filters: r.filters.clone(),
+            granularity: r.granularity,
+            scopes: Vec::new(),
+        }
+    }
+}
+
 /// What to ask the user.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Clarify {
@@ -49,7 +64,7 @@ impl Clarify {
         self.lookups.extend(r.unknown.iter().cloned());
         self.period = r.period.clone();
         if !r.metrics.is_empty() {
-            let d = super::build::draft(r);
+            let d = Draft::of(r);
             if d.period.is_some() {
                 self.drafts.push(d);
             } else {
@@ -97,7 +112,7 @@ impl Clarify {
                 can.join(", ")
             }
         ));
-        let mut draft = super::build::draft(r);
+        let mut draft = Draft::of(r);
         draft.group_by.retain(|g| g != d);
         draft.filters.retain(|f| f.dimension != d);
         if draft.period.is_none() {
@@ -192,7 +207,7 @@ impl Clarify {
         c.lookups = r.unknown.clone();
         c.period = r.period.clone();
         if !r.metrics.is_empty() {
-            let mut base = super::build::draft(r);
+            let mut base = Draft::of(r);
             if base.period.is_none() {
                 base.period = Some(Period::Preset(Preset::LastWeek));
             }

@@ -134,7 +134,7 @@ impl Rules {
                 crate::dsl::Compare::PreviousPeriod,
                 crate::dsl::Compare::PreviousYear,
             ] {
-                let mut d = build::draft(&r);
+                let mut d = clarify::Draft::of(&r);
                 d.compare = Some(compare);
                 c.drafts.push(d);
             }
@@ -157,7 +157,7 @@ impl Rules {
                 metrics.join(" or ")
             ));
             for m in metrics {
-                let mut d = build::draft(&r);
+                let mut d = clarify::Draft::of(&r);
                 d.metrics.retain(|x| !metrics.contains(x));
                 d.metrics.insert(0, m.clone());
                 d.period
