@@ -822,7 +822,7 @@ async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failure> {
         .ask_in_conversation(&a.question, &a.role, &a.workspace, &clock, turn)
         .await
         .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
-    print_response(&response, a.json, &a.role, &a.workspace);
+    print_response(&response, Print::from_flag(a.json), &a.role, &a.workspace);
     if let (false, Some(note)) = (a.json, &response.note) {
         eprintln!("note: {note}");
     }
@@ -904,7 +904,12 @@ async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failure> {
             || catalog.role(&a.role).is_none()
         {
             let engine_free = pipeline::rejection_response(&catalog, rejection);
-            print_response(&engine_free, a.json, &a.role, &a.workspace);
+            print_response(
+                &engine_free,
+                Print::from_flag(a.json),
+                &a.role,
+                &a.workspace,
+            );
             return Ok(exit_for(engine_free.outcome));
         }
     }
@@ -913,12 +918,29 @@ async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failure> {
         .run(&raw, &a.role, &a.workspace, &clock)
         .await
         .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
-    print_response(&response, a.json, &a.role, &a.workspace);
+    print_response(&response, Print::from_flag(a.json), &a.role, &a.workspace);
     Ok(exit_for(response.outcome))
 }
 
-fn print_response(r: &Response, json: bool, role: &str, workspace: &str) {
-    if json {
+/// How a response is printed: for people, or exactly the response JSON (`--json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Print {
+    Text,
+    Json,
+}
+
+impl Print {
+    fn from_flag(json: bool) -> Print {
+        if json {
+            Print::Json
+        } else {
+            Print::Text
+        }
+    }
+}
+
+fn print_response(r: &Response, print: Print, role: &str, workspace: &str) {
+    if print == Print::Json {
         say!(
             "{}",
             serde_json::to_string_pretty(r).expect("responses serialize")
@@ -1000,7 +1022,7 @@ fn compile(catalog: Arc<Catalog>, a: CompileArgs) -> Result<i32, Failure> {
             }
             Err(CompileOnlyError::Rejected(rejection)) => {
                 let r = pipeline::rejection_response(&catalog, rejection);
-                print_response(&r, false, &role, &a.workspace);
+                print_response(&r, Print::Text, &role, &a.workspace);
                 return Ok(exit_for(r.outcome));
             }
             Err(CompileOnlyError::Plan(e)) => return Err(Failure::usage(e.code(), e.to_string())),

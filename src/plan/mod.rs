@@ -280,20 +280,27 @@ pub fn plan(
     }
     let today = clock.today();
     let min_group_size = catalog.role(checked.role()).map_or(0, |r| r.min_group_size);
+    let suppression = if min_group_size > 0 {
+        Suppression::SmallGroups
+    } else {
+        Suppression::Off
+    };
     let body = match checked.query() {
         Query::Metric(q) => PlanBody::Metric(metric_plan(
             catalog,
             today,
-            min_group_size > 0,
-            false,
-            q.metrics.iter().map(|m| m.as_str().to_string()).collect(),
-            &q.period,
-            q.compare,
-            q.granularity,
-            q.group_by.iter().map(|d| d.as_str().to_string()).collect(),
-            q.filters.clone(),
-            q.top_n.unwrap_or(10) as usize,
-            q.order.unwrap_or(Order::Desc),
+            suppression,
+            MetricAsk {
+                asked: Asked::Metrics,
+                metrics: q.metrics.iter().map(|m| m.as_str().to_string()).collect(),
+                period: &q.period,
+                compare: q.compare,
+                granularity: q.granularity,
+                group_by: q.group_by.iter().map(|d| d.as_str().to_string()).collect(),
+                filters: q.filters.clone(),
+                top_n: q.top_n.unwrap_or(10) as usize,
+                order: q.order.unwrap_or(Order::Desc),
+            },
         )?),
         Query::Overview(q) => {
             let role = catalog
@@ -302,16 +309,18 @@ pub fn plan(
             PlanBody::Metric(metric_plan(
                 catalog,
                 today,
-                min_group_size > 0,
-                true,
-                role.overview.clone(),
-                &q.period,
-                q.compare,
-                None,
-                vec![],
-                vec![],
-                10,
-                Order::Desc,
+                suppression,
+                MetricAsk {
+                    asked: Asked::Overview,
+                    metrics: role.overview.clone(),
+                    period: &q.period,
+                    compare: q.compare,
+                    granularity: None,
+                    group_by: vec![],
+                    filters: vec![],
+                    top_n: 10,
+                    order: Order::Desc,
+                },
             )?)
         }
         Query::List(q) => {
@@ -344,7 +353,7 @@ pub fn plan(
             let role = catalog
                 .role(checked.role())
                 .expect("checked queries name a known role");
-            PlanBody::Explain(explain_plan(catalog, role, today, q, min_group_size > 0)?)
+            PlanBody::Explain(explain_plan(catalog, role, today, q, suppression)?)
         }
     };
     Ok(Plan {
@@ -356,21 +365,55 @@ pub fn plan(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn metric_plan(
-    catalog: &Catalog,
-    today: NaiveDate,
-    coverage: bool,
-    overview: bool,
+/// Whether the role withholds small groups: then every aggregate gets a unit counting the
+/// distinct entities behind its rows (and, per filter, the ones the filter removes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Suppression {
+    Off,
+    SmallGroups,
+}
+
+/// Where a metric plan's metrics come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// A metric query's own.
+    Metrics,
+    /// An overview: the role's KPIs.
+    Overview,
+}
+
+/// What a metric plan is asked for.
+struct MetricAsk<'a> {
+    asked: Asked,
     metrics: Vec<String>,
-    period: &crate::dsl::Period,
+    period: &'a crate::dsl::Period,
     compare: Option<Compare>,
     granularity: Option<Granularity>,
     group_by: Vec<String>,
     filters: Vec<Filter>,
     top_n: usize,
     order: Order,
+}
+
+fn metric_plan(
+    catalog: &Catalog,
+    today: NaiveDate,
+    suppression: Suppression,
+    ask: MetricAsk<'_>,
 ) -> Result<MetricPlan, PlanError> {
+    let MetricAsk {
+        asked,
+        metrics,
+        period,
+        compare,
+        granularity,
+        group_by,
+        filters,
+        top_n,
+        order,
+    } = ask;
+    let coverage = suppression == Suppression::SmallGroups;
+    let overview = asked == Asked::Overview;
     let resolved = time::resolve(period, today);
     if resolved.range.start > today {
         return Err(PlanError::FuturePeriod {
@@ -478,8 +521,9 @@ fn explain_plan(
     role: &crate::catalog::Role,
     today: NaiveDate,
     q: &crate::dsl::ExplainQuery,
-    coverage: bool,
+    suppression: Suppression,
 ) -> Result<ExplainPlan, PlanError> {
+    let coverage = suppression == Suppression::SmallGroups;
     use chrono::Days;
     let resolved = time::resolve(&q.period, today);
     if resolved.range.start > today {
