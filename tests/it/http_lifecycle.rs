@@ -107,11 +107,15 @@ async fn a_warehouse_that_does_not_answer_is_503_and_a_slow_query_is_504() {
     assert_eq!(r.body["code"], "timeout");
 }
 
-/// A fake OpenAI-compatible server that answers the DAU DSL after `delay`.
-async fn slow_llm(delay: Duration) -> String {
+/// A fake OpenAI-compatible server that answers the DAU DSL after `delay`, and says when a
+/// request has arrived (so a test knows the question is in flight, without guessing a time).
+async fn slow_llm(delay: Duration) -> (String, Arc<tokio::sync::Notify>) {
+    let arrived = Arc::new(tokio::sync::Notify::new());
+    let heard = arrived.clone();
     let app = Router::new().route(
         "/v1/chat/completions",
         post(move |Json(_): Json<Value>| async move {
+            heard.notify_one();
             tokio::time::sleep(delay).await;
             let content = json!({"query": dau()}).to_string();
             Json(json!({
@@ -128,12 +132,12 @@ async fn slow_llm(delay: Duration) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/v1")
+    (format!("http://{addr}/v1"), arrived)
 }
 
 #[tokio::test]
 async fn shutdown_drains_the_request_in_flight_and_refuses_new_ones() {
-    let llm_url = slow_llm(Duration::from_millis(800)).await;
+    let (llm_url, arrived) = slow_llm(Duration::from_millis(800)).await;
     let mut engine = common::engine().await;
     let llm = Translators::llm_for(LlmConfig::new(llm_url, "fake"), &engine.catalog).unwrap();
     engine.translators = Translators::new(
@@ -171,7 +175,10 @@ async fn shutdown_drains_the_request_in_flight_and_refuses_new_ones() {
                 .await
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The question is in the server (its translation waits on the LLM): now stop.
+    tokio::time::timeout(Duration::from_secs(10), arrived.notified())
+        .await
+        .expect("the chat request reaches the LLM");
     stop.send(()).unwrap();
     let answered = in_flight
         .await
