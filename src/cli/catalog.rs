@@ -58,6 +58,16 @@ pub(super) struct CheckArgs {
     json: bool,
 }
 
+/// The warehouse at `url`, or a failure naming where it was looked for (password hidden).
+async fn open(url: &str) -> Result<Warehouse, Failure> {
+    Warehouse::open(url).await.map_err(|e| {
+        Failure::runtime(
+            e.code(),
+            format!("cannot reach {}: {e}", crate::store::redact_url(url)),
+        )
+    })
+}
+
 /// A catalog name from the warehouse URL: the schema, else the database (file) name.
 fn default_name(url: &str, schema: Option<&str>) -> String {
     if let Some(s) = schema {
@@ -92,9 +102,7 @@ pub(super) async fn init_cmd(a: InitArgs) -> Result<i32, Failure> {
             ));
         }
     }
-    let warehouse = Warehouse::open(&a.warehouse)
-        .await
-        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    let warehouse = open(&a.warehouse).await?;
     let limits = Limits::default();
     let progress = |table: &str| eprintln!("reading {table} …");
     let facts = init::gather(&warehouse, a.schema.as_deref(), &limits, &progress)
@@ -156,9 +164,7 @@ pub(super) async fn check_cmd(catalog: &Arc<Catalog>, a: CheckArgs) -> Result<i3
         Some(u) => u,
         None => default_warehouse(catalog, &clock).await?,
     };
-    let warehouse = Warehouse::open(&url)
-        .await
-        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    let warehouse = open(&url).await?;
     let findings = inspect::check(catalog, &warehouse, &Limits::default())
         .await
         .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
