@@ -779,7 +779,7 @@ fn exit_for(outcome: Outcome) -> i32 {
 async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failure> {
     let clock = today(a.today);
     // The LLM setup is read before the warehouse is opened, so a bad setting fails fast; the
-    // translators are then built on the catalog as opened (with its discovered values).
+    // translators are built again only if the catalog as opened differs (discovered values).
     let translators = |catalog: &Arc<Catalog>, rules: &Arc<crate::translate::rules::Rules>| {
         crate::translate::Translators::from_env(
             catalog.clone(),
@@ -788,12 +788,15 @@ async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failure> {
         )
         .map_err(|e| Failure::usage("invalid_translator", e.to_string()))
     };
-    translators(
-        &catalog,
-        &Arc::new(crate::translate::rules::Rules::new(&catalog)),
-    )?;
-    let mut engine = open_engine(catalog, a.warehouse.clone(), &clock).await?;
-    engine.translators = translators(&engine.catalog, &engine.rules)?;
+    let rules = Arc::new(crate::translate::rules::Rules::new(&catalog));
+    let early = translators(&catalog, &rules)?;
+    let mut engine = open_engine(catalog.clone(), a.warehouse.clone(), &clock).await?;
+    if Arc::ptr_eq(&engine.catalog, &catalog) {
+        engine.rules = rules;
+        engine.translators = early;
+    } else {
+        engine.translators = translators(&engine.catalog, &engine.rules)?;
+    }
     let mut previous: Option<serde_json::Value> = None;
     let mut spent_usd = 0.0;
     for q in &a.after {
@@ -1068,9 +1071,9 @@ fn schema_cmd(catalog: &Catalog, a: SchemaArgs) -> Result<i32, Failure> {
     Ok(0)
 }
 
-async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
-    let clock = today(a.today);
-    let example = example_for(&catalog).ok_or_else(|| {
+/// The example (generator and showcase queries) `tally demo` runs for `catalog`.
+fn demo_example(catalog: &Catalog) -> Result<Example, Failure> {
+    example_for(catalog).ok_or_else(|| {
         Failure::usage(
             "no_generator",
             format!(
@@ -1078,7 +1081,12 @@ async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
                 catalog.name
             ),
         )
-    })?;
+    })
+}
+
+async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
+    let clock = today(a.today);
+    let example = demo_example(&catalog)?;
     let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
     let queries: Vec<serde_json::Value> =
         serde_json::from_str(example.demo_queries).map_err(|e| {
@@ -1434,15 +1442,7 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
         return showcase(catalog, a).await;
     }
     let clock = today(a.today);
-    let example = example_for(&catalog).ok_or_else(|| {
-        Failure::usage(
-            "no_generator",
-            format!(
-                "catalog `{}` has no demo: to serve it on your own warehouse, run `tally --catalog FILE serve --dev --warehouse URL` (see the README's \"Use your own data\")",
-                catalog.name
-            ),
-        )
-    })?;
+    let example = demo_example(&catalog)?;
     let queries: Vec<serde_json::Value> =
         serde_json::from_str(example.demo_queries).map_err(|e| {
             Failure::runtime(

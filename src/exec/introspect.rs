@@ -305,23 +305,6 @@ impl Warehouse {
         }))
     }
 
-    /// The most frequent values of `column` among the first `rows` rows of `schema.table`, at
-    /// most `limit`: a bounded sample, for `tally catalog init`.
-    pub async fn sample_values(
-        &self,
-        schema: Option<&str>,
-        table: &str,
-        column: &str,
-        rows: u64,
-        limit: u64,
-        limits: &Limits,
-    ) -> Result<Vec<(String, i64)>, ExecError> {
-        let statement =
-            crate::sql::sample_values(schema, table, column, rows, limit, self.dialect())
-                .map_err(|e| ExecError::Failed(e.to_string()))?;
-        self.value_counts(&statement, limits).await
-    }
-
     /// Runs a `(value, n)` statement (`sql::top_values`, `sql::sample_values`).
     pub async fn value_counts(
         &self,

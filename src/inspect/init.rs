@@ -151,16 +151,15 @@ pub async fn gather(
             if !sampled {
                 continue;
             }
-            let seen = warehouse
-                .sample_values(
-                    schema,
-                    &entry.name,
-                    &c.name,
-                    SAMPLE_ROWS,
-                    MAX_DIMENSION_VALUES + 1,
-                    limits,
-                )
-                .await?;
+            let statement = crate::sql::sample_values(
+                schema,
+                &entry.name,
+                &c.name,
+                SAMPLE_ROWS,
+                MAX_DIMENSION_VALUES + 1,
+                warehouse.dialect(),
+            );
+            let seen = super::value_counts(warehouse, statement, limits).await?;
             let rows: i64 = seen.iter().map(|(_, n)| n).sum();
             rows_seen.get_or_insert(rows);
             samples.insert(

@@ -464,7 +464,16 @@ async fn top_values(
     limits: &Limits,
 ) -> Result<Vec<(String, i64)>, ExecError> {
     let statement =
-        crate::sql::top_values(catalog, table, column, scope, limit, warehouse.dialect())
-            .map_err(|e| ExecError::Failed(e.to_string()))?;
+        crate::sql::top_values(catalog, table, column, scope, limit, warehouse.dialect());
+    value_counts(warehouse, statement, limits).await
+}
+
+/// Runs a compiled `(value, n)` statement (`sql::top_values`, `sql::sample_values`).
+async fn value_counts(
+    warehouse: &Warehouse,
+    statement: Result<crate::sql::Statement, crate::sql::CompileError>,
+    limits: &Limits,
+) -> Result<Vec<(String, i64)>, ExecError> {
+    let statement = statement.map_err(|e| ExecError::Failed(e.to_string()))?;
     warehouse.value_counts(&statement, limits).await
 }

@@ -97,9 +97,14 @@ fn col(alias: &str, column: &str) -> Expr {
 
 /// A catalog table's name in the warehouse, schema-qualified when the catalog gives a schema.
 fn table_ref(t: &Table) -> TableRef {
-    match &t.schema {
-        Some(schema) => (Alias::new(schema.as_str()), Alias::new(t.source.as_str())).into(),
-        None => Alias::new(t.source.as_str()).into(),
+    schema_table(t.schema.as_deref(), &t.source)
+}
+
+/// `schema.table`, or `table` in the connection's own schema.
+fn schema_table(schema: Option<&str>, table: &str) -> TableRef {
+    match schema {
+        Some(schema) => (Alias::new(schema), Alias::new(table)).into(),
+        None => Alias::new(table).into(),
     }
 }
 
@@ -757,10 +762,7 @@ pub fn sample_values(
     limit: u64,
     dialect: Dialect,
 ) -> Result<Statement, CompileError> {
-    let source: TableRef = match schema {
-        Some(s) => (Alias::new(s), Alias::new(table)).into(),
-        None => Alias::new(table).into(),
-    };
+    let source = schema_table(schema, table);
     let mut sample = Query::select();
     sample
         .expr_as(dialect.cast_text(col("t0", column)), Alias::new("value"))

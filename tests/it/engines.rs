@@ -657,33 +657,24 @@ fn shop_statements(kind: &str, schema: Option<&str>) -> Vec<String> {
 
 async fn execute_all(kind: &str, url: &str, statements: &[String]) {
     match kind {
-        "PostgreSQL" => {
-            let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
-            for s in statements {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{s}: {e}"));
-            }
-        }
-        "MariaDB" => {
-            let mut c = sqlx::MySqlConnection::connect(url).await.expect("connect");
-            for s in statements {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{s}: {e}"));
-            }
-        }
-        _ => {
-            let mut c = sqlx::SqliteConnection::connect(url).await.expect("connect");
-            for s in statements {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone()))
-                    .execute(&mut c)
-                    .await
-                    .unwrap_or_else(|e| panic!("{s}: {e}"));
-            }
-        }
+        "PostgreSQL" => execute_on::<sqlx::PgConnection>(url, statements).await,
+        "MariaDB" => execute_on::<sqlx::MySqlConnection>(url, statements).await,
+        _ => execute_on::<sqlx::SqliteConnection>(url, statements).await,
+    }
+}
+
+/// Runs each statement, in order, on one connection of engine `C`.
+async fn execute_on<C>(url: &str, statements: &[String])
+where
+    C: Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+{
+    let mut c = C::connect(url).await.expect("connect");
+    for s in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone()))
+            .execute(&mut c)
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
     }
 }
 
