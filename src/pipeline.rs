@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::answer::{self, Source};
 use crate::catalog::Catalog;
 use crate::check::{Checker, Diagnostic, DiagnosticCode, Refusal, Rejection, Repair};
-use crate::dsl::{Period, Query};
+use crate::dsl::Query;
 use crate::exec::{ExecError, Limits, ResultCache, Rows, Warehouse};
 use crate::plan::{self, Clock, Plan, WorkspaceId};
 use crate::result::{self, QueryResult};
@@ -215,16 +215,6 @@ pub fn new_query_id() -> String {
     let digest = h.finalize();
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!("q_{hex}")
-}
-
-fn period_of(q: &Query) -> Option<&Period> {
-    match q {
-        Query::Metric(m) => Some(&m.period),
-        Query::Overview(o) => Some(&o.period),
-        Query::List(l) => l.period.as_ref(),
-        Query::Funnel(f) => Some(&f.period),
-        Query::Explain(e) => Some(&e.period),
-    }
 }
 
 impl Engine {
@@ -528,8 +518,7 @@ impl Engine {
         };
 
         let t = Instant::now();
-        let workspace = WorkspaceId::parse(workspace)
-            .and_then(|w| plan::plan(&checked, &self.catalog, &w, clock));
+        let workspace = WorkspaceId::parse(workspace).and_then(|w| plan::plan(&checked, &w, clock));
         timings.plan = ms(t);
         let plan = match workspace {
             Ok(p) => p,
@@ -548,7 +537,7 @@ impl Engine {
         };
 
         let t = Instant::now();
-        let statements = sql::compile(&plan, &self.catalog, self.warehouse.dialect())?;
+        let statements = sql::compile(&plan, self.warehouse.dialect())?;
         timings.compile = ms(t);
 
         let t = Instant::now();
@@ -571,11 +560,11 @@ impl Engine {
         });
 
         let t = Instant::now();
-        let result = result::assemble(&plan, &rows, &self.catalog);
-        let answer = answer::answer(&plan, period_of(checked.query()), &result, &self.catalog);
+        let result = result::assemble(&plan, &rows);
+        let answer = answer::answer(&plan, &result);
         timings.answer = ms(t);
 
-        let see_sql = self.catalog.role(role).is_some_and(|r| r.see_sql);
+        let see_sql = checked.role().see_sql;
         let mut response = self.base(Outcome::Answered, answer.text);
         response.executed_dsl = Some(checked.query().clone());
         response.sql = see_sql.then(|| sql::render(&statements));
@@ -599,33 +588,19 @@ impl Engine {
 pub fn rejection_response(catalog: &Catalog, rejection: Rejection) -> Response {
     match rejection {
         Rejection::Invalid { diagnostics } => {
-            let first = diagnostics
-                .first()
-                .map(|d| d.to_string())
-                .unwrap_or_default();
-            let more = if diagnostics.len() > 1 {
-                format!(" ({} problems in all)", diagnostics.len())
-            } else {
-                String::new()
-            };
             let mut r = base(
                 catalog,
                 Outcome::Invalid,
-                format!("The query is not valid: {first}{more}."),
+                answer::invalid_text(&diagnostics),
             );
             r.diagnostics = diagnostics;
             r
         }
         Rejection::Refused { refusal, .. } => {
-            let offer = refusal
-                .suggestion
-                .as_ref()
-                .map(|s| format!(" You may ask instead: {}", describe_suggestion(s, catalog)))
-                .unwrap_or_default();
             let mut r = base(
                 catalog,
                 Outcome::Refused,
-                format!("I can't answer that: {}{offer}", refusal.message),
+                answer::refused_text(&refusal, catalog),
             );
             r.refusal = Some(*refusal);
             r
@@ -645,47 +620,6 @@ pub fn plan_diagnostic(e: &plan::PlanError) -> Diagnostic {
     Diagnostic::new(code, pointer, e.to_string())
 }
 
-/// A short description of a suggested query: "the number of Churned customers last month".
-fn describe_suggestion(s: &Value, catalog: &Catalog) -> String {
-    let Ok(q) = serde_json::from_value::<Query>(s.clone()) else {
-        return "a narrower query (see refusal.suggestion)".into();
-    };
-    let when = period_of(&q)
-        .and_then(|p| answer::period_phrase(Some(p)))
-        .filter(|p| p != "on")
-        .map(|p| format!(" {p}"))
-        .unwrap_or_default();
-    match &q {
-        Query::Metric(m) => {
-            let labels: Vec<String> = m
-                .metrics
-                .iter()
-                .map(|n| {
-                    catalog
-                        .metrics
-                        .get(n.as_str())
-                        .map_or(n.to_string(), |x| x.label.clone())
-                })
-                .collect();
-            format!("{}{when} (see refusal.suggestion).", labels.join(", "))
-        }
-        Query::List(l) => {
-            let fields: Vec<&str> = l.fields.iter().map(|f| f.as_str()).collect();
-            format!(
-                "the {} list with {}{when} (see refusal.suggestion).",
-                l.entity,
-                fields.join(", ")
-            )
-        }
-        Query::Overview(_) => format!("an overview{when}."),
-        Query::Explain(e) => format!("why `{}` changed{when}.", e.metric),
-        Query::Funnel(f) => match &f.funnel {
-            Some(name) => format!("the {name} funnel{when} (see refusal.suggestion)."),
-            None => format!("the funnel{when} (see refusal.suggestion)."),
-        },
-    }
-}
-
 /// Checks and compiles raw DSL without executing it (`tally compile`, `POST /v1/compile`).
 pub fn compile_only(
     checker: &Checker,
@@ -699,8 +633,8 @@ pub fn compile_only(
         .check_bytes(raw, role)
         .map_err(CompileOnlyError::Rejected)?;
     let w = WorkspaceId::parse(workspace).map_err(CompileOnlyError::Plan)?;
-    let p = plan::plan(&checked, checker.catalog(), &w, clock).map_err(CompileOnlyError::Plan)?;
-    sql::compile(&p, checker.catalog(), dialect).map_err(CompileOnlyError::Compile)
+    let p = plan::plan(&checked, &w, clock).map_err(CompileOnlyError::Plan)?;
+    sql::compile(&p, dialect).map_err(CompileOnlyError::Compile)
 }
 
 #[derive(Debug)]

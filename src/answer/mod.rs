@@ -4,6 +4,7 @@
 //! formatted in its metric's format. No data is said as such; nothing is estimated.
 
 pub mod format;
+mod refusal;
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -14,6 +15,8 @@ use crate::plan::{
     CalendarUnit, ExplainPlan, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody, ResolvedPeriod,
 };
 use crate::result::{FunnelStep, Num, QueryResult};
+
+pub use refusal::{invalid_text, refused_text};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Answer {
@@ -29,60 +32,80 @@ pub struct Source {
     pub definition: String,
 }
 
-/// Renders the answer for a plan whose query is `period` (the DSL period, for its wording).
-pub fn answer(
-    plan: &Plan,
-    period: Option<&Period>,
-    result: &QueryResult,
-    catalog: &Catalog,
-) -> Answer {
+/// Renders the answer for a plan (its catalog, periods and wording are the plan's).
+pub fn answer(plan: &Plan, result: &QueryResult) -> Answer {
+    let catalog = &plan.catalog;
     match &plan.body {
-        PlanBody::Metric(m) => metric_answer(m, period, result, catalog, plan.min_group_size),
-        PlanBody::List(l) => list_answer(l, period, result, catalog),
-        PlanBody::Funnel(f) => funnel_answer(f, period, result, catalog, plan.min_group_size),
-        PlanBody::Explain(e) => explain_answer(e, period, result, catalog, plan.min_group_size),
+        PlanBody::Metric(m) => metric_answer(m, result, catalog, plan.min_group_size),
+        PlanBody::List(l) => list_answer(l, result, catalog),
+        PlanBody::Funnel(f) => funnel_answer(f, result, catalog, plan.min_group_size),
+        PlanBody::Explain(e) => explain_answer(e, result, catalog, plan.min_group_size),
     }
 }
 
-/// How the period is said: "last week", "the last 30 days", "17 Nov 2026".
-pub fn period_phrase(period: Option<&Period>) -> Option<String> {
-    Some(match period? {
-        Period::Preset(p) => match p {
-            Preset::Today => "today",
-            Preset::Yesterday => "yesterday",
-            Preset::ThisWeek => "this week",
-            Preset::LastWeek => "last week",
-            Preset::ThisMonth => "this month",
-            Preset::LastMonth => "last month",
-            Preset::ThisQuarter => "this quarter",
-            Preset::LastQuarter => "last quarter",
-            Preset::ThisYear => "this year",
-            Preset::LastYear => "last year",
+/// How a period is said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeriodWords {
+    /// By name: "last week", "in the last 30 days".
+    Named(String),
+    /// One day, said by its date: "on 17 Nov 2026".
+    OnDay,
+    /// Only by its dates (a `between` period).
+    Dates,
+}
+
+impl PeriodWords {
+    /// The name, when the period has one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            PeriodWords::Named(n) => Some(n),
+            PeriodWords::OnDay | PeriodWords::Dates => None,
         }
-        .to_string(),
+    }
+}
+
+/// How `period` is said: "last week", "the last 30 days", "on 17 Nov 2026".
+pub fn period_words(period: &Period) -> PeriodWords {
+    match period {
+        Period::Preset(p) => PeriodWords::Named(
+            match p {
+                Preset::Today => "today",
+                Preset::Yesterday => "yesterday",
+                Preset::ThisWeek => "this week",
+                Preset::LastWeek => "last week",
+                Preset::ThisMonth => "this month",
+                Preset::LastMonth => "last month",
+                Preset::ThisQuarter => "this quarter",
+                Preset::LastQuarter => "last quarter",
+                Preset::ThisYear => "this year",
+                Preset::LastYear => "last year",
+            }
+            .to_string(),
+        ),
         Period::LastN(n) => {
             let unit = match n.unit {
                 PeriodUnit::Day => "day",
                 PeriodUnit::Week => "week",
                 PeriodUnit::Month => "month",
             };
-            if n.count == 1 {
+            PeriodWords::Named(if n.count == 1 {
                 format!("in the last complete {unit}")
             } else {
                 format!("in the last {} {unit}s", n.count)
-            }
+            })
         }
-        Period::Between(_) => return None,
-        Period::Date(_) => "on".to_string(),
-    })
+        Period::Between(_) => PeriodWords::Dates,
+        Period::Date(_) => PeriodWords::OnDay,
+    }
 }
 
-fn period_text(resolved: &ResolvedPeriod, period: Option<&Period>) -> String {
+fn period_text(resolved: &ResolvedPeriod) -> String {
     let dates = format::range(&resolved.range);
-    match period_phrase(period) {
-        Some(p) if p == "on" => format!("on {dates}"),
-        Some(p) => format!("{p} ({dates})"),
-        None => format!("from {dates}"),
+    let words = period_words(&resolved.asked);
+    match (&words, words.name()) {
+        (_, Some(p)) => format!("{p} ({dates})"),
+        (PeriodWords::OnDay, None) => format!("on {dates}"),
+        (_, None) => format!("from {dates}"),
     }
 }
 
@@ -290,12 +313,11 @@ fn whole_scope(plan: &MetricPlan, catalog: &Catalog) -> Option<String> {
 
 fn metric_answer(
     plan: &MetricPlan,
-    period: Option<&Period>,
     result: &QueryResult,
     catalog: &Catalog,
     min_group_size: u32,
 ) -> Answer {
-    let when = scoped(&plan.filters, period_text(&plan.period, period));
+    let when = scoped(&plan.filters, period_text(&plan.period));
     // The whole scope is said once, in the first sentence.
     let scope_when = match whole_scope(plan, catalog) {
         Some(all) => format!("({all}) {when}"),
@@ -561,31 +583,27 @@ fn compare_chart(
     }))
 }
 
-fn list_answer(
-    plan: &ListPlan,
-    period: Option<&Period>,
-    result: &QueryResult,
-    catalog: &Catalog,
-) -> Answer {
+fn list_answer(plan: &ListPlan, result: &QueryResult, catalog: &Catalog) -> Answer {
     let entity = &catalog.entities[&plan.entity];
     let noun = entity
         .synonyms
         .first()
         .cloned()
         .unwrap_or_else(|| plan.entity.clone());
-    let when = match (&plan.period, period_phrase(period)) {
-        (Some((p, field)), phrase) => {
+    let when = match &plan.period {
+        Some((p, field)) => {
             let dates = format::range(&p.range);
-            match phrase {
-                Some(w) if w == "on" => format!(" whose {field} is on {dates}"),
-                Some(w) => format!(
+            let words = period_words(&p.asked);
+            match (&words, words.name()) {
+                (_, Some(w)) => format!(
                     " whose {field} falls in {} ({dates})",
-                    w.strip_prefix("in ").unwrap_or(&w)
+                    w.strip_prefix("in ").unwrap_or(w)
                 ),
-                None => format!(" whose {field} falls from {dates}"),
+                (PeriodWords::OnDay, None) => format!(" whose {field} is on {dates}"),
+                (_, None) => format!(" whose {field} falls from {dates}"),
             }
         }
-        _ => String::new(),
+        None => String::new(),
     };
     let n = result.rows.len();
     let mut text = if n == 0 {
@@ -658,12 +676,11 @@ fn funnel_definition(plan: &FunnelPlan, catalog: &Catalog) -> String {
 
 fn funnel_answer(
     plan: &FunnelPlan,
-    period: Option<&Period>,
     result: &QueryResult,
     catalog: &Catalog,
     min_group_size: u32,
 ) -> Answer {
-    let when = scoped(&plan.filters, period_text(&plan.period, period));
+    let when = scoped(&plan.filters, period_text(&plan.period));
     let name = format!("The {} funnel", plan.label);
     let totals: Vec<&FunnelStep> = result
         .funnel
@@ -837,12 +854,11 @@ fn fmt_baseline(catalog: &Catalog, metric: &str, v: Option<Num>) -> String {
 
 fn explain_answer(
     plan: &ExplainPlan,
-    period: Option<&Period>,
     result: &QueryResult,
     catalog: &Catalog,
     min_group_size: u32,
 ) -> Answer {
-    let when = scoped(&plan.filters, period_text(&plan.period, period));
+    let when = scoped(&plan.filters, period_text(&plan.period));
     let metric = &plan.metric;
     let name = label(catalog, metric);
     let first = plan.baseline_ranges.last().map(|r| r.start);

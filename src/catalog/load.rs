@@ -856,7 +856,7 @@ fn load_roles(
     raw: &RawCatalog,
     metrics: &BTreeMap<String, Metric>,
     dimensions: &BTreeMap<String, Dimension>,
-) -> Result<BTreeMap<String, Role>, CatalogError> {
+) -> Result<BTreeMap<String, std::sync::Arc<Role>>, CatalogError> {
     let allow = |key: String, a: &RawAllow, known: &dyn Fn(&str) -> bool| match a {
         RawAllow::All(s) if s == "*" => Ok(Allow::All),
         RawAllow::All(s) => Err(l.err(key, format!("`{s}`: give \"*\" or a list of names"))),
@@ -905,7 +905,7 @@ fn load_roles(
         }
         roles.insert(
             name.clone(),
-            Role {
+            std::sync::Arc::new(Role {
                 name: name.clone(),
                 description: r.description.clone(),
                 kinds,
@@ -917,7 +917,7 @@ fn load_roles(
                 min_group_size: r.min_group_size,
                 overview: r.overview.clone(),
                 admin: r.admin,
-            },
+            }),
         );
     }
     if roles.is_empty() {

@@ -13,6 +13,7 @@ mod load;
 mod raw;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub use expr::Expr;
 pub use load::CatalogError;
@@ -36,7 +37,7 @@ pub struct Catalog {
     pub entities: BTreeMap<String, Entity>,
     pub metrics: BTreeMap<String, Metric>,
     pub funnels: BTreeMap<String, Funnel>,
-    pub roles: BTreeMap<String, Role>,
+    pub roles: BTreeMap<String, Arc<Role>>,
     pub tenancy: Tenancy,
     /// (table, dimension) → where the dimension's column is reached from that table.
     pub(crate) reach: BTreeMap<(String, String), Reach>,
@@ -425,7 +426,7 @@ impl Catalog {
         load::load(&text, &path.display().to_string())
     }
 
-    pub fn role(&self, name: &str) -> Option<&Role> {
+    pub fn role(&self, name: &str) -> Option<&Arc<Role>> {
         self.roles.get(name)
     }
 

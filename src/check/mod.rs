@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Role};
 use crate::dsl::schema::{self, Form, Names};
 use crate::dsl::{Order, Query, DSL_VERSION};
 
@@ -27,11 +27,14 @@ pub use role::{Refusal, RefusalCode};
 /// Raw DSL documents larger than this are rejected before parsing.
 pub const MAX_DSL_BYTES: usize = 64 * 1024;
 
-/// A query that is well formed and that the role may run. Only `check` makes one.
+/// A query that is well formed against `catalog` and that `role` (one of its roles) may run.
+/// Only `check` makes one; later stages read the catalog and role from here, so they cannot be
+/// handed a catalog the query was not checked against.
 #[derive(Debug, Clone)]
 pub struct CheckedQuery {
     query: Query,
-    role: String,
+    catalog: Arc<Catalog>,
+    role: Arc<Role>,
     repairs: Vec<Repair>,
 }
 
@@ -40,7 +43,12 @@ impl CheckedQuery {
     pub fn query(&self) -> &Query {
         &self.query
     }
-    pub fn role(&self) -> &str {
+    /// The catalog the query was checked against.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+    /// The role the query was checked as.
+    pub fn role(&self) -> &Arc<Role> {
         &self.role
     }
     /// Deterministic repairs applied before validation (synonyms, case).
@@ -227,7 +235,8 @@ impl Checker {
         }
         Ok(CheckedQuery {
             query,
-            role: role.name.clone(),
+            catalog: self.catalog.clone(),
+            role: role.clone(),
             repairs,
         })
     }

@@ -42,6 +42,17 @@ impl Query {
             Query::Explain(_) => Kind::Explain,
         }
     }
+
+    /// The period the query asks about (a list may ask none).
+    pub fn period(&self) -> Option<&Period> {
+        match self {
+            Query::Metric(m) => Some(&m.period),
+            Query::Overview(o) => Some(&o.period),
+            Query::List(l) => l.period.as_ref(),
+            Query::Funnel(f) => Some(&f.period),
+            Query::Explain(e) => Some(&e.period),
+        }
+    }
 }
 
 /// The query kinds.

@@ -6,6 +6,8 @@
 
 pub mod time;
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -87,6 +89,8 @@ pub const MAX_POINTS: usize = 400;
 
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The catalog the query was checked against: every name in the plan is one of its.
+    pub catalog: Arc<Catalog>,
     pub workspace: WorkspaceId,
     pub catalog_version: String,
     pub today: NaiveDate,
@@ -266,10 +270,11 @@ pub struct ListPlan {
 
 pub fn plan(
     checked: &CheckedQuery,
-    catalog: &Catalog,
     workspace: &WorkspaceId,
     clock: &Clock,
 ) -> Result<Plan, PlanError> {
+    let catalog = &**checked.catalog();
+    let role = checked.role();
     if let Tenancy::Single { workspace: served } = &catalog.tenancy {
         if served != workspace.as_str() {
             return Err(PlanError::WorkspaceNotServed {
@@ -279,7 +284,7 @@ pub fn plan(
         }
     }
     let today = clock.today();
-    let min_group_size = catalog.role(checked.role()).map_or(0, |r| r.min_group_size);
+    let min_group_size = role.min_group_size;
     let suppression = if min_group_size > 0 {
         Suppression::SmallGroups
     } else {
@@ -302,27 +307,22 @@ pub fn plan(
                 order: q.order.unwrap_or(Order::Desc),
             },
         )?),
-        Query::Overview(q) => {
-            let role = catalog
-                .role(checked.role())
-                .expect("checked queries name a known role");
-            PlanBody::Metric(metric_plan(
-                catalog,
-                today,
-                suppression,
-                MetricAsk {
-                    asked: Asked::Overview,
-                    metrics: role.overview.clone(),
-                    period: &q.period,
-                    compare: q.compare,
-                    granularity: None,
-                    group_by: vec![],
-                    filters: vec![],
-                    top_n: 10,
-                    order: Order::Desc,
-                },
-            )?)
-        }
+        Query::Overview(q) => PlanBody::Metric(metric_plan(
+            catalog,
+            today,
+            suppression,
+            MetricAsk {
+                asked: Asked::Overview,
+                metrics: role.overview.clone(),
+                period: &q.period,
+                compare: q.compare,
+                granularity: None,
+                group_by: vec![],
+                filters: vec![],
+                top_n: 10,
+                order: Order::Desc,
+            },
+        )?),
         Query::List(q) => {
             let entity = &catalog.entities[q.entity.as_str()];
             let period = q.period.as_ref().map(|p| {
@@ -349,14 +349,10 @@ pub fn plan(
             })
         }
         Query::Funnel(q) => PlanBody::Funnel(funnel_plan(catalog, today, q)?),
-        Query::Explain(q) => {
-            let role = catalog
-                .role(checked.role())
-                .expect("checked queries name a known role");
-            PlanBody::Explain(explain_plan(catalog, role, today, q, suppression)?)
-        }
+        Query::Explain(q) => PlanBody::Explain(explain_plan(catalog, role, today, q, suppression)?),
     };
     Ok(Plan {
+        catalog: checked.catalog().clone(),
         workspace: workspace.clone(),
         catalog_version: catalog.version.clone(),
         today,

@@ -99,8 +99,10 @@ pub enum CalendarUnit {
 }
 
 /// The resolved period: its dates and, when it is a calendar unit, which.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ResolvedPeriod {
+    /// The period as the query asked it (how the answer says it: "last week").
+    pub asked: Period,
     pub range: DateRange,
     /// Set for calendar presets and `last_n` weeks/months.
     pub unit: Option<CalendarUnit>,
@@ -194,6 +196,7 @@ pub fn resolve(period: &Period, today: NaiveDate) -> ResolvedPeriod {
         Period::Date(d) => (DateRange::day(*d), Some(CalendarUnit::Day), false),
     };
     ResolvedPeriod {
+        asked: *period,
         range,
         unit,
         to_date,

@@ -181,7 +181,8 @@ pub struct QueryResult {
 /// A group: the values of the group-by dimensions, in order.
 type Key = Vec<Option<String>>;
 
-pub fn assemble(plan: &Plan, rows: &[Rows], catalog: &Catalog) -> QueryResult {
+pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
+    let catalog = &plan.catalog;
     match &plan.body {
         PlanBody::Metric(m) => metric(m, rows, catalog, plan.min_group_size),
         PlanBody::List(l) => list(l, &rows[0]),

@@ -66,11 +66,8 @@ impl CompileError {
 }
 
 /// Compiles every unit of a plan (one statement per unit, in plan order).
-pub fn compile(
-    plan: &Plan,
-    catalog: &Catalog,
-    dialect: Dialect,
-) -> Result<Vec<Statement>, CompileError> {
+pub fn compile(plan: &Plan, dialect: Dialect) -> Result<Vec<Statement>, CompileError> {
+    let catalog = &plan.catalog;
     match &plan.body {
         PlanBody::Metric(m) => m
             .units

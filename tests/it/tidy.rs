@@ -13,7 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sql", &["dsl", "catalog", "plan"]),
     ("exec", &["sql"]),
     ("result", &["dsl", "catalog", "plan", "exec", "sql"]),
-    ("answer", &["dsl", "catalog", "plan", "result"]),
+    ("answer", &["dsl", "catalog", "check", "plan", "result"]),
     ("inspect", &["catalog", "check", "exec", "plan", "sql"]),
     ("demo", &[]),
     ("store", &[]),
