@@ -393,7 +393,6 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
                 .or(entity.count_metric.clone())?;
             let period = q
                 .period
-                .clone()
                 .unwrap_or(crate::dsl::Period::Preset(crate::dsl::Preset::ThisMonth));
             let candidate = Query::Metric(MetricQuery {
                 version: Some(crate::dsl::DSL_VERSION),
@@ -443,7 +442,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
             let candidate = Query::Metric(MetricQuery {
                 version: Some(crate::dsl::DSL_VERSION),
                 metrics: vec![crate::dsl::MetricName(metric)],
-                period: q.period.clone(),
+                period: q.period,
                 granularity: None,
                 compare: q.compare,
                 top_n: (!group_by.is_empty()).then_some(10),
@@ -473,7 +472,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
             let candidate = Query::Metric(MetricQuery {
                 version: Some(crate::dsl::DSL_VERSION),
                 metrics: vec![q.metric.clone()],
-                period: q.period.clone(),
+                period: q.period,
                 granularity: None,
                 compare: Some(crate::dsl::Compare::PreviousPeriod),
                 group_by: vec![],

@@ -171,7 +171,7 @@ fn half_read(r: &Reading, catalog: &Catalog, today: NaiveDate) -> Result<(), Cla
         );
         for p in &r.periods {
             let mut d = Draft::of(r);
-            d.period = Some(p.clone());
+            d.period = Some(*p);
             c.drafts.push(d);
         }
         return Err(c);
@@ -239,7 +239,7 @@ fn half_read(r: &Reading, catalog: &Catalog, today: NaiveDate) -> Result<(), Cla
             );
             for p in [base, against] {
                 let mut d = Draft::of(r);
-                d.period = Some(p.clone());
+                d.period = Some(*p);
                 d.compare = Some(Compare::PreviousPeriod);
                 c.drafts.push(d);
             }
@@ -315,7 +315,7 @@ pub(crate) fn metric(mut r: Reading, catalog: &Catalog, today: NaiveDate) -> Bui
             "That is more than four metrics; ask for at most four at a time.".into(),
         ));
     }
-    let period = match r.period.clone() {
+    let period = match r.period {
         Some(p) => p,
         None if r.metrics.iter().all(|m| is_snapshot(catalog, m)) && r.compare.is_none() => {
             // MRR, customers: a level, which with no period means today's.
@@ -415,7 +415,7 @@ pub(crate) fn explain(mut r: Reading, catalog: &Catalog, today: NaiveDate) -> Bu
             "An explanation decomposes the change across the catalog's driver dimensions by itself; ask without a breakdown or a time series.".into(),
         ).with_reading(&r));
     }
-    let Some(period) = r.period.clone() else {
+    let Some(period) = r.period else {
         return Err(Clarify::missing_period(&r));
     };
     Ok(Query::Explain(ExplainQuery {
@@ -462,7 +462,7 @@ pub(crate) fn funnel(name: &str, r: Reading, catalog: &Catalog) -> Built {
         funnel: Some(FunnelName(name.to_string())),
         steps: Vec::new(),
         window_hours: None,
-        period: r.period.clone().unwrap_or(Period::LastN(LastN {
+        period: r.period.unwrap_or(Period::LastN(LastN {
             count: 30,
             unit: PeriodUnit::Day,
         })),
@@ -636,7 +636,7 @@ pub(crate) fn list(mut r: Reading, catalog: &Catalog) -> Built {
         entity: EntityName(entity.name.clone()),
         fields: fields.into_iter().map(FieldName).collect(),
         filters,
-        period: r.period.clone(),
+        period: r.period,
         time_field: r.period.as_ref().and(time_field).map(FieldName),
         sort,
         limit,

@@ -26,7 +26,7 @@ impl Draft {
     pub(crate) fn of(r: &Reading) -> Draft {
         Draft {
             metrics: r.metrics.clone(),
-            period: r.period.clone(),
+            period: r.period,
             compare: r.compare,
             group_by: r.group_by.clone(),
             filters: r.filters.clone(),
@@ -62,7 +62,7 @@ impl Clarify {
     pub fn with_reading(mut self, r: &Reading) -> Clarify {
         self.unmapped.extend(r.unknown.iter().cloned());
         self.lookups.extend(r.unknown.iter().cloned());
-        self.period = r.period.clone();
+        self.period = r.period;
         if !r.metrics.is_empty() {
             let d = Draft::of(r);
             if d.period.is_some() {
@@ -83,7 +83,7 @@ impl Clarify {
         let mut c = Clarify::message("Which metric do you mean?".into());
         c.unmapped = r.unknown.clone();
         c.lookups = r.unknown.clone();
-        c.period = r.period.clone();
+        c.period = r.period;
         c
     }
 
@@ -205,7 +205,7 @@ impl Clarify {
         let mut c = Clarify::message(sentences.join(" "));
         c.unmapped = unmapped;
         c.lookups = r.unknown.clone();
-        c.period = r.period.clone();
+        c.period = r.period;
         if !r.metrics.is_empty() {
             let mut base = Draft::of(r);
             if base.period.is_none() {
@@ -390,7 +390,7 @@ pub(crate) fn suggestions(c: &Clarify, catalog: &Catalog, examples: &[String]) -
         if let Some(m) = nearest(w, &candidates) {
             let d = Draft {
                 metrics: vec![m.to_string()],
-                period: Some(c.period.clone().unwrap_or(Period::Preset(Preset::LastWeek))),
+                period: Some(c.period.unwrap_or(Period::Preset(Preset::LastWeek))),
                 ..Draft::default()
             };
             if let Some(q) = render(&d, catalog) {

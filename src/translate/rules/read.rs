@@ -640,9 +640,9 @@ pub(crate) fn read(
                         r.unknown.push(format!("excluding {said}"));
                     }
                     if !r.periods.contains(p) {
-                        r.periods.push(p.clone());
+                        r.periods.push(*p);
                     }
-                    r.period = Some(p.clone());
+                    r.period = Some(*p);
                 }
                 Time::Compare {
                     compare,
@@ -651,7 +651,7 @@ pub(crate) fn read(
                 } => {
                     r.compare = Some(*compare);
                     r.compare_unit = *unit;
-                    r.compare_against = against.clone();
+                    r.compare_against = *against;
                 }
                 Time::Shift => r.shift = true,
                 Time::CompareBefore(length) => {
