@@ -8,6 +8,7 @@ mod common;
 mod adnavi;
 mod browser;
 mod cli;
+mod demo_data;
 mod dsl_spec;
 mod engine_resilience;
 mod engines;
