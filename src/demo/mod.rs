@@ -1,11 +1,12 @@
 //! Demo warehouses: table definitions, a row sink, and writers that load generated rows into a database.
 //!
-//! An [`Example`] pairs a catalog with a generator. The generator knows its domain and nothing
-//! about databases: it declares its tables ([`TableDef`]) and streams rows into a [`RowSink`],
-//! one table at a time. The writers here know databases and nothing about any domain: they turn
-//! table definitions into DDL (with sea-query, for every backend through one `Backend`
-//! parameter) and rows into multi-row INSERTs. Nothing in this file names a Metrica table or
-//! column; that lives in `examples/metrica/generate.rs`.
+//! A [`Generator`] knows its domain and nothing about databases: it declares its tables
+//! ([`TableDef`]) and streams rows into a [`RowSink`], one table at a time. The writers here know
+//! databases and nothing about any domain: they turn table definitions into DDL (with sea-query,
+//! for every backend through one `Backend` parameter) and rows into multi-row INSERTs. Nothing
+//! here names an example's table or column; each example's generator lives in
+//! `examples/<name>/generate.rs` and is registered, with its catalog, in the example registry
+//! (`src/examples.rs`).
 //!
 //! Invariants: rows are streamed, never collected per table (a generator at a large scale emits
 //! tens of millions of rows); the same [`DemoOptions`] give byte-identical SQLite files; a file
@@ -25,11 +26,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::mpsc;
 
-#[path = "../../examples/adnavi/generate.rs"]
-mod adnavi_gen;
 mod load;
-#[path = "../../examples/metrica/generate.rs"]
-mod metrica_gen;
 pub(crate) mod rng;
 
 pub use load::load_demo;
@@ -169,43 +166,15 @@ impl DemoError {
     }
 }
 
-/// A demo deployment: its catalog and the generator of the data the catalog describes.
-#[derive(Clone, Copy)]
-pub struct Example {
-    pub name: &'static str,
-    pub catalog_toml: &'static str,
+/// A domain's data: the tables it writes and the function that streams their rows. Registered
+/// per example, next to its catalog, in the example registry (`src/examples.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct Generator {
     /// Every table the generator writes, in the order it writes them.
     pub tables: fn() -> Vec<TableDef>,
     pub generate: fn(&DemoOptions, &mut dyn RowSink) -> Result<(), DemoError>,
-    /// `tally demo`'s showcase: a JSON array of `{title, role, workspace, dsl}`.
-    pub demo_queries: &'static str,
-}
-
-/// Every embedded example, the default catalog's first.
-pub fn examples() -> Vec<Example> {
-    vec![metrica(), adnavi()]
-}
-
-/// Product analytics for a B2B SaaS platform (DESIGN §4 "Metrica demo data").
-pub fn metrica() -> Example {
-    Example {
-        name: "metrica",
-        catalog_toml: include_str!("../../examples/metrica/catalog.toml"),
-        tables: metrica_gen::tables,
-        generate: metrica_gen::generate,
-        demo_queries: include_str!("../../examples/metrica/demo.json"),
-    }
-}
-
-/// Ad analytics across Google, Meta and TikTok (DESIGN §4, `examples/adnavi`).
-pub fn adnavi() -> Example {
-    Example {
-        name: "adnavi",
-        catalog_toml: include_str!("../../examples/adnavi/catalog.toml"),
-        tables: adnavi_gen::tables,
-        generate: adnavi_gen::generate,
-        demo_queries: include_str!("../../examples/adnavi/demo.json"),
-    }
+    /// The workspaces whose rows it writes, in the order it declares them.
+    pub workspaces: fn() -> Vec<&'static str>,
 }
 
 /// Rows written per table, in the order the tables were written.
@@ -233,14 +202,14 @@ impl GenerateReport {
     }
 }
 
-/// Generates `example` into a new SQLite file at `path`, replacing any file there.
+/// Generates `generator`'s rows into a new SQLite file at `path`, replacing any file there.
 ///
 /// The rows go to `path` + `.tmp` first, which is renamed over `path` only once every table,
 /// index and the final `VACUUM` are done. `progress(table, rows_so_far)` is called every
 /// [`PROGRESS_EVERY_ROWS`] rows and when a table is complete.
 pub async fn write_sqlite(
     path: &Path,
-    example: &Example,
+    generator: &Generator,
     opts: &DemoOptions,
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<GenerateReport, DemoError> {
@@ -248,7 +217,7 @@ pub async fn write_sqlite(
     let temporary = temporary_path(path);
     remove_if_present(path).await?;
     remove_if_present(&temporary).await?;
-    match load_sqlite(&temporary, example, opts, progress).await {
+    match load_sqlite(&temporary, generator, opts, progress).await {
         Ok(report) => {
             tokio::fs::rename(&temporary, path)
                 .await
@@ -456,11 +425,11 @@ enum SinkMessage {
 /// bounded channel, so generation and writing overlap and memory stays flat.
 async fn load_sqlite(
     path: &Path,
-    example: &Example,
+    generator: &Generator,
     opts: &DemoOptions,
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<GenerateReport, DemoError> {
-    let declared = (example.tables)();
+    let declared = (generator.tables)();
     let mut connection = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -482,7 +451,7 @@ async fn load_sqlite(
 
     let report = generate_rows::<sqlx::Sqlite>(
         &mut connection,
-        example,
+        generator,
         opts,
         &declared,
         Backend::Sqlite,
@@ -501,12 +470,12 @@ async fn load_sqlite(
     Ok(report)
 }
 
-/// Runs `example`'s generator on a blocking thread and writes its rows through `connection` on
+/// Runs `generator` on a blocking thread and writes its rows through `connection` on
 /// this task, joined by a bounded channel, so generation and writing overlap and memory stays
 /// flat. The tables must exist; each is loaded in one transaction and then indexed.
 async fn generate_rows<DB>(
     connection: &mut DB::Connection,
-    example: &Example,
+    generator: &Generator,
     opts: &DemoOptions,
     declared: &[TableDef],
     backend: Backend,
@@ -519,7 +488,7 @@ where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
     let (sender, receiver) = mpsc::channel(16);
-    let generate = example.generate;
+    let generate = generator.generate;
     let generator_options = *opts;
     let generator = tokio::task::spawn_blocking(move || {
         let mut sink = ChannelSink::new(sender, backend);
@@ -869,14 +838,12 @@ mod tests {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let path = directory.path().join("broken.db");
         std::fs::write(&path, b"old").expect("an old file");
-        let example = Example {
-            name: "broken",
-            catalog_toml: "",
+        let generator = Generator {
             tables: one_table,
             generate: bad_generator,
-            demo_queries: "[]",
+            workspaces: Vec::new,
         };
-        let error = write_sqlite(&path, &example, &small_options(), &mut |_, _| {})
+        let error = write_sqlite(&path, &generator, &small_options(), &mut |_, _| {})
             .await
             .expect_err("the generator fails");
         assert_eq!(error.code(), "demo_row_shape");
@@ -884,7 +851,7 @@ mod tests {
 
         let error = write_sqlite(
             &path,
-            &example,
+            &generator,
             &DemoOptions {
                 scale: 0.0,
                 ..small_options()

@@ -11,18 +11,19 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use sea_query::{Order, Query, SqliteQueryBuilder};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Row, SqliteConnection};
-use tally::demo::{self, write_sqlite, ColumnType, DemoOptions, Example, GenerateReport, TableDef};
+use tally::demo::{write_sqlite, ColumnType, DemoOptions, GenerateReport, TableDef};
+use tally::examples::{self, Example};
 
 /// The exact text a timestamp is stored as in the demo's SQLite files, which have no timestamp
 /// type.
 const SQLITE_TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 fn metrica() -> Example {
-    demo::metrica()
+    examples::metrica()
 }
 
 fn metrica_tables() -> Vec<TableDef> {
-    (metrica().tables)()
+    (metrica().generator.tables)()
 }
 
 /// Where `write_sqlite` writes before renaming: the path with `.tmp` appended.
@@ -45,7 +46,7 @@ fn small_options() -> DemoOptions {
 
 async fn generate_into(path: &Path, opts: &DemoOptions) -> GenerateReport {
     let mut calls = Vec::new();
-    let report = write_sqlite(path, &metrica(), opts, &mut |table, rows| {
+    let report = write_sqlite(path, &metrica().generator, opts, &mut |table, rows| {
         calls.push((table.to_owned(), rows))
     })
     .await
@@ -136,6 +137,10 @@ async fn generated_data_keeps_the_catalog_contract_and_its_invariants() {
     let mut connection = open(&path).await;
 
     // Three workspaces, and no table knows any other.
+    assert_eq!(
+        (metrica().generator.workspaces)(),
+        ["acme", "globex", "initech"]
+    );
     let workspaces = ["acme", "globex", "initech"].map(|id| Some(id.to_owned()));
     for def in metrica_tables() {
         let found = column_values(&mut connection, def.name, "workspace_id", true).await;

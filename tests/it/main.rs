@@ -12,6 +12,7 @@ mod demo_data;
 mod dsl_spec;
 mod engine_resilience;
 mod engines;
+mod examples;
 mod exec_sqlite;
 mod explain;
 mod funnel;
