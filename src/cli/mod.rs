@@ -17,7 +17,7 @@ use crate::check::{Checker, MAX_DSL_BYTES};
 use crate::config::Config;
 use crate::demo::{self, DemoOptions};
 use crate::dsl::schema::{self, Form, Names};
-use crate::examples::{self, Example};
+use crate::examples::{self, Example, ShowcaseQuery};
 use crate::exec::{CacheConfig, Limits, ResultCache, Warehouse};
 use crate::pipeline::{self, CompileOnlyError, Engine, Outcome, Response};
 use crate::plan::Clock;
@@ -1103,17 +1103,29 @@ fn demo_example(catalog: &Catalog) -> Result<Example, Failure> {
     })
 }
 
+/// The example's showcase queries: at least one (the first is the one `tally demo` offers).
+fn showcase_queries(example: &Example) -> Result<Vec<ShowcaseQuery>, Failure> {
+    let queries = example.showcase().map_err(|e| {
+        Failure::runtime(
+            "demo_queries",
+            format!("the example's demo queries do not parse: {e}"),
+        )
+    })?;
+    if queries.is_empty() {
+        return Err(Failure::runtime(
+            "demo_queries",
+            "the example has no demo queries",
+        ));
+    }
+    Ok(queries)
+}
+
 async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     let clock = today(a.today);
     let example = demo_example(&catalog)?;
     let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
-    let queries: Vec<serde_json::Value> =
-        serde_json::from_str(example.demo_queries).map_err(|e| {
-            Failure::runtime(
-                "demo_queries",
-                format!("the example's demo queries do not parse: {e}"),
-            )
-        })?;
+    let queries = showcase_queries(&example)?;
+    let own_workspace = queries[0].workspace.clone();
     say!(
         "Tally demo · catalog {} {} · today {}\n",
         catalog.name,
@@ -1121,10 +1133,8 @@ async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
         clock.today()
     );
     for q in queries {
-        let title = q["title"].as_str().unwrap_or("");
-        let role = q["role"].as_str().unwrap_or("");
-        let workspace = q["workspace"].as_str().unwrap_or("");
-        let dsl = serde_json::to_vec(&q["dsl"]).unwrap_or_default();
+        let (title, role, workspace) = (&q.title, &q.role, &q.workspace);
+        let dsl = serde_json::to_vec(&q.dsl).unwrap_or_default();
         let (r, _) = engine
             .run(&dsl, role, workspace, &clock)
             .await
@@ -1133,7 +1143,9 @@ async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
         say!("  DSL: {}", String::from_utf8_lossy(&dsl));
         say!("  {} — {}\n", r.outcome.as_str(), r.answer);
     }
-    say!("Run your own: tally run QUERY.json --role analyst --workspace acme  (see README)");
+    say!(
+        "Run your own: tally run QUERY.json --role analyst --workspace {own_workspace}  (see README)"
+    );
     Ok(0)
 }
 
@@ -1467,17 +1479,8 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     }
     let clock = today(a.today);
     let example = demo_example(&catalog)?;
-    let queries: Vec<serde_json::Value> =
-        serde_json::from_str(example.demo_queries).map_err(|e| {
-            Failure::runtime(
-                "demo_queries",
-                format!("the example's demo queries do not parse: {e}"),
-            )
-        })?;
-    let first = queries
-        .first()
-        .ok_or_else(|| Failure::runtime("demo_queries", "the example has no demo queries"))?;
-    let workspace = first["workspace"].as_str().unwrap_or("acme").to_string();
+    let first = showcase_queries(&example)?.remove(0);
+    let workspace = first.workspace.clone();
     let mut engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
     // The demo's data does not change while it runs: repeated questions come from the cache.
     engine.cache = Some(ResultCache::new(CacheConfig::default()));
@@ -1495,15 +1498,14 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
         clock.today()
     );
     let tokens = print_role_tokens(&catalog, &secret, issuer, audience, &workspace)?;
-    let question = first["title"].as_str().unwrap_or("");
-    let role = first["role"].as_str().unwrap_or("analyst");
+    let (question, role) = (first.title.as_str(), first.role.as_str());
     let token = tokens
         .iter()
         .find(|(r, _)| r == role)
         .or(tokens.first())
         .map(|(_, t)| t.clone())
         .unwrap_or_default();
-    let body = serde_json::json!({"dsl": first["dsl"]}).to_string();
+    let body = serde_json::json!({"dsl": first.dsl}).to_string();
     say!("\n{question} ({role}):");
     say!(
         "  curl -s {url}/v1/query -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{body}'"
