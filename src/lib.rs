@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod dsl;
+pub mod examples;
 pub mod exec;
 pub mod inspect;
 pub mod pipeline;

@@ -3,7 +3,7 @@
 //! campaign per day (`metric_facts`) over 455 days ending at the end date. Every value list here
 //! mirrors `catalog.toml`.
 //!
-//! Compiled into the library as `crate::demo::adnavi_gen` (see `src/demo/mod.rs`).
+//! Compiled into the library as `crate::examples::adnavi_gen` (see `src/examples.rs`).
 //!
 //! Invariants the catalog relies on: `entity_id` is unique across workspaces (facts carry no
 //! workspace, so a fact reaches its workspace only through its entity); facts exist only for
@@ -13,8 +13,8 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
 
-use super::rng::Rng;
-use super::{Cell, ColumnDef, ColumnType, DemoError, DemoOptions, RowSink, TableDef};
+use crate::demo::rng::Rng;
+use crate::demo::{Cell, ColumnDef, ColumnType, DemoError, DemoOptions, RowSink, TableDef};
 
 /// The history covers `end_date - HISTORY_DAYS + 1 ..= end_date`: about fifteen months, so
 /// "this quarter vs last quarter" and year-over-year comparisons of recent months have data.
@@ -165,6 +165,11 @@ const WORKSPACES: [Workspace; 3] = [
 /// Ad sets per campaign and ads per ad set (the structure has no facts of its own).
 const ADSETS: [&str; 3] = ["Broad", "Interests", "Lookalike"];
 const ADS: [&str; 3] = ["Static", "Carousel", "Video"];
+
+/// The workspaces the generator writes, as `WORKSPACES` declares them.
+pub(crate) fn workspaces() -> Vec<&'static str> {
+    WORKSPACES.iter().map(|workspace| workspace.id).collect()
+}
 
 pub(crate) fn tables() -> Vec<TableDef> {
     let column = |name, ty| ColumnDef {

@@ -2,7 +2,7 @@
 //! and B2B accounts (customers, support tickets), with weekly seasonality, growth, churn, a
 //! checkout funnel and one planted anomaly. Every value list here mirrors `catalog.toml`.
 //!
-//! Compiled into the library as `crate::demo::metrica_gen` (see `src/demo/mod.rs`).
+//! Compiled into the library as `crate::examples::metrica_gen` (see `src/examples.rs`).
 //!
 //! Volume and memory: users and customers are held in memory; sessions and events are simulated
 //! one day at a time and streamed, so a large `scale` costs time, not memory. Sessions and events
@@ -11,8 +11,8 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 
-use super::rng::Rng;
-use super::{Cell, ColumnDef, ColumnType, DemoError, DemoOptions, RowSink, TableDef};
+use crate::demo::rng::Rng;
+use crate::demo::{Cell, ColumnDef, ColumnType, DemoError, DemoOptions, RowSink, TableDef};
 
 /// The history covers `end_date - HISTORY_DAYS + 1 ..= end_date`: 455 days, so "last year" and
 /// year-over-year comparisons of recent months have data.
@@ -134,6 +134,11 @@ pub(crate) fn planted_anomaly_day(end_date: NaiveDate) -> NaiveDate {
     let latest = end_date - Duration::days(2);
     let days_after_tuesday = (latest.weekday().num_days_from_monday() + 6) % 7;
     latest - Duration::days(i64::from(days_after_tuesday))
+}
+
+/// The workspaces the generator writes, as `WORKSPACES` declares them.
+pub(crate) fn workspaces() -> Vec<&'static str> {
+    WORKSPACES.iter().map(|workspace| workspace.id).collect()
 }
 
 pub(crate) fn tables() -> Vec<TableDef> {

@@ -21,10 +21,6 @@ pub use raw::file_schema;
 
 use crate::dsl::Kind;
 
-/// The embedded default catalog (examples/metrica), so the binary works from any directory.
-pub const DEFAULT_CATALOG_TOML: &str = include_str!("../../examples/metrica/catalog.toml");
-pub const DEFAULT_CATALOG_NAME: &str = "examples/metrica/catalog.toml";
-
 #[derive(Debug, Clone)]
 pub struct Catalog {
     pub name: String,
@@ -407,9 +403,11 @@ impl Table {
 }
 
 impl Catalog {
-    /// The embedded Metrica catalog.
+    /// The default example's catalog (the example registry's first), so the binary works from
+    /// any directory.
     pub fn embedded_default() -> Catalog {
-        Catalog::from_toml(DEFAULT_CATALOG_TOML, DEFAULT_CATALOG_NAME)
+        let example = crate::examples::default_example();
+        Catalog::from_toml(example.catalog_toml, example.catalog_file)
             .expect("the embedded catalog is checked by tests")
     }
 

@@ -15,14 +15,16 @@ use clap::{Args, Parser, Subcommand};
 use crate::catalog::Catalog;
 use crate::check::{Checker, MAX_DSL_BYTES};
 use crate::config::Config;
-use crate::demo::{self, DemoOptions, Example};
+use crate::demo::{self, DemoOptions};
 use crate::dsl::schema::{self, Form, Names};
+use crate::examples::{self, Example, ShowcaseQuery};
 use crate::exec::{CacheConfig, Limits, ResultCache, Warehouse};
 use crate::pipeline::{self, CompileOnlyError, Engine, Outcome, Response};
 use crate::plan::Clock;
 use crate::server::{self, AppState, AuthConfig, DevSecret, Today};
 use crate::sql::{self, Dialect};
 use crate::store::{Store, StoreOptions};
+use crate::translate::llm::PromptExamples;
 use crate::translate::{Mode, Translators};
 use catalog::CatalogCommand;
 
@@ -547,11 +549,24 @@ fn today(flag: Option<NaiveDate>) -> Clock {
     flag.map(Clock::fixed).unwrap_or_else(Clock::system)
 }
 
-/// The example (generator) for a catalog, by catalog name.
+/// The embedded example (generator, showcase, LLM examples) of a catalog, by catalog name.
 fn example_for(catalog: &Catalog) -> Option<Example> {
-    demo::examples()
-        .into_iter()
-        .find(|e| Catalog::from_toml(e.catalog_toml, e.name).is_ok_and(|c| c.name == catalog.name))
+    examples::find(&catalog.name)
+}
+
+/// What the LLM is shown for `catalog` besides the catalog itself: its example's few-shot
+/// examples (none for a catalog of your own) and follow-up phrasings (the default example's
+/// when its own example has none, so every catalog's instructions read as they always have).
+fn prompt_examples(catalog: &Catalog) -> PromptExamples<'static> {
+    let own = example_for(catalog);
+    let followups = own
+        .map(|e| e.followups)
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or(examples::default_example().followups);
+    PromptExamples {
+        fewshot: own.map_or("", |e| e.fewshot),
+        followups,
+    }
 }
 
 /// Where demo warehouses are kept: $TALLY_HOME, else $XDG_CACHE_HOME/tally, else ~/.cache/tally.
@@ -603,7 +618,7 @@ async fn write_demo(path: &Path, example: &Example, opts: &DemoOptions) -> Resul
         eprint!("\r  {table}: {rows} rows          ");
         let _ = std::io::stderr().flush();
     };
-    let report = demo::write_sqlite(path, example, opts, &mut progress)
+    let report = demo::write_sqlite(path, &example.generator, opts, &mut progress)
         .await
         .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
     eprintln!(
@@ -668,7 +683,10 @@ async fn load_demo(catalog: &Catalog, a: LoadDemoArgs) -> Result<i32, Failure> {
     };
     opts.validate()
         .map_err(|e| Failure::usage(e.code(), e.to_string()))?;
-    let tables: Vec<&str> = (example.tables)().iter().map(|def| def.name).collect();
+    let tables: Vec<&str> = (example.generator.tables)()
+        .iter()
+        .map(|def| def.name)
+        .collect();
     if !a.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Failure::usage(
@@ -705,7 +723,7 @@ async fn load_demo(catalog: &Catalog, a: LoadDemoArgs) -> Result<i32, Failure> {
         eprint!("\r  {table}: {rows} rows          ");
         let _ = std::io::stderr().flush();
     };
-    let report = demo::load_demo(&a.warehouse, &example, &opts, &mut progress)
+    let report = demo::load_demo(&a.warehouse, &example.generator, &opts, &mut progress)
         .await
         .map_err(|e| match e {
             demo::DemoError::InvalidOptions { .. } => Failure::usage(e.code(), e.to_string()),
@@ -785,6 +803,7 @@ async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failure> {
             catalog.clone(),
             rules.clone(),
             a.translator.map(Into::into),
+            prompt_examples(catalog),
         )
         .map_err(|e| Failure::usage("invalid_translator", e.to_string()))
     };
@@ -1084,17 +1103,29 @@ fn demo_example(catalog: &Catalog) -> Result<Example, Failure> {
     })
 }
 
+/// The example's showcase queries: at least one (the first is the one `tally demo` offers).
+fn showcase_queries(example: &Example) -> Result<Vec<ShowcaseQuery>, Failure> {
+    let queries = example.showcase().map_err(|e| {
+        Failure::runtime(
+            "demo_queries",
+            format!("the example's demo queries do not parse: {e}"),
+        )
+    })?;
+    if queries.is_empty() {
+        return Err(Failure::runtime(
+            "demo_queries",
+            "the example has no demo queries",
+        ));
+    }
+    Ok(queries)
+}
+
 async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     let clock = today(a.today);
     let example = demo_example(&catalog)?;
     let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
-    let queries: Vec<serde_json::Value> =
-        serde_json::from_str(example.demo_queries).map_err(|e| {
-            Failure::runtime(
-                "demo_queries",
-                format!("the example's demo queries do not parse: {e}"),
-            )
-        })?;
+    let queries = showcase_queries(&example)?;
+    let own_workspace = queries[0].workspace.clone();
     say!(
         "Tally demo · catalog {} {} · today {}\n",
         catalog.name,
@@ -1102,10 +1133,8 @@ async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
         clock.today()
     );
     for q in queries {
-        let title = q["title"].as_str().unwrap_or("");
-        let role = q["role"].as_str().unwrap_or("");
-        let workspace = q["workspace"].as_str().unwrap_or("");
-        let dsl = serde_json::to_vec(&q["dsl"]).unwrap_or_default();
+        let (title, role, workspace) = (&q.title, &q.role, &q.workspace);
+        let dsl = serde_json::to_vec(&q.dsl).unwrap_or_default();
         let (r, _) = engine
             .run(&dsl, role, workspace, &clock)
             .await
@@ -1114,7 +1143,9 @@ async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
         say!("  DSL: {}", String::from_utf8_lossy(&dsl));
         say!("  {} — {}\n", r.outcome.as_str(), r.answer);
     }
-    say!("Run your own: tally run QUERY.json --role analyst --workspace acme  (see README)");
+    say!(
+        "Run your own: tally run QUERY.json --role analyst --workspace {own_workspace}  (see README)"
+    );
     Ok(0)
 }
 
@@ -1353,7 +1384,7 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
     };
     engine.translators = match file.llm {
         Some(llm) => {
-            let llm = Translators::llm_for(llm, &catalog)
+            let llm = Translators::llm_for(llm, &catalog, prompt_examples(&catalog))
                 .map_err(|e| Failure::usage("invalid_llm_config", e.to_string()))?;
             Translators::new(
                 Mode::Hybrid,
@@ -1362,7 +1393,12 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
                 Some(Arc::new(llm)),
             )
         }
-        None => Translators::from_env(catalog.clone(), engine.rules.clone(), None),
+        None => Translators::from_env(
+            catalog.clone(),
+            engine.rules.clone(),
+            None,
+            prompt_examples(&catalog),
+        ),
     }
     .map_err(|e| Failure::usage("invalid_llm_config", e.to_string()))?;
     let addr = a
@@ -1443,17 +1479,8 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     }
     let clock = today(a.today);
     let example = demo_example(&catalog)?;
-    let queries: Vec<serde_json::Value> =
-        serde_json::from_str(example.demo_queries).map_err(|e| {
-            Failure::runtime(
-                "demo_queries",
-                format!("the example's demo queries do not parse: {e}"),
-            )
-        })?;
-    let first = queries
-        .first()
-        .ok_or_else(|| Failure::runtime("demo_queries", "the example has no demo queries"))?;
-    let workspace = first["workspace"].as_str().unwrap_or("acme").to_string();
+    let first = showcase_queries(&example)?.remove(0);
+    let workspace = first.workspace.clone();
     let mut engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
     // The demo's data does not change while it runs: repeated questions come from the cache.
     engine.cache = Some(ResultCache::new(CacheConfig::default()));
@@ -1471,15 +1498,14 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
         clock.today()
     );
     let tokens = print_role_tokens(&catalog, &secret, issuer, audience, &workspace)?;
-    let question = first["title"].as_str().unwrap_or("");
-    let role = first["role"].as_str().unwrap_or("analyst");
+    let (question, role) = (first.title.as_str(), first.role.as_str());
     let token = tokens
         .iter()
         .find(|(r, _)| r == role)
         .or(tokens.first())
         .map(|(_, t)| t.clone())
         .unwrap_or_default();
-    let body = serde_json::json!({"dsl": first["dsl"]}).to_string();
+    let body = serde_json::json!({"dsl": first.dsl}).to_string();
     say!("\n{question} ({role}):");
     say!(
         "  curl -s {url}/v1/query -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{body}'"

@@ -14,23 +14,23 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
 use super::{
-    create_table_sql, database_error, generate_rows, Backend, DemoError, DemoOptions, Example,
-    GenerateReport, TableDef,
+    create_table_sql, database_error, generate_rows, Backend, DemoError, DemoOptions,
+    GenerateReport, Generator, TableDef,
 };
 
-/// Loads `example` into the database at `url` (`postgres://…`, `postgresql://…`, `mysql://…` or
-/// `mariadb://…`), replacing the example's tables if they exist.
+/// Loads `generator`'s rows into the database at `url` (`postgres://…`, `postgresql://…`,
+/// `mysql://…` or `mariadb://…`), replacing its tables if they exist.
 ///
 /// Each table is loaded in one transaction and indexed afterwards, then analysed so the planner
 /// knows its size. `progress(table, rows_so_far)` is called as by `write_sqlite`.
 pub async fn load_demo(
     url: &str,
-    example: &Example,
+    generator: &Generator,
     opts: &DemoOptions,
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<GenerateReport, DemoError> {
     opts.validate()?;
-    let declared = (example.tables)();
+    let declared = (generator.tables)();
     let invalid_url = |reason: String| DemoError::InvalidOptions {
         reason: format!("warehouse url: {reason}"),
     };
@@ -43,7 +43,7 @@ pub async fn load_demo(
                 .map_err(database_error("connecting to PostgreSQL"))?;
             load_into::<sqlx::Postgres>(
                 connection,
-                example,
+                generator,
                 opts,
                 &declared,
                 Backend::Postgres,
@@ -64,7 +64,7 @@ pub async fn load_demo(
                 .map_err(database_error("connecting to MySQL"))?;
             load_into::<sqlx::MySql>(
                 connection,
-                example,
+                generator,
                 opts,
                 &declared,
                 Backend::MySql,
@@ -81,11 +81,11 @@ pub async fn load_demo(
 
 /// Drops one table if it exists and creates it empty, without its secondary indexes (those are
 /// built after the rows are in).
-/// Drops and recreates the example's tables, loads the generated rows, refreshes the planner's
+/// Drops and recreates the generator's tables, loads the generated rows, refreshes the planner's
 /// statistics and closes the connection: the same steps on every engine.
 async fn load_into<DB>(
     mut connection: DB::Connection,
-    example: &Example,
+    generator: &Generator,
     opts: &DemoOptions,
     declared: &[TableDef],
     backend: Backend,
@@ -106,8 +106,15 @@ where
         };
         recreate::<DB>(&mut connection, def, drop, backend).await?;
     }
-    let report =
-        generate_rows::<DB>(&mut connection, example, opts, declared, backend, progress).await?;
+    let report = generate_rows::<DB>(
+        &mut connection,
+        generator,
+        opts,
+        declared,
+        backend,
+        progress,
+    )
+    .await?;
     for def in declared {
         let analyze = match backend {
             Backend::MySql => format!("ANALYZE TABLE `{}`", def.name),

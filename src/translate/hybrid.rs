@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::llm::{embedded_fewshot, FewShot, Llm, LlmConfig, LlmError, LlmRequest, Unavailable};
+use super::llm::{Llm, LlmConfig, LlmError, LlmRequest, PromptExamples, Unavailable};
 use super::rules::Rules;
 use super::{Translation, Usage};
 use crate::catalog::Catalog;
@@ -131,26 +131,30 @@ impl Translators {
         })
     }
 
-    /// An LLM for `catalog` with the few-shot examples bundled for it (none for an unknown one).
-    pub fn llm_for(config: LlmConfig, catalog: &Arc<Catalog>) -> Result<Llm, LlmError> {
-        let examples =
-            FewShot::parse_jsonl(embedded_fewshot(&catalog.name)).map_err(LlmError::FewShot)?;
-        Llm::new(config, catalog.clone(), &examples)
+    /// An LLM for `catalog`, shown `examples` (the caller's pick: an example's few-shot and
+    /// follow-up phrasings, or none).
+    pub fn llm_for(
+        config: LlmConfig,
+        catalog: &Arc<Catalog>,
+        examples: PromptExamples<'_>,
+    ) -> Result<Llm, LlmError> {
+        Llm::new(config, catalog.clone(), examples)
     }
 
     /// From the environment (`LlmConfig::from_env`): `mode` if given, else hybrid when an LLM is
-    /// configured and rules otherwise.
+    /// configured and rules otherwise; an LLM is shown `examples`.
     pub fn from_env(
         catalog: Arc<Catalog>,
         rules: Arc<Rules>,
         mode: Option<Mode>,
+        examples: PromptExamples<'_>,
     ) -> Result<Translators, TranslatorsError> {
         if mode == Some(Mode::Rules) {
             return Ok(Translators::rules_only(catalog, rules));
         }
         let config = LlmConfig::from_env().map_err(LlmError::from)?;
         let llm = match config {
-            Some(c) => Some(Arc::new(Translators::llm_for(c, &catalog)?)),
+            Some(c) => Some(Arc::new(Translators::llm_for(c, &catalog, examples)?)),
             None => None,
         };
         let mode = mode.unwrap_or(if llm.is_some() {

@@ -23,7 +23,7 @@ use crate::catalog::Catalog;
 use crate::check::{Checker, DiagnosticCode, Rejection};
 
 pub use config::{ApiKey, ConfigError, LlmConfig};
-pub use prompt::{embedded_fewshot, FewShot};
+pub use prompt::{FewShot, PromptExamples};
 
 use super::{Clarification, Translation, Usage};
 use guard::{Breaker, CacheKey, Lru};
@@ -84,6 +84,8 @@ pub struct Llm {
     client: reqwest::Client,
     checker: Arc<Checker>,
     schema: Value,
+    /// The system message (the rules, with the follow-up phrasings it was given).
+    instructions: String,
     data_message: String,
     /// Example phrasings offered when a question cannot be translated.
     example_questions: Vec<String>,
@@ -111,17 +113,18 @@ pub enum LlmError {
 }
 
 impl Llm {
-    /// A translator for `catalog`. Few-shot examples that no longer fit the catalog are dropped
-    /// (with a warning) rather than taught.
+    /// A translator for `catalog`, shown `shown`. Few-shot examples that no longer fit the
+    /// catalog are dropped (with a warning) rather than taught.
     pub fn new(
         config: LlmConfig,
         catalog: Arc<Catalog>,
-        fewshot: &[FewShot],
+        shown: PromptExamples<'_>,
     ) -> Result<Llm, LlmError> {
         config.validate()?;
+        let fewshot = FewShot::parse_jsonl(shown.fewshot).map_err(LlmError::FewShot)?;
         let checker = Arc::new(Checker::new(catalog.clone()));
         let examples: Vec<FewShot> = fewshot
-            .iter()
+            .into_iter()
             .filter(|e| {
                 let fits = e.fits(&checker);
                 if !fits {
@@ -129,7 +132,6 @@ impl Llm {
                 }
                 fits
             })
-            .cloned()
             .collect();
         let client = reqwest::Client::builder()
             .timeout(config.timeout())
@@ -138,6 +140,7 @@ impl Llm {
             .map_err(|e| LlmError::Client(e.to_string()))?;
         Ok(Llm {
             schema: prompt::response_schema(&catalog),
+            instructions: prompt::instructions(&shown.followups()),
             data_message: prompt::data_message(&catalog, &examples),
             example_questions: examples
                 .iter()
@@ -303,7 +306,7 @@ impl Llm {
 
     fn first_messages(&self, req: &LlmRequest<'_>) -> Vec<Value> {
         vec![
-            json!({"role": "system", "content": prompt::INSTRUCTIONS}),
+            json!({"role": "system", "content": self.instructions}),
             json!({"role": "user", "content": self.data_message}),
             json!({"role": "user", "content": prompt::context_message(req.today, req.previous)}),
             json!({"role": "user", "content": prompt::question_message(req.question)}),

@@ -312,7 +312,7 @@ async fn the_generator_is_deterministic_and_keeps_the_catalogs_contract() {
     for (path, seed) in [(&first, SEED), (&second, SEED), (&reseeded, SEED + 1)] {
         demo::write_sqlite(
             path,
-            &demo::adnavi(),
+            &tally::examples::adnavi().generator,
             &DemoOptions { seed, ..options },
             &mut |_, _| {},
         )

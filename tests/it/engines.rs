@@ -48,9 +48,14 @@ async fn sqlite_db(demo: &Demo) -> PathBuf {
             demo.catalog,
             std::process::id()
         ));
-        demo::write_sqlite(&private, &demo.example, &demo.options, &mut |_, _| {})
-            .await
-            .expect("the demo generator writes a warehouse");
+        demo::write_sqlite(
+            &private,
+            &demo.example.generator,
+            &demo.options,
+            &mut |_, _| {},
+        )
+        .await
+        .expect("the demo generator writes a warehouse");
         std::fs::rename(&private, &path).expect("rename the demo warehouse into place");
     }
     path

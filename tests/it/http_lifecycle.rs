@@ -139,7 +139,12 @@ async fn slow_llm(delay: Duration) -> (String, Arc<tokio::sync::Notify>) {
 async fn shutdown_drains_the_request_in_flight_and_refuses_new_ones() {
     let (llm_url, arrived) = slow_llm(Duration::from_millis(800)).await;
     let mut engine = common::engine().await;
-    let llm = Translators::llm_for(LlmConfig::new(llm_url, "fake"), &engine.catalog).unwrap();
+    let llm = Translators::llm_for(
+        LlmConfig::new(llm_url, "fake"),
+        &engine.catalog,
+        common::default_prompt_examples(),
+    )
+    .unwrap();
     engine.translators = Translators::new(
         Mode::Llm,
         engine.catalog.clone(),

@@ -197,7 +197,7 @@ fn catalog() -> Arc<Catalog> {
 fn translators(mode: Mode, config: LlmConfig) -> Translators {
     let catalog = catalog();
     let rules = Arc::new(Rules::new(&catalog));
-    let llm = Translators::llm_for(config, &catalog).unwrap();
+    let llm = Translators::llm_for(config, &catalog, common::default_prompt_examples()).unwrap();
     Translators::new(mode, catalog, rules, Some(Arc::new(llm))).unwrap()
 }
 

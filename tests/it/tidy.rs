@@ -1,12 +1,19 @@
 //! The layering in ARCHITECTURE.md, enforced: each module may use only the modules it lists.
-//! Scans `crate::<module>` references in every source file of each module.
+//! Scans every `crate::` path in the code of each module's files (`crate::a::…`, `crate::a;`,
+//! grouped `use crate::{a, b::…}`; comments and strings left out), the files it compiles in
+//! through `#[path]` (the examples' generators) included. And `src/` says no example's names.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use tally::catalog::Catalog;
 
 const LAYERS: &[(&str, &[&str])] = &[
     ("dsl", &["catalog"]), // only dsl/schema.rs, to specialise the schema to a catalog
-    ("catalog", &["dsl"]),
+    ("demo", &[]),
+    ("examples", &["demo"]),
+    ("catalog", &["dsl", "examples"]), // examples: the default catalog's text
     ("check", &["dsl", "catalog"]),
     ("plan", &["dsl", "catalog", "check"]),
     ("translate", &["dsl", "catalog", "check", "plan"]),
@@ -15,7 +22,6 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("result", &["dsl", "catalog", "plan", "exec", "sql"]),
     ("answer", &["dsl", "catalog", "check", "plan", "result"]),
     ("inspect", &["catalog", "check", "exec", "plan", "sql"]),
-    ("demo", &[]),
     ("store", &[]),
     (
         "pipeline",
@@ -49,9 +55,36 @@ const LAYERS: &[(&str, &[&str])] = &[
             "store",
         ],
     ),
+    (
+        "config",
+        &[
+            "dsl",
+            "demo",
+            "examples",
+            "catalog",
+            "check",
+            "plan",
+            "translate",
+            "sql",
+            "exec",
+            "result",
+            "answer",
+            "inspect",
+            "store",
+            "pipeline",
+            "server",
+        ],
+    ),
 ];
 
-fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+/// Uses everything; nothing uses it.
+const TOP: &str = "cli";
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
@@ -62,34 +95,287 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// The files a file compiles in through `#[path = "…"]`, relative to its directory (as rustc
+/// resolves them for modules declared outside an inline `mod { … }`), and theirs in turn.
+fn with_path_files(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = paths;
+    while let Some(path) = todo.pop() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines() {
+            if let Some(rest) = line.trim_start().strip_prefix("#[path = \"") {
+                let target = rest.split('"').next().unwrap();
+                let included = path.parent().unwrap().join(target);
+                assert!(
+                    included.is_file(),
+                    "{}: #[path] to {target}",
+                    path.display()
+                );
+                todo.push(included);
+            }
+        }
+        out.push(path);
+    }
+    out
+}
+
+/// A module's files: `src/<module>/**.rs` or `src/<module>.rs`, with their `#[path]` files.
+fn module_files(module: &str) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    let dir = src().join(module);
+    if dir.is_dir() {
+        files(&dir, &mut paths);
+    } else {
+        paths.push(src().join(format!("{module}.rs")));
+    }
+    with_path_files(paths)
+}
+
+/// A path as the messages show it: from the repository's root, `..` resolved.
+fn shown(path: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut parts: Vec<String> = Vec::new();
+    for part in path.strip_prefix(root).unwrap_or(path).components() {
+        match part {
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            other => parts.push(other.as_os_str().to_string_lossy().to_string()),
+        }
+    }
+    parts.join("/")
+}
+
+/// A Rust source split into code and string literals: `code` is the text with comments and the
+/// insides of string and character literals blanked (newlines kept, so offsets and lines stay);
+/// `literals` are the strings, each with its line and whether it is inside a `#[cfg(test)]`
+/// item.
+struct Lexed {
+    code: String,
+    literals: Vec<Literal>,
+}
+
+struct Literal {
+    line: usize,
+    /// The text between the quotes; escapes (`\n`, `\"`, a line continuation) are blanked.
+    text: String,
+    in_test: bool,
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn lex(text: &str) -> Lexed {
+    let bytes = text.as_bytes();
+    let mut code = bytes.to_vec();
+    let mut spans: Vec<(Range<usize>, bool)> = Vec::new(); // (inside the quotes, raw)
+    let blank = |code: &mut Vec<u8>, range: Range<usize>| {
+        for b in &mut code[range] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        let after_ident = i > 0 && is_ident(bytes[i - 1]);
+        if rest.starts_with(b"//") {
+            let end = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            blank(&mut code, i..end);
+            i = end;
+        } else if rest.starts_with(b"/*") {
+            let (mut depth, mut j) = (0, i);
+            while j < bytes.len() {
+                if bytes[j..].starts_with(b"/*") {
+                    depth += 1;
+                    j += 2;
+                } else if bytes[j..].starts_with(b"*/") {
+                    depth -= 1;
+                    j += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    j += 1;
+                }
+            }
+            blank(&mut code, i..j);
+            i = j;
+        } else if !after_ident
+            && [&b"r\""[..], b"r#", b"br\"", b"br#"]
+                .iter()
+                .any(|p| rest.starts_with(p))
+        {
+            let r = i + rest.iter().position(|&b| b == b'r').unwrap();
+            let hashes = bytes[r + 1..].iter().take_while(|&&b| b == b'#').count();
+            if bytes.get(r + 1 + hashes) != Some(&b'"') {
+                i += 1; // `r#ident`
+                continue;
+            }
+            let start = r + 2 + hashes;
+            let closing = format!("\"{}", "#".repeat(hashes));
+            let end = start + text[start..].find(&closing).expect("a closed raw string");
+            spans.push((start..end, true));
+            blank(&mut code, start..end);
+            i = end + closing.len();
+        } else if bytes[i] == b'"' {
+            let start = i + 1;
+            let mut j = start;
+            while bytes[j] != b'"' {
+                j += if bytes[j] == b'\\' { 2 } else { 1 };
+            }
+            spans.push((start..j, false));
+            blank(&mut code, start..j);
+            i = j + 1;
+        } else if bytes[i] == b'\'' {
+            // A character literal ('a', '\n', '\'', '\u{..}'), or else a lifetime.
+            let end = if rest.get(1) == Some(&b'\\') {
+                rest[2..]
+                    .iter()
+                    .position(|&b| b == b'\'')
+                    .map(|n| i + 2 + n)
+            } else {
+                let width = text[i + 1..].chars().next().map_or(1, char::len_utf8);
+                (bytes.get(i + 1 + width) == Some(&b'\'')).then_some(i + 1 + width)
+            };
+            match end {
+                Some(end) => {
+                    blank(&mut code, i + 1..end);
+                    i = end + 1;
+                }
+                None => i += 1,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    let code = String::from_utf8(code).expect("blanking keeps UTF-8 (only ASCII is written)");
+    let tests = test_items(&code);
+    let literals = spans
+        .into_iter()
+        .map(|(range, raw)| {
+            let mut inside = text[range.clone()].to_string();
+            if !raw {
+                inside = blank_escapes(&inside);
+            }
+            Literal {
+                line: text[..range.start].matches('\n').count() + 1,
+                text: inside,
+                in_test: tests.iter().any(|t| t.contains(&range.start)),
+            }
+        })
+        .collect();
+    Lexed { code, literals }
+}
+
+/// Each escape (`\n`, `\"`, `\\`, `\` before a newline) becomes a space, so `"…\nandroid"`
+/// reads as the word it shows.
+fn blank_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            chars.next();
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The byte ranges of `#[cfg(test)]` items in blanked code: the attribute to the item's
+/// matching `}` (or its `;`).
+fn test_items(code: &str) -> Vec<Range<usize>> {
+    let bytes = code.as_bytes();
+    let mut out = Vec::new();
+    for (start, _) in code.match_indices("#[cfg(test)]") {
+        let mut j = start + "#[cfg(test)]".len();
+        while j < bytes.len() && bytes[j] != b'{' && bytes[j] != b';' {
+            j += 1;
+        }
+        let mut depth = 0;
+        while j < bytes.len() {
+            match bytes[j] {
+                b'{' => depth += 1,
+                b'}' => depth -= 1,
+                _ => {}
+            }
+            j += 1;
+            if depth == 0 {
+                break;
+            }
+        }
+        out.push(start..j);
+    }
+    out
+}
+
+/// The modules `code` names through `crate::`: `crate::a::…`, `crate::a;`, `crate::a as b` and
+/// each top-level item of `crate::{a, b::{…}, c}`.
+fn crate_uses(code: &str) -> BTreeSet<String> {
+    let bytes = code.as_bytes();
+    let ident_at = |mut j: usize| {
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        let start = j;
+        while j < bytes.len() && is_ident(bytes[j]) {
+            j += 1;
+        }
+        (code[start..j].to_string(), j)
+    };
+    let mut out = BTreeSet::new();
+    for (at, _) in code.match_indices("crate::") {
+        if at > 0 && (is_ident(bytes[at - 1]) || bytes[at - 1] == b':') {
+            continue;
+        }
+        let mut j = at + "crate::".len();
+        if bytes.get(j) != Some(&b'{') {
+            out.insert(ident_at(j).0);
+            continue;
+        }
+        let mut depth = 1;
+        let mut item_starts = vec![j + 1];
+        j += 1;
+        while j < bytes.len() && depth > 0 {
+            match bytes[j] {
+                b'{' => depth += 1,
+                b'}' => depth -= 1,
+                b',' if depth == 1 => item_starts.push(j + 1),
+                _ => {}
+            }
+            j += 1;
+        }
+        for start in item_starts {
+            let (name, _) = ident_at(start);
+            if !name.is_empty() && name != "self" {
+                out.insert(name);
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn modules_depend_only_on_the_layers_below_them() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let modules: Vec<&str> = LAYERS.iter().map(|(m, _)| *m).chain(["cli"]).collect();
+    let modules: Vec<&str> = LAYERS.iter().map(|(m, _)| *m).chain([TOP]).collect();
     let mut violations = BTreeMap::new();
     for (module, allowed) in LAYERS {
-        let mut paths = Vec::new();
-        let dir = src.join(module);
-        if dir.is_dir() {
-            files(&dir, &mut paths);
-        } else {
-            paths.push(src.join(format!("{module}.rs")));
-        }
         // Unit tests (`tests.rs`) may use anything to build their fixtures.
-        for path in paths.into_iter().filter(|p| !p.ends_with("tests.rs")) {
-            let text = std::fs::read_to_string(&path).unwrap();
-            for other in &modules {
-                if other == module || allowed.contains(other) {
-                    continue;
-                }
-                if text.contains(&format!("crate::{other}::"))
-                    || text.contains(&format!("crate::{other};"))
-                    || text.contains(&format!("crate::{other}::{{"))
-                {
+        for path in module_files(module)
+            .into_iter()
+            .filter(|p| !p.ends_with("tests.rs"))
+        {
+            let used = crate_uses(&lex(&std::fs::read_to_string(&path).unwrap()).code);
+            for other in used.iter().filter(|u| modules.contains(&u.as_str())) {
+                if other != module && !allowed.contains(&other.as_str()) {
                     violations
-                        .entry(path.strip_prefix(&src).unwrap().display().to_string())
+                        .entry(shown(&path))
                         .or_insert_with(Vec::new)
-                        .push(*other);
+                        .push(other.clone());
                 }
             }
         }
@@ -100,21 +386,48 @@ fn modules_depend_only_on_the_layers_below_them() {
     );
 }
 
+/// A module that `LAYERS` does not list would escape the check above.
+#[test]
+fn every_module_of_the_library_has_a_layer() {
+    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    let declared: BTreeSet<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod ").or(l.strip_prefix("mod ")))
+        .filter_map(|l| l.strip_suffix(';'))
+        .collect();
+    let layered: BTreeSet<&str> = LAYERS.iter().map(|(m, _)| *m).chain([TOP]).collect();
+    assert_eq!(declared, layered, "lib.rs's modules and tidy.rs's LAYERS");
+}
+
+#[test]
+fn the_scan_reads_grouped_imports_and_skips_comments_and_strings() {
+    let code = lex("use crate::{catalog::Catalog, dsl::{self, Kind}, self};\n\
+                    // crate::exec::Warehouse\n\
+                    let s = \"crate::sql::x\"; let c = '\"'; let t = crate::plan::time;\n\
+                    fn f<'a>(x: &'a str) -> crate::store::Store { crate::pipeline::run() }")
+    .code;
+    let used: Vec<String> = crate_uses(&code).into_iter().collect();
+    assert_eq!(used, ["catalog", "dsl", "pipeline", "plan", "store"]);
+}
+
 #[test]
 fn only_exec_demo_and_store_touch_sqlx() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut paths = Vec::new();
-    files(&src, &mut paths);
-    let offenders: Vec<String> = paths
+    files(&src(), &mut paths);
+    let offenders: Vec<String> = with_path_files(paths)
         .iter()
-        .filter(|p| {
-            let rel = p.strip_prefix(&src).unwrap().display().to_string();
-            !rel.starts_with("exec")
-                && !rel.starts_with("demo")
-                && !rel.starts_with("store")
-                && std::fs::read_to_string(p).unwrap().contains("sqlx::")
+        .map(|p| shown(p))
+        .filter(|shown| {
+            !["src/exec/", "src/demo/", "src/store/"]
+                .iter()
+                .any(|allowed| shown.starts_with(allowed))
         })
-        .map(|p| p.display().to_string())
+        .filter(|shown| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(shown);
+            lex(&std::fs::read_to_string(path).unwrap())
+                .code
+                .contains("sqlx::")
+        })
         .collect();
     assert!(
         offenders.is_empty(),
@@ -127,7 +440,7 @@ fn only_exec_demo_and_store_touch_sqlx() {
 /// of its own (as `server/caller.rs` and `server/routes/outcome.rs` are).
 #[test]
 fn sibling_modules_do_not_use_each_other() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = src();
     let mut paths = Vec::new();
     files(&src, &mut paths);
     let stem = |p: &Path| p.file_stem().unwrap().to_string_lossy().to_string();
@@ -164,4 +477,190 @@ fn sibling_modules_do_not_use_each_other() {
     }
     circles.retain(|c| !known.contains(&c.as_str()));
     assert!(circles.is_empty(), "files that use each other: {circles:?}");
+}
+
+/// The examples' names that are ordinary words, or words of Tally's own, which domain-free code
+/// may well say: plain English ("active", "status", "high", "search"); the roles `catalog init`
+/// writes and the server knows ("admin", "analyst", "viewer"); the catalog's own vocabulary
+/// ("entities", "events", "sessions") and a metric type (`active_users`); a column of Tally's
+/// own store (`created_at`); words `catalog init` takes a money column by ("revenue",
+/// "spend", "mrr"). Names shorter than three letters (ISO country codes) are skipped too. What
+/// is left is what only an example would say: its catalog's name, workspaces, compound names
+/// (`user_profiles`, `paid_social`), and words like "android", "signups" or "roas".
+const GENERIC: &[&str] = &[
+    "account",
+    "active",
+    "active_users",
+    "admin",
+    "analyst",
+    "billing",
+    "bug",
+    "campaign",
+    "category",
+    "checkout",
+    "clicks",
+    "conversions",
+    "country",
+    "created_at",
+    "customer",
+    "customers",
+    "device",
+    "email",
+    "enterprise",
+    "entities",
+    "events",
+    "executive",
+    "free",
+    "high",
+    "impressions",
+    "low",
+    "marketer",
+    "mrr",
+    "normal",
+    "orders",
+    "organic",
+    "paused",
+    "priority",
+    "pro",
+    "provider",
+    "referral",
+    "revenue",
+    "search",
+    "sessions",
+    "spend",
+    "starter",
+    "status",
+    "urgent",
+    "viewer",
+    "web",
+];
+
+/// Every name an example defines, lowercased, with where it comes from: its catalog's name,
+/// tables, dimensions and their values, entities and their fields, metrics, funnels and roles
+/// (read from `examples/*/catalog.toml`), and its workspaces (`demo.json`'s and the
+/// generator's). Synonyms are left out: they are how people speak, English by design.
+fn example_names() -> BTreeMap<String, BTreeSet<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut names: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let dir = entry.unwrap().path();
+        let file = dir.join("catalog.toml");
+        if !file.is_file() {
+            continue;
+        }
+        let example = dir.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let catalog = Catalog::from_toml(&text, &file.display().to_string()).unwrap();
+        let mut add = |name: &str, what: &str| {
+            for word in name.split(|c: char| !c.is_ascii_alphanumeric() && c != '_') {
+                names
+                    .entry(word.to_lowercase())
+                    .or_default()
+                    .insert(format!("{example}'s {what}"));
+            }
+        };
+        add(&catalog.name, "catalog");
+        catalog.tables.keys().for_each(|n| add(n, "table"));
+        catalog.metrics.keys().for_each(|n| add(n, "metric"));
+        catalog.funnels.keys().for_each(|n| add(n, "funnel"));
+        catalog.roles.keys().for_each(|n| add(n, "role"));
+        for (name, dimension) in &catalog.dimensions {
+            add(name, "dimension");
+            dimension.values.iter().for_each(|v| add(v, "value"));
+        }
+        for (name, entity) in &catalog.entities {
+            add(name, "entity");
+            entity.fields.keys().for_each(|f| add(f, "field"));
+        }
+        let demo: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("demo.json")).unwrap()).unwrap();
+        for query in demo.as_array().unwrap() {
+            add(query["workspace"].as_str().unwrap(), "workspace");
+        }
+        let registered = tally::examples::find(&example).expect("a registered example");
+        for workspace in (registered.generator.workspaces)() {
+            add(workspace, "workspace");
+        }
+    }
+    names.retain(|name, _| name.len() >= 3 && !GENERIC.contains(&name.as_str()));
+    names
+}
+
+/// Whether a literal is one of the registry's include lines (`#[path = "…"]`,
+/// `include_str!("…")`): the one place an example's name may be spelled in `src/`.
+fn is_registry_include(path: &Path, source: &str, literal: &Literal) -> bool {
+    if path != src().join("examples.rs") {
+        return false;
+    }
+    let line = source.lines().nth(literal.line - 1).unwrap_or("");
+    line.trim_start().starts_with("#[path = ") || line.contains("include_str!(")
+}
+
+/// Domain-free code says no example's names (issue 19, item 2): no string of `src/` outside
+/// tests and the registry's include lines names a catalog, table, metric, dimension, value,
+/// entity, field, funnel, role or workspace of `examples/`. What an example says comes from
+/// the example registry as data.
+#[test]
+fn no_example_names_in_src_strings() {
+    let names = example_names();
+    assert!(
+        ["metrica", "acme", "initech", "paid_social", "android"]
+            .iter()
+            .all(|n| names.contains_key(*n)),
+        "the distinctive names are read: {:?}",
+        names.keys().collect::<Vec<_>>()
+    );
+    let mut paths = Vec::new();
+    files(&src(), &mut paths);
+    let mut found = Vec::new();
+    for path in paths.iter().filter(|p| !p.ends_with("tests.rs")) {
+        let source = std::fs::read_to_string(path).unwrap();
+        for literal in lex(&source).literals.iter().filter(|l| !l.in_test) {
+            if is_registry_include(path, &source, literal) {
+                continue;
+            }
+            let words = literal
+                .text
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+            for word in words.map(str::to_lowercase).collect::<BTreeSet<_>>() {
+                if let Some(whose) = names.get(&word) {
+                    found.push(format!(
+                        "{}:{}: `{word}` ({})",
+                        shown(path),
+                        literal.line,
+                        whose.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "example names in src/ strings (move the text to examples/ and reach it through \
+         src/examples.rs, or, if the word is ordinary, add it to GENERIC):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_lexer_finds_strings_outside_tests_only() {
+    let source = "let a = \"only\\nandroid\"; // \"in a comment\"\n\
+                  let b = r#\"raw \"acme\"\"#; let c = 'x'; fn f<'a>() {}\n\
+                  #[cfg(test)]\nmod tests { fn t() { let d = \"tested\"; } }\n\
+                  let e = b\"bytes\";";
+    let lexed = lex(source);
+    let outside: Vec<(usize, &str)> = lexed
+        .literals
+        .iter()
+        .filter(|l| !l.in_test)
+        .map(|l| (l.line, l.text.as_str()))
+        .collect();
+    assert_eq!(
+        outside,
+        [(1, "only android"), (2, "raw \"acme\""), (5, "bytes")]
+    );
+    assert!(lexed
+        .literals
+        .iter()
+        .any(|l| l.in_test && l.text == "tested"));
 }

@@ -10,8 +10,9 @@ use crate::catalog::Catalog;
 use crate::check::{Checker, Rejection};
 use crate::dsl::schema::{self, Form, Names};
 
-/// The system message. Rules, not data; it names no catalog.
-pub(crate) const INSTRUCTIONS: &str = "\
+/// The system message: rules, not data; it names no catalog. `{followups}` stands for the
+/// follow-up phrasings of rule 6 ([`instructions`]).
+const INSTRUCTIONS: &str = "\
 You translate analytics questions into Tally's query DSL. You never see data and never answer \
 questions yourself: you only write the query that Tally will validate and run.
 
@@ -29,11 +30,44 @@ data the user may not be allowed to see. Never substitute a different question a
 Tally's validator decides what the caller may see and refuses with a reason.
 5. Dates are relative to today's date given below. Weeks start on Monday. Prefer a preset \
 (last_week, this_month, ...) or last_n over explicit dates when the question uses such words.
-6. A follow-up (\"and by country?\", \"only android\", \"what about the month before?\") edits \
-the previous query: keep everything the user did not change.
+6. A follow-up{followups} edits the previous query: keep everything the user did not change.
 7. If the question is not about the catalog's data, or cannot be mapped without guessing, reply \
 {\"query\": null}. Do not invent a metric or a value.
 8. Fields you do not need are null (or [] for lists).";
+
+/// The system message, with `followups` quoted in rule 6 to show what a follow-up is.
+pub(crate) fn instructions(followups: &[String]) -> String {
+    let shown = if followups.is_empty() {
+        String::new()
+    } else {
+        let quoted: Vec<String> = followups.iter().map(|p| json!(p).to_string()).collect();
+        format!(" ({})", quoted.join(", "))
+    };
+    INSTRUCTIONS.replace("{followups}", &shown)
+}
+
+/// What a model is shown besides the catalog and the rules: worked examples and follow-up
+/// phrasings, as an example's `fewshot.jsonl` and `followups.txt` hold them. Translate names no
+/// example: whoever builds the translator picks these from the example registry.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PromptExamples<'a> {
+    /// Few-shot examples, one [`FewShot`] a JSON line.
+    pub fewshot: &'a str,
+    /// Follow-up phrasings, one a line, for rule 6 of the instructions.
+    pub followups: &'a str,
+}
+
+impl PromptExamples<'_> {
+    /// The follow-up phrasings: each non-blank line, trimmed.
+    pub(crate) fn followups(&self) -> Vec<String> {
+        self.followups
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
 
 /// One worked example from `examples/<name>/fewshot.jsonl`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -62,21 +96,13 @@ impl FewShot {
     /// Whether the example's query is a well-formed query for this catalog (some role may run
     /// it, or it is refused on policy, which is what a PII example shows). Stale examples are
     /// dropped rather than taught.
-    pub(crate) fn fits(&self, checker: &Checker) -> bool {
+    pub fn fits(&self, checker: &Checker) -> bool {
         checker.catalog().roles.keys().any(|role| {
             !matches!(
                 checker.check_value(self.query.clone(), role),
                 Err(Rejection::Invalid { .. })
             )
         })
-    }
-}
-
-/// The few-shot examples shipped with a bundled example catalog, by catalog name.
-pub fn embedded_fewshot(catalog_name: &str) -> &'static str {
-    match catalog_name {
-        "metrica" => include_str!("../../../examples/metrica/fewshot.jsonl"),
-        _ => "",
     }
 }
 
@@ -211,17 +237,31 @@ pub(crate) fn repair_message(problems: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
-    fn embedded_examples_parse_and_fit_the_catalog() {
-        let catalog = Arc::new(Catalog::embedded_default());
-        let checker = Checker::new(catalog.clone());
-        let examples = FewShot::parse_jsonl(embedded_fewshot(&catalog.name)).unwrap();
-        assert!(examples.len() >= 8, "{} examples", examples.len());
-        for e in &examples {
-            assert!(e.fits(&checker), "stale example: {}", e.question);
-        }
+    fn rule_six_quotes_the_follow_ups_given_or_none() {
+        let shown = instructions(&["and by width?".to_owned(), "only \"big\" ones".to_owned()]);
+        assert!(
+            shown.contains(
+                "6. A follow-up (\"and by width?\", \"only \\\"big\\\" ones\") edits the previous query:"
+            ),
+            "{shown}"
+        );
+        let bare = instructions(&[]);
+        assert!(
+            bare.contains("6. A follow-up edits the previous query:"),
+            "{bare}"
+        );
+        assert!(!bare.contains("{followups}"), "{bare}");
+    }
+
+    #[test]
+    fn follow_ups_are_the_non_blank_lines() {
+        let examples = PromptExamples {
+            fewshot: "",
+            followups: "  and by width?\n\nonly big ones\n",
+        };
+        assert_eq!(examples.followups(), ["and by width?", "only big ones"]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use sqlx::{Connection, Row};
 use tally::catalog::Catalog;
 use tally::demo::{self, DemoOptions};
+use tally::examples::{self, Example};
 use tally::exec::{Limits, Warehouse};
 use tally::pipeline::Engine;
 use tally::sql::{Column, ColumnKind, Statement};
@@ -42,7 +43,7 @@ pub fn fingerprint() -> String {
 /// One example's demo as the engine tests load it.
 pub struct Demo {
     pub catalog: &'static str,
-    pub example: demo::Example,
+    pub example: Example,
     pub options: DemoOptions,
     /// The generator's source, for the fingerprint.
     source: &'static str,
@@ -63,7 +64,7 @@ impl Demo {
 pub fn metrica_demo() -> Demo {
     Demo {
         catalog: "metrica",
-        example: demo::metrica(),
+        example: examples::metrica(),
         options: DemoOptions {
             seed: SEED,
             end_date: END_DATE.parse().expect("an ISO date"),
@@ -77,7 +78,7 @@ pub fn metrica_demo() -> Demo {
 pub fn adnavi_demo() -> Demo {
     Demo {
         catalog: "adnavi",
-        example: demo::adnavi(),
+        example: examples::adnavi(),
         options: DemoOptions {
             seed: SEED,
             end_date: END_DATE.parse().expect("an ISO date"),
@@ -174,7 +175,7 @@ pub async fn ensure_demo_loaded(kind: Kind, url: &str, demo: &Demo) {
         return;
     }
     let started = Instant::now();
-    let report = demo::load_demo(url, &demo.example, &demo.options, &mut |_, _| {})
+    let report = demo::load_demo(url, &demo.example.generator, &demo.options, &mut |_, _| {})
         .await
         .unwrap_or_else(|e| {
             panic!(

@@ -12,8 +12,10 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use tally::catalog::Catalog;
 use tally::demo::{self, DemoOptions};
+use tally::examples::{self, Example};
 use tally::exec::{Limits, Warehouse};
 use tally::pipeline::Engine;
+use tally::translate::llm::PromptExamples;
 use tokio::sync::OnceCell;
 
 pub const SEED: u64 = 42;
@@ -29,7 +31,7 @@ pub async fn demo_db() -> PathBuf {
     static DB: OnceCell<PathBuf> = OnceCell::const_new();
     DB.get_or_init(|| {
         example_db(
-            demo::metrica(),
+            examples::metrica(),
             include_str!("../../../examples/metrica/generate.rs"),
         )
     })
@@ -40,7 +42,7 @@ pub async fn demo_db() -> PathBuf {
 /// `example`'s demo warehouse under target/tally-test-data (seed 42, data to 2026-11-22,
 /// scale 1), generated if absent. Keyed by the generator's `source`, so a changed generator
 /// never reuses stale data.
-async fn example_db(example: demo::Example, source: &str) -> PathBuf {
+async fn example_db(example: Example, source: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join("tally-test-data");
@@ -60,7 +62,7 @@ async fn example_db(example: demo::Example, source: &str) -> PathBuf {
             end_date: date(END_DATE),
             scale: 1.0,
         };
-        demo::write_sqlite(&private, &example, &opts, &mut |_, _| {})
+        demo::write_sqlite(&private, &example.generator, &opts, &mut |_, _| {})
             .await
             .unwrap_or_else(|e| panic!("the {name} generator writes a warehouse: {e}"));
         std::fs::rename(&private, &path)
@@ -81,6 +83,16 @@ pub async fn engine() -> Engine {
     )
 }
 
+/// What the CLI shows an LLM for the default catalog: the default example's few-shot examples
+/// and follow-up phrasings.
+pub fn default_prompt_examples() -> PromptExamples<'static> {
+    let example = examples::default_example();
+    PromptExamples {
+        fewshot: example.fewshot,
+        followups: example.followups,
+    }
+}
+
 /// The catalog a golden case runs on: its `catalog` field (an embedded example's name), else the
 /// embedded default (Metrica). Existing cases name none.
 pub fn case_catalog(case: &serde_json::Value) -> &str {
@@ -91,15 +103,10 @@ pub fn case_catalog(case: &serde_json::Value) -> &str {
 
 /// An embedded example's catalog, by name.
 pub fn catalog_named(name: &str) -> Catalog {
-    let example = demo::examples()
-        .into_iter()
-        .find(|e| e.name == name)
-        .unwrap_or_else(|| panic!("no embedded example named `{name}`"));
-    Catalog::from_toml(
-        example.catalog_toml,
-        &format!("examples/{name}/catalog.toml"),
-    )
-    .expect("embedded example catalogs load")
+    let example =
+        examples::find(name).unwrap_or_else(|| panic!("no embedded example named `{name}`"));
+    Catalog::from_toml(example.catalog_toml, example.catalog_file)
+        .expect("embedded example catalogs load")
 }
 
 /// The Adnavi demo warehouse file (seed 42, data to 2026-11-22, scale 1), generated if absent.
@@ -107,7 +114,7 @@ pub async fn adnavi_db() -> PathBuf {
     static DB: OnceCell<PathBuf> = OnceCell::const_new();
     DB.get_or_init(|| {
         example_db(
-            demo::adnavi(),
+            examples::adnavi(),
             include_str!("../../../examples/adnavi/generate.rs"),
         )
     })
