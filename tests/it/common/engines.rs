@@ -159,6 +159,10 @@ pub async fn ensure_loaded(kind: Kind, url: &str) {
 
 /// Loads one example's demo into the engine unless its marker says this exact data is there.
 pub async fn ensure_demo_loaded(kind: Kind, url: &str, demo: &Demo) {
+    // Tests of this binary run at once: one loads while the others wait, then find its marker
+    // (two loads into one database drop each other's tables).
+    static LOADING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = LOADING.lock().await;
     let marker = demo.marker;
     let wanted = demo.fingerprint();
     let found = match kind {
