@@ -1,4 +1,5 @@
-//! The `tally` command line: subcommands, flags, exit codes. Thin: parses, loads, calls the library.
+//! The `tally` command line: subcommands, flags and exit codes, and assembling an engine, a store
+//! and the demo warehouse from them; the work itself is the library's.
 //!
 //! Exit codes: 0 answered (or the command succeeded), 1 the machinery failed (warehouse, IO),
 //! 2 invalid input (bad DSL, bad flags, bad catalog), 3 the query was refused by policy,

@@ -435,6 +435,38 @@ fn only_exec_demo_and_store_touch_sqlx() {
     );
 }
 
+/// Raw SQL fragments (`Expr::cust`, `Func::cust`) are constants: outside `sql/dialect.rs`, whose
+/// backend spellings are written there once, every `cust(` takes a string literal (or
+/// `Alias::new` of one), never a value that could come from a request.
+#[test]
+fn raw_sql_fragments_are_literals_outside_the_dialect() {
+    let mut paths = Vec::new();
+    files(&src(), &mut paths);
+    let mut offenders = Vec::new();
+    for path in with_path_files(paths) {
+        let shown = shown(&path);
+        if shown == "src/sql/dialect.rs" {
+            continue;
+        }
+        let code = lex(&std::fs::read_to_string(&path).unwrap()).code;
+        for (at, _) in code.match_indices("cust(") {
+            let rest = code[at + "cust(".len()..].trim_start();
+            let literal = rest.starts_with('"')
+                || rest
+                    .strip_prefix("Alias::new(")
+                    .is_some_and(|r| r.trim_start().starts_with('"'));
+            if !literal {
+                let line = code[..at].lines().count();
+                offenders.push(format!("{shown}:{line}"));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "cust( without a string literal outside sql/dialect.rs: {offenders:?}"
+    );
+}
+
 /// No two files of one directory use each other (`super::b` in `a.rs` and `super::a` in
 /// `b.rs`): a circle means one job is split between them, and the shared part wants a module
 /// of its own (as `server/caller.rs` and `server/routes/outcome.rs` are).
