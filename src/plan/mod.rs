@@ -151,20 +151,28 @@ pub struct ExplainPlan {
 }
 
 impl ExplainPlan {
+    /// The unit computing `aggregate` over `range` per `grouping`, as a total or day by day.
     pub fn unit_index(
         &self,
         aggregate: &str,
         range: &DateRange,
         grouping: &[String],
-        daily: bool,
+        over: Over,
     ) -> Option<usize> {
         self.units.iter().position(|u| {
             u.metric == aggregate
                 && &u.range == range
                 && u.group_by == grouping
-                && matches!(u.shape, Shape::ByBucket(_)) == daily
+                && matches!(u.shape, Shape::ByBucket(_)) == (over == Over::Days)
         })
     }
+}
+
+/// Whether an explain unit is one total over its range or one value per day of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Over {
+    Range,
+    Days,
 }
 
 /// A metric or overview query: the outputs wanted and the units that compute them.
@@ -241,18 +249,36 @@ pub struct FunnelPlan {
     pub units: Vec<FunnelUnit>,
 }
 
+/// Whether a unit's rows are one total or one per group of the query's `group_by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Total,
+    Grouped,
+}
+
+impl Split {
+    /// `Grouped` when there is a group key (a non-empty `group_by` or key).
+    pub fn of<T>(keys: &[T]) -> Split {
+        if keys.is_empty() {
+            Split::Total
+        } else {
+            Split::Grouped
+        }
+    }
+}
+
 /// Users reaching each step over one range, in total or per group: exactly one SQL statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FunnelUnit {
     pub range: DateRange,
-    pub grouped: bool,
+    pub split: Split,
 }
 
 impl FunnelPlan {
-    pub fn unit_index(&self, range: &DateRange, grouped: bool) -> Option<usize> {
+    pub fn unit_index(&self, range: &DateRange, split: Split) -> Option<usize> {
         self.units
             .iter()
-            .position(|u| &u.range == range && u.grouped == grouped)
+            .position(|u| &u.range == range && u.split == split)
     }
 }
 
@@ -646,23 +672,23 @@ fn funnel_plan(
     let grouped = !q.group_by.is_empty();
     let mut units = vec![FunnelUnit {
         range: resolved.range,
-        grouped: false,
+        split: Split::Total,
     }];
     if grouped {
         units.push(FunnelUnit {
             range: resolved.range,
-            grouped: true,
+            split: Split::Grouped,
         });
     }
     if let Some((_, r)) = compare {
         units.push(FunnelUnit {
             range: r,
-            grouped: false,
+            split: Split::Total,
         });
         if grouped {
             units.push(FunnelUnit {
                 range: r,
-                grouped: true,
+                split: Split::Grouped,
             });
         }
     }
@@ -721,19 +747,19 @@ pub fn series_shape(agg: &Aggregate, g: Granularity, buckets: &[DateRange]) -> S
 }
 
 impl MetricPlan {
-    /// The unit computing `metric`'s aggregate over `range` in `shape`, grouped or not.
+    /// The unit computing `metric`'s aggregate over `range` in `shape`, in total or grouped.
     pub fn unit_index(
         &self,
         metric: &str,
         range: &DateRange,
         shape: &Shape,
-        grouped: bool,
+        split: Split,
     ) -> Option<usize> {
         self.units.iter().position(|u| {
             u.metric == metric
                 && &u.range == range
                 && &u.shape == shape
-                && (u.group_by.is_empty() != grouped)
+                && Split::of(&u.group_by) == split
         })
     }
 }

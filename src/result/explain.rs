@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::{num, too_few, Num, PeriodOut, QueryResult, SummaryRow};
 use crate::catalog::{Catalog, MetricDef};
 use crate::exec::Rows;
-use crate::plan::{coverage_name, DateRange, ExplainPlan};
+use crate::plan::{coverage_name, DateRange, ExplainPlan, Over};
 
 /// A pair carrying this share of its parent's change replaces the parent in the ranking.
 pub const CONCENTRATED: f64 = 0.8;
@@ -79,7 +79,10 @@ struct Values<'a> {
 
 impl Values<'_> {
     fn get(&self, aggregate: &str, range: &DateRange, grouping: &[String]) -> BTreeMap<Key, f64> {
-        let Some(i) = self.plan.unit_index(aggregate, range, grouping, false) else {
+        let Some(i) = self
+            .plan
+            .unit_index(aggregate, range, grouping, Over::Range)
+        else {
             return BTreeMap::new();
         };
         let n = grouping.len();
@@ -111,7 +114,7 @@ impl Values<'_> {
     fn daily(&self, aggregate: &str) -> BTreeMap<String, f64> {
         let Some(i) = self
             .plan
-            .unit_index(aggregate, &self.plan.series, &[], true)
+            .unit_index(aggregate, &self.plan.series, &[], Over::Days)
         else {
             return BTreeMap::new();
         };

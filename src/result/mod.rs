@@ -20,7 +20,7 @@ use crate::exec::{Cell, Rows};
 use crate::plan::time::{window_key, windows};
 use crate::plan::{
     complement_name, coverage_aggregate, coverage_name, series_shape, snapshot_instant,
-    total_shape, DateRange, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody,
+    total_shape, DateRange, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody, Split,
 };
 
 /// A number as the result states it: whole values serialize as integers.
@@ -192,8 +192,8 @@ pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
 }
 
 /// Per unit of a funnel plan: group → users per step.
-fn funnel_counts(plan: &FunnelPlan, rows: &Rows, grouped: bool) -> BTreeMap<Key, Vec<f64>> {
-    let groups = usize::from(grouped);
+fn funnel_counts(plan: &FunnelPlan, rows: &Rows, split: Split) -> BTreeMap<Key, Vec<f64>> {
+    let groups = usize::from(split == Split::Grouped);
     rows.rows
         .iter()
         .map(|row| {
@@ -273,13 +273,13 @@ fn too_few(count: f64, min_group_size: u32) -> bool {
 
 fn funnel(plan: &FunnelPlan, rows: &[Rows], min_group_size: u32) -> QueryResult {
     let zeros = vec![0.0; plan.steps.len()];
-    let counts = |range: &DateRange, grouped: bool| {
-        plan.unit_index(range, grouped)
-            .map(|i| funnel_counts(plan, &rows[i], grouped))
+    let counts = |range: &DateRange, split: Split| {
+        plan.unit_index(range, split)
+            .map(|i| funnel_counts(plan, &rows[i], split))
             .unwrap_or_default()
     };
-    let now_total = counts(&plan.period.range, false);
-    let before_total = plan.compare.map(|(_, r)| counts(&r, false));
+    let now_total = counts(&plan.period.range, Split::Total);
+    let before_total = plan.compare.map(|(_, r)| counts(&r, Split::Total));
     let total_of =
         |m: &BTreeMap<Key, Vec<f64>>| m.get(&Vec::new()).cloned().unwrap_or(zeros.clone());
     let now = total_of(&now_total);
@@ -295,8 +295,8 @@ fn funnel(plan: &FunnelPlan, rows: &[Rows], min_group_size: u32) -> QueryResult 
 
     let mut total_groups = None;
     if let Some(dimension) = &plan.group_by {
-        let now_groups = counts(&plan.period.range, true);
-        let before_groups = plan.compare.map(|(_, r)| counts(&r, true));
+        let now_groups = counts(&plan.period.range, Split::Grouped);
+        let before_groups = plan.compare.map(|(_, r)| counts(&r, Split::Grouped));
         let mut keyed: Vec<(&Key, &Vec<f64>)> = now_groups
             .iter()
             .filter(|(_, c)| !too_few(c[0], min_group_size))
@@ -379,7 +379,7 @@ impl<'a> Index<'a> {
 
     /// One aggregate over `range` (whole period or a compare period) or one bucket of the series.
     fn aggregate(&self, name: &str, agg: &Aggregate, target: Target, key: &Key) -> Option<f64> {
-        let grouped = !key.is_empty();
+        let split = Split::of(key);
         let (range, shape, bucket) = match target {
             Target::Range(r) => (r, total_shape(agg, &r), None),
             Target::Bucket(b) => {
@@ -391,7 +391,7 @@ impl<'a> Index<'a> {
                 )
             }
         };
-        let unit = self.plan.unit_index(name, &range, &shape, grouped)?;
+        let unit = self.plan.unit_index(name, &range, &shape, split)?;
         let data = &self.units[unit];
         let cells = |bucket_key: Option<String>| data.get(&(bucket_key, key.clone()));
         let span = bucket.unwrap_or(range);

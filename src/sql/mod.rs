@@ -19,7 +19,9 @@ pub use dialect::Dialect;
 
 use crate::catalog::{AggFunc, Catalog, JoinOn, Measure, Table, Tenant, TimeBasis, ValueType};
 use crate::dsl::{FieldFilter, FilterOp, FilterValue, Order};
-use crate::plan::{FunnelPlan, FunnelUnit, ListPlan, Plan, PlanBody, Shape, Unit, WorkspaceId};
+use crate::plan::{
+    FunnelPlan, FunnelUnit, ListPlan, Plan, PlanBody, Shape, Split, Unit, WorkspaceId,
+};
 
 /// One SQL statement, its parameters, and the types of its output columns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -537,7 +539,7 @@ fn compile_funnel(
         Tenant::Via(_) => unreachable!("funnel tables carry their own tenant column"),
     };
     let step_time = |k: usize| format!("a{k}");
-    let grouped = unit.grouped && plan.group_by.is_some();
+    let grouped = unit.split == Split::Grouped && plan.group_by.is_some();
     let mut keys: Vec<String> = vec!["u".into()];
     if grouped {
         keys.push("g0".into());

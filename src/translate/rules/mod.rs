@@ -104,7 +104,12 @@ impl Rules {
             Some(Query::List(l)) if !names_metric => Some(l.entity.0.clone()),
             _ => None,
         };
-        let mut r = read::read(items, catalog, list_entity.as_deref(), previous.is_some());
+        let context = if previous.is_some() {
+            read::Context::FollowUp
+        } else {
+            read::Context::Fresh
+        };
+        let mut r = read::read(items, catalog, list_entity.as_deref(), context);
 
         if items.is_empty() {
             return Err(Clarify::message("What would you like to know?".into()));

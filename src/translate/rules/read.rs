@@ -282,12 +282,19 @@ fn list_mode(items: &[Item], catalog: &Catalog) -> (bool, bool) {
     (list, which_only)
 }
 
+/// Whether a question stands alone or follows a previous one (whose metric it may keep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Context {
+    Fresh,
+    FollowUp,
+}
+
 /// Reads the items. `list_entity` continues a list of the previous question.
 pub(crate) fn read(
     items: &[Item],
     catalog: &Catalog,
     list_entity: Option<&str>,
-    follow_up: bool,
+    context: Context,
 ) -> Reading {
     let (list, which_only) = list_mode(items, catalog);
     let mut r = Reading {
@@ -353,7 +360,8 @@ pub(crate) fn read(
                     }
                 }
                 if let Some(d) = &last_value_dim {
-                    let has_metric = !r.metrics.is_empty() || r.list || follow_up;
+                    let has_metric =
+                        !r.metrics.is_empty() || r.list || context == Context::FollowUp;
                     // "pro plan", "email channel": the dimension's own noun after its value.
                     let same = set
                         .iter()
