@@ -176,17 +176,18 @@ pub struct Turn<'a> {
     pub spent_usd: f64,
 }
 
-/// The catalog, its checker and a warehouse: everything a query needs.
+/// The catalog, its checker and a warehouse: everything a query needs. Made by `Engine::new`
+/// and set up with the `with_…` methods; read through its accessors.
 pub struct Engine {
-    pub catalog: Arc<Catalog>,
-    pub checker: Checker,
-    pub rules: Arc<Rules>,
+    catalog: Arc<Catalog>,
+    checker: Checker,
+    rules: Arc<Rules>,
     /// The translators `ask` uses: rules only unless an LLM is set up (`Translators::from_env`).
-    pub translators: Translators,
-    pub warehouse: Warehouse,
-    pub limits: Limits,
+    translators: Translators,
+    warehouse: Warehouse,
+    limits: Limits,
     /// Statement results kept for repeated questions (`None`: every question runs).
-    pub cache: Option<ResultCache>,
+    cache: Option<ResultCache>,
     /// A multi-tenant catalog's `values = "discover"`: an engine per workspace whose catalog
     /// holds that workspace's values (`None`: every workspace uses `catalog`).
     views: Option<moka::future::Cache<String, Arc<Engine>>>,
@@ -230,6 +231,51 @@ impl Engine {
             cache: None,
             views: None,
         }
+    }
+
+    /// The time limit and row cap of every statement.
+    pub fn with_limits(mut self, limits: Limits) -> Engine {
+        self.limits = limits;
+        self
+    }
+
+    /// Keeps statement results for repeated questions (`None`: every question runs).
+    pub fn with_cache(mut self, cache: Option<ResultCache>) -> Engine {
+        self.cache = cache;
+        self
+    }
+
+    /// The translators `ask` uses. Made for this engine's catalog, they bring their rule
+    /// lexicon along; made for another (the catalog before its values were discovered), they
+    /// keep their mode and LLM and read this engine's catalog.
+    pub fn with_translators(mut self, translators: Translators) -> Engine {
+        if Arc::ptr_eq(translators.catalog(), &self.catalog) {
+            self.rules = translators.rules().clone();
+            self.translators = translators;
+        } else {
+            self.translators = translators.with_catalog(self.catalog.clone(), self.rules.clone());
+        }
+        self
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+    pub fn checker(&self) -> &Checker {
+        &self.checker
+    }
+    /// The rule translator's lexicon for this engine's catalog.
+    pub fn rules(&self) -> &Arc<Rules> {
+        &self.rules
+    }
+    pub fn translators(&self) -> &Translators {
+        &self.translators
+    }
+    pub fn warehouse(&self) -> &Warehouse {
+        &self.warehouse
+    }
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Reads the catalog's `values = "discover"` dimensions per workspace: on a workspace's

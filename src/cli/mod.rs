@@ -810,13 +810,13 @@ async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failure> {
     };
     let rules = Arc::new(crate::translate::rules::Rules::new(&catalog));
     let early = translators(&catalog, &rules)?;
-    let mut engine = open_engine(catalog.clone(), a.warehouse.clone(), &clock).await?;
-    if Arc::ptr_eq(&engine.catalog, &catalog) {
-        engine.rules = rules;
-        engine.translators = early;
+    let engine = open_engine(catalog.clone(), a.warehouse.clone(), &clock).await?;
+    let engine = if Arc::ptr_eq(engine.catalog(), &catalog) {
+        engine.with_translators(early)
     } else {
-        engine.translators = translators(&engine.catalog, &engine.rules)?;
-    }
+        let again = translators(engine.catalog(), engine.rules())?;
+        engine.with_translators(again)
+    };
     let mut previous: Option<serde_json::Value> = None;
     let mut spent_usd = 0.0;
     for q in &a.after {
@@ -1344,12 +1344,12 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
     let today_flag = a.today.or(file.server.today);
     let clock = today(today_flag);
     let warehouse = a.warehouse.clone().or(file.warehouse.url.clone());
-    let mut engine = open_engine(catalog.clone(), warehouse, &clock).await?;
+    let engine = open_engine(catalog.clone(), warehouse, &clock).await?;
     // With its discovered values, from here on.
-    let catalog = engine.catalog.clone();
+    let catalog = engine.catalog().clone();
     // The catalog must describe this warehouse: a missing column would otherwise surface as a
     // failed query in front of a user.
-    let findings = crate::inspect::check(&catalog, &engine.warehouse, &Limits::default())
+    let findings = crate::inspect::check(&catalog, engine.warehouse(), &Limits::default())
         .await
         .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
     for f in &findings {
@@ -1368,7 +1368,7 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
         ));
     }
     let defaults = Limits::default();
-    engine.limits = Limits {
+    let limits = Limits {
         row_cap: file.warehouse.row_cap.unwrap_or(defaults.row_cap),
         timeout: file
             .warehouse
@@ -1376,27 +1376,27 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
             .map(std::time::Duration::from_secs)
             .unwrap_or(defaults.timeout),
     };
-    engine.cache = match file.cache.ttl_secs.unwrap_or(60) {
+    let cache = match file.cache.ttl_secs.unwrap_or(60) {
         0 => None,
         ttl => Some(ResultCache::new(CacheConfig {
             ttl: std::time::Duration::from_secs(ttl),
             max_bytes: file.cache.max_mb.unwrap_or(64).saturating_mul(1024 * 1024),
         })),
     };
-    engine.translators = match file.llm {
+    let translators = match file.llm {
         Some(llm) => {
             let llm = Translators::llm_for(llm, &catalog, prompt_examples(&catalog))
                 .map_err(|e| Failure::usage("invalid_llm_config", e.to_string()))?;
             Translators::new(
                 Mode::Hybrid,
                 catalog.clone(),
-                engine.rules.clone(),
+                engine.rules().clone(),
                 Some(Arc::new(llm)),
             )
         }
         None => Translators::from_env(
             catalog.clone(),
-            engine.rules.clone(),
+            engine.rules().clone(),
             None,
             prompt_examples(&catalog),
         ),
@@ -1415,7 +1415,11 @@ async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32, Failure> 
     };
     let store = open_store(&store_args).await?;
     spawn_hourly_purge(store.clone(), retention(&store_args));
-    let translator = engine.translators.mode().as_str();
+    let engine = engine
+        .with_limits(limits)
+        .with_cache(cache)
+        .with_translators(translators);
+    let translator = engine.translators().mode().as_str();
     let mut tokens = Vec::new();
     if let (Some(workspace), Some(secret)) = (&dev_workspace, &dev_secret) {
         let (issuer, audience) = (auth.issuer().to_string(), auth.audience().to_string());
@@ -1482,9 +1486,9 @@ async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     let example = demo_example(&catalog)?;
     let first = showcase_queries(&example)?.remove(0);
     let workspace = first.workspace.clone();
-    let mut engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
+    let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
     // The demo's data does not change while it runs: repeated questions come from the cache.
-    engine.cache = Some(ResultCache::new(CacheConfig::default()));
+    let engine = engine.with_cache(Some(ResultCache::new(CacheConfig::default())));
     let listener = bind(a.addr).await?;
 
     // A fresh secret per process: the printed tokens die with it.

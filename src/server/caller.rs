@@ -137,7 +137,7 @@ impl FromRequestParts<AppState> for Caller {
                 return Err(caller.revoked());
             }
         }
-        if state.engine.catalog.role(&caller.role).is_none() {
+        if state.engine.catalog().role(&caller.role).is_none() {
             tracing::info!(role = %caller.role, "token role is not in the catalog");
             return Err(ApiError::UnknownRole);
         }

@@ -169,6 +169,16 @@ impl Translators {
         self.mode
     }
 
+    /// The catalog the translators read.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The rule translator's lexicon.
+    pub fn rules(&self) -> &Arc<Rules> {
+        &self.rules
+    }
+
     pub fn llm(&self) -> Option<&Arc<Llm>> {
         self.llm.as_ref()
     }

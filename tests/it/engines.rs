@@ -395,7 +395,7 @@ fn generated_queries_agree_on_every_engine() {
             .into_iter()
             .map(|(k, w)| (k, engine_on_catalog(w, demo.catalog)))
             .collect();
-        let catalog = sqlite.catalog.clone();
+        let catalog = sqlite.catalog().clone();
         let roles: Vec<String> = catalog
             .roles
             .iter()
@@ -940,7 +940,7 @@ async fn a_fresh_warehouse_goes_from_catalog_init_to_exact_answers_on_every_engi
             customers = qt("customers"),
         );
         let hand_rows = engine
-            .warehouse
+            .warehouse()
             .run(
                 &tally::sql::Statement {
                     sql: hand.clone(),
@@ -992,7 +992,7 @@ async fn a_fresh_warehouse_goes_from_catalog_init_to_exact_answers_on_every_engi
         let broken_toml = toml.replace("column = \"amount\"", "column = \"amonut\"");
         assert_ne!(broken_toml, toml);
         let broken = tally::catalog::Catalog::from_toml(&broken_toml, "broken.toml").unwrap();
-        let findings = tally::inspect::check(&broken, &engine.warehouse, &limits)
+        let findings = tally::inspect::check(&broken, engine.warehouse(), &limits)
             .await
             .unwrap();
         let errors: Vec<(&str, &str, &str)> = findings

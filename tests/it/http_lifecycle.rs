@@ -90,11 +90,10 @@ async fn a_warehouse_that_does_not_answer_is_503_and_a_slow_query_is_504() {
     assert_eq!(rows[0].entry.code.as_deref(), Some("warehouse_unavailable"));
 
     // The demo warehouse with a time limit no query can meet.
-    let mut slow = common::engine().await;
-    slow.limits = Limits {
+    let slow = common::engine().await.with_limits(Limits {
         row_cap: 10_000,
         timeout: Duration::from_nanos(1),
-    };
+    });
     let api = start(auth(), |mut state: AppState| {
         state.engine = Arc::new(slow);
         state
@@ -138,20 +137,21 @@ async fn slow_llm(delay: Duration) -> (String, Arc<tokio::sync::Notify>) {
 #[tokio::test]
 async fn shutdown_drains_the_request_in_flight_and_refuses_new_ones() {
     let (llm_url, arrived) = slow_llm(Duration::from_millis(800)).await;
-    let mut engine = common::engine().await;
+    let engine = common::engine().await;
     let llm = Translators::llm_for(
         LlmConfig::new(llm_url, "fake"),
-        &engine.catalog,
+        engine.catalog(),
         common::default_prompt_examples(),
     )
     .unwrap();
-    engine.translators = Translators::new(
+    let translators = Translators::new(
         Mode::Llm,
-        engine.catalog.clone(),
-        engine.rules.clone(),
+        engine.catalog().clone(),
+        engine.rules().clone(),
         Some(Arc::new(llm)),
     )
     .unwrap();
+    let engine = engine.with_translators(translators);
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(
         &format!("sqlite://{}", dir.path().join("store.db").display()),

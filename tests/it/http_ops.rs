@@ -382,11 +382,14 @@ fn the_committed_openapi_document_is_fresh() {
 /// still one audit row per request); another workspace or another period is not; entries expire.
 #[tokio::test]
 async fn repeated_questions_come_from_the_result_cache_and_are_still_audited() {
-    let mut engine = common::engine().await;
-    engine.cache = Some(tally::exec::ResultCache::new(tally::exec::CacheConfig {
-        ttl: std::time::Duration::from_millis(700),
-        max_bytes: 8 * 1024 * 1024,
-    }));
+    let engine = common::engine()
+        .await
+        .with_cache(Some(tally::exec::ResultCache::new(
+            tally::exec::CacheConfig {
+                ttl: std::time::Duration::from_millis(700),
+                max_bytes: 8 * 1024 * 1024,
+            },
+        )));
     let dir = tempfile::tempdir().unwrap();
     let store = tally::store::Store::open(
         &format!("sqlite://{}", dir.path().join("store.db").display()),

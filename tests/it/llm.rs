@@ -217,9 +217,7 @@ fn request<'a>(question: &'a str, role: &'a str) -> TranslateRequest<'a> {
 
 /// The real engine on the demo warehouse, with these translators.
 async fn engine_with(translators: Translators) -> Engine {
-    let mut engine = common::engine().await;
-    engine.translators = translators;
-    engine
+    common::engine().await.with_translators(translators)
 }
 
 fn wrap(query: Value) -> String {

@@ -376,7 +376,7 @@ fn said(r: &tally::pipeline::Response) -> Value {
 #[test]
 fn no_generated_query_for_one_workspace_sees_a_canary_of_another() {
     let c = canaries();
-    let catalog = c.plain.catalog.clone();
+    let catalog = c.plain.catalog().clone();
     let clock = Clock::fixed(common::date(common::TODAY));
     const ROLES: &[&str] = &["analyst", "executive", "support_agent"];
     let strategy = (
@@ -832,7 +832,7 @@ fn oracle(
 #[test]
 fn an_independent_oracle_agrees_on_counts_sums_and_distinct_counts() {
     let c = canaries();
-    let catalog = c.plain.catalog.clone();
+    let catalog = c.plain.catalog().clone();
     let simple = simple_metrics(&catalog);
     assert!(simple.len() >= 5, "{} simple metrics", simple.len());
     let tables: std::collections::BTreeMap<String, Table> = c.runtime.block_on(async {
@@ -950,7 +950,7 @@ fn without_volatile(r: &tally::pipeline::Response) -> String {
 #[test]
 fn the_same_query_gives_the_same_bytes_across_runs_and_restarts() {
     let c = canaries();
-    let catalog = c.plain.catalog.clone();
+    let catalog = c.plain.catalog().clone();
     // A second engine on the same file: a restarted server.
     let restarted = c.runtime.block_on(common::engine());
     let clock = Clock::fixed(common::date(common::TODAY));

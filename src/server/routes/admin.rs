@@ -23,7 +23,7 @@ pub(super) fn router() -> Router<AppState> {
 fn require_admin(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     if state
         .engine
-        .catalog
+        .catalog()
         .role(&caller.role)
         .is_some_and(|r| r.admin)
     {

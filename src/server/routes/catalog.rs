@@ -22,7 +22,7 @@ async fn role_schema(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let catalog = &state.engine.catalog;
+    let catalog = state.engine.catalog();
     let role = catalog.role(&caller.role).ok_or(ApiError::UnknownRole)?;
     Ok(Json(schema::schema(
         &Names::of_role(catalog, role),
@@ -116,7 +116,7 @@ async fn role_catalog(
     // Discovered values are the token's workspace's own (with several, none are shown).
     let catalog = match caller.workspace(None) {
         Ok(w) => state.engine.catalog_in(&w).await,
-        Err(_) => state.engine.catalog.clone(),
+        Err(_) => state.engine.catalog().clone(),
     };
     let catalog = &*catalog;
     let role = catalog.role(&caller.role).ok_or(ApiError::UnknownRole)?;

@@ -24,7 +24,7 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let warehouse = tokio::time::timeout(PING_TIMEOUT, state.engine.warehouse.ping()).await;
+    let warehouse = tokio::time::timeout(PING_TIMEOUT, state.engine.warehouse().ping()).await;
     let store = tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await;
     let warehouse_ok = matches!(warehouse, Ok(Ok(())));
     let store_ok = matches!(store, Ok(Ok(())));

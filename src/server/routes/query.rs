@@ -89,7 +89,7 @@ async fn compile(
     caller: Caller,
     JsonBody(request): JsonBody<CompileRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let catalog = &state.engine.catalog;
+    let catalog = state.engine.catalog();
     let see_sql = catalog.role(&caller.role).is_some_and(|r| r.see_sql);
     if !see_sql {
         return Err(ApiError::SqlNotPermitted);
@@ -106,7 +106,7 @@ async fn compile(
     let mut out = BTreeMap::new();
     for dialect in dialects {
         let compiled = pipeline::compile_only(
-            &state.engine.checker,
+            state.engine.checker(),
             &raw,
             &caller.role,
             &workspace,
