@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::catalog::{AggFunc, Catalog, Format, MetricDef, TimeBasis};
-use crate::dsl::{Compare, Filter, FilterOp, Period, PeriodUnit, Preset};
+use crate::dsl::{Compare, Filter, FilterOp, Period, PeriodUnit};
 use crate::plan::{
     CalendarUnit, ExplainPlan, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody, ResolvedPeriod,
 };
@@ -67,21 +67,7 @@ impl PeriodWords {
 /// How `period` is said: "last week", "the last 30 days", "on 17 Nov 2026".
 pub fn period_words(period: &Period) -> PeriodWords {
     match period {
-        Period::Preset(p) => PeriodWords::Named(
-            match p {
-                Preset::Today => "today",
-                Preset::Yesterday => "yesterday",
-                Preset::ThisWeek => "this week",
-                Preset::LastWeek => "last week",
-                Preset::ThisMonth => "this month",
-                Preset::LastMonth => "last month",
-                Preset::ThisQuarter => "this quarter",
-                Preset::LastQuarter => "last quarter",
-                Preset::ThisYear => "this year",
-                Preset::LastYear => "last year",
-            }
-            .to_string(),
-        ),
+        Period::Preset(p) => PeriodWords::Named(p.words().to_string()),
         Period::LastN(n) => {
             let unit = match n.unit {
                 PeriodUnit::Day => "day",
@@ -101,11 +87,10 @@ pub fn period_words(period: &Period) -> PeriodWords {
 
 fn period_text(resolved: &ResolvedPeriod) -> String {
     let dates = format::range(&resolved.range);
-    let words = period_words(&resolved.asked);
-    match (&words, words.name()) {
-        (_, Some(p)) => format!("{p} ({dates})"),
-        (PeriodWords::OnDay, None) => format!("on {dates}"),
-        (_, None) => format!("from {dates}"),
+    match period_words(&resolved.asked) {
+        PeriodWords::Named(p) => format!("{p} ({dates})"),
+        PeriodWords::OnDay => format!("on {dates}"),
+        PeriodWords::Dates => format!("from {dates}"),
     }
 }
 
@@ -593,14 +578,13 @@ fn list_answer(plan: &ListPlan, result: &QueryResult, catalog: &Catalog) -> Answ
     let when = match &plan.period {
         Some((p, field)) => {
             let dates = format::range(&p.range);
-            let words = period_words(&p.asked);
-            match (&words, words.name()) {
-                (_, Some(w)) => format!(
+            match period_words(&p.asked) {
+                PeriodWords::Named(w) => format!(
                     " whose {field} falls in {} ({dates})",
-                    w.strip_prefix("in ").unwrap_or(w)
+                    w.strip_prefix("in ").unwrap_or(&w)
                 ),
-                (PeriodWords::OnDay, None) => format!(" whose {field} is on {dates}"),
-                (_, None) => format!(" whose {field} falls from {dates}"),
+                PeriodWords::OnDay => format!(" whose {field} is on {dates}"),
+                PeriodWords::Dates => format!(" whose {field} falls from {dates}"),
             }
         }
         None => String::new(),

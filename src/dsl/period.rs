@@ -33,6 +33,24 @@ pub enum Preset {
     LastYear,
 }
 
+impl Preset {
+    /// How the preset is said: "last week".
+    pub fn words(self) -> &'static str {
+        match self {
+            Preset::Today => "today",
+            Preset::Yesterday => "yesterday",
+            Preset::ThisWeek => "this week",
+            Preset::LastWeek => "last week",
+            Preset::ThisMonth => "this month",
+            Preset::LastMonth => "last month",
+            Preset::ThisQuarter => "this quarter",
+            Preset::LastQuarter => "last quarter",
+            Preset::ThisYear => "this year",
+            Preset::LastYear => "last year",
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct LastN {

@@ -274,19 +274,7 @@ pub(crate) fn plural_of(noun: &str) -> String {
 
 fn period_words(p: &Period) -> String {
     match p {
-        Period::Preset(p) => match p {
-            Preset::Today => "today",
-            Preset::Yesterday => "yesterday",
-            Preset::ThisWeek => "this week",
-            Preset::LastWeek => "last week",
-            Preset::ThisMonth => "this month",
-            Preset::LastMonth => "last month",
-            Preset::ThisQuarter => "this quarter",
-            Preset::LastQuarter => "last quarter",
-            Preset::ThisYear => "this year",
-            Preset::LastYear => "last year",
-        }
-        .to_string(),
+        Period::Preset(p) => p.words().to_string(),
         Period::LastN(n) => {
             let unit = match n.unit {
                 PeriodUnit::Day => "days",
