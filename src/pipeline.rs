@@ -118,8 +118,8 @@ pub enum Stage {
         dsl: Option<Value>,
         ms: f64,
     },
-    /// The DSL was checked against the role: `valid`, `refused` or `invalid`.
-    Validated { outcome: &'static str, ms: f64 },
+    /// The DSL was checked against the role.
+    Validated { outcome: Validation, ms: f64 },
     /// The statements ran.
     Executed {
         statements: usize,
@@ -146,6 +146,15 @@ impl Stage {
             Stage::Executed { .. } => "executed",
         }
     }
+}
+
+/// How checking the DSL against the role ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Validation {
+    Valid,
+    Refused,
+    Invalid,
 }
 
 /// Told about each stage as it finishes.
@@ -547,9 +556,9 @@ impl Engine {
         timings.check = ms(t);
         progress(Stage::Validated {
             outcome: match &checked {
-                Ok(_) => "valid",
-                Err(Rejection::Refused { .. }) => "refused",
-                Err(Rejection::Invalid { .. }) => "invalid",
+                Ok(_) => Validation::Valid,
+                Err(Rejection::Refused { .. }) => Validation::Refused,
+                Err(Rejection::Invalid { .. }) => Validation::Invalid,
             },
             ms: timings.check,
         });

@@ -99,14 +99,55 @@ pub struct Plan {
     pub body: PlanBody,
 }
 
-/// The name of the unit counting the distinct entities behind `aggregate`'s rows.
-pub fn coverage_name(aggregate: &str) -> String {
-    format!("{aggregate}#entities")
+/// Which quantity a unit computes: one of the catalog's aggregates, or, for small-group
+/// suppression, the distinct entities behind that aggregate's rows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnitKey {
+    /// The catalog aggregate (an aggregate metric's name).
+    pub aggregate: String,
+    pub counts: Counts,
 }
 
-/// The name of the unit counting the distinct entities a coverage unit's filter `i` removes.
-pub fn complement_name(coverage: &str, i: usize) -> String {
-    format!("{coverage}!not{i}")
+/// What a unit counts of its aggregate's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Counts {
+    /// The aggregate itself.
+    Value,
+    /// The distinct entities behind the rows (`min_group_size`).
+    Entities,
+    /// The distinct entities the query's filter `i` removes from the rows (complementary
+    /// suppression: the rows the other filters keep and this one drops, NULLs included), so
+    /// that a total whose filter removes only a few entities is withheld too (else the
+    /// difference of two allowed totals would reveal the small group).
+    EntitiesDroppedBy(usize),
+}
+
+impl UnitKey {
+    pub fn value(aggregate: &str) -> UnitKey {
+        UnitKey {
+            aggregate: aggregate.to_string(),
+            counts: Counts::Value,
+        }
+    }
+    pub fn entities(aggregate: &str) -> UnitKey {
+        UnitKey {
+            aggregate: aggregate.to_string(),
+            counts: Counts::Entities,
+        }
+    }
+    pub fn dropped_by(aggregate: &str, filter: usize) -> UnitKey {
+        UnitKey {
+            aggregate: aggregate.to_string(),
+            counts: Counts::EntitiesDroppedBy(filter),
+        }
+    }
+    /// The filter this unit inverts, for a complement unit.
+    pub fn complement(&self) -> Option<usize> {
+        match self.counts {
+            Counts::EntitiesDroppedBy(i) => Some(i),
+            Counts::Value | Counts::Entities => None,
+        }
+    }
 }
 
 /// The aggregate counting distinct entities (the table's `entity` column) over exactly the rows
@@ -119,6 +160,21 @@ pub fn coverage_aggregate(catalog: &Catalog, agg: &Aggregate) -> Option<Aggregat
         time: agg.time.clone(),
         filters: agg.filters.clone(),
     })
+}
+
+/// Small-group suppression: beside each aggregate, the distinct entities behind its rows, by
+/// the same rows (aggregates of tables that name no entity get none).
+fn add_entity_counts(catalog: &Catalog, aggregates: &mut Vec<(UnitKey, Aggregate)>) {
+    let counts: Vec<(UnitKey, Aggregate)> = aggregates
+        .iter()
+        .filter_map(|(k, a)| {
+            Some((
+                UnitKey::entities(&k.aggregate),
+                coverage_aggregate(catalog, a)?,
+            ))
+        })
+        .collect();
+    aggregates.extend(counts);
 }
 
 #[derive(Debug, Clone)]
@@ -151,16 +207,16 @@ pub struct ExplainPlan {
 }
 
 impl ExplainPlan {
-    /// The unit computing `aggregate` over `range` per `grouping`, as a total or day by day.
+    /// The unit computing `key` over `range` per `grouping`, as a total or day by day.
     pub fn unit_index(
         &self,
-        aggregate: &str,
+        key: &UnitKey,
         range: &DateRange,
         grouping: &[String],
         over: Over,
     ) -> Option<usize> {
         self.units.iter().position(|u| {
-            u.metric == aggregate
+            &u.key == key
                 && &u.range == range
                 && u.group_by == grouping
                 && matches!(u.shape, Shape::ByBucket(_)) == (over == Over::Days)
@@ -196,19 +252,15 @@ pub struct MetricPlan {
 /// One aggregate over one range in one shape: exactly one SQL statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unit {
-    /// The aggregate metric this unit computes.
-    pub metric: String,
+    /// What this unit computes.
+    pub key: UnitKey,
+    /// The aggregate that computes it (for an entity count, a distinct count of the entity).
     pub aggregate: Aggregate,
     pub range: DateRange,
     pub shape: Shape,
     /// Dimensions grouped in SQL (empty for totals).
     pub group_by: Vec<String>,
     pub filters: Vec<Filter>,
-    /// For complementary suppression: the index of the filter this unit inverts (the rows the
-    /// other filters keep and this one drops, NULLs included), so that a total whose filter
-    /// removes only a few entities is withheld too (else the difference of two allowed totals
-    /// would reveal the small group).
-    pub complement: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -465,35 +517,29 @@ fn metric_plan(
             units.push(unit);
         }
     };
-    let mut aggregates: Vec<(String, Aggregate)> = Vec::new();
+    let mut aggregates: Vec<(UnitKey, Aggregate)> = Vec::new();
     for m in &metrics {
         for (name, a) in catalog.aggregates_of(m) {
-            if !aggregates.iter().any(|(n, _)| n == name) {
-                aggregates.push((name.to_string(), a.clone()));
+            if !aggregates.iter().any(|(k, _)| k.aggregate == name) {
+                aggregates.push((UnitKey::value(name), a.clone()));
             }
         }
     }
     if coverage {
-        // Small-group suppression: the distinct entities behind every row, by the same rows.
-        let covered: Vec<(String, Aggregate)> = aggregates
-            .iter()
-            .filter_map(|(n, a)| Some((coverage_name(n), coverage_aggregate(catalog, a)?)))
-            .collect();
-        aggregates.extend(covered);
+        add_entity_counts(catalog, &mut aggregates);
     }
     let mut ranges = vec![resolved.range];
     if let Some((_, r)) = compare {
         ranges.push(r);
     }
-    for (name, agg) in &aggregates {
+    for (key, agg) in &aggregates {
         let unit = |range: DateRange, shape: Shape, grouped: bool| Unit {
-            metric: name.to_string(),
+            key: key.clone(),
             aggregate: agg.clone(),
             range,
             shape,
             group_by: if grouped { group_by.clone() } else { vec![] },
             filters: filters.clone(),
-            complement: None,
         };
         for range in &ranges {
             let shape = total_shape(agg, range);
@@ -512,11 +558,10 @@ fn metric_plan(
         // unit's rows. A row is withheld when that is a small group (see `result/`).
         let complements: Vec<Unit> = units
             .iter()
-            .filter(|u| u.metric.ends_with("#entities"))
+            .filter(|u| u.key.counts == Counts::Entities)
             .flat_map(|u| {
                 (0..u.filters.len()).map(move |i| Unit {
-                    metric: complement_name(&u.metric, i),
-                    complement: Some(i),
+                    key: UnitKey::dropped_by(&u.key.aggregate, i),
                     ..u.clone()
                 })
             })
@@ -582,45 +627,39 @@ fn explain_plan(
         }
     }
     let series = DateRange::new(r.start - Days::new(34), r.end);
-    let mut aggregates: Vec<(String, Aggregate)> = catalog
+    let mut aggregates: Vec<(UnitKey, Aggregate)> = catalog
         .aggregates_of(&q.metric.0)
         .into_iter()
-        .map(|(n, a)| (n.to_string(), a.clone()))
+        .map(|(n, a)| (UnitKey::value(n), a.clone()))
         .collect();
     let mut units = Vec::new();
     if coverage {
-        let covered: Vec<(String, Aggregate)> = aggregates
-            .iter()
-            .filter_map(|(n, a)| Some((coverage_name(n), coverage_aggregate(catalog, a)?)))
-            .collect();
-        aggregates.extend(covered);
+        add_entity_counts(catalog, &mut aggregates);
     }
     let all: Vec<Vec<String>> = std::iter::once(Vec::new())
         .chain(groupings.clone())
         .collect();
-    for (name, agg) in &aggregates {
+    for (key, agg) in &aggregates {
         for range in std::iter::once(&r).chain(&baseline_ranges) {
             for g in &all {
                 units.push(Unit {
-                    metric: name.clone(),
+                    key: key.clone(),
                     aggregate: agg.clone(),
                     range: *range,
                     shape: Shape::Total,
                     group_by: g.clone(),
                     filters: q.filters.clone(),
-                    complement: None,
                 });
             }
         }
-        if !name.ends_with("#entities") {
+        if key.counts == Counts::Value {
             units.push(Unit {
-                metric: name.clone(),
+                key: key.clone(),
                 aggregate: agg.clone(),
                 range: series,
                 shape: Shape::ByBucket(Window::Day),
                 group_by: Vec::new(),
                 filters: q.filters.clone(),
-                complement: None,
             });
         }
     }
@@ -747,16 +786,16 @@ pub fn series_shape(agg: &Aggregate, g: Granularity, buckets: &[DateRange]) -> S
 }
 
 impl MetricPlan {
-    /// The unit computing `metric`'s aggregate over `range` in `shape`, in total or grouped.
+    /// The unit computing `key` over `range` in `shape`, in total or grouped.
     pub fn unit_index(
         &self,
-        metric: &str,
+        key: &UnitKey,
         range: &DateRange,
         shape: &Shape,
         split: Split,
     ) -> Option<usize> {
         self.units.iter().position(|u| {
-            u.metric == metric
+            &u.key == key
                 && &u.range == range
                 && &u.shape == shape
                 && Split::of(&u.group_by) == split

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::{num, too_few, Num, PeriodOut, QueryResult, SummaryRow};
 use crate::catalog::{Catalog, MetricDef};
 use crate::exec::Rows;
-use crate::plan::{coverage_name, DateRange, ExplainPlan, Over};
+use crate::plan::{DateRange, ExplainPlan, Over, UnitKey};
 
 /// A pair carrying this share of its parent's change replaces the parent in the ranking.
 pub const CONCENTRATED: f64 = 0.8;
@@ -78,11 +78,8 @@ struct Values<'a> {
 }
 
 impl Values<'_> {
-    fn get(&self, aggregate: &str, range: &DateRange, grouping: &[String]) -> BTreeMap<Key, f64> {
-        let Some(i) = self
-            .plan
-            .unit_index(aggregate, range, grouping, Over::Range)
-        else {
+    fn get(&self, key: &UnitKey, range: &DateRange, grouping: &[String]) -> BTreeMap<Key, f64> {
+        let Some(i) = self.plan.unit_index(key, range, grouping, Over::Range) else {
             return BTreeMap::new();
         };
         let n = grouping.len();
@@ -100,10 +97,10 @@ impl Values<'_> {
     }
 
     /// The mean over the baseline ranges.
-    fn baseline(&self, aggregate: &str, grouping: &[String]) -> BTreeMap<Key, f64> {
+    fn baseline(&self, key: &UnitKey, grouping: &[String]) -> BTreeMap<Key, f64> {
         let mut sum: BTreeMap<Key, f64> = BTreeMap::new();
         for r in &self.plan.baseline_ranges {
-            for (k, v) in self.get(aggregate, r, grouping) {
+            for (k, v) in self.get(key, r, grouping) {
                 *sum.entry(k).or_default() += v;
             }
         }
@@ -111,10 +108,10 @@ impl Values<'_> {
         sum.into_iter().map(|(k, v)| (k, v / n)).collect()
     }
 
-    fn daily(&self, aggregate: &str) -> BTreeMap<String, f64> {
+    fn daily(&self, key: &UnitKey) -> BTreeMap<String, f64> {
         let Some(i) = self
             .plan
-            .unit_index(aggregate, &self.plan.series, &[], Over::Days)
+            .unit_index(key, &self.plan.series, &[], Over::Days)
         else {
             return BTreeMap::new();
         };
@@ -154,15 +151,17 @@ pub(super) fn explain(
 ) -> QueryResult {
     let values = Values { plan, rows };
     let (num_agg, den_agg) = parts(catalog, &plan.metric);
+    let num_key = UnitKey::value(&num_agg);
+    let den_key = den_agg.as_deref().map(UnitKey::value);
     let current = plan.period.range;
     let total = |m: &BTreeMap<Key, f64>| m.get(&Vec::new()).copied().unwrap_or(0.0);
 
     // The totals: value, baseline, change.
     let (n1, n0) = (
-        total(&values.get(&num_agg, &current, &[])),
-        total(&values.baseline(&num_agg, &[])),
+        total(&values.get(&num_key, &current, &[])),
+        total(&values.baseline(&num_key, &[])),
     );
-    let (d1, d0) = match &den_agg {
+    let (d1, d0) = match &den_key {
         Some(d) => (
             total(&values.get(d, &current, &[])),
             total(&values.baseline(d, &[])),
@@ -186,8 +185,8 @@ pub(super) fn explain(
                 .baseline_ranges
                 .iter()
                 .filter_map(|r| {
-                    let n = total(&values.get(&num_agg, r, &[]));
-                    match &den_agg {
+                    let n = total(&values.get(&num_key, r, &[]));
+                    match &den_key {
                         Some(d) => ratio(n, total(&values.get(d, r, &[]))),
                         None => Some(n),
                     }
@@ -233,17 +232,17 @@ pub(super) fn explain(
     let mut suppressed = 0;
     let mut segments: Vec<(Vec<String>, Key, Driver, f64)> = Vec::new();
     for grouping in &plan.groupings {
-        let now_n = values.get(&num_agg, &current, grouping);
-        let base_n = values.baseline(&num_agg, grouping);
-        let (now_d, base_d) = match &den_agg {
+        let now_n = values.get(&num_key, &current, grouping);
+        let base_n = values.baseline(&num_key, grouping);
+        let (now_d, base_d) = match &den_key {
             Some(d) => (
                 values.get(d, &current, grouping),
                 values.baseline(d, grouping),
             ),
             None => (BTreeMap::new(), BTreeMap::new()),
         };
-        let coverage_now = values.get(&coverage_name(&num_agg), &current, grouping);
-        let coverage_base = values.baseline(&coverage_name(&num_agg), grouping);
+        let coverage_now = values.get(&UnitKey::entities(&num_agg), &current, grouping);
+        let coverage_base = values.baseline(&UnitKey::entities(&num_agg), grouping);
         let keys: BTreeSet<Key> = now_n
             .keys()
             .chain(base_n.keys())
@@ -389,8 +388,8 @@ fn change_started(
     if overall == 0.0 {
         return None;
     }
-    let numerators = values.daily(num_agg);
-    let denominators = den_agg.map(|d| values.daily(d));
+    let numerators = values.daily(&UnitKey::value(num_agg));
+    let denominators = den_agg.map(|d| values.daily(&UnitKey::value(d)));
     let at = |m: &BTreeMap<String, f64>, d: chrono::NaiveDate| {
         m.get(&d.to_string()).copied().unwrap_or(0.0)
     };

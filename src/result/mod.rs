@@ -19,8 +19,8 @@ use crate::dsl::Order;
 use crate::exec::{Cell, Rows};
 use crate::plan::time::{window_key, windows};
 use crate::plan::{
-    complement_name, coverage_aggregate, coverage_name, series_shape, snapshot_instant,
-    total_shape, DateRange, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody, Split,
+    coverage_aggregate, series_shape, snapshot_instant, total_shape, DateRange, FunnelPlan,
+    ListPlan, MetricPlan, Plan, PlanBody, Split, UnitKey,
 };
 
 /// A number as the result states it: whole values serialize as integers.
@@ -349,7 +349,7 @@ impl<'a> Index<'a> {
             .iter()
             .zip(rows)
             .map(|(u, r)| {
-                let has_bucket = r.index("b0").is_some();
+                let has_bucket = r.index(crate::sql::alias::BUCKET).is_some();
                 let groups = u.group_by.len();
                 let first_value = usize::from(has_bucket) + groups;
                 r.rows
@@ -378,7 +378,7 @@ impl<'a> Index<'a> {
     }
 
     /// One aggregate over `range` (whole period or a compare period) or one bucket of the series.
-    fn aggregate(&self, name: &str, agg: &Aggregate, target: Target, key: &Key) -> Option<f64> {
+    fn aggregate(&self, unit: &UnitKey, agg: &Aggregate, target: Target, key: &Key) -> Option<f64> {
         let split = Split::of(key);
         let (range, shape, bucket) = match target {
             Target::Range(r) => (r, total_shape(agg, &r), None),
@@ -391,7 +391,7 @@ impl<'a> Index<'a> {
                 )
             }
         };
-        let unit = self.plan.unit_index(name, &range, &shape, split)?;
+        let unit = self.plan.unit_index(unit, &range, &shape, split)?;
         let data = &self.units[unit];
         let cells = |bucket_key: Option<String>| data.get(&(bucket_key, key.clone()));
         let span = bucket.unwrap_or(range);
@@ -450,7 +450,7 @@ impl<'a> Index<'a> {
     fn metric(&self, name: &str, target: Target, key: &Key) -> Option<f64> {
         let m = self.catalog.metrics.get(name)?;
         match &m.def {
-            MetricDef::Aggregate(a) => self.aggregate(name, a, target, key),
+            MetricDef::Aggregate(a) => self.aggregate(&UnitKey::value(name), a, target, key),
             MetricDef::Ratio {
                 numerator,
                 denominator,
@@ -472,7 +472,7 @@ impl<'a> Index<'a> {
                 return 1.0;
             };
             let n = self
-                .aggregate(&coverage_name(name), &cov, target, key)
+                .aggregate(&UnitKey::entities(name), &cov, target, key)
                 .unwrap_or(0.0);
             least = least.min(n);
         }
@@ -495,7 +495,7 @@ impl<'a> Index<'a> {
             .any(|(name, cov)| {
                 (0..filters).any(|i| {
                     let removed = self
-                        .aggregate(&complement_name(&coverage_name(name), i), &cov, target, key)
+                        .aggregate(&UnitKey::dropped_by(name, i), &cov, target, key)
                         .unwrap_or(0.0);
                     too_few(removed, min)
                 })
@@ -507,7 +507,9 @@ impl<'a> Index<'a> {
     fn keys(&self) -> BTreeSet<Key> {
         let mut out = BTreeSet::new();
         for (u, data) in self.plan.units.iter().zip(&self.units) {
-            if !u.group_by.is_empty() && u.range == self.plan.period.range && u.complement.is_none()
+            if !u.group_by.is_empty()
+                && u.range == self.plan.period.range
+                && u.key.complement().is_none()
             {
                 out.extend(data.keys().map(|(_, k)| k.clone()));
             }

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use super::error::{ApiError, AuthFailure, ErrorCode};
 use super::AppState;
 use crate::pipeline::{Response, Trace, Translator};
-use crate::store::{sha256_hex, AuditEntry, Store};
+use crate::store::{sha256_hex, AuditEntry, AuditEvent, Store};
 
 /// Longest DSL text kept in an audit row (an invalid document is kept as sent, up to this).
 const MAX_DSL_CHARS: usize = 16 * 1024;
@@ -66,7 +66,7 @@ impl AuditSlot {
     pub fn auth_failed(&self, claimed_subject: Option<String>, failure: AuthFailure) {
         self.with(|g| {
             g.verified = false;
-            g.entry.event = "auth_failed".into();
+            g.entry.event = AuditEvent::AuthFailed.as_str().into();
             g.entry.subject = claimed_subject;
             g.entry.detail = Some(failure.reason().to_string());
         });
@@ -85,10 +85,10 @@ impl AuditSlot {
         });
     }
 
-    /// An event other than a plain request (`revoke`), with what it did.
-    pub fn event(&self, event: &str, detail: String) {
+    /// An event other than a plain request (a revocation), with what it did.
+    pub fn event(&self, event: AuditEvent, detail: String) {
         self.with(|g| {
-            g.entry.event = event.to_string();
+            g.entry.event = event.as_str().into();
             g.entry.detail = Some(detail);
         });
     }
@@ -196,7 +196,7 @@ impl RequestFacts {
     /// Completes `entry` as the middleware would.
     pub fn complete(&self, entry: &mut AuditEntry, status: u16, code: Option<&str>) {
         if entry.event.is_empty() {
-            entry.event = "request".into();
+            entry.event = AuditEvent::Request.as_str().into();
         }
         entry.request_id = self.request_id.clone();
         entry.method = Some(self.method.clone());

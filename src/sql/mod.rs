@@ -5,6 +5,7 @@
 //! workspace. Time filters are half-open ranges on the raw column, never a function around it.
 //! `dialect.rs` is the only file that names a backend.
 
+pub mod alias;
 pub mod dialect;
 
 use std::collections::BTreeMap;
@@ -295,7 +296,7 @@ fn compile_unit(
         let e = scope.dimension(&mut q, &agg.table, f.dimension.as_str());
         let ty = catalog.dimensions[f.dimension.as_str()].ty;
         let kept = condition(e.clone(), f.op, &f.values, ty, dialect);
-        if unit.complement == Some(i) {
+        if unit.key.complement() == Some(i) {
             // The rows this filter drops: where it is false, or unknown (a NULL value).
             q.and_where(kept.not().or(e.is_null()));
         } else {
@@ -309,11 +310,11 @@ fn compile_unit(
         let TimeBasis::Column(t) = &agg.time else {
             unreachable!("buckets need a time column")
         };
-        keys.push(("b0".into(), dialect.bucket(col("t0", t), *w)));
+        keys.push((alias::BUCKET.into(), dialect.bucket(col("t0", t), *w)));
     }
     for (i, d) in unit.group_by.iter().enumerate() {
         let e = scope.dimension(&mut q, &agg.table, d);
-        keys.push((format!("g{i}"), e));
+        keys.push((alias::group(i), e));
     }
     for (name, _) in &keys {
         columns.push(Column {
@@ -349,13 +350,13 @@ fn compile_unit(
                 match &agg.func {
                     AggFunc::Count => value(
                         &mut q,
-                        format!("v{i}"),
+                        alias::instant(i),
                         Expr::case(valid, Expr::cust("1")).into_expr_count(),
                         ColumnKind::Int,
                     ),
                     AggFunc::CountDistinct(c) => value(
                         &mut q,
-                        format!("v{i}"),
+                        alias::instant(i),
                         {
                             let e: Expr = Expr::case(valid, col("t0", c)).into();
                             Func::count_distinct(e).into()
@@ -364,7 +365,7 @@ fn compile_unit(
                     ),
                     AggFunc::Sum(m) => value(
                         &mut q,
-                        format!("v{i}"),
+                        alias::instant(i),
                         dialect.to_double(
                             Func::sum(
                                 Expr::case(valid, measure(m, dialect)).finally(Expr::cust("0")),
@@ -380,32 +381,32 @@ fn compile_unit(
         _ => match &agg.func {
             AggFunc::Count => value(
                 &mut q,
-                "n".into(),
+                alias::COUNT.into(),
                 Func::count(Expr::cust("*")).into(),
                 ColumnKind::Int,
             ),
             AggFunc::CountDistinct(c) | AggFunc::ActiveUsers { column: c, .. } => value(
                 &mut q,
-                "n".into(),
+                alias::COUNT.into(),
                 Func::count_distinct(col("t0", c)).into(),
                 ColumnKind::Int,
             ),
             AggFunc::Sum(m) => value(
                 &mut q,
-                "s".into(),
+                alias::SUM.into(),
                 dialect.to_double(Func::sum(measure(m, dialect)).into()),
                 ColumnKind::Float,
             ),
             AggFunc::Avg(m) => {
                 value(
                     &mut q,
-                    "s".into(),
+                    alias::SUM.into(),
                     dialect.to_double(Func::sum(measure(m, dialect)).into()),
                     ColumnKind::Float,
                 );
                 value(
                     &mut q,
-                    "n".into(),
+                    alias::COUNT.into(),
                     Func::count(measure(m, dialect)).into(),
                     ColumnKind::Int,
                 );
@@ -475,9 +476,9 @@ fn median(
     }
     outer.expr_as(
         dialect.to_double(Func::sum(out("v")).into()),
-        Alias::new("s"),
+        Alias::new(alias::SUM),
     );
-    outer.expr_as(Func::count(Expr::cust("*")), Alias::new("n"));
+    outer.expr_as(Func::count(Expr::cust("*")), Alias::new(alias::COUNT));
     outer.from_subquery(middle, Alias::new("m1"));
     outer.and_where(out("rn").mul(Expr::cust("2")).gte(out("cnt")));
     outer.and_where(
@@ -492,11 +493,11 @@ fn median(
         outer.order_by_expr(out(name), SqlOrder::Asc);
     }
     columns.push(Column {
-        name: "s".into(),
+        name: alias::SUM.into(),
         kind: ColumnKind::Float,
     });
     columns.push(Column {
-        name: "n".into(),
+        name: alias::COUNT.into(),
         kind: ColumnKind::Int,
     });
     finish(&outer, columns, dialect)
@@ -542,7 +543,7 @@ fn compile_funnel(
     let grouped = unit.split == Split::Grouped && plan.group_by.is_some();
     let mut keys: Vec<String> = vec!["u".into()];
     if grouped {
-        keys.push("g0".into());
+        keys.push(alias::group(0));
     }
 
     // The attempts: first-step events in the range.
@@ -551,7 +552,7 @@ fn compile_funnel(
     first.expr_as(col("t0", actor), Alias::new("u"));
     if let (true, Some(d)) = (grouped, &plan.group_by) {
         let e = scope.dimension(&mut first, &plan.table, d);
-        first.expr_as(e, Alias::new("g0"));
+        first.expr_as(e, Alias::new(alias::group(0)));
     }
     first.expr_as(col("t0", time), Alias::new(step_time(1).as_str()));
     first.and_where(col("t0", event).eq(Expr::val(plan.steps[0].as_str())));
@@ -624,9 +625,9 @@ fn compile_funnel(
     let mut q = Query::select();
     let mut columns = Vec::new();
     if grouped {
-        q.expr_as(col("f", "g0"), Alias::new("g0"));
+        q.expr_as(col("f", &alias::group(0)), Alias::new(alias::group(0)));
         columns.push(Column {
-            name: "g0".into(),
+            name: alias::group(0),
             kind: ColumnKind::Text,
         });
     }
@@ -636,7 +637,7 @@ fn compile_funnel(
         } else {
             Func::count(col("f", &step_time(k))).into()
         };
-        let name = format!("s{k}");
+        let name = alias::step(k);
         q.expr_as(e, Alias::new(name.as_str()));
         columns.push(Column {
             name,
@@ -645,8 +646,8 @@ fn compile_funnel(
     }
     q.from_subquery(per_user, Alias::new("f"));
     if grouped {
-        q.add_group_by([col("f", "g0")]);
-        q.order_by_expr(col("f", "g0"), SqlOrder::Asc);
+        q.add_group_by([col("f", &alias::group(0))]);
+        q.order_by_expr(col("f", &alias::group(0)), SqlOrder::Asc);
     }
     finish(&q, columns, dialect)
 }
@@ -764,17 +765,20 @@ pub fn sample_values(
     let source = schema_table(schema, table);
     let mut sample = Query::select();
     sample
-        .expr_as(dialect.cast_text(col("t0", column)), Alias::new("value"))
+        .expr_as(
+            dialect.cast_text(col("t0", column)),
+            Alias::new(alias::VALUE),
+        )
         .from_as(source, Alias::new("t0"))
         .limit(rows);
     let mut q = Query::select();
-    q.column(Alias::new("value"))
-        .expr_as(Func::count(Expr::cust("*")), Alias::new("n"))
+    q.column(Alias::new(alias::VALUE))
+        .expr_as(Func::count(Expr::cust("*")), Alias::new(alias::COUNT))
         .from_subquery(sample, Alias::new("s0"))
-        .and_where(out("value").is_not_null())
-        .group_by_col(Alias::new("value"))
-        .order_by(Alias::new("n"), SqlOrder::Desc)
-        .order_by(Alias::new("value"), SqlOrder::Asc)
+        .and_where(out(alias::VALUE).is_not_null())
+        .group_by_col(Alias::new(alias::VALUE))
+        .order_by(Alias::new(alias::COUNT), SqlOrder::Desc)
+        .order_by(Alias::new(alias::VALUE), SqlOrder::Asc)
         .limit(limit);
     finish(&q, value_count_columns(), dialect)
 }
@@ -782,11 +786,11 @@ pub fn sample_values(
 fn value_count_columns() -> Vec<Column> {
     vec![
         Column {
-            name: "value".into(),
+            name: alias::VALUE.into(),
             kind: ColumnKind::Text,
         },
         Column {
-            name: "n".into(),
+            name: alias::COUNT.into(),
             kind: ColumnKind::Int,
         },
     ]
@@ -814,8 +818,8 @@ pub fn top_values(
 ) -> Result<Statement, CompileError> {
     let mut q = Query::select();
     let value = col("t0", column);
-    q.expr_as(dialect.cast_text(value.clone()), Alias::new("value"))
-        .expr_as(Func::count(Expr::cust("*")), Alias::new("n"));
+    q.expr_as(dialect.cast_text(value.clone()), Alias::new(alias::VALUE))
+        .expr_as(Func::count(Expr::cust("*")), Alias::new(alias::COUNT));
     match scope {
         ValuesScope::AllWorkspaces => {
             q.from_as(table_ref(&catalog.tables[table]), Alias::new("t0"));
@@ -825,9 +829,9 @@ pub fn top_values(
         }
     }
     q.and_where(value.clone().is_not_null())
-        .group_by_col(Alias::new("value"))
-        .order_by(Alias::new("n"), SqlOrder::Desc)
-        .order_by(Alias::new("value"), SqlOrder::Asc)
+        .group_by_col(Alias::new(alias::VALUE))
+        .order_by(Alias::new(alias::COUNT), SqlOrder::Desc)
+        .order_by(Alias::new(alias::VALUE), SqlOrder::Asc)
         .limit(limit);
     finish(&q, value_count_columns(), dialect)
 }

@@ -15,11 +15,34 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// Serialises audit appends across processes sharing a PostgreSQL store.
 const PG_AUDIT_LOCK: i64 = 0x7a11_a0d1;
 
+/// The kinds of audit row. A stored row keeps the name as text, so that a row whose event was
+/// altered still reads, and fails verification, instead of failing to load.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString, strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum AuditEvent {
+    /// An API call.
+    Request,
+    /// A request whose token did not verify.
+    AuthFailed,
+    /// An admin revoked a token or a subject.
+    Revoke,
+    /// Rows past the retention period were removed.
+    Purge,
+}
+
+impl AuditEvent {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// What a request leaves in the audit log. Never result values: only who, what was asked,
 /// the DSL that ran, how it ended, counts, timings and hashes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    /// `request` (an API call), `auth_failed`, `revoke` or `purge`.
+    /// An [`AuditEvent`]'s name.
     pub event: String,
     pub request_id: Option<String>,
     pub method: Option<String>,
@@ -322,7 +345,7 @@ macro_rules! purge_in {
             "retention_days": $days,
         });
         let entry = AuditEntry {
-            event: "purge".into(),
+            event: AuditEvent::Purge.as_str().into(),
             subject: Some($by.to_string()),
             detail: Some(detail.to_string()),
             ..AuditEntry::default()
@@ -733,7 +756,7 @@ mod tests {
     #[test]
     fn a_hash_covers_every_field_and_the_predecessor() {
         let entry = AuditEntry {
-            event: "request".into(),
+            event: AuditEvent::Request.as_str().into(),
             subject: Some("ana".into()),
             ..AuditEntry::default()
         };

@@ -22,8 +22,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::SqlSafeStr;
 
 pub use audit::{
-    sha256_hex, AuditEntry, AuditFilter, AuditRow, ChainBreak, ChainReport, PurgeReport,
-    GENESIS_HASH,
+    sha256_hex, AuditEntry, AuditEvent, AuditFilter, AuditRow, ChainBreak, ChainReport,
+    PurgeReport, GENESIS_HASH,
 };
 pub use conversations::{Conversation, TurnUsage};
 pub use health::HealthPolicy;

@@ -203,7 +203,7 @@ async fn revoke(
         }
     };
     caller.audit.event(
-        "revoke",
+        crate::store::AuditEvent::Revoke,
         format!("{kind} {id} in {}", workspaces.join(", ")),
     );
     Ok(Json(RevokeResponse {
