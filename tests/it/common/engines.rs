@@ -2,8 +2,11 @@
 //! loading the demo into them once, and the golden cases with what must match across engines.
 //!
 //! Engines are found at `TALLY_TEST_POSTGRES_URL` / `TALLY_TEST_MYSQL_URL`, else at the local
-//! defaults (PostgreSQL as `postgres` then `root`, MariaDB as `root`, database `test`). When an
-//! engine is unreachable a test fails if `CI` is set and otherwise prints `SKIPPED: …`.
+//! defaults (PostgreSQL as `postgres` then `root`, MariaDB as `root`, database `test`). A test
+//! that needs them is `#[ignore = "needs PostgreSQL and MariaDB …"]`: `cargo test` reports it as
+//! ignored, and `cargo test -- --ignored` (what `.ci/run` does) runs it, failing when an engine is
+//! unreachable. A test that checks SQLite and the engines alike runs twice: its SQLite half in
+//! `cargo test`, and the whole, engines included, as an ignored twin (see [`On`]).
 //!
 //! The demo is loaded with seed 42, data to 2026-11-22 and scale 0.2, once per engine: a marker
 //! table remembers the options and the generator's fingerprint, so reruns skip the load. The
@@ -135,21 +138,40 @@ pub struct Reached {
     pub warehouse: Warehouse,
 }
 
-/// The engine, or `None` after printing why it is skipped; panics instead when `CI` is set.
-pub async fn reach(kind: Kind) -> Option<Reached> {
+/// The engine; panics, saying where it looked, when it is not reachable. Only tests marked
+/// `#[ignore]` call this, so `cargo test` never does and `cargo test -- --ignored` fails loudly.
+pub async fn reach(kind: Kind) -> Reached {
     let mut errors = Vec::new();
     for url in kind.candidate_urls() {
         match Warehouse::open(&url).await {
-            Ok(warehouse) => return Some(Reached { url, warehouse }),
+            Ok(warehouse) => return Reached { url, warehouse },
             Err(e) => errors.push(format!("{url}: {e}")),
         }
     }
-    let message = format!("{} not reachable at {}", kind.name(), errors.join("; "));
-    if std::env::var_os("CI").is_some() {
-        panic!("{message} (CI is set, so an unreachable engine is a failure)");
+    panic!(
+        "{} not reachable at {} (start it: see .ci/run)",
+        kind.name(),
+        errors.join("; ")
+    );
+}
+
+/// Where a test that checks SQLite and the engines alike runs: its default half on SQLite, and
+/// its ignored twin on PostgreSQL and MariaDB too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum On {
+    Sqlite,
+    AllEngines,
+}
+
+/// PostgreSQL and MariaDB for [`On::AllEngines`], neither for [`On::Sqlite`].
+pub async fn reach_engines(on: On) -> (Option<Reached>, Option<Reached>) {
+    match on {
+        On::Sqlite => (None, None),
+        On::AllEngines => {
+            let (postgres, mysql) = tokio::join!(reach(Kind::Postgres), reach(Kind::Mysql));
+            (Some(postgres), Some(mysql))
+        }
     }
-    eprintln!("SKIPPED: {message}");
-    None
 }
 
 /// Loads the Metrica demo into the engine unless its marker says this exact data is already there.
