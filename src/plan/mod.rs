@@ -4,6 +4,7 @@
 //! Invariants: pure (no IO, no clock reads: today comes from `Clock`). Every unit carries the
 //! workspace it is scoped to; `sql/` turns that into a predicate on every table and join.
 
+mod outline;
 pub mod time;
 
 use std::sync::Arc;

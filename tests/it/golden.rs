@@ -1,6 +1,6 @@
 //! Golden cases: every file in golden/cases is checked, planned, compiled for all three dialects
-//! and run on the seeded demo warehouse with a pinned clock; the SQL per dialect, the result and
-//! the answer are snapshotted under golden/snapshots. A changed snapshot is a reviewed decision:
+//! and run on the seeded demo warehouse with a pinned clock; the plan (`Plan::outline`), the SQL
+//! per dialect, the result and the answer are snapshotted under golden/snapshots. A changed snapshot is a reviewed decision:
 //! `cargo insta review` locally; CI never accepts (insta does not write snapshots when CI is set).
 //!
 //! A case runs on the catalog its `catalog` field names (an embedded example: `adnavi`) and that
@@ -47,6 +47,18 @@ fn golden_cases() {
                 };
                 (rt.block_on(common::engine_for(&catalog)), checker)
             });
+
+            // The plan stage on its own, so a planning change reads as such before its SQL.
+            let plan = match checker.check_bytes(&raw, role) {
+                Err(r) => format!("not planned: {}\n", r.code()),
+                Ok(checked) => match tally::plan::WorkspaceId::parse(workspace)
+                    .and_then(|w| tally::plan::plan(&checked, &w, &clock))
+                {
+                    Ok(p) => p.outline(),
+                    Err(e) => format!("not planned: {}\n", e.code()),
+                },
+            };
+            insta::assert_snapshot!(format!("{}.plan", case["name"].as_str().unwrap()), plan);
 
             let mut compiled = serde_json::Map::new();
             for d in Dialect::ALL {

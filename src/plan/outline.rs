@@ -1,0 +1,175 @@
+//! A plan in words, one line per decision and per unit: what the golden cases snapshot as the
+//! plan stage, so a change to planning shows as its own diff, before the SQL it leads to.
+
+use std::fmt::Write;
+
+use super::{
+    DateRange, ExplainPlan, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody, ResolvedPeriod, Unit,
+};
+use crate::dsl::{FieldFilter, Filter};
+
+impl std::fmt::Display for DateRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)
+    }
+}
+
+impl Plan {
+    /// The plan as text: the scope, the resolved dates, and every unit (one statement each).
+    pub fn outline(&self) -> String {
+        let mut out = format!(
+            "workspace {} · today {} · catalog {} · min_group_size {}\n",
+            self.workspace.as_str(),
+            self.today,
+            self.catalog_version,
+            self.min_group_size
+        );
+        match &self.body {
+            PlanBody::Metric(m) => metric(&mut out, m),
+            PlanBody::List(l) => list(&mut out, l),
+            PlanBody::Funnel(f) => funnel(&mut out, f),
+            PlanBody::Explain(e) => explain(&mut out, e),
+        }
+        out
+    }
+}
+
+fn period(p: &ResolvedPeriod) -> String {
+    let mut s = format!("{}", p.range);
+    if let Some(unit) = p.unit {
+        let _ = write!(s, " ({unit:?})");
+    }
+    if p.to_date {
+        s.push_str(" to date");
+    }
+    s
+}
+
+fn filters(fs: &[Filter]) -> String {
+    let each: Vec<String> = fs
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f.dimension.as_str(),
+                f.op.as_str(),
+                serde_json::to_string(&f.values).unwrap_or_default()
+            )
+        })
+        .collect();
+    format!("[{}]", each.join(", "))
+}
+
+fn field_filters(fs: &[FieldFilter]) -> String {
+    let each: Vec<String> = fs
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f.field.as_str(),
+                f.op.as_str(),
+                serde_json::to_string(&f.values).unwrap_or_default()
+            )
+        })
+        .collect();
+    format!("[{}]", each.join(", "))
+}
+
+fn units(out: &mut String, units: &[Unit]) {
+    for (i, u) in units.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "unit {i}: {} {:?} · {:?} on {} · {} · {:?} · by {:?} · filters {}",
+            u.key.aggregate,
+            u.key.counts,
+            u.aggregate.func,
+            u.aggregate.table,
+            u.range,
+            u.shape,
+            u.group_by,
+            filters(&u.filters)
+        );
+    }
+}
+
+fn compare(c: &Option<(crate::dsl::Compare, DateRange)>) -> String {
+    match c {
+        Some((how, range)) => format!("{how:?} {range}"),
+        None => "none".into(),
+    }
+}
+
+fn metric(out: &mut String, m: &MetricPlan) {
+    let _ = writeln!(
+        out,
+        "{} {:?} · period {} · compare {} · granularity {} ({} buckets) · group_by {:?} · \
+         filters {} · top {} {:?}",
+        if m.overview { "overview" } else { "metric" },
+        m.metrics,
+        period(&m.period),
+        compare(&m.compare),
+        m.granularity.map_or("none", |g| g.as_str()),
+        m.buckets.len(),
+        m.group_by,
+        filters(&m.filters),
+        m.top_n,
+        m.order
+    );
+    units(out, &m.units);
+}
+
+fn list(out: &mut String, l: &ListPlan) {
+    let _ =
+        writeln!(
+        out,
+        "list {} from {} (key {}) · fields {:?} · filters {} · period {} · sort {:?} · limit {}",
+        l.entity,
+        l.table,
+        l.key,
+        l.fields,
+        field_filters(&l.filters),
+        l.period
+            .as_ref()
+            .map_or("none".into(), |(p, field)| format!("{} by {field}", period(p))),
+        l.sort,
+        l.limit
+    );
+}
+
+fn funnel(out: &mut String, f: &FunnelPlan) {
+    let _ = writeln!(
+        out,
+        "funnel {} ({}) · steps {:?} on {} within {} h · period {} · compare {} · group_by {:?} · \
+         filters {}",
+        f.funnel.as_deref().unwrap_or("ad hoc"),
+        f.label,
+        f.steps,
+        f.table,
+        f.window_hours,
+        period(&f.period),
+        compare(&f.compare),
+        f.group_by,
+        filters(&f.filters)
+    );
+    for (i, u) in f.units.iter().enumerate() {
+        let _ = writeln!(out, "unit {i}: {} · {:?}", u.range, u.split);
+    }
+}
+
+fn explain(out: &mut String, e: &ExplainPlan) {
+    let ranges: Vec<String> = e.baseline_ranges.iter().map(|r| r.to_string()).collect();
+    let _ = writeln!(
+        out,
+        "explain {} · period {} · baseline {} over [{}] · drivers {:?} · {} groupings · series {} \
+         · filters {}",
+        e.metric,
+        period(&e.period),
+        e.baseline.as_str(),
+        ranges.join(", "),
+        e.drivers,
+        e.groupings.len(),
+        e.series,
+        filters(&e.filters)
+    );
+    units(out, &e.units);
+}
