@@ -32,16 +32,13 @@ pub fn refused_text(refusal: &Refusal, catalog: &Catalog) -> String {
 }
 
 /// A short description of a suggested query: "the number of Churned customers last month".
-fn describe_suggestion(s: &serde_json::Value, catalog: &Catalog) -> String {
-    let Ok(q) = serde_json::from_value::<Query>(s.clone()) else {
-        return "a narrower query (see refusal.suggestion)".into();
-    };
+fn describe_suggestion(q: &Query, catalog: &Catalog) -> String {
     let when = q
         .period()
         .map(period_words)
         .and_then(|w| w.name().map(|n| format!(" {n}")))
         .unwrap_or_default();
-    match &q {
+    match q {
         Query::Metric(m) => {
             let labels: Vec<String> = m
                 .metrics

@@ -2,7 +2,6 @@
 //! PII is checked first and for every role, so a PII ask is always refused as such.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::catalog::{Catalog, MetricDef, Role, Sensitivity, TimeBasis};
 use crate::dsl::{DimensionName, Filter, Kind, ListQuery, MetricQuery, Query};
@@ -35,7 +34,7 @@ pub struct Refusal {
     /// Every reason, most important first.
     pub reasons: Vec<Reason>,
     /// A query this role may run instead, when one keeps the spirit of the question.
-    pub suggestion: Option<Value>,
+    pub suggestion: Option<Box<Query>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -335,7 +334,7 @@ fn list(q: &ListQuery, catalog: &Catalog, role: &Role, reasons: &mut Vec<Reason>
 }
 
 /// A query in the spirit of the refused one that this role may run, if there is one.
-fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> Option<Value> {
+fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> Option<Box<Query>> {
     let may_run = |q: &Query| {
         let mut reasons = Vec::new();
         if !role.kinds.contains(&q.kind()) {
@@ -369,7 +368,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
                 }
                 let candidate = Query::List(l.clone());
                 if !l.fields.is_empty() && may_run(&candidate) {
-                    return serde_json::to_value(candidate).ok();
+                    return Some(Box::new(candidate));
                 }
             }
             // …or the count of the same records: a count metric dated by the same field.
@@ -405,7 +404,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
                 top_n: None,
                 order: None,
             });
-            may_run(&candidate).then(|| serde_json::to_value(candidate).ok())?
+            may_run(&candidate).then(|| Box::new(candidate))
         }
         Query::Metric(q) => {
             let mut m = q.clone();
@@ -423,8 +422,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
                 return None;
             }
             let candidate = Query::Metric(m);
-            (may_run(&candidate) && &candidate != query)
-                .then(|| serde_json::to_value(candidate).ok())?
+            (may_run(&candidate) && &candidate != query).then(|| Box::new(candidate))
         }
         Query::Funnel(q) if code == RefusalCode::KindNotPermitted => {
             // The conversion as a plain metric, when the catalog names one the role may see.
@@ -455,7 +453,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
                     .cloned()
                     .collect(),
             });
-            may_run(&candidate).then(|| serde_json::to_value(candidate).ok())?
+            may_run(&candidate).then(|| Box::new(candidate))
         }
         Query::Funnel(q) => {
             let mut f = q.clone();
@@ -464,8 +462,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
                     && catalog.dimensions[d.as_str()].sensitivity != Sensitivity::Pii
             });
             let candidate = Query::Funnel(f);
-            (may_run(&candidate) && &candidate != query)
-                .then(|| serde_json::to_value(candidate).ok())?
+            (may_run(&candidate) && &candidate != query).then(|| Box::new(candidate))
         }
         Query::Explain(q) if code == RefusalCode::KindNotPermitted => {
             // The metric on the same period against the previous one, when the role may see it.
@@ -480,7 +477,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
                 top_n: None,
                 order: None,
             });
-            may_run(&candidate).then(|| serde_json::to_value(candidate).ok())?
+            may_run(&candidate).then(|| Box::new(candidate))
         }
         Query::Explain(_) | Query::Overview(_) => None,
     }

@@ -1011,7 +1011,10 @@ fn print_response(r: &Response, print: Print, role: &str, workspace: &str) {
         );
     }
     if let Some(s) = &r.refusal.as_ref().and_then(|f| f.suggestion.clone()) {
-        say!("suggestion: {s}");
+        say!(
+            "suggestion: {}",
+            serde_json::to_string(s).unwrap_or_default()
+        );
     }
     if let Some(sql) = &r.sql {
         say!("\nSQL:\n{sql}");
