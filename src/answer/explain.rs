@@ -3,9 +3,11 @@
 
 use serde_json::{json, Value};
 
+use super::change::{change, Direction};
 use super::format;
 use super::{
-    change, fmt_value, join_and, label, period_text, scoped, sources, withheld_sentence, Answer,
+    fmt_value, join_and, label, metric_format, period_text, scoped, sources, withheld_sentence,
+    Answer,
 };
 use crate::catalog::{Catalog, Format};
 use crate::plan::ExplainPlan;
@@ -51,16 +53,26 @@ pub(super) fn answer(
             "There is no data for {name} {when} or its baseline; nothing is estimated."
         ));
     } else if let Some(row) = row {
+        let change = change(
+            row.value,
+            row.previous,
+            metric_format(catalog, metric),
+            (
+                fmt_value(catalog, metric, row.value),
+                fmt_baseline(catalog, metric, row.previous),
+            ),
+        );
         sentences.push(format!(
             "{name} {when} was {}, {} {}, {baseline}.",
-            fmt_value(catalog, metric, row.value),
-            change(catalog, metric, row.value, row.previous, row.delta_pct),
-            fmt_baseline(catalog, metric, row.previous),
+            change.value,
+            change.words(),
+            change.previous,
         ));
-        let direction = match row.delta {
-            Some(Num(d)) if d < 0.0 => Some("drop"),
-            Some(Num(d)) if d > 0.0 => Some("rise"),
-            _ => None,
+        // The change explained is the one just said: none when it reads as unchanged.
+        let direction = match change.direction {
+            Some(Direction::Down) => Some("drop"),
+            Some(Direction::Up) => Some("rise"),
+            Some(Direction::Unchanged) | None => None,
         };
         let usual = result.explain.as_ref().filter(|e| e.within_usual_range);
         match (direction, usual) {

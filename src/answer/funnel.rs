@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::change::change;
 use super::format;
 use super::{compare_phrase, join_and, period_text, scoped, withheld_sentence, Answer, Source};
 use crate::catalog::{Catalog, Format};
@@ -54,26 +55,21 @@ pub(super) fn answer(
             parts.join("; ")
         ));
         let last = totals[totals.len() - 1];
-        let mut overall = format!(
-            "Overall conversion was {}",
-            percent(last.overall_conversion)
-        );
-        if let Some(c) = compare_phrase(&plan.period, plan.compare) {
-            let change = match (last.overall_conversion, last.previous_overall_conversion) {
-                (Some(Num(v)), Some(Num(p))) => {
-                    let points = (v - p) * 100.0;
-                    if format::fixed(points.abs(), 1) == "0.0" {
-                        "unchanged from".to_string()
-                    } else {
-                        let dir = if points > 0.0 { "up" } else { "down" };
-                        format!("{dir} {} points from", format::fixed(points.abs(), 1))
-                    }
-                }
-                _ => "compared with".to_string(),
-            };
-            overall.push_str(&format!(
-                ", {change} {} {c} (when {} users did {})",
+        let change = change(
+            last.overall_conversion,
+            last.previous_overall_conversion,
+            Format::Percent,
+            (
+                percent(last.overall_conversion),
                 percent(last.previous_overall_conversion),
+            ),
+        );
+        let mut overall = format!("Overall conversion was {}", change.value);
+        if let Some(c) = compare_phrase(&plan.period, plan.compare) {
+            overall.push_str(&format!(
+                ", {} {} {c} (when {} users did {})",
+                change.words(),
+                change.previous,
                 users(totals[0].previous),
                 totals[0].event
             ));
@@ -213,4 +209,65 @@ fn chart(plan: &FunnelPlan, result: &QueryResult) -> Option<Value> {
             "color": {"field": "series", "type": "nominal", "sort": null, "title": plan.group_by.clone()}
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsl::{Compare, Period, Preset};
+    use crate::plan::time;
+
+    fn step(step: usize, event: &str, now: (f64, f64), before: (f64, f64)) -> FunnelStep {
+        FunnelStep {
+            step,
+            event: event.into(),
+            dimensions: None,
+            value: Some(Num(now.0)),
+            suppressed: false,
+            step_conversion: None,
+            overall_conversion: Some(Num(now.0 / now.1)),
+            previous: Some(Num(before.0)),
+            delta: Some(Num(now.0 - before.0)),
+            delta_pct: Some(Num((now.0 - before.0) / before.0)),
+            previous_step_conversion: None,
+            previous_overall_conversion: Some(Num(before.0 / before.1)),
+        }
+    }
+
+    #[test]
+    fn a_conversion_move_below_a_tenth_of_a_point_is_said_not_called_unchanged() {
+        let today = "2026-11-23".parse().unwrap();
+        let period = time::resolve(&Period::Preset(Preset::LastMonth), today);
+        let plan = FunnelPlan {
+            funnel: None,
+            label: "Two-step".into(),
+            steps: vec!["step_one".into(), "step_two".into()],
+            window_hours: 24,
+            table: "events".into(),
+            period,
+            compare: Some((
+                Compare::PreviousPeriod,
+                time::compare_range(&period, Compare::PreviousPeriod),
+            )),
+            group_by: None,
+            filters: vec![],
+            units: vec![],
+        };
+        // 22 of 45 (48.89%) against 23 of 47 (48.94%): 0.05 points down, both "48.9%".
+        let result = QueryResult {
+            funnel: vec![
+                step(1, "step_one", (45.0, 45.0), (47.0, 47.0)),
+                step(2, "step_two", (22.0, 45.0), (23.0, 47.0)),
+            ],
+            ..QueryResult::default()
+        };
+        let catalog = Catalog::embedded_default();
+        let text = answer(&plan, &result, &catalog, 0).text;
+        assert!(
+            text.contains(
+                "Overall conversion was 48.89%, down 0.05 points from 48.94% the month before"
+            ),
+            "{text}"
+        );
+    }
 }

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::format;
 use super::{
-    change, compare_phrase, fmt_pair, fmt_value, join_and, label, period_text, scoped, sources,
+    compare_phrase, fmt_value, join_and, label, metric_change, period_text, scoped, sources,
     withheld_sentence, Answer,
 };
 use crate::catalog::{AggFunc, Catalog, MetricDef, TimeBasis};
@@ -39,17 +39,15 @@ pub(super) fn answer(
                 ));
                 continue;
             }
-            let (value, previous) = fmt_pair(catalog, &row.metric, row.value, row.previous);
+            let change = metric_change(catalog, &row.metric, row.value, row.previous);
             let mut s = format!(
-                "{} {when} {} {value}",
+                "{} {when} {} {}",
                 label(catalog, &row.metric),
                 verb(catalog, &row.metric),
+                change.value,
             );
             if let Some(c) = compare_phrase(&plan.period, plan.compare) {
-                s.push_str(&format!(
-                    ", {} {previous} {c}",
-                    change(catalog, &row.metric, row.value, row.previous, row.delta_pct),
-                ));
+                s.push_str(&format!(", {} {} {c}", change.words(), change.previous));
             }
             s.push('.');
             sentences.push(s);

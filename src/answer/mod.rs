@@ -5,6 +5,7 @@
 //! Invariants: deterministic, no IO, no LLM. Every number in the text is a number of the result,
 //! formatted in its metric's format. No data is said as such; nothing is estimated.
 
+mod change;
 mod explain;
 pub mod format;
 mod funnel;
@@ -135,83 +136,36 @@ fn unit_count(resolved: &ResolvedPeriod) -> usize {
     }
 }
 
-/// A value and its comparison, formatted so that two different numbers never read the same:
-/// "245.6, down 0.3% from 246.3" rather than "246, down 0.3% from 246". Up to two more
-/// decimals than the metric's format are used; beyond that the two really are equal for
-/// any reader.
-fn fmt_pair(
-    catalog: &Catalog,
-    metric: &str,
-    value: Option<Num>,
-    previous: Option<Num>,
-) -> (String, String) {
-    let plain = (
-        fmt_value(catalog, metric, value),
-        fmt_value(catalog, metric, previous),
-    );
-    let format = catalog
-        .metrics
-        .get(metric)
-        .map_or(Format::Decimal, |m| m.format);
-    match (value, previous) {
-        (Some(Num(v)), Some(Num(p))) if plain.0 == plain.1 && v != p => (1..=2)
-            .map(|extra| {
-                (
-                    format::finer(v, format, extra),
-                    format::finer(p, format, extra),
-                )
-            })
-            .find(|(a, b)| a != b)
-            .unwrap_or(plain),
-        _ => plain,
-    }
-}
-
 fn fmt_value(catalog: &Catalog, metric: &str, v: Option<Num>) -> String {
-    let format = catalog
-        .metrics
-        .get(metric)
-        .map_or(Format::Decimal, |m| m.format);
     match v {
-        Some(Num(x)) => format::value(x, format),
+        Some(Num(x)) => format::value(x, metric_format(catalog, metric)),
         None => "not defined (no denominator)".to_string(),
     }
 }
 
-fn change(
+/// A metric's value against its previous one, in the metric's format.
+fn metric_change(
     catalog: &Catalog,
     metric: &str,
     value: Option<Num>,
     previous: Option<Num>,
-    pct: Option<Num>,
-) -> String {
-    let format = catalog
+) -> change::Change {
+    change::change(
+        value,
+        previous,
+        metric_format(catalog, metric),
+        (
+            fmt_value(catalog, metric, value),
+            fmt_value(catalog, metric, previous),
+        ),
+    )
+}
+
+fn metric_format(catalog: &Catalog, metric: &str) -> Format {
+    catalog
         .metrics
         .get(metric)
-        .map_or(Format::Decimal, |m| m.format);
-    match (value, previous) {
-        (Some(Num(v)), Some(Num(p))) => {
-            if format == Format::Percent {
-                let points = (v - p) * 100.0;
-                let Some(shown) = format::nonzero(points.abs(), 1..=3) else {
-                    return "unchanged from".to_string();
-                };
-                let dir = if points > 0.0 { "up" } else { "down" };
-                return format!("{dir} {shown} points from");
-            }
-            match pct {
-                Some(Num(f)) => match format::nonzero(f.abs() * 100.0, 1..=3) {
-                    None => "unchanged from".to_string(),
-                    Some(shown) => {
-                        let dir = if f > 0.0 { "up" } else { "down" };
-                        format!("{dir} {shown}% from")
-                    }
-                },
-                None => "compared with".to_string(),
-            }
-        }
-        _ => "compared with".to_string(),
-    }
+        .map_or(Format::Decimal, |m| m.format)
 }
 
 fn label(catalog: &Catalog, metric: &str) -> String {

@@ -1,8 +1,8 @@
 //! An overview answer: the role's KPIs over the period in one sentence, each with its change
 //! when a comparison was asked.
 
-use super::{change, metric};
-use super::{compare_phrase, fmt_pair, label, period_text, scoped, sources, Answer};
+use super::metric;
+use super::{compare_phrase, label, metric_change, period_text, scoped, sources, Answer};
 use crate::catalog::Catalog;
 use crate::plan::MetricPlan;
 use crate::result::QueryResult;
@@ -17,13 +17,10 @@ pub(super) fn answer(plan: &MetricPlan, result: &QueryResult, catalog: &Catalog)
             .summary
             .iter()
             .map(|row| {
-                let (value, previous) = fmt_pair(catalog, &row.metric, row.value, row.previous);
-                let mut s = format!("{} {value}", label(catalog, &row.metric));
+                let change = metric_change(catalog, &row.metric, row.value, row.previous);
+                let mut s = format!("{} {}", label(catalog, &row.metric), change.value);
                 if plan.compare.is_some() {
-                    s.push_str(&format!(
-                        " ({} {previous})",
-                        change(catalog, &row.metric, row.value, row.previous, row.delta_pct),
-                    ));
+                    s.push_str(&format!(" ({} {})", change.words(), change.previous));
                 }
                 s
             })
