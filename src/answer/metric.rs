@@ -8,7 +8,7 @@ use super::{
     compare_phrase, fmt_value, join_and, label, metric_change, period_text, scoped, sources,
     withheld_sentence, Answer,
 };
-use crate::catalog::{AggFunc, Catalog, MetricDef, TimeBasis};
+use crate::catalog::{plural, AggFunc, Catalog, MetricDef, TimeBasis};
 use crate::plan::MetricPlan;
 use crate::result::QueryResult;
 
@@ -193,7 +193,7 @@ fn whole_scope(plan: &MetricPlan, catalog: &Catalog) -> Option<String> {
                 .iter()
                 .all(|m| catalog.dimensions_for_metric(m).contains(&d.name.as_str()))
         })
-        .map(|d| format::plural(&d.name.replace('_', " ")))
+        .map(|d| plural(&d.name))
         .collect();
     (!dims.is_empty()).then(|| format!("all {}", join_and(&dims)))
 }
