@@ -6,6 +6,7 @@
 //! formatted in its metric's format. No data is said as such; nothing is estimated.
 
 mod change;
+mod clarification;
 mod explain;
 pub mod format;
 mod funnel;
@@ -22,6 +23,7 @@ use crate::dsl::{Compare, Filter, FilterOp, Period, PeriodUnit};
 use crate::plan::{CalendarUnit, Plan, PlanBody, ResolvedPeriod};
 use crate::result::{Num, QueryResult};
 
+pub use clarification::{clarification_text, translation_invalid_text};
 pub use refusal::{invalid_text, refused_text};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
