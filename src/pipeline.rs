@@ -466,10 +466,7 @@ impl Engine {
         });
         let (mut r, mut trace) = match &translated.translation {
             Translation::Clarify(c) => {
-                let mut text = c.message.clone();
-                if !c.suggestions.is_empty() {
-                    text.push_str(&format!(" Try: {}", c.suggestions.join(" · ")));
-                }
+                let text = answer::clarification_text(&c.message, &c.suggestions);
                 let mut r = self.base(Outcome::NeedsClarification, text);
                 r.clarification = Some(c.clone());
                 (r, Trace::default())
@@ -482,7 +479,7 @@ impl Engine {
                 if r.outcome == Outcome::Invalid {
                     // The translator's own slip, not the user's: ask rather than blame.
                     r.outcome = Outcome::NeedsClarification;
-                    r.answer = format!("I could not turn that into a valid query. {}", r.answer);
+                    r.answer = answer::translation_invalid_text(&r.answer);
                 }
                 (r, trace)
             }

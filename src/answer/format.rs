@@ -133,23 +133,6 @@ pub fn range(r: &DateRange) -> String {
     }
 }
 
-/// An English plural: "countries", "statuses", "acquisition channels".
-pub fn plural(noun: &str) -> String {
-    let consonant_y = noun.ends_with('y')
-        && !noun
-            .chars()
-            .rev()
-            .nth(1)
-            .is_some_and(|c| "aeiou".contains(c));
-    if consonant_y {
-        format!("{}ies", &noun[..noun.len() - 1])
-    } else if ["s", "x", "ch", "sh"].iter().any(|e| noun.ends_with(e)) {
-        format!("{noun}es")
-    } else {
-        format!("{noun}s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,12 +169,5 @@ mod tests {
             range(&DateRange::new(d("2025-12-31"), d("2026-01-02"))),
             "Wed 31 Dec 2025 – Fri 2 Jan 2026"
         );
-    }
-
-    #[test]
-    fn plurals() {
-        assert_eq!(plural("country"), "countries");
-        assert_eq!(plural("status"), "statuses");
-        assert_eq!(plural("acquisition channel"), "acquisition channels");
     }
 }

@@ -383,6 +383,26 @@ pub fn is_warehouse_name(s: &str) -> bool {
         && s.len() <= 63
 }
 
+/// A catalog name said in the English plural, as the answer and the clarifier both say it:
+/// `country` → "countries", `status` → "statuses", `acquisition_channel` → "acquisition
+/// channels".
+pub fn plural(name: &str) -> String {
+    let noun = name.replace('_', " ");
+    let consonant_y = noun.ends_with('y')
+        && !noun
+            .chars()
+            .rev()
+            .nth(1)
+            .is_some_and(|c| "aeiou".contains(c));
+    if consonant_y {
+        format!("{}ies", &noun[..noun.len() - 1])
+    } else if ["s", "x", "ch", "sh"].iter().any(|e| noun.ends_with(e)) {
+        format!("{noun}es")
+    } else {
+        format!("{noun}s")
+    }
+}
+
 /// Whether `s` is a workspace (tenant) id: 1–64 characters of `[A-Za-z0-9_.-]`.
 pub fn is_workspace_id(s: &str) -> bool {
     !s.is_empty()

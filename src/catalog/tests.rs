@@ -99,3 +99,11 @@ fn unknown_keys_and_bad_toml_are_errors_with_location() {
     assert!(e.message.contains("unknown field"), "{e}");
     assert!(e.key.starts_with("line "), "{e}");
 }
+
+#[test]
+fn plurals() {
+    assert_eq!(plural("country"), "countries");
+    assert_eq!(plural("status"), "statuses");
+    assert_eq!(plural("acquisition_channel"), "acquisition channels");
+    assert_eq!(plural("day"), "days");
+}

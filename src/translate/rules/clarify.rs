@@ -4,7 +4,7 @@
 
 use super::lexicon::is_code_value;
 use super::read::{Reading, ValueFilter};
-use crate::catalog::Catalog;
+use crate::catalog::{plural, Catalog};
 use crate::check::nearest::nearest;
 use crate::dsl::{Compare, Granularity, Period, PeriodUnit, Preset};
 
@@ -254,24 +254,6 @@ fn label(catalog: &Catalog, metric: &str) -> String {
         .unwrap_or_else(|| metric.replace('_', " "))
 }
 
-/// "countries", "statuses", "acquisition channels".
-pub(crate) fn plural_of(noun: &str) -> String {
-    let noun = noun.replace('_', " ");
-    let consonant_y = noun.ends_with('y')
-        && !noun
-            .chars()
-            .rev()
-            .nth(1)
-            .is_some_and(|c| "aeiou".contains(c));
-    if consonant_y {
-        format!("{}ies", &noun[..noun.len() - 1])
-    } else if ["s", "x", "ch", "sh"].iter().any(|e| noun.ends_with(e)) {
-        format!("{noun}es")
-    } else {
-        format!("{noun}s")
-    }
-}
-
 fn period_words(p: &Period) -> String {
     match p {
         Period::Preset(p) => p.words().to_string(),
@@ -346,7 +328,7 @@ pub(crate) fn render(d: &Draft, catalog: &Catalog) -> Option<String> {
         q.push_str(&format!(" {lead} {}", values.join(" and ")));
     }
     for s in &d.scopes {
-        q.push_str(&format!(", all {}", plural_of(s)));
+        q.push_str(&format!(", all {}", plural(s)));
     }
     let mut chars = q.chars();
     let first = chars.next()?;
@@ -398,14 +380,6 @@ pub(crate) fn suggestions(c: &Clarify, catalog: &Catalog, examples: &[String]) -
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plurals() {
-        assert_eq!(plural_of("country"), "countries");
-        assert_eq!(plural_of("status"), "statuses");
-        assert_eq!(plural_of("acquisition_channel"), "acquisition channels");
-        assert_eq!(plural_of("day"), "days");
-    }
 
     #[test]
     fn drafts_render_as_questions() {

@@ -1,0 +1,60 @@
+//! A list answer: the records of an entity that match, counted and described; the rows
+//! themselves are the result's.
+
+use super::format;
+use super::{period_words, Answer, PeriodWords, Source};
+use crate::catalog::Catalog;
+use crate::plan::ListPlan;
+use crate::result::QueryResult;
+
+/// A list answer: how many records match, how they are sorted and whether there may be more.
+pub(super) fn answer(plan: &ListPlan, result: &QueryResult, catalog: &Catalog) -> Answer {
+    let entity = &catalog.entities[&plan.entity];
+    let noun = entity
+        .synonyms
+        .first()
+        .cloned()
+        .unwrap_or_else(|| plan.entity.clone());
+    let when = match &plan.period {
+        Some((p, field)) => {
+            let dates = format::range(&p.range);
+            match period_words(&p.asked) {
+                PeriodWords::Named(w) => format!(
+                    " whose {field} falls in {} ({dates})",
+                    w.strip_prefix("in ").unwrap_or(&w)
+                ),
+                PeriodWords::OnDay => format!(" whose {field} is on {dates}"),
+                PeriodWords::Dates => format!(" whose {field} falls from {dates}"),
+            }
+        }
+        None => String::new(),
+    };
+    let n = result.rows.len();
+    let mut text = if n == 0 {
+        format!("No {noun} match{when}.")
+    } else {
+        format!("{n} {noun}{when}")
+    };
+    if n > 0 {
+        if let Some((field, order)) = &plan.sort {
+            let dir = match order {
+                crate::dsl::Order::Asc => "ascending",
+                crate::dsl::Order::Desc => "descending",
+            };
+            text.push_str(&format!(", sorted by {field} {dir}"));
+        }
+        if n == plan.limit {
+            text.push_str(&format!(" (the first {n}; there may be more)"));
+        }
+        text.push('.');
+    }
+    Answer {
+        text,
+        chart: None,
+        sources: vec![Source {
+            metric: plan.entity.clone(),
+            label: noun,
+            definition: entity.description.clone(),
+        }],
+    }
+}

@@ -1,0 +1,294 @@
+//! A metric answer: each metric over the period, its change against the comparison period,
+//! its breakdown or its series' peak and low, and a chart of what the result holds.
+
+use serde_json::{json, Value};
+
+use super::format;
+use super::{
+    compare_phrase, fmt_value, join_and, label, metric_change, period_text, scoped, sources,
+    withheld_sentence, Answer,
+};
+use crate::catalog::{plural, AggFunc, Catalog, MetricDef, TimeBasis};
+use crate::plan::MetricPlan;
+use crate::result::QueryResult;
+
+/// A metric answer: each metric's value (and its change), then its breakdown or its peak.
+pub(super) fn answer(
+    plan: &MetricPlan,
+    result: &QueryResult,
+    catalog: &Catalog,
+    min_group_size: u32,
+) -> Answer {
+    let when = scoped(&plan.filters, period_text(&plan.period));
+    // The whole scope is said once, in the first sentence.
+    let scope_when = match whole_scope(plan, catalog) {
+        Some(all) => format!("({all}) {when}"),
+        None => when.clone(),
+    };
+    let mut sentences = Vec::new();
+    if result.empty {
+        sentences.push(no_data(plan, catalog, &scope_when));
+    } else {
+        for (i, row) in result.summary.iter().enumerate() {
+            let when = if i == 0 { &scope_when } else { &when };
+            if row.suppressed {
+                sentences.push(format!(
+                    "{} {when} is withheld: it covers fewer than {} distinct entities (this role's minimum group size).",
+                    label(catalog, &row.metric),
+                    min_group_size
+                ));
+                continue;
+            }
+            let change = metric_change(catalog, &row.metric, row.value, row.previous);
+            let mut s = format!(
+                "{} {when} {} {}",
+                label(catalog, &row.metric),
+                verb(catalog, &row.metric),
+                change.value,
+            );
+            if let Some(c) = compare_phrase(&plan.period, plan.compare) {
+                s.push_str(&format!(", {} {} {c}", change.words(), change.previous));
+            }
+            s.push('.');
+            sentences.push(s);
+        }
+        if !result.breakdown.is_empty() {
+            let first = &plan.metrics[0];
+            let rows: Vec<_> = result
+                .breakdown
+                .iter()
+                .filter(|r| &r.metric == first)
+                .collect();
+            let named: Vec<String> = rows
+                .iter()
+                .take(3)
+                .map(|r| {
+                    let key: Vec<String> = plan
+                        .group_by
+                        .iter()
+                        .map(|d| r.dimensions[d].clone().unwrap_or_else(|| "(none)".into()))
+                        .collect();
+                    format!(
+                        "{} ({})",
+                        key.join(" · "),
+                        fmt_value(catalog, first, r.value)
+                    )
+                })
+                .collect();
+            let by = plan.group_by.join(" and ");
+            let lead = if plan.order == crate::dsl::Order::Asc {
+                "lowest"
+            } else {
+                "highest"
+            };
+            let total = result.total_groups.unwrap_or(rows.len());
+            sentences.push(format!(
+                "{} by {by}, {lead} first: {}{}.",
+                label(catalog, first),
+                join_and(&named),
+                if total > rows.len() {
+                    format!(" (top {} of {total} shown)", rows.len())
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        // A peak among withheld points would describe only what is left: say nothing then.
+        let any_withheld = result.timeseries.iter().any(|p| p.suppressed);
+        if let (Some(g), true, false) = (plan.granularity, plan.group_by.is_empty(), any_withheld) {
+            let first = &plan.metrics[0];
+            let points: Vec<_> = result
+                .timeseries
+                .iter()
+                .filter(|p| &p.metric == first && p.value.is_some())
+                .collect();
+            let max =
+                points
+                    .iter()
+                    .fold(None::<&&crate::result::SeriesPoint>, |best, p| match best {
+                        Some(b) if b.value >= p.value => Some(b),
+                        _ => Some(p),
+                    });
+            let min =
+                points
+                    .iter()
+                    .fold(None::<&&crate::result::SeriesPoint>, |best, p| match best {
+                        Some(b) if b.value <= p.value => Some(b),
+                        _ => Some(p),
+                    });
+            if let (Some(hi), Some(lo)) = (max, min) {
+                let at = |date: &str| {
+                    let d: chrono::NaiveDate = date.parse().expect("iso date");
+                    match g {
+                        crate::dsl::Granularity::Day => format!("on {}", format::day(d)),
+                        crate::dsl::Granularity::Week => {
+                            format!("in the week of {}", format::day(d))
+                        }
+                        crate::dsl::Granularity::Month => {
+                            use chrono::Datelike;
+                            let month = format::MONTH_NAMES[d.month0() as usize];
+                            format!("in {month} {}", d.year())
+                        }
+                    }
+                };
+                sentences.push(format!(
+                    "Per {}, {} peaked at {} ({}) and was lowest at {} ({}).",
+                    g.as_str(),
+                    label(catalog, first),
+                    fmt_value(catalog, first, hi.value),
+                    at(&hi.date),
+                    fmt_value(catalog, first, lo.value),
+                    at(&lo.date),
+                ));
+            }
+        }
+        withheld_sentence(result, min_group_size, &mut sentences);
+        if result.truncated {
+            sentences.push(
+                "Some rows were cut at the row limit, so these numbers may be incomplete.".into(),
+            );
+        }
+    }
+    Answer {
+        text: sentences.join(" "),
+        chart: chart(plan, result, catalog),
+        sources: sources(catalog, &plan.metrics),
+    }
+}
+
+/// "There is no data for Signups (all countries) last week (…); nothing is estimated."
+pub(super) fn no_data(plan: &MetricPlan, catalog: &Catalog, when: &str) -> String {
+    let names: Vec<String> = plan.metrics.iter().map(|m| label(catalog, m)).collect();
+    format!(
+        "There is no data for {} {when}; nothing is estimated.",
+        names.join(", ")
+    )
+}
+
+fn verb(catalog: &Catalog, metric: &str) -> &'static str {
+    match catalog.metrics.get(metric).map(|m| &m.def) {
+        Some(MetricDef::Aggregate(a)) => match (&a.func, &a.time) {
+            (AggFunc::ActiveUsers { .. } | AggFunc::Avg(_), _) => "averaged",
+            (_, TimeBasis::Snapshot { .. }) => "stood at",
+            _ => "was",
+        },
+        _ => "was",
+    }
+}
+
+/// With no filter, what the number covers, said outright: "all countries, devices and
+/// acquisition channels" (the catalog's driver dimensions that reach every metric and are not
+/// broken down), so a reader sees that nothing was narrowed, and would see it if a word of the
+/// question had been meant as a filter.
+fn whole_scope(plan: &MetricPlan, catalog: &Catalog) -> Option<String> {
+    if plan.overview || !plan.filters.is_empty() {
+        return None;
+    }
+    let dims: Vec<String> = catalog
+        .dimensions
+        .values()
+        .filter(|d| d.driver && !plan.group_by.contains(&d.name))
+        .filter(|d| {
+            plan.metrics
+                .iter()
+                .all(|m| catalog.dimensions_for_metric(m).contains(&d.name.as_str()))
+        })
+        .map(|d| plural(&d.name))
+        .collect();
+    (!dims.is_empty()).then(|| format!("all {}", join_and(&dims)))
+}
+
+fn chart(plan: &MetricPlan, result: &QueryResult, catalog: &Catalog) -> Option<Value> {
+    let schema = "https://vega.github.io/schema/vega-lite/v5.json";
+    if !result.timeseries.is_empty() {
+        let values: Vec<Value> = result
+            .timeseries
+            .iter()
+            .map(|p| {
+                let series = match &p.dimensions {
+                    Some(d) => {
+                        let parts: Vec<String> = plan
+                            .group_by
+                            .iter()
+                            .map(|g| d[g].clone().unwrap_or_else(|| "(none)".into()))
+                            .collect();
+                        format!("{} · {}", label(catalog, &p.metric), parts.join(" · "))
+                    }
+                    None => label(catalog, &p.metric),
+                };
+                json!({"date": p.date, "series": series, "value": p.value})
+            })
+            .collect();
+        return Some(json!({
+            "$schema": schema,
+            "data": {"values": values},
+            "mark": {"type": "line", "point": true},
+            "encoding": {
+                // Dates are calendar days: a UTC scale keeps a browser west of UTC from
+                // labelling each point with the day before.
+                "x": {"field": "date", "type": "temporal", "title": null, "scale": {"type": "utc"}},
+                "y": {"field": "value", "type": "quantitative", "title": null},
+                "color": {"field": "series", "type": "nominal", "title": null}
+            }
+        }));
+    }
+    if !result.breakdown.is_empty() {
+        let first = &plan.metrics[0];
+        let values: Vec<Value> = result
+            .breakdown
+            .iter()
+            .filter(|r| &r.metric == first)
+            .map(|r| {
+                let parts: Vec<String> = plan
+                    .group_by
+                    .iter()
+                    .map(|g| r.dimensions[g].clone().unwrap_or_else(|| "(none)".into()))
+                    .collect();
+                json!({"group": parts.join(" · "), "value": r.value})
+            })
+            .collect();
+        return Some(json!({
+            "$schema": schema,
+            "data": {"values": values},
+            "mark": "bar",
+            "encoding": {
+                "y": {"field": "group", "type": "nominal", "sort": null, "title": plan.group_by.join(" · ")},
+                "x": {"field": "value", "type": "quantitative", "title": label(catalog, first)}
+            }
+        }));
+    }
+    compare_chart(plan, result, catalog, schema)
+}
+
+/// A single metric against its comparison period: two horizontal bars (the period labels
+/// read across), the earlier period first. Only
+/// numbers that are in the result, and none for a withheld row.
+fn compare_chart(
+    plan: &MetricPlan,
+    result: &QueryResult,
+    catalog: &Catalog,
+    schema: &str,
+) -> Option<Value> {
+    let (_, previous_range) = plan.compare.as_ref()?;
+    if plan.overview || plan.metrics.len() != 1 {
+        return None;
+    }
+    let row = result
+        .summary
+        .iter()
+        .find(|r| r.metric == plan.metrics[0] && !r.suppressed)?;
+    let (value, previous) = (row.value?, row.previous?);
+    let values = json!([
+        {"period": format::range(previous_range), "value": previous},
+        {"period": format::range(&plan.period.range), "value": value},
+    ]);
+    Some(json!({
+        "$schema": schema,
+        "data": {"values": values},
+        "mark": "bar",
+        "encoding": {
+            "y": {"field": "period", "type": "nominal", "sort": null, "title": null},
+            "x": {"field": "value", "type": "quantitative", "title": label(catalog, &row.metric)}
+        }
+    }))
+}
