@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::demo::{self, DemoOptions};
 use crate::dsl::schema::{self, Form, Names};
 use crate::examples::{self, Example, ShowcaseQuery};
-use crate::exec::{CacheConfig, Limits, ResultCache, Warehouse};
+use crate::exec::{CacheConfig, Limits, ResultCache};
 use crate::pipeline::{self, CompileOnlyError, Engine, Outcome, Response};
 use crate::plan::Clock;
 use crate::server::{self, AppState, AuthConfig, DevSecret, Today};
@@ -768,22 +768,9 @@ async fn open_engine(
         Some(u) => u,
         None => default_warehouse(&catalog, clock).await?,
     };
-    let warehouse = Warehouse::open(&url)
+    Engine::open(catalog, &url, Limits::default())
         .await
-        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
-    // `values = "discover"`: read once, here, before anything reads the catalog's values.
-    let catalog = if catalog.dimensions.values().any(|d| d.discover) {
-        let found = crate::inspect::discover(&catalog, &warehouse, &Limits::default())
-            .await
-            .map_err(|e| {
-                Failure::runtime(e.code(), format!("discovering dimension values: {e}"))
-            })?;
-        Arc::new(found)
-    } else {
-        catalog
-    };
-    Ok(Engine::new(catalog, warehouse, Limits::default())
-        .with_discovery(pipeline::DISCOVERY_REFRESH))
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))
 }
 
 fn exit_for(outcome: Outcome) -> i32 {
