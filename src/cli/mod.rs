@@ -299,7 +299,7 @@ struct CompileArgs {
     query: PathBuf,
     /// One dialect (default: all three).
     #[arg(long, value_enum)]
-    dialect: Option<Dialect>,
+    dialect: Option<DialectArg>,
     /// Role to check the query as (default: the first role that may see SQL).
     #[arg(long)]
     role: Option<String>,
@@ -308,6 +308,24 @@ struct CompileArgs {
     workspace: String,
     #[arg(long)]
     today: Option<NaiveDate>,
+}
+
+/// `--dialect` values: the flag's spelling of `sql::Dialect`, which knows nothing of clap.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum DialectArg {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+impl From<DialectArg> for Dialect {
+    fn from(a: DialectArg) -> Self {
+        match a {
+            DialectArg::Sqlite => Dialect::Sqlite,
+            DialectArg::Postgres => Dialect::Postgres,
+            DialectArg::Mysql => Dialect::Mysql,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -1021,7 +1039,7 @@ fn compile(catalog: Arc<Catalog>, a: CompileArgs) -> Result<i32, Failure> {
     let clock = today(a.today);
     let checker = Checker::new(catalog.clone());
     let dialects = match a.dialect {
-        Some(d) => vec![d],
+        Some(d) => vec![d.into()],
         None => Dialect::ALL.to_vec(),
     };
     for d in dialects {
