@@ -178,6 +178,25 @@ impl Error {
     }
 }
 
+/// Why `Engine::open` made no engine (CLI exit 1); `code()` is the warehouse's own code.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The warehouse could not be opened (unreachable, unreadable, an unknown URL scheme).
+    #[error(transparent)]
+    Warehouse(ExecError),
+    /// Reading the values of the catalog's `values = "discover"` dimensions failed.
+    #[error("discovering dimension values: {0}")]
+    Discovery(ExecError),
+}
+
+impl OpenError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            OpenError::Warehouse(e) | OpenError::Discovery(e) => e.code(),
+        }
+    }
+}
+
 /// One turn of a conversation: its last DSL and what it has spent on the LLM so far.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Turn<'a> {
@@ -240,6 +259,27 @@ impl Engine {
             cache: None,
             views: None,
         }
+    }
+
+    /// The engine on the warehouse at `url` (`sqlite://FILE`, `postgres://…`, `mysql://…`)
+    /// for `catalog`, reading discovered values per workspace (`with_discovery` at
+    /// `DISCOVERY_REFRESH`). A single-tenant catalog's `values = "discover"` dimensions are
+    /// read here, once, before anything reads the catalog's values (`inspect::discover`).
+    pub async fn open(
+        catalog: Arc<Catalog>,
+        url: &str,
+        limits: Limits,
+    ) -> Result<Engine, OpenError> {
+        let warehouse = Warehouse::open(url).await.map_err(OpenError::Warehouse)?;
+        let catalog = if catalog.dimensions.values().any(|d| d.discover) {
+            let found = crate::inspect::discover(&catalog, &warehouse, &limits)
+                .await
+                .map_err(OpenError::Discovery)?;
+            Arc::new(found)
+        } else {
+            catalog
+        };
+        Ok(Engine::new(catalog, warehouse, limits).with_discovery(DISCOVERY_REFRESH))
     }
 
     /// The time limit and row cap of every statement.

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use super::{default_warehouse, today, Failure};
+use super::demo::default_warehouse;
+use super::{today, Failure};
 use crate::catalog::Catalog;
 use crate::exec::{Limits, Warehouse};
 use crate::inspect::{self, init, Level};

@@ -1,7 +1,8 @@
 //! The layering in ARCHITECTURE.md, enforced: each module may use only the modules it lists.
 //! Scans every `crate::` path in the code of each module's files (`crate::a::…`, `crate::a;`,
 //! grouped `use crate::{a, b::…}`; comments and strings left out), the files it compiles in
-//! through `#[path]` (the examples' generators) included. And `src/` says no example's names.
+//! through `#[path]` (the examples' generators) included. And `src/` says no example's names,
+//! and only the CLI names clap.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -433,6 +434,49 @@ fn only_exec_demo_and_store_touch_sqlx() {
         offenders.is_empty(),
         "sqlx outside exec/, demo/ and store/: {offenders:?}"
     );
+}
+
+/// Flags are the CLI's business: only `cli/` and `main.rs` name `clap`, so no library type
+/// (a dialect, a translator mode) derives a clap trait or changes when a flag is spelled
+/// differently; the CLI maps its own argument enums onto them.
+#[test]
+fn only_the_cli_uses_clap() {
+    let mut paths = Vec::new();
+    files(&src(), &mut paths);
+    let offenders: Vec<String> = with_path_files(paths)
+        .iter()
+        .map(|p| shown(p))
+        .filter(|shown| !shown.starts_with("src/cli/") && shown != "src/main.rs")
+        .filter(|shown| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(shown);
+            names_clap(&lex(&std::fs::read_to_string(path).unwrap()).code)
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "clap outside cli/ and main.rs: {offenders:?}"
+    );
+}
+
+/// Whether code says `clap` as a word (`use clap::…`, `clap::ValueEnum`, `#[clap(…)]`).
+fn names_clap(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    code.match_indices("clap").any(|(at, _)| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + "clap".len()).copied();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+#[test]
+fn the_clap_scan_reads_words_in_code_only() {
+    assert!(names_clap(
+        &lex("#[derive(clap::ValueEnum)] enum A {}").code
+    ));
+    assert!(names_clap(&lex("use clap::{Args, Parser};").code));
+    assert!(!names_clap(
+        &lex("// clap::Parser\nlet s = \"clap::x\"; let clapper = 1;").code
+    ));
 }
 
 /// Raw SQL fragments (`Expr::cust`, `Func::cust`) are constants: outside `sql/dialect.rs`, whose

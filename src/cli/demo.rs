@@ -1,0 +1,363 @@
+//! `tally demo`, `gen-demo` and `load-demo`: the embedded example's warehouse (generated into
+//! a cached SQLite file on first use, into a file, or loaded into PostgreSQL or MySQL after a
+//! y/N prompt), its showcase queries, and the demo server with a token per role.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{Days, NaiveDate};
+use clap::Args;
+
+use super::audit::spawn_hourly_purge;
+use super::serve::{bind, print_role_tokens, serve_until_signal};
+use super::{example_for, open_engine, open_store, retention, today, Failure, StoreArgs};
+use crate::catalog::Catalog;
+use crate::demo::{self, DemoOptions};
+use crate::examples::{Example, ShowcaseQuery};
+use crate::exec::{CacheConfig, ResultCache};
+use crate::plan::Clock;
+use crate::server::{self, AppState, AuthConfig, DevSecret, Today};
+
+#[derive(Args, Debug)]
+pub(super) struct DemoArgs {
+    /// Today's date (default: the system clock, UTC).
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    /// Use this warehouse instead of the generated demo file.
+    #[arg(long)]
+    warehouse: Option<String>,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Run the example queries for every demo role and exit instead of serving.
+    #[arg(long)]
+    showcase: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct GenDemoArgs {
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Last day of data (default: yesterday, UTC).
+    #[arg(long)]
+    end_date: Option<NaiveDate>,
+    /// Volume multiplier (1 = default size; 50 ≈ tens of millions of events).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct LoadDemoArgs {
+    /// `postgres://USER@HOST:PORT/DB` or `mysql://USER@HOST:PORT/DB`.
+    #[arg(long)]
+    warehouse: String,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Last day of data (default: yesterday, UTC).
+    #[arg(long)]
+    end_date: Option<NaiveDate>,
+    /// Volume multiplier (1 = default size).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Drop and recreate the demo's tables without asking.
+    #[arg(long)]
+    yes: bool,
+}
+
+pub(super) async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
+    if a.showcase {
+        return showcase(catalog, a).await;
+    }
+    let clock = today(a.today);
+    let example = demo_example(&catalog)?;
+    let first = showcase_queries(&example)?.remove(0);
+    let workspace = first.workspace.clone();
+    let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
+    // The demo's data does not change while it runs: repeated questions come from the cache.
+    let engine = engine.with_cache(Some(ResultCache::new(CacheConfig::default())));
+    let listener = bind(a.addr).await?;
+
+    // A fresh secret per process: the printed tokens die with it.
+    let secret = DevSecret::random().map_err(|m| Failure::runtime("randomness", m))?;
+    let (issuer, audience) = ("tally", "tally");
+    let auth = AuthConfig::hs256(&secret, issuer, audience);
+    let url = format!("http://{}", a.addr);
+    say!(
+        "Tally demo · catalog {} {} · today {} · {url}\n",
+        catalog.name,
+        catalog.version,
+        clock.today()
+    );
+    let tokens = print_role_tokens(&catalog, &secret, issuer, audience, &workspace)?;
+    let (question, role) = (first.title.as_str(), first.role.as_str());
+    let token = tokens
+        .iter()
+        .find(|(r, _)| r == role)
+        .or(tokens.first())
+        .map(|(_, t)| t.clone())
+        .unwrap_or_default();
+    let body = serde_json::json!({"dsl": first.dsl}).to_string();
+    say!("\n{question} ({role}):");
+    say!(
+        "  curl -s {url}/v1/query -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{body}'"
+    );
+    let chat = serde_json::json!({"question": question}).to_string();
+    say!("The same question in English:");
+    say!(
+        "  curl -s {url}/v1/chat -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{chat}'"
+    );
+    say!("\nWeb page: {url}/ (a role picker with these tokens)");
+    say!("\nAlso: GET {url}/v1/catalog, GET {url}/v1/schema, POST {url}/v1/compile (analyst). Ctrl-C stops.");
+    server::init_logging();
+    let today = a.today.map(Today::Fixed).unwrap_or(Today::System);
+    let store = open_store(&a.store).await?;
+    say!("Audit log: {}", store.display_url());
+    spawn_hourly_purge(store.clone(), retention(&a.store));
+    let state = AppState::new(Arc::new(engine), auth, store)
+        .with_today(today)
+        .with_demo_tokens(tokens);
+    serve_until_signal(listener, state).await
+}
+
+async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
+    let clock = today(a.today);
+    let example = demo_example(&catalog)?;
+    let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
+    let queries = showcase_queries(&example)?;
+    let own_workspace = queries[0].workspace.clone();
+    say!(
+        "Tally demo · catalog {} {} · today {}\n",
+        catalog.name,
+        catalog.version,
+        clock.today()
+    );
+    for q in queries {
+        let (title, role, workspace) = (&q.title, &q.role, &q.workspace);
+        let dsl = serde_json::to_vec(&q.dsl).unwrap_or_default();
+        let (r, _) = engine
+            .run(&dsl, role, workspace, &clock)
+            .await
+            .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+        say!("▶ {title}  [{role} @ {workspace}]");
+        say!("  DSL: {}", String::from_utf8_lossy(&dsl));
+        say!("  {} — {}\n", r.outcome.as_str(), r.answer);
+    }
+    say!(
+        "Run your own: tally run QUERY.json --role analyst --workspace {own_workspace}  (see README)"
+    );
+    Ok(0)
+}
+
+/// The example (generator and showcase queries) `tally demo` runs for `catalog`.
+fn demo_example(catalog: &Catalog) -> Result<Example, Failure> {
+    example_for(catalog).ok_or_else(|| {
+        Failure::usage(
+            "no_generator",
+            format!(
+                "catalog `{}` has no demo: to serve it on your own warehouse, run `tally --catalog FILE serve --dev --warehouse URL` (see the README's \"Use your own data\")",
+                catalog.name
+            ),
+        )
+    })
+}
+
+/// The example's showcase queries: at least one (the first is the one `tally demo` offers).
+fn showcase_queries(example: &Example) -> Result<Vec<ShowcaseQuery>, Failure> {
+    let queries = example.showcase().map_err(|e| {
+        Failure::runtime(
+            "demo_queries",
+            format!("the example's demo queries do not parse: {e}"),
+        )
+    })?;
+    if queries.is_empty() {
+        return Err(Failure::runtime(
+            "demo_queries",
+            "the example has no demo queries",
+        ));
+    }
+    Ok(queries)
+}
+
+/// The demo warehouse for `catalog` whose data ends yesterday, generated if absent: one file
+/// per example, seed and end date under `demo_dir()`, so a new day builds a new file.
+pub(super) async fn default_warehouse(catalog: &Catalog, clock: &Clock) -> Result<String, Failure> {
+    let example = example_for(catalog).ok_or_else(|| {
+        Failure::usage(
+            "no_warehouse",
+            format!(
+                "catalog `{}` has no demo generator: pass --warehouse sqlite://FILE",
+                catalog.name
+            ),
+        )
+    })?;
+    let end = clock.today() - Days::new(1);
+    let opts = DemoOptions::new(end);
+    let dir = demo_dir();
+    let path = dir.join(format!("{}-demo-seed{}-{end}.db", example.name, opts.seed));
+    if !path.is_file() {
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Failure::runtime("demo_io", format!("cannot create {}: {e}", dir.display()))
+        })?;
+        eprintln!(
+            "building the {} demo warehouse (data to {end}) at {} — first run only",
+            example.name,
+            path.display()
+        );
+        write_demo(&path, &example, &opts).await?;
+    }
+    Ok(format!("sqlite://{}", path.display()))
+}
+
+/// Where demo warehouses (and the default app store) are kept: $TALLY_HOME, else
+/// $XDG_CACHE_HOME/tally, else ~/.cache/tally.
+pub(super) fn demo_dir() -> PathBuf {
+    if let Some(h) = std::env::var_os("TALLY_HOME") {
+        return PathBuf::from(h);
+    }
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(x).join("tally");
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return PathBuf::from(h).join(".cache").join("tally");
+    }
+    PathBuf::from(".tally")
+}
+
+async fn write_demo(path: &Path, example: &Example, opts: &DemoOptions) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
+    let report = demo::write_sqlite(path, &example.generator, opts, &mut show_progress)
+        .await
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    show_done(&report, started);
+    Ok(())
+}
+
+/// Rows written so far, on one line of stderr rewritten in place.
+fn show_progress(table: &str, rows: u64) {
+    eprint!("\r  {table}: {rows} rows          ");
+    let _ = std::io::stderr().flush();
+}
+
+/// The last progress line: every row, and how long they took.
+fn show_done(report: &demo::GenerateReport, started: std::time::Instant) {
+    eprintln!(
+        "\r  {} rows in {:.1} s                    ",
+        report.total_rows(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+pub(super) async fn gen_demo(catalog: &Catalog, a: GenDemoArgs) -> Result<i32, Failure> {
+    let example = generator_example(catalog)?;
+    let opts = demo_options(a.seed, a.end_date, a.scale)?;
+    eprintln!(
+        "generating {} demo data (seed {}, end {}, scale {})",
+        example.name, a.seed, opts.end_date, a.scale
+    );
+    write_demo(&a.out, &example, &opts).await?;
+    say!("{}", a.out.display());
+    Ok(0)
+}
+
+/// Loads the demo data into a PostgreSQL or MySQL/MariaDB warehouse, after confirming that the
+/// demo's tables may be replaced.
+pub(super) async fn load_demo(catalog: &Catalog, a: LoadDemoArgs) -> Result<i32, Failure> {
+    let example = generator_example(catalog)?;
+    let scheme = a.warehouse.split("://").next().unwrap_or("");
+    if !matches!(scheme, "postgres" | "postgresql" | "mysql" | "mariadb") {
+        return Err(Failure::usage(
+            "unsupported_warehouse",
+            "--warehouse must be postgres://… or mysql://… (for SQLite use gen-demo --out FILE)",
+        ));
+    }
+    let opts = demo_options(a.seed, a.end_date, a.scale)?;
+    let tables: Vec<&str> = (example.generator.tables)()
+        .iter()
+        .map(|def| def.name)
+        .collect();
+    if !a.yes && !confirm_replacing(&tables)? {
+        eprintln!("nothing changed");
+        return Ok(2);
+    }
+    eprintln!(
+        "loading {} demo data (seed {}, end {}, scale {})",
+        example.name, a.seed, opts.end_date, a.scale
+    );
+    let started = std::time::Instant::now();
+    let report = demo::load_demo(&a.warehouse, &example.generator, &opts, &mut show_progress)
+        .await
+        .map_err(|e| match e {
+            demo::DemoError::InvalidOptions { .. } => Failure::usage(e.code(), e.to_string()),
+            _ => Failure::runtime(e.code(), e.to_string()),
+        })?;
+    show_done(&report, started);
+    for entry in &report.tables {
+        say!("{:<20} {:>12}", entry.table, entry.rows);
+    }
+    Ok(0)
+}
+
+/// The example whose generator `gen-demo` and `load-demo` run for `catalog`.
+fn generator_example(catalog: &Catalog) -> Result<Example, Failure> {
+    example_for(catalog).ok_or_else(|| {
+        Failure::usage(
+            "no_generator",
+            format!("catalog `{}` has no demo generator", catalog.name),
+        )
+    })
+}
+
+/// The generator's options from the flags: data to `end_date`, or to yesterday (UTC).
+fn demo_options(
+    seed: u64,
+    end_date: Option<NaiveDate>,
+    scale: f64,
+) -> Result<DemoOptions, Failure> {
+    let end = end_date.unwrap_or_else(|| Clock::system().today() - Days::new(1));
+    let opts = DemoOptions {
+        seed,
+        end_date: end,
+        scale,
+    };
+    opts.validate()
+        .map_err(|e| Failure::usage(e.code(), e.to_string()))?;
+    Ok(opts)
+}
+
+/// Asks on the terminal whether `tables` may be dropped and recreated (`y` or `yes`); without
+/// a terminal to ask on, `--yes` is required.
+fn confirm_replacing(tables: &[&str]) -> Result<bool, Failure> {
+    use std::io::IsTerminal;
+
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            "confirmation_required",
+            format!(
+                "load-demo replaces the tables {} in the warehouse; pass --yes to confirm when standard input is not a terminal",
+                tables.join(", ")
+            ),
+        ));
+    }
+    eprint!(
+        "This drops and recreates the tables {} in the warehouse. Continue? [y/N] ",
+        tables.join(", ")
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).map_err(|e| {
+        Failure::usage(
+            "confirmation_required",
+            format!("cannot read the answer: {e}"),
+        )
+    })?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
