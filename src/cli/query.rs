@@ -133,8 +133,24 @@ pub(super) struct SchemaArgs {
     #[arg(long)]
     role: Option<String>,
     /// `strict` (OpenAI structured outputs) or `validation` (what Tally accepts).
-    #[arg(long, default_value = "strict")]
-    form: String,
+    #[arg(long, value_enum, default_value_t = FormArg::Strict)]
+    form: FormArg,
+}
+
+/// `--form` values: the flag's spelling of `dsl::schema::Form`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum FormArg {
+    Strict,
+    Validation,
+}
+
+impl From<FormArg> for Form {
+    fn from(a: FormArg) -> Self {
+        match a {
+            FormArg::Strict => Form::Strict,
+            FormArg::Validation => Form::Validation,
+        }
+    }
 }
 
 /// Reads a query file, refusing more than the DSL size limit without reading it all.
@@ -380,7 +396,10 @@ fn print_response(r: &Response, print: Print, role: &str, workspace: &str) {
         );
     }
     if let Some(s) = &r.refusal.as_ref().and_then(|f| f.suggestion.clone()) {
-        say!("suggestion: {}", serde_json::to_string(s).unwrap_or_default());
+        say!(
+            "suggestion: {}",
+            serde_json::to_string(s).unwrap_or_default()
+        );
     }
     if let Some(sql) = &r.sql {
         say!("\nSQL:\n{sql}");
@@ -427,16 +446,7 @@ pub(super) fn compile(catalog: Arc<Catalog>, a: CompileArgs) -> Result<i32, Fail
 }
 
 pub(super) fn schema_cmd(catalog: &Catalog, a: SchemaArgs) -> Result<i32, Failure> {
-    let form = match a.form.as_str() {
-        "strict" => Form::Strict,
-        "validation" => Form::Validation,
-        other => {
-            return Err(Failure::usage(
-                "invalid_flag",
-                format!("--form {other}: use strict or validation"),
-            ))
-        }
-    };
+    let form = Form::from(a.form);
     let names = match &a.role {
         None => Names::of_catalog(catalog),
         Some(r) => {
