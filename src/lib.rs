@@ -17,6 +17,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod dialect;
 pub mod dsl;
 pub mod examples;
 pub mod exec;

@@ -7,14 +7,14 @@
 
 use std::str::FromStr;
 
-use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder, Table};
+use sea_query::Table;
 use sea_query_sqlx::SqlxValues;
 use sqlx::mysql::MySqlConnectOptions;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
 use super::{
-    create_table_sql, database_error, generate_rows, Backend, DemoError, DemoOptions,
+    create_table_sql, database_error, generate_rows, DemoError, DemoOptions, Dialect,
     GenerateReport, Generator, TableDef,
 };
 
@@ -46,7 +46,7 @@ pub async fn load_demo(
                 generator,
                 opts,
                 &declared,
-                Backend::Postgres,
+                Dialect::Postgres,
                 progress,
             )
             .await
@@ -67,7 +67,7 @@ pub async fn load_demo(
                 generator,
                 opts,
                 &declared,
-                Backend::MySql,
+                Dialect::Mysql,
                 progress,
             )
             .await
@@ -88,7 +88,7 @@ async fn load_into<DB>(
     generator: &Generator,
     opts: &DemoOptions,
     declared: &[TableDef],
-    backend: Backend,
+    backend: Dialect,
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<GenerateReport, DemoError>
 where
@@ -99,11 +99,7 @@ where
 {
     for def in declared {
         let drop = Table::drop().table(def.name).if_exists().to_owned();
-        let drop = match backend {
-            Backend::Postgres => drop.build(PostgresQueryBuilder),
-            Backend::MySql => drop.build(MysqlQueryBuilder),
-            Backend::Sqlite => drop.build(SqliteQueryBuilder),
-        };
+        let drop = backend.schema(&drop);
         recreate::<DB>(&mut connection, def, drop, backend).await?;
     }
     let report = generate_rows::<DB>(
@@ -117,8 +113,8 @@ where
     .await?;
     for def in declared {
         let analyze = match backend {
-            Backend::MySql => format!("ANALYZE TABLE `{}`", def.name),
-            Backend::Postgres | Backend::Sqlite => format!("ANALYZE \"{}\"", def.name),
+            Dialect::Mysql => format!("ANALYZE TABLE `{}`", def.name),
+            Dialect::Postgres | Dialect::Sqlite => format!("ANALYZE \"{}\"", def.name),
         };
         sqlx::query(sqlx::AssertSqlSafe(analyze))
             .execute(&mut connection)
@@ -136,7 +132,7 @@ async fn recreate<DB>(
     connection: &mut DB::Connection,
     def: &TableDef,
     drop: String,
-    backend: Backend,
+    backend: Dialect,
 ) -> Result<(), DemoError>
 where
     DB: sqlx::Database,

@@ -3,7 +3,7 @@
 //! A [`Generator`] knows its domain and nothing about databases: it declares its tables
 //! ([`TableDef`]) and streams rows into a [`RowSink`], one table at a time. The writers here know
 //! databases and nothing about any domain: they turn table definitions into DDL (with sea-query,
-//! for every backend through one `Backend` parameter) and rows into multi-row INSERTs. Nothing
+//! for every backend through one `Dialect` parameter) and rows into multi-row INSERTs. Nothing
 //! here names an example's table or column; each example's generator lives in
 //! `examples/<name>/generate.rs` and is registered, with its catalog, in the example registry
 //! (`src/examples.rs`).
@@ -17,14 +17,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
-use sea_query::{
-    Expr, Index, InsertStatement, MysqlQueryBuilder, PostgresQueryBuilder, Query,
-    SqliteQueryBuilder, Table, Value, Values,
-};
-use sea_query_sqlx::{SqlxBinder, SqlxValues};
+use sea_query::{Expr, Index, InsertStatement, Query, Table, Value, Values};
+use sea_query_sqlx::SqlxValues;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::mpsc;
+
+use crate::dialect::Dialect;
 
 mod load;
 pub(crate) mod rng;
@@ -246,16 +245,8 @@ const MAX_BOUND_VALUES: usize = 32_766;
 /// The exact text a timestamp is stored as in SQLite, which has no timestamp type.
 pub(crate) const SQLITE_TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
-/// The database a loader writes to. DDL and value binding are the only places they differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Backend {
-    Sqlite,
-    Postgres,
-    MySql,
-}
-
 /// `CREATE TABLE` for one demo table, with its primary key but without secondary indexes.
-pub(crate) fn create_table_sql(def: &TableDef, backend: Backend) -> String {
+pub(crate) fn create_table_sql(def: &TableDef, backend: Dialect) -> String {
     let mut statement = Table::create();
     statement.table(def.name);
     for column in &def.columns {
@@ -273,15 +264,11 @@ pub(crate) fn create_table_sql(def: &TableDef, backend: Backend) -> String {
         primary_key.col(*column);
     }
     statement.primary_key(&mut primary_key);
-    match backend {
-        Backend::Sqlite => statement.build(SqliteQueryBuilder),
-        Backend::Postgres => statement.build(PostgresQueryBuilder),
-        Backend::MySql => statement.build(MysqlQueryBuilder),
-    }
+    backend.schema(&statement)
 }
 
 /// `CREATE INDEX` for each secondary index of a table, named `<table>_<columns>_idx`.
-pub(crate) fn create_index_sql(def: &TableDef, backend: Backend) -> Vec<String> {
+pub(crate) fn create_index_sql(def: &TableDef, backend: Dialect) -> Vec<String> {
     def.indexes
         .iter()
         .map(|columns| {
@@ -292,25 +279,21 @@ pub(crate) fn create_index_sql(def: &TableDef, backend: Backend) -> Vec<String> 
             for column in columns {
                 statement.col(*column);
             }
-            match backend {
-                Backend::Sqlite => statement.build(SqliteQueryBuilder),
-                Backend::Postgres => statement.build(PostgresQueryBuilder),
-                Backend::MySql => statement.build(MysqlQueryBuilder),
-            }
+            backend.schema(&statement)
         })
         .collect()
 }
 
-fn column_type_sql(def: &TableDef, column: &ColumnDef, backend: Backend) -> &'static str {
+fn column_type_sql(def: &TableDef, column: &ColumnDef, backend: Dialect) -> &'static str {
     match (column.ty, backend) {
-        (ColumnType::Text, Backend::MySql) if def.is_keyed(column.name) => "VARCHAR(255)",
+        (ColumnType::Text, Dialect::Mysql) if def.is_keyed(column.name) => "VARCHAR(255)",
         (ColumnType::Text, _) => "TEXT",
         (ColumnType::BigInt, _) => "BIGINT",
         // SQLite has no timestamp type: the column holds `YYYY-MM-DD HH:MM:SS` text, which sorts
         // and compares as time does.
-        (ColumnType::Timestamp, Backend::Sqlite) => "TEXT",
-        (ColumnType::Timestamp, Backend::Postgres) => "TIMESTAMP",
-        (ColumnType::Timestamp, Backend::MySql) => "DATETIME",
+        (ColumnType::Timestamp, Dialect::Sqlite) => "TEXT",
+        (ColumnType::Timestamp, Dialect::Postgres) => "TIMESTAMP",
+        (ColumnType::Timestamp, Dialect::Mysql) => "DATETIME",
     }
 }
 
@@ -318,7 +301,7 @@ fn column_type_sql(def: &TableDef, column: &ColumnDef, backend: Backend) -> &'st
 pub(crate) fn insert_statement(
     def: &TableDef,
     rows: Vec<Vec<Cell>>,
-    backend: Backend,
+    backend: Dialect,
 ) -> Result<InsertStatement, DemoError> {
     let mut statement = Query::insert();
     statement
@@ -341,8 +324,8 @@ pub(crate) fn insert_statement(
 
 /// The bound value of a cell. Nulls are typed by their column; SQLite timestamps are bound as
 /// text in [`SQLITE_TIMESTAMP_FORMAT`] so the stored format never depends on a driver.
-fn cell_value(cell: Cell, ty: ColumnType, backend: Backend) -> Value {
-    let timestamp_as_text = backend == Backend::Sqlite;
+fn cell_value(cell: Cell, ty: ColumnType, backend: Dialect) -> Value {
+    let timestamp_as_text = backend == Dialect::Sqlite;
     match (cell, ty) {
         (Cell::Int(value), _) => Value::BigInt(Some(value)),
         (Cell::Text(value), _) => Value::String(Some(value)),
@@ -442,7 +425,7 @@ async fn load_sqlite(
             path.display()
         )))?;
     for def in &declared {
-        let sql = create_table_sql(def, Backend::Sqlite);
+        let sql = create_table_sql(def, Dialect::Sqlite);
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(&mut connection)
             .await
@@ -454,7 +437,7 @@ async fn load_sqlite(
         generator,
         opts,
         &declared,
-        Backend::Sqlite,
+        Dialect::Sqlite,
         progress,
     )
     .await?;
@@ -478,7 +461,7 @@ async fn generate_rows<DB>(
     generator: &Generator,
     opts: &DemoOptions,
     declared: &[TableDef],
-    backend: Backend,
+    backend: Dialect,
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<GenerateReport, DemoError>
 where
@@ -520,7 +503,7 @@ async fn write_rows<DB>(
     connection: &mut DB::Connection,
     mut receiver: mpsc::Receiver<SinkMessage>,
     declared: &[TableDef],
-    backend: Backend,
+    backend: Dialect,
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<GenerateReport, DemoError>
 where
@@ -558,7 +541,7 @@ async fn write_table<DB>(
     connection: &mut DB::Connection,
     receiver: &mut mpsc::Receiver<SinkMessage>,
     def: &TableDef,
-    backend: Backend,
+    backend: Dialect,
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<u64, DemoError>
 where
@@ -620,7 +603,7 @@ where
 /// of rows into INSERT statements for the writer.
 struct ChannelSink {
     sender: mpsc::Sender<SinkMessage>,
-    backend: Backend,
+    backend: Dialect,
     open: Option<TableDef>,
     rows_per_batch: usize,
     batch: Vec<Vec<Cell>>,
@@ -630,7 +613,7 @@ struct ChannelSink {
 }
 
 impl ChannelSink {
-    fn new(sender: mpsc::Sender<SinkMessage>, backend: Backend) -> Self {
+    fn new(sender: mpsc::Sender<SinkMessage>, backend: Dialect) -> Self {
         ChannelSink {
             sender,
             backend,
@@ -674,11 +657,7 @@ impl ChannelSink {
             }
             _ => {
                 let statement = insert_statement(def, batch, self.backend)?;
-                let (sql, values) = match self.backend {
-                    Backend::Sqlite => statement.build_sqlx(SqliteQueryBuilder),
-                    Backend::Postgres => statement.build_sqlx(PostgresQueryBuilder),
-                    Backend::MySql => statement.build_sqlx(MysqlQueryBuilder),
-                };
+                let (sql, values) = self.backend.insert(&statement);
                 let sql: Arc<str> = sql.into();
                 if full {
                     self.full_batch_sql = Some(sql.clone());
@@ -791,23 +770,23 @@ mod tests {
             indexes: vec![vec!["tenant", "at"]],
         };
         assert_eq!(
-            create_table_sql(&def, Backend::Sqlite),
+            create_table_sql(&def, Dialect::Sqlite),
             r#"CREATE TABLE "things" ( "tenant" TEXT NOT NULL, "id" BIGINT NOT NULL, "at" TEXT NOT NULL, "note" TEXT NULL, PRIMARY KEY ("tenant", "id") )"#
         );
         assert_eq!(
-            create_table_sql(&def, Backend::Postgres),
+            create_table_sql(&def, Dialect::Postgres),
             r#"CREATE TABLE "things" ( "tenant" TEXT NOT NULL, "id" BIGINT NOT NULL, "at" TIMESTAMP NOT NULL, "note" TEXT NULL, PRIMARY KEY ("tenant", "id") )"#
         );
         assert_eq!(
-            create_table_sql(&def, Backend::MySql),
+            create_table_sql(&def, Dialect::Mysql),
             "CREATE TABLE `things` ( `tenant` VARCHAR(255) NOT NULL, `id` BIGINT NOT NULL, `at` DATETIME NOT NULL, `note` TEXT NULL, PRIMARY KEY (`tenant`, `id`) )"
         );
         assert_eq!(
-            create_index_sql(&def, Backend::Sqlite),
+            create_index_sql(&def, Dialect::Sqlite),
             [r#"CREATE INDEX "things_tenant_at_idx" ON "things" ("tenant", "at")"#]
         );
         assert_eq!(
-            create_index_sql(&def, Backend::MySql),
+            create_index_sql(&def, Dialect::Mysql),
             ["CREATE INDEX `things_tenant_at_idx` ON `things` (`tenant`, `at`)"]
         );
     }

@@ -1,43 +1,17 @@
-//! The one place that names a SQL backend: quoting and parameter style come from sea-query's
-//! builders; date buckets, durations and numeric casts are spelled here per engine.
+//! How each engine spells what sea-query leaves to it: date buckets, durations and numeric casts.
+//! The engines themselves, and which sea-query builder each uses, are `crate::dialect`'s.
 //!
 //! Every literal placed in SQL text by this module is a constant of this module (a format string,
 //! a type name). Values from queries are always bound parameters.
 
 use chrono::NaiveDateTime;
-use sea_query::{
-    Alias, Expr, ExprTrait, Func, MysqlQueryBuilder, PostgresQueryBuilder, SelectStatement,
-    SqliteQueryBuilder, Value, Values,
-};
-use serde::{Deserialize, Serialize};
+use sea_query::{Alias, Expr, ExprTrait, Func, Value};
 
 use crate::catalog::Window;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[derive(strum::IntoStaticStr, strum::EnumIter)]
-#[strum(serialize_all = "snake_case")]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-    Mysql,
-}
+pub use crate::dialect::Dialect;
 
 impl Dialect {
-    pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql];
-
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    pub(crate) fn build(self, q: &SelectStatement) -> (String, Values) {
-        match self {
-            Dialect::Sqlite => q.build(SqliteQueryBuilder),
-            Dialect::Postgres => q.build(PostgresQueryBuilder),
-            Dialect::Mysql => q.build(MysqlQueryBuilder),
-        }
-    }
-
     /// A timestamp parameter. SQLite stores timestamps as `YYYY-MM-DD HH:MM:SS` text, so the bound
     /// value is text in exactly that form and compares correctly as a string.
     pub(crate) fn timestamp(self, t: NaiveDateTime) -> Expr {

@@ -709,7 +709,7 @@ fn finish(
     columns: Vec<Column>,
     dialect: Dialect,
 ) -> Result<Statement, CompileError> {
-    let (sql, values) = dialect.build(q);
+    let (sql, values) = dialect.select(q);
     let params = values
         .into_iter()
         .map(|v| match v {
