@@ -9,7 +9,7 @@ use super::{
     withheld_sentence, Answer,
 };
 use crate::catalog::{plural, AggFunc, Catalog, MetricDef, TimeBasis};
-use crate::plan::MetricPlan;
+use crate::plan::{Asked, MetricPlan};
 use crate::result::QueryResult;
 
 /// A metric answer: each metric's value (and its change), then its breakdown or its peak.
@@ -181,7 +181,7 @@ fn verb(catalog: &Catalog, metric: &str) -> &'static str {
 /// broken down), so a reader sees that nothing was narrowed, and would see it if a word of the
 /// question had been meant as a filter.
 fn whole_scope(plan: &MetricPlan, catalog: &Catalog) -> Option<String> {
-    if plan.overview || !plan.filters.is_empty() {
+    if plan.asked == Asked::Overview || !plan.filters.is_empty() {
         return None;
     }
     let dims: Vec<String> = catalog
@@ -270,7 +270,7 @@ fn compare_chart(
     schema: &str,
 ) -> Option<Value> {
     let (_, previous_range) = plan.compare.as_ref()?;
-    if plan.overview || plan.metrics.len() != 1 {
+    if plan.asked == Asked::Overview || plan.metrics.len() != 1 {
         return None;
     }
     let row = result

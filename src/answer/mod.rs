@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::catalog::{Catalog, Format};
 use crate::dsl::{Compare, Filter, FilterOp, Period, PeriodUnit};
-use crate::plan::{CalendarUnit, Plan, PlanBody, ResolvedPeriod};
+use crate::plan::{Asked, CalendarUnit, Plan, PlanBody, ResolvedPeriod};
 use crate::result::{Num, QueryResult};
 
 pub use clarification::{clarification_text, translation_invalid_text};
@@ -44,7 +44,7 @@ pub struct Source {
 pub fn answer(plan: &Plan, result: &QueryResult) -> Answer {
     let catalog = &plan.catalog;
     match &plan.body {
-        PlanBody::Metric(m) if m.overview => overview::answer(m, result, catalog),
+        PlanBody::Metric(m) if m.asked == Asked::Overview => overview::answer(m, result, catalog),
         PlanBody::Metric(m) => metric::answer(m, result, catalog, plan.min_group_size),
         PlanBody::List(l) => list::answer(l, result, catalog),
         PlanBody::Funnel(f) => funnel::answer(f, result, catalog, plan.min_group_size),

@@ -235,8 +235,8 @@ pub enum Over {
 /// A metric or overview query: the outputs wanted and the units that compute them.
 #[derive(Debug, Clone)]
 pub struct MetricPlan {
-    /// True for `overview` (the role's KPI set).
-    pub overview: bool,
+    /// The query's own metrics, or an overview's (the role's KPI set).
+    pub asked: Asked,
     pub metrics: Vec<String>,
     pub period: ResolvedPeriod,
     pub compare: Option<(Compare, DateRange)>,
@@ -450,7 +450,7 @@ enum Suppression {
 
 /// Where a metric plan's metrics come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Asked {
+pub enum Asked {
     /// A metric query's own.
     Metrics,
     /// An overview: the role's KPIs.
@@ -488,7 +488,6 @@ fn metric_plan(
         order,
     } = ask;
     let coverage = suppression == Suppression::SmallGroups;
-    let overview = asked == Asked::Overview;
     let resolved = time::resolve(period, today);
     if resolved.range.start > today {
         return Err(PlanError::FuturePeriod {
@@ -570,7 +569,7 @@ fn metric_plan(
         units.extend(complements);
     }
     Ok(MetricPlan {
-        overview,
+        asked,
         metrics,
         period: resolved,
         compare,

@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 use super::{
-    DateRange, ExplainPlan, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody, ResolvedPeriod, Unit,
+    Asked, DateRange, ExplainPlan, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody,
+    ResolvedPeriod, Unit,
 };
 use crate::dsl::{FieldFilter, Filter};
 
@@ -104,7 +105,10 @@ fn metric(out: &mut String, m: &MetricPlan) {
         out,
         "{} {:?} · period {} · compare {} · granularity {} ({} buckets) · group_by {:?} · \
          filters {} · top {} {:?}",
-        if m.overview { "overview" } else { "metric" },
+        match m.asked {
+            Asked::Overview => "overview",
+            Asked::Metrics => "metric",
+        },
         m.metrics,
         period(&m.period),
         compare(&m.compare),
