@@ -24,6 +24,7 @@ mod http_audit;
 mod http_auth;
 mod http_lifecycle;
 mod http_ops;
+mod index_use;
 mod llm;
 mod partition_pruning;
 mod properties;
