@@ -55,16 +55,45 @@ async fn plan_lines(pool: &sqlx::SqlitePool, statement: &Statement) -> Vec<Strin
         .collect()
 }
 
-async fn pool_on(path: &std::path::Path) -> sqlx::SqlitePool {
-    sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(
-            sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(path)
-                .read_only(true),
-        )
-        .await
-        .unwrap()
+/// Every golden case that compiles, as (case name, catalog name, its statements in `dialect`).
+fn compiled_golden_cases(dialect: Dialect) -> Vec<(String, String, Vec<Statement>)> {
+    let mut checkers: BTreeMap<String, Checker> = BTreeMap::new();
+    let mut out = Vec::new();
+    for case in common::engines::all_golden_cases() {
+        let raw: Vec<u8> = match case.get("raw") {
+            Some(Value::String(s)) => s.as_bytes().to_vec(),
+            _ => serde_json::to_vec(&case["dsl"]).unwrap(),
+        };
+        let catalog = common::case_catalog(&case).to_string();
+        let checker = checkers
+            .entry(catalog.clone())
+            .or_insert_with(|| Checker::new(Arc::new(common::catalog_named(&catalog))));
+        let clock = Clock::fixed(case["today"].as_str().unwrap().parse().unwrap());
+        // Refused or invalid cases have no SQL to read.
+        if let Ok(statements) = pipeline::compile_only(
+            checker,
+            &raw,
+            case["role"].as_str().unwrap(),
+            case["workspace"].as_str().unwrap(),
+            &clock,
+            dialect,
+        ) {
+            out.push((
+                case["name"].as_str().unwrap().to_string(),
+                catalog,
+                statements,
+            ));
+        }
+    }
+    out
+}
+
+fn tables_of(catalog: &str) -> BTreeSet<String> {
+    common::catalog_named(catalog)
+        .tables
+        .keys()
+        .cloned()
+        .collect()
 }
 
 /// The plan lines of `statement` that scan a catalog table whole: `SCAN t0` is a full scan,
@@ -90,56 +119,37 @@ async fn full_scans(
 
 #[tokio::test]
 async fn every_golden_case_reads_its_tables_through_an_index_on_sqlite() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/cases");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    let mut pools: BTreeMap<String, (sqlx::SqlitePool, Checker, BTreeSet<String>)> =
-        BTreeMap::new();
-    let mut scans = Vec::new();
-    let mut statements = 0;
-    for path in &paths {
-        let case: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let raw: Vec<u8> = match case.get("raw") {
-            Some(Value::String(s)) => s.as_bytes().to_vec(),
-            _ => serde_json::to_vec(&case["dsl"]).unwrap(),
-        };
-        let name = common::case_catalog(&case).to_string();
-        if !pools.contains_key(&name) {
-            let db = match name.as_str() {
+    let mut pools: BTreeMap<String, (sqlx::SqlitePool, BTreeSet<String>)> = BTreeMap::new();
+    let (mut scans, mut statements) = (Vec::new(), 0);
+    for (case, catalog, compiled) in compiled_golden_cases(Dialect::Sqlite) {
+        if !pools.contains_key(&catalog) {
+            let db = match catalog.as_str() {
                 "metrica" => common::demo_db().await,
                 "adnavi" => common::adnavi_db().await,
                 other => panic!("no demo warehouse for `{other}`"),
             };
-            let catalog = common::catalog_named(&name);
-            let tables = catalog.tables.keys().cloned().collect();
-            let checker = Checker::new(Arc::new(catalog));
-            pools.insert(name.clone(), (pool_on(&db).await, checker, tables));
+            pools.insert(
+                catalog.clone(),
+                (common::read_only_pool(&db).await, tables_of(&catalog)),
+            );
         }
-        let (pool, checker, tables) = &pools[&name];
-        let clock = Clock::fixed(case["today"].as_str().unwrap().parse().unwrap());
-        let Ok(compiled) = pipeline::compile_only(
-            checker,
-            &raw,
-            case["role"].as_str().unwrap(),
-            case["workspace"].as_str().unwrap(),
-            &clock,
-            Dialect::Sqlite,
-        ) else {
-            continue; // refused or invalid: no SQL to read
-        };
+        let (pool, tables) = &pools[&catalog];
         for statement in &compiled {
             statements += 1;
             for line in full_scans(pool, statement, tables).await {
-                scans.push(format!("{}: {line}", case["name"].as_str().unwrap()));
+                scans.push(format!("{case}: {line}"));
             }
         }
     }
+    assert!(statements > 100, "only {statements} statements compiled");
+    assert!(
+        scans.is_empty(),
+        "full scans of catalog tables:\n{}",
+        scans.join("\n")
+    );
+
     // The check sees a full scan when there is one: a count with no tenant or time predicate.
-    let (pool, _, tables) = &pools["metrica"];
+    let (pool, tables) = &pools["metrica"];
     let unscoped = Statement {
         sql: r#"SELECT COUNT(*) AS "n" FROM "user_profiles" AS "t0" WHERE "t0"."device" = ?"#
             .into(),
@@ -218,45 +228,17 @@ async fn every_golden_case_reads_its_tables_through_an_index_on_postgresql() {
         }
     };
 
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/cases");
-    let mut checkers: BTreeMap<String, (Checker, BTreeSet<String>)> = BTreeMap::new();
     let (mut scans, mut statements) = (Vec::new(), 0);
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    for path in &paths {
-        let case: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let raw: Vec<u8> = match case.get("raw") {
-            Some(Value::String(s)) => s.as_bytes().to_vec(),
-            _ => serde_json::to_vec(&case["dsl"]).unwrap(),
-        };
-        let name = common::case_catalog(&case).to_string();
-        let (checker, tables) = checkers.entry(name.clone()).or_insert_with(|| {
-            let catalog = common::catalog_named(&name);
-            let tables = catalog.tables.keys().cloned().collect();
-            (Checker::new(Arc::new(catalog)), tables)
-        });
-        let clock = Clock::fixed(case["today"].as_str().unwrap().parse().unwrap());
-        let Ok(compiled) = pipeline::compile_only(
-            checker,
-            &raw,
-            case["role"].as_str().unwrap(),
-            case["workspace"].as_str().unwrap(),
-            &clock,
-            Dialect::Postgres,
-        ) else {
-            continue;
-        };
+    let mut tables: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (case, catalog, compiled) in compiled_golden_cases(Dialect::Postgres) {
+        let tables = tables
+            .entry(catalog.clone())
+            .or_insert_with(|| tables_of(&catalog));
         for statement in compiled {
             statements += 1;
             let mut found = Vec::new();
             pg_full_scans(&explain(statement).await, tables, &mut found);
-            for f in found {
-                scans.push(format!("{}: {f}", case["name"].as_str().unwrap()));
-            }
+            scans.extend(found.into_iter().map(|f| format!("{case}: {f}")));
         }
     }
     assert!(statements > 100, "only {statements} statements compiled");
@@ -274,6 +256,6 @@ async fn every_golden_case_reads_its_tables_through_an_index_on_postgresql() {
         columns: Vec::new(),
     };
     let mut found = Vec::new();
-    pg_full_scans(&explain(control).await, &checkers["metrica"].1, &mut found);
+    pg_full_scans(&explain(control).await, &tables["metrica"], &mut found);
     assert_eq!(found.len(), 1, "{found:?}");
 }

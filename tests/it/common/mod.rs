@@ -141,7 +141,11 @@ pub async fn engine_for(catalog: &str) -> Engine {
 
 /// A read-write-free pool on the same file for hand-written SQL.
 pub async fn hand_pool() -> sqlx::SqlitePool {
-    let db = demo_db().await;
+    read_only_pool(&demo_db().await).await
+}
+
+/// A one-connection, read-only pool on a SQLite file, for SQL a test writes itself.
+pub async fn read_only_pool(db: &std::path::Path) -> sqlx::SqlitePool {
     sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(
@@ -150,5 +154,5 @@ pub async fn hand_pool() -> sqlx::SqlitePool {
                 .read_only(true),
         )
         .await
-        .expect("open the demo warehouse for hand SQL")
+        .unwrap_or_else(|e| panic!("open {} read-only: {e}", db.display()))
 }
