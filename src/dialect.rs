@@ -1,6 +1,7 @@
 //! The SQL engines Tally speaks, named once: the one enum every layer that writes SQL uses
-//! (`sql/` compiling queries, `demo/` writing DDL and rows, `exec/` and `store/` naming what
-//! they connect to), and the one place that picks sea-query's builder for each.
+//! (`sql/` compiling queries, re-exporting it as `sql::Dialect`; `demo/` writing DDL and rows;
+//! `exec/` and `inspect/`, through `sql`, naming what they read), and the one place that picks
+//! sea-query's builder for each (`tests/it/tidy.rs` checks no other file names one).
 //!
 //! How each engine spells date buckets, durations and casts is `sql/dialect.rs`'s, on the same
 //! type.

@@ -5,7 +5,7 @@
 //! | stage     | input                     | output                  | module      |
 //! |-----------|---------------------------|-------------------------|-------------|
 //! | check     | raw JSON + role           | `CheckedQuery`          | `check`     |
-//! | plan      | `CheckedQuery` + clock    | `Plan`                  | `plan`      |
+//! | plan      | `CheckedQuery` + workspace + clock | `Plan`         | `plan`      |
 //! | compile   | `Plan` + dialect          | `Vec<Statement>`        | `sql`       |
 //! | execute   | `Statement`s + warehouse  | `Vec<Rows>`             | `exec`      |
 //! | assemble  | `Plan` + rows             | `QueryResult`           | `result`    |

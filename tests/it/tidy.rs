@@ -1,8 +1,9 @@
 //! The layering in ARCHITECTURE.md, enforced: each module may use only the modules it lists.
 //! Scans every `crate::` path in the code of each module's files (`crate::a::…`, `crate::a;`,
 //! grouped `use crate::{a, b::…}`; comments and strings left out), the files it compiles in
-//! through `#[path]` (the examples' generators) included. And `src/` says no example's names,
-//! and only the CLI names clap.
+//! through `#[path]` (the examples' generators) included. And `src/` says no example's names;
+//! only the CLI names clap, only the LLM and JWKS name reqwest, only the dialects name an
+//! engine's builder or variant; and no test reaches a real engine without `#[ignore]`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -53,7 +54,6 @@ const LAYERS: &[(&str, &[&str])] = &[
             "result",
             "answer",
             "pipeline",
-            "demo",
             "store",
         ],
     ),
@@ -61,6 +61,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "config",
         &[
             "dsl",
+            "dialect",
             "demo",
             "examples",
             "catalog",
@@ -693,7 +694,9 @@ fn no_example_names_in_src_strings() {
     let mut found = Vec::new();
     for path in paths.iter().filter(|p| !p.ends_with("tests.rs")) {
         let source = std::fs::read_to_string(path).unwrap();
-        for literal in lex(&source).literals.iter().filter(|l| !l.in_test) {
+        // `demo/` is domain-free in its tests too: they use a generator of their own.
+        let demo = shown(path).starts_with("src/demo/");
+        for literal in lex(&source).literals.iter().filter(|l| demo || !l.in_test) {
             if is_registry_include(path, &source, literal) {
                 continue;
             }
@@ -741,4 +744,247 @@ fn the_lexer_finds_strings_outside_tests_only() {
         .literals
         .iter()
         .any(|l| l.in_test && l.text == "tested"));
+}
+
+/// The `src/` files (with their `#[path]` files) whose code, comments and strings left out,
+/// contains one of `words` as a whole word, except those `allowed` (path prefixes).
+fn files_naming(words: &[&str], allowed: &[&str]) -> Vec<String> {
+    let mut paths = Vec::new();
+    files(&src(), &mut paths);
+    with_path_files(paths)
+        .iter()
+        .map(|p| shown(p))
+        .filter(|shown| !allowed.iter().any(|a| shown.starts_with(a)))
+        .filter(|shown| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(shown);
+            let code = lex(&std::fs::read_to_string(path).unwrap()).code;
+            words.iter().any(|w| names_word(&code, w))
+        })
+        .collect()
+}
+
+/// Whether `word` occurs in `code` not inside a longer identifier.
+fn names_word(code: &str, word: &str) -> bool {
+    let bytes = code.as_bytes();
+    code.match_indices(word).any(|(at, _)| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + word.len()).copied();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+/// The network after translation is the LLM's alone (and, in the server, the SSO issuer's keys):
+/// no other file names an HTTP client.
+#[test]
+fn only_the_llm_and_the_jwks_name_reqwest() {
+    let offenders = files_naming(
+        &["reqwest"],
+        &[
+            "src/translate/llm.rs",
+            "src/translate/llm/",
+            "src/server/jwks.rs",
+        ],
+    );
+    assert!(
+        offenders.is_empty(),
+        "reqwest outside translate/llm and server/jwks.rs: {offenders:?}"
+    );
+}
+
+/// `src/dialect.rs` is the one place that picks sea-query's builder for an engine, and within
+/// `sql/` only `sql/dialect.rs` tells the engines apart.
+#[test]
+fn engines_are_told_apart_only_in_the_dialects() {
+    let builders = files_naming(
+        &[
+            "SqliteQueryBuilder",
+            "PostgresQueryBuilder",
+            "MysqlQueryBuilder",
+        ],
+        &["src/dialect.rs"],
+    );
+    assert!(
+        builders.is_empty(),
+        "sea-query builders outside src/dialect.rs: {builders:?}"
+    );
+    let in_sql: Vec<String> = files_naming(
+        &["Dialect::Sqlite", "Dialect::Postgres", "Dialect::Mysql"],
+        &["src/sql/dialect.rs"],
+    )
+    .into_iter()
+    .filter(|shown| shown.starts_with("src/sql/"))
+    .collect();
+    assert!(
+        in_sql.is_empty(),
+        "an engine named in sql/ outside sql/dialect.rs: {in_sql:?}"
+    );
+}
+
+/// SQL text reaches sqlx unchecked only where Tally built it: the SQLite reader and
+/// `bound_query` in `exec/`, and `demo/`'s own DDL and inserts.
+#[test]
+fn assert_sql_safe_only_in_exec_and_demo() {
+    let offenders = files_naming(
+        &["AssertSqlSafe"],
+        &["src/exec/sqlite.rs", "src/exec/mod.rs", "src/demo/"],
+    );
+    assert!(
+        offenders.is_empty(),
+        "AssertSqlSafe outside exec/sqlite.rs, exec/mod.rs and demo/: {offenders:?}"
+    );
+    let exec = std::fs::read_to_string(src().join("exec/mod.rs")).unwrap();
+    let code = lex(&exec).code;
+    let bound = code.find("fn bound_query").expect("exec::bound_query");
+    let body = item_end(&code, bound);
+    assert!(
+        code.match_indices("AssertSqlSafe")
+            .all(|(at, _)| (bound..body).contains(&at)),
+        "AssertSqlSafe in exec/mod.rs outside bound_query"
+    );
+}
+
+/// `dsl/` reads a catalog only to specialise the schema: only `dsl/schema.rs` uses `catalog`.
+#[test]
+fn only_dsl_schema_uses_the_catalog() {
+    let mut paths = Vec::new();
+    files(&src().join("dsl"), &mut paths);
+    let offenders: Vec<String> = paths
+        .iter()
+        .filter(|p| !p.ends_with("schema.rs"))
+        .filter(|p| crate_uses(&lex(&std::fs::read_to_string(p).unwrap()).code).contains("catalog"))
+        .map(|p| shown(p))
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "dsl/ files other than schema.rs using catalog: {offenders:?}"
+    );
+}
+
+/// The end of the item starting at `start` in blanked code: past its first `{`'s matching `}`.
+fn item_end(code: &str, start: usize) -> usize {
+    let bytes = code.as_bytes();
+    let mut j = start;
+    while j < bytes.len() && bytes[j] != b'{' {
+        j += 1;
+    }
+    let mut depth = 0;
+    while j < bytes.len() {
+        match bytes[j] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return j + 1;
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    bytes.len()
+}
+
+/// One `fn` of a test file: its name, its attributes (the `#[…]` lines above it) and its body.
+struct TestFileFn {
+    file: String,
+    name: String,
+    attributes: String,
+    body: String,
+}
+
+fn test_file_fns() -> Vec<TestFileFn> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("it");
+    let mut paths = Vec::new();
+    files(&root, &mut paths);
+    let mut out = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = lex(&text).code;
+        for (at, _) in code.match_indices("fn ") {
+            if at > 0 && is_ident(code.as_bytes()[at - 1]) {
+                continue;
+            }
+            let name: String = code[at + 3..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if name.is_empty() {
+                continue;
+            }
+            let line_start = code[..at].rfind('\n').map_or(0, |n| n + 1);
+            let mut attributes = Vec::new();
+            for line in code[..line_start].lines().rev() {
+                let line = line.trim();
+                if line.starts_with("#[") {
+                    attributes.push(line.to_string());
+                } else if !line.is_empty() {
+                    break;
+                }
+            }
+            let end = item_end(&code, at);
+            out.push(TestFileFn {
+                file: shown(&path),
+                name,
+                attributes: attributes.join("\n"),
+                body: code[at..end].to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// Whether `body` calls the function `name` (`name(…)` or `name::<…>(…)`, not its `fn name`).
+fn calls(body: &str, name: &str) -> bool {
+    let bytes = body.as_bytes();
+    body.match_indices(name).any(|(at, _)| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let rest = body[at + name.len()..].trim_start();
+        !before.is_some_and(|b| is_ident(b) || b == b'.')
+            && (rest.starts_with('(') || rest.starts_with("::<"))
+            && !body[..at].trim_end().ends_with("fn")
+    })
+}
+
+/// Whether a function of `tests/it` reaches PostgreSQL or MariaDB itself: it calls `reach`
+/// (which panics when the engine is not there) or asks for `On::AllEngines`.
+fn reaches_an_engine(f: &TestFileFn) -> bool {
+    calls(&f.body, "reach") || f.body.contains("On::AllEngines")
+}
+
+/// `cargo test` needs no engine: a test that reaches PostgreSQL or MariaDB (calls
+/// `common::engines::reach` or asks for `On::AllEngines` in its own body) is `#[ignore]`d, so
+/// only `cargo test -- --ignored` runs it, and fails without them.
+#[test]
+fn tests_that_reach_an_engine_are_ignored() {
+    let fns: Vec<TestFileFn> = test_file_fns()
+        .into_iter()
+        .filter(|f| f.file != "tests/it/tidy.rs")
+        .collect();
+    let reaching: BTreeSet<&str> = fns
+        .iter()
+        .filter(|f| reaches_an_engine(f))
+        .map(|f| f.name.as_str())
+        .collect();
+    assert!(
+        [
+            "golden_cases_give_the_same_results_on_every_engine",
+            "the_store_works_on_postgresql",
+            "every_golden_case_reads_its_tables_through_an_index_on_postgresql",
+        ]
+        .iter()
+        .all(|n| reaching.contains(n)),
+        "the scan finds the engine tests: {reaching:?}"
+    );
+    let offenders: Vec<String> = fns
+        .iter()
+        .filter(|f| f.attributes.contains("#[test]") || f.attributes.contains("#[tokio::test"))
+        .filter(|f| reaches_an_engine(f) && !f.attributes.contains("#[ignore"))
+        .map(|f| format!("{}: {}", f.file, f.name))
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "tests that reach PostgreSQL or MariaDB without #[ignore]: {offenders:?}"
+    );
 }
