@@ -18,8 +18,8 @@ use crate::translate::{Mode, Translators};
 
 #[derive(Args, Debug)]
 pub(super) struct ServeArgs {
-    /// A TOML config file ([server], [warehouse], [store], [auth], [llm]); flags and
-    /// environment variables override it.
+    /// A TOML config file ([server], [warehouse], [store], [auth], [rate_limit], [llm],
+    /// [cache]); flags and environment variables override it.
     #[arg(long, env = "TALLY_CONFIG")]
     config: Option<PathBuf>,
     /// `sqlite://FILE`, `postgres://…` or `mysql://…` (default: the demo warehouse, generated on
