@@ -104,8 +104,8 @@ pub struct SegmentTests {
     pub min_count: Num,
     /// Segments significant, with at least the minimum change and (over several baseline
     /// weeks) outside their own range; a single dimension's segment gives way to a pair in it
-    /// that is named too and carries at least `CONCENTRATED` of its change. Smallest adjusted
-    /// p-value first, at most `MAX_DRIVERS`.
+    /// that is named too and carries at least 80% of its change. Smallest adjusted p-value
+    /// first, at most 5.
     pub significant: Vec<SegmentChange>,
 }
 
