@@ -8,12 +8,21 @@
 //! a single-dimension segment gives way to one of its pairs when that pair carries at least
 //! `CONCENTRATED` of its change (the more specific segment says more). Ties break on the number
 //! of dimensions, then the key, so the same data gives the same ranking.
+//!
+//! Counts are also tested segment by segment against their own baseline (`SegmentTests`), so a
+//! segment that moved far beyond its usual variation is named even when the total did not:
+//! an exact two-sided test that the period and the baseline ranges share one Poisson rate
+//! (`significance.rs`), Holm's correction over every segment tested at a family-wise level of
+//! `SEGMENT_ALPHA`, and a minimum effect (`SEGMENT_MIN_CHANGE` relative and
+//! `SEGMENT_MIN_COUNT` absolute, outside the segment's own range over the baseline's weeks) so
+//! that a large segment's ordinary wobble is never singled out.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::significance::{binomial_two_sided, holm};
 use super::{num, too_few, Num, PeriodOut, QueryResult, SummaryRow};
 use crate::catalog::{Catalog, MetricDef};
 use crate::exec::Rows;
@@ -23,6 +32,13 @@ use crate::plan::{DateRange, ExplainPlan, Over, UnitKey};
 pub const CONCENTRATED: f64 = 0.8;
 /// The most driver segments returned.
 pub const MAX_DRIVERS: usize = 5;
+/// The family-wise level of the segment tests: the chance that any segment of an unchanged
+/// metric is named is at most 1%.
+pub const SEGMENT_ALPHA: f64 = 0.01;
+/// A named segment moved by at least this share of its baseline…
+pub const SEGMENT_MIN_CHANGE: f64 = 0.3;
+/// …and by at least this many (counted things: signups, events, users).
+pub const SEGMENT_MIN_COUNT: f64 = 5.0;
 
 /// One segment of the drivers and its part in the change.
 #[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
@@ -65,8 +81,52 @@ pub struct ExplainInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chance_variation: Option<Num>,
     /// The value lies within `usual_range` or within `chance_variation` of the baseline: the
-    /// change is no larger than the usual variation, so no segment is singled out.
+    /// total's change is no larger than the usual variation, so it is not decomposed (no
+    /// `drivers`); `segment_tests` may still name a segment that moved beyond its own.
     pub within_usual_range: bool,
+    /// Each segment (single and pair) tested against its own baseline. Null when the metric is
+    /// not a count (ratios, sums, averages): their segments are not tested one by one.
+    pub segment_tests: Option<SegmentTests>,
+}
+
+/// How the segments were tested one by one, and those that moved beyond chance.
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+pub struct SegmentTests {
+    /// Segments tested (shown, with a count on the period or the baseline): the family Holm's
+    /// correction is over.
+    pub tested: usize,
+    /// The family-wise level: a segment is significant when its Holm-adjusted p-value is at
+    /// most this.
+    pub alpha: Num,
+    /// The least relative change (of the baseline mean) a named segment has.
+    pub min_change: Num,
+    /// The least absolute change a named segment has.
+    pub min_count: Num,
+    /// Segments significant, with at least the minimum change and (over several baseline
+    /// weeks) outside their own range; a single dimension's segment gives way to a pair in it
+    /// that is named too and carries at least 80% of its change. Smallest adjusted p-value
+    /// first, at most 5.
+    pub significant: Vec<SegmentChange>,
+}
+
+/// One segment whose count moved beyond its own usual variation.
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+pub struct SegmentChange {
+    pub dimensions: BTreeMap<String, Option<String>>,
+    /// The count on the period.
+    pub value: Num,
+    /// The mean over the baseline ranges.
+    pub baseline: Num,
+    /// The lowest and highest count over the baseline ranges (several ranges only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usual_range: Option<(Num, Num)>,
+    /// (value − baseline) / baseline; null when the baseline is 0.
+    pub delta_pct: Option<Num>,
+    /// Two-sided p-value of the exact test that the period and the baseline ranges share one
+    /// Poisson rate (given their sum, the period's count is Binomial(n, 1 / (ranges + 1))).
+    pub p_value: Num,
+    /// `p_value` after Holm's correction over the `tested` segments.
+    pub p_adjusted: Num,
 }
 
 type Key = Vec<Option<String>>;
@@ -231,6 +291,7 @@ pub(super) fn explain(
     // Every segment of every grouping, with its contribution.
     let mut suppressed = 0;
     let mut segments: Vec<(Vec<String>, Key, Driver, f64)> = Vec::new();
+    let mut tested: Vec<Tested> = Vec::new();
     for grouping in &plan.groupings {
         let now_n = values.get(&num_key, &current, grouping);
         let base_n = values.baseline(&num_key, grouping);
@@ -240,6 +301,15 @@ pub(super) fn explain(
                 values.baseline(d, grouping),
             ),
             None => (BTreeMap::new(), BTreeMap::new()),
+        };
+        // Counts are tested segment by segment: each baseline range's count.
+        let weeks_n: Vec<BTreeMap<Key, f64>> = if counts {
+            plan.baseline_ranges
+                .iter()
+                .map(|r| values.get(&num_key, r, grouping))
+                .collect()
+        } else {
+            Vec::new()
         };
         let coverage_now = values.get(&UnitKey::entities(&num_agg), &current, grouping);
         let coverage_base = values.baseline(&UnitKey::entities(&num_agg), grouping);
@@ -261,6 +331,14 @@ pub(super) fn explain(
             }
             let get = |m: &BTreeMap<Key, f64>| m.get(&key).copied().unwrap_or(0.0);
             let (sn1, sn0) = (get(&now_n), get(&base_n));
+            if counts {
+                tested.push(Tested {
+                    grouping: grouping.clone(),
+                    key: key.clone(),
+                    value: sn1,
+                    weeks: weeks_n.iter().map(get).collect(),
+                });
+            }
             let driver = if den_agg.is_some() {
                 let (sd1, sd0) = (get(&now_d), get(&base_d));
                 let (r1_all, r0_all) = (v1.unwrap_or(0.0), v0.unwrap_or(0.0));
@@ -364,11 +442,124 @@ pub(super) fn explain(
             usual_range: usual_range.map(|(lo, hi)| (Num(lo), Num(hi))),
             chance_variation: num(chance),
             within_usual_range,
+            segment_tests: counts.then(|| test_segments(&tested)),
         }),
         suppressed_groups: suppressed,
         truncated: rows.iter().any(|r| r.truncated),
         empty: n1 == 0.0 && n0 == 0.0,
         ..QueryResult::default()
+    }
+}
+
+/// One shown segment of a count metric: its count on the period and on each baseline range.
+struct Tested {
+    grouping: Vec<String>,
+    key: Key,
+    value: f64,
+    weeks: Vec<f64>,
+}
+
+impl Tested {
+    fn baseline(&self) -> f64 {
+        self.weeks.iter().sum::<f64>() / self.weeks.len().max(1) as f64
+    }
+
+    fn change(&self) -> f64 {
+        self.value - self.baseline()
+    }
+
+    /// Whether `self` is a pair holding `parent`'s single segment.
+    fn holds(&self, parent: &Tested) -> bool {
+        self.grouping.len() == 2
+            && parent.grouping.len() == 1
+            && self
+                .grouping
+                .iter()
+                .zip(&self.key)
+                .any(|(d, v)| d == &parent.grouping[0] && v == &parent.key[0])
+    }
+}
+
+/// Every shown segment with a count tested against its own baseline ranges (module docs): the
+/// family is every segment with a count on the period or the baseline.
+fn test_segments(segments: &[Tested]) -> SegmentTests {
+    let family: Vec<&Tested> = segments
+        .iter()
+        .filter(|s| s.value > 0.0 || s.weeks.iter().any(|w| *w > 0.0))
+        .collect();
+    let p_values: Vec<f64> = family
+        .iter()
+        .map(|s| {
+            let x = s.value.round() as u64;
+            let y: u64 = s.weeks.iter().map(|w| w.round() as u64).sum();
+            binomial_two_sided(x + y, x, 1.0 / (s.weeks.len() as f64 + 1.0))
+        })
+        .collect();
+    let adjusted = holm(&p_values);
+    let named: Vec<usize> = (0..family.len())
+        .filter(|&i| {
+            let s = family[i];
+            let (base, change) = (s.baseline(), s.change());
+            let lo = s.weeks.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = s.weeks.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            adjusted[i] <= SEGMENT_ALPHA
+                && change.abs() >= SEGMENT_MIN_COUNT
+                && (base == 0.0 || change.abs() / base >= SEGMENT_MIN_CHANGE)
+                && (s.weeks.len() < 2 || s.value < lo || s.value > hi)
+        })
+        .collect();
+    // A single segment gives way to a named pair in it that carries most of its change.
+    let mut kept: Vec<usize> = named
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let parent = family[i];
+            !named.iter().any(|&j| {
+                let child = family[j];
+                child.holds(parent)
+                    && parent.change() != 0.0
+                    && child.change() / parent.change() >= CONCENTRATED
+            })
+        })
+        .collect();
+    kept.sort_by(|&a, &b| {
+        adjusted[a]
+            .total_cmp(&adjusted[b])
+            .then(p_values[a].total_cmp(&p_values[b]))
+            .then_with(|| family[a].grouping.len().cmp(&family[b].grouping.len()))
+            .then_with(|| family[a].grouping.cmp(&family[b].grouping))
+            .then_with(|| family[a].key.cmp(&family[b].key))
+    });
+    let significant = kept
+        .into_iter()
+        .take(MAX_DRIVERS)
+        .map(|i| {
+            let s = family[i];
+            let base = s.baseline();
+            let lo = s.weeks.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = s.weeks.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            SegmentChange {
+                dimensions: s
+                    .grouping
+                    .iter()
+                    .cloned()
+                    .zip(s.key.iter().cloned())
+                    .collect(),
+                value: Num(s.value),
+                baseline: Num(base),
+                usual_range: (s.weeks.len() > 1).then_some((Num(lo), Num(hi))),
+                delta_pct: num(ratio(s.change(), base)),
+                p_value: Num(p_values[i]),
+                p_adjusted: Num(adjusted[i]),
+            }
+        })
+        .collect();
+    SegmentTests {
+        tested: family.len(),
+        alpha: Num(SEGMENT_ALPHA),
+        min_change: Num(SEGMENT_MIN_CHANGE),
+        min_count: Num(SEGMENT_MIN_COUNT),
+        significant,
     }
 }
 

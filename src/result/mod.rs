@@ -6,8 +6,9 @@
 //! no rows as zero. Ordering ties break on the group key, so the same data gives the same bytes.
 
 mod explain;
+mod significance;
 
-pub use explain::{Driver, ExplainInfo};
+pub use explain::{Driver, ExplainInfo, SegmentChange, SegmentTests};
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};

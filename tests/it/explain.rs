@@ -1,7 +1,9 @@
 //! `explain` on the demo warehouse: the planted Tuesday (acme, 2026-11-17, android +
 //! paid_social signups down about 85%) is found first with its share, checked against counts
 //! written by hand; an unplanted Tuesday gets a different, honest answer; the ranking is
-//! deterministic; a ratio's mix and rate effects add up to each segment's contribution.
+//! deterministic; a ratio's mix and rate effects add up to each segment's contribution. On
+//! demos ending on other days the planted segment is named even when the day's total stays
+//! within its usual variation, and the Tuesday before it names nothing.
 
 use crate::common;
 
@@ -11,9 +13,19 @@ use tally::pipeline::{Engine, Outcome};
 use tally::plan::Clock;
 
 async fn ask(engine: &Engine, dsl: &Value, role: &str, workspace: &str) -> Value {
+    ask_on(engine, dsl, role, workspace, date(TODAY)).await
+}
+
+async fn ask_on(
+    engine: &Engine,
+    dsl: &Value,
+    role: &str,
+    workspace: &str,
+    today: chrono::NaiveDate,
+) -> Value {
     let raw = serde_json::to_vec(dsl).unwrap();
     let (r, _) = engine
-        .run(&raw, role, workspace, &Clock::fixed(date(TODAY)))
+        .run(&raw, role, workspace, &Clock::fixed(today))
         .await
         .expect("the pipeline runs");
     assert_eq!(r.outcome, Outcome::Answered, "{}", r.answer);
@@ -137,4 +149,102 @@ async fn a_ratio_change_within_chance_is_not_decomposed() {
     assert!(r["data"].get("drivers").is_none());
     let answer = r["answer"].as_str().unwrap();
     assert!(answer.contains("points by chance alone"), "{answer}");
+}
+
+/// The demo a user gets on several days (one demo per end date, in different weeks and on
+/// different weekdays): the planted segment is named on its Tuesday every time, whether or not
+/// the day's total left its usual variation, and the Tuesday a week before names nothing.
+#[tokio::test]
+async fn the_planted_segment_is_named_on_demos_ending_on_other_days() {
+    // (end date, its planted Tuesday: the latest on or before the end date less two days).
+    // The generator seeds each day by its place in the history, so demos whose end dates share
+    // a weekday have the same counts: one end date per weekday covers every demo `tally demo`
+    // builds at the default seed and scale.
+    let demos = [
+        // `tally demo` on 2026-12-01: the issue's case, the day's total within its usual range.
+        ("2026-11-30", "2026-11-24"), // Mon
+        ("2026-09-15", "2026-09-08"), // Tue
+        ("2027-01-20", "2027-01-12"), // Wed
+        ("2026-10-08", "2026-10-06"), // Thu
+        ("2026-08-14", "2026-08-11"), // Fri
+        ("2027-02-27", "2027-02-23"), // Sat
+        ("2026-11-22", "2026-11-17"), // Sun
+    ];
+    let planted_segment = json!({"acquisition_channel": "paid_social", "device": "android"});
+    let mut within_usual = 0;
+    for (end, planted) in demos {
+        let end = date(end);
+        let e = common::engine_on(&common::signups_db_ending(end).await).await;
+        let today = end.succ_opt().unwrap();
+        let explain = |day: &str| json!({"kind":"explain","metric":"signups","period":{"date":day},"baseline":"same_weekday_avg_4w"});
+
+        let r = ask_on(&e, &explain(planted), "analyst", "acme", today).await;
+        let info = &r["data"]["explain"];
+        let tests = &info["segment_tests"];
+        let first = &tests["significant"][0];
+        assert_eq!(first["dimensions"], planted_segment, "{end}: {tests}");
+        let (value, baseline) = (
+            first["value"].as_f64().unwrap(),
+            first["baseline"].as_f64().unwrap(),
+        );
+        assert!(value < 0.3 * baseline, "{end}: {first}");
+        assert!(
+            first["p_adjusted"].as_f64().unwrap() <= 0.01,
+            "{end}: {first}"
+        );
+        let answer = r["answer"].as_str().unwrap();
+        let day = tally::answer::format::day(date(planted));
+        assert!(answer.contains(&format!("on {day}")), "{end}: {answer}");
+        assert!(
+            answer.contains("paid_social · android (acquisition_channel · device)"),
+            "{end}: {answer}"
+        );
+        if info["within_usual_range"] == json!(true) {
+            within_usual += 1;
+            assert!(
+                answer.contains("The total is within its usual variation"),
+                "{end}: {answer}"
+            );
+            assert!(
+                answer.contains("moved well beyond its own"),
+                "{end}: {answer}"
+            );
+        }
+        eprintln!(
+            "demo to {end}: {planted} total {} against {}, within usual range {}; \
+             android · paid_social {value} against {baseline} (p adjusted {}) of {} tested",
+            r["data"]["summary"][0]["value"],
+            r["data"]["summary"][0]["previous"],
+            info["within_usual_range"],
+            first["p_adjusted"],
+            tests["tested"],
+        );
+
+        let unplanted = (date(planted) - chrono::Days::new(7)).to_string();
+        let r = ask_on(&e, &explain(&unplanted), "analyst", "acme", today).await;
+        let answer = r["answer"].as_str().unwrap();
+        assert_eq!(
+            r["data"]["explain"]["segment_tests"]["significant"],
+            json!([]),
+            "{end}, {unplanted}: {answer}"
+        );
+        assert!(
+            r["data"].get("drivers").is_none(),
+            "{end}, {unplanted}: {answer}"
+        );
+        assert!(
+            !answer.contains("paid_social"),
+            "{end}, {unplanted}: {answer}"
+        );
+        assert!(
+            answer.contains("no segment is singled out"),
+            "{end}, {unplanted}: {answer}"
+        );
+    }
+    // The case the issue reported is among them: a total within its usual range that hides
+    // the planted segment.
+    assert!(
+        within_usual >= 1,
+        "no demo had the planted day's total within its usual range"
+    );
 }

@@ -39,10 +39,97 @@ pub async fn demo_db() -> PathBuf {
     .clone()
 }
 
+/// The signups of the Metrica demo with data to `end_date` (seed 42, scale 1): its
+/// `user_profiles` table alone, row for row the full demo's (each table draws from its own
+/// random stream), generated if absent under target/tally-test-data. For tests that need the
+/// demo as a user gets it on another day (the planted signup drop moves with the end date)
+/// without writing a full warehouse per day.
+pub async fn signups_db_ending(end_date: NaiveDate) -> PathBuf {
+    let full = examples::metrica();
+    let signups = Example {
+        name: "metrica-signups",
+        generator: demo::Generator {
+            tables: || vec![(examples::metrica().generator.tables)().remove(0)],
+            generate: |opts, sink| {
+                (examples::metrica().generator.generate)(
+                    opts,
+                    &mut OnlyTable::new(sink, "user_profiles"),
+                )
+            },
+            workspaces: full.generator.workspaces,
+        },
+        ..full
+    };
+    generated_db(
+        signups,
+        include_str!("../../../examples/metrica/generate.rs"),
+        end_date,
+    )
+    .await
+}
+
+/// A row sink passing on one table and dropping the others.
+struct OnlyTable<'a> {
+    inner: &'a mut dyn demo::RowSink,
+    table: &'static str,
+    passing: bool,
+}
+
+impl<'a> OnlyTable<'a> {
+    fn new(inner: &'a mut dyn demo::RowSink, table: &'static str) -> Self {
+        OnlyTable {
+            inner,
+            table,
+            passing: false,
+        }
+    }
+}
+
+impl demo::RowSink for OnlyTable<'_> {
+    fn begin_table(&mut self, def: &demo::TableDef) -> Result<(), demo::DemoError> {
+        self.passing = def.name == self.table;
+        if self.passing {
+            self.inner.begin_table(def)?;
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, cells: Vec<demo::Cell>) -> Result<(), demo::DemoError> {
+        if self.passing {
+            self.inner.row(cells)?;
+        }
+        Ok(())
+    }
+
+    fn end_table(&mut self) -> Result<(), demo::DemoError> {
+        if self.passing {
+            self.inner.end_table()?;
+        }
+        Ok(())
+    }
+}
+
+/// The pipeline on the default catalog and a warehouse file.
+pub async fn engine_on(db: &std::path::Path) -> Engine {
+    let warehouse = Warehouse::open(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open the demo warehouse");
+    Engine::new(
+        Arc::new(Catalog::embedded_default()),
+        warehouse,
+        Limits::default(),
+    )
+}
+
 /// `example`'s demo warehouse under target/tally-test-data (seed 42, data to 2026-11-22,
 /// scale 1), generated if absent. Keyed by the generator's `source`, so a changed generator
 /// never reuses stale data.
 async fn example_db(example: Example, source: &str) -> PathBuf {
+    generated_db(example, source, date(END_DATE)).await
+}
+
+/// `example`'s demo warehouse with data to `end_date` (seed 42, scale 1), generated if absent.
+async fn generated_db(example: Example, source: &str, end_date: NaiveDate) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join("tally-test-data");
@@ -52,14 +139,17 @@ async fn example_db(example: Example, source: &str) -> PathBuf {
     });
     let name = example.name;
     let path = dir.join(format!(
-        "{name}-seed{SEED}-{END_DATE}-{fingerprint:016x}.db"
+        "{name}-seed{SEED}-{end_date}-{fingerprint:016x}.db"
     ));
     if !path.is_file() {
         // Another test binary may be building it too: write privately, then rename atomically.
-        let private = dir.join(format!("building-{name}-{}.db", std::process::id()));
+        let private = dir.join(format!(
+            "building-{name}-{end_date}-{}.db",
+            std::process::id()
+        ));
         let opts = DemoOptions {
             seed: SEED,
-            end_date: date(END_DATE),
+            end_date,
             scale: 1.0,
         };
         demo::write_sqlite(&private, &example.generator, &opts, &mut |_, _| {})
