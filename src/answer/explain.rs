@@ -7,8 +7,7 @@ use serde_json::{json, Value};
 use super::change::{change, Direction};
 use super::format;
 use super::{
-    fmt_value, join_and, label, metric_format, period_text, scoped, sources, withheld_sentence,
-    Answer,
+    caveats, fmt_value, join_and, label, metric_format, period_text, scoped, sources, Answer,
 };
 use crate::catalog::{Catalog, Format};
 use crate::plan::ExplainPlan;
@@ -199,12 +198,7 @@ pub(super) fn answer(
             }
         }
     }
-    withheld_sentence(result, min_group_size, &mut sentences);
-    if result.truncated {
-        sentences.push(
-            "Some rows were cut at the row limit, so these numbers may be incomplete.".into(),
-        );
-    }
+    caveats(result, min_group_size, &mut sentences);
     let chart = if result.drivers.is_empty() {
         moved_chart(result)
     } else {

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::change::change;
 use super::format;
-use super::{compare_phrase, join_and, period_text, scoped, withheld_sentence, Answer, Source};
+use super::{caveats, compare_phrase, join_and, period_text, scoped, Answer, Source};
 use crate::catalog::{Catalog, Format};
 use crate::plan::FunnelPlan;
 use crate::result::{FunnelStep, Num, QueryResult};
@@ -112,12 +112,7 @@ pub(super) fn answer(
                 }
             ));
         }
-        withheld_sentence(result, min_group_size, &mut sentences);
-        if result.truncated {
-            sentences.push(
-                "Some rows were cut at the row limit, so these numbers may be incomplete.".into(),
-            );
-        }
+        caveats(result, min_group_size, &mut sentences);
     }
     Answer {
         text: sentences.join(" "),

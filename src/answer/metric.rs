@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 
 use super::format;
 use super::{
-    compare_phrase, fmt_value, join_and, label, metric_change, period_text, scoped, sources,
-    withheld_sentence, Answer,
+    caveats, compare_phrase, fmt_value, join_and, label, metric_change, period_text, scoped,
+    sources, Answer,
 };
 use crate::catalog::{plural, AggFunc, Catalog, MetricDef, TimeBasis};
 use crate::plan::{Asked, MetricPlan};
@@ -142,12 +142,7 @@ pub(super) fn answer(
                 ));
             }
         }
-        withheld_sentence(result, min_group_size, &mut sentences);
-        if result.truncated {
-            sentences.push(
-                "Some rows were cut at the row limit, so these numbers may be incomplete.".into(),
-            );
-        }
+        caveats(result, min_group_size, &mut sentences);
     }
     Answer {
         text: sentences.join(" "),

@@ -189,8 +189,9 @@ fn sources(catalog: &Catalog, metrics: &[String]) -> Vec<Source> {
         .collect()
 }
 
-/// Says how many rows were withheld for covering too few entities, when any were.
-fn withheld_sentence(result: &QueryResult, min_group_size: u32, sentences: &mut Vec<String>) {
+/// What the numbers leave out, when they leave anything out: rows withheld for covering too
+/// few entities, and rows cut at the row limit.
+fn caveats(result: &QueryResult, min_group_size: u32, sentences: &mut Vec<String>) {
     let n = result.suppressed_groups;
     if n > 0 {
         sentences.push(format!(
@@ -198,6 +199,11 @@ fn withheld_sentence(result: &QueryResult, min_group_size: u32, sentences: &mut 
             if n == 1 { "row is" } else { "rows are" },
             if n == 1 { "it covers" } else { "each covers" },
         ));
+    }
+    if result.truncated {
+        sentences.push(
+            "Some rows were cut at the row limit, so these numbers may be incomplete.".into(),
+        );
     }
 }
 

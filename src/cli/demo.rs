@@ -38,10 +38,9 @@ pub(super) struct DemoArgs {
     store: StoreArgs,
 }
 
+/// What demo data to generate: the same flags for `gen-demo` and `load-demo`.
 #[derive(Args, Debug)]
-pub(super) struct GenDemoArgs {
-    #[arg(long)]
-    out: PathBuf,
+pub(super) struct DataArgs {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Last day of data (default: yesterday, UTC).
@@ -52,19 +51,37 @@ pub(super) struct GenDemoArgs {
     scale: f64,
 }
 
+impl DataArgs {
+    /// The generator's options: data to `--end-date`, or to yesterday (UTC).
+    fn options(&self) -> Result<DemoOptions, Failure> {
+        let opts = DemoOptions {
+            seed: self.seed,
+            end_date: self
+                .end_date
+                .unwrap_or_else(|| Clock::system().today() - Days::new(1)),
+            scale: self.scale,
+        };
+        opts.validate()
+            .map_err(|e| Failure::usage(e.code(), e.to_string()))?;
+        Ok(opts)
+    }
+}
+
+#[derive(Args, Debug)]
+pub(super) struct GenDemoArgs {
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
 #[derive(Args, Debug)]
 pub(super) struct LoadDemoArgs {
     /// `postgres://USER@HOST:PORT/DB` or `mysql://USER@HOST:PORT/DB`.
     #[arg(long)]
     warehouse: String,
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Last day of data (default: yesterday, UTC).
-    #[arg(long)]
-    end_date: Option<NaiveDate>,
-    /// Volume multiplier (1 = default size).
-    #[arg(long, default_value_t = 1.0)]
-    scale: f64,
+    #[command(flatten)]
+    data: DataArgs,
     /// Drop and recreate the demo's tables without asking.
     #[arg(long)]
     yes: bool,
@@ -255,10 +272,10 @@ fn show_done(report: &demo::GenerateReport, started: std::time::Instant) {
 
 pub(super) async fn gen_demo(catalog: &Catalog, a: GenDemoArgs) -> Result<i32, Failure> {
     let example = generator_example(catalog)?;
-    let opts = demo_options(a.seed, a.end_date, a.scale)?;
+    let opts = a.data.options()?;
     eprintln!(
         "generating {} demo data (seed {}, end {}, scale {})",
-        example.name, a.seed, opts.end_date, a.scale
+        example.name, opts.seed, opts.end_date, opts.scale
     );
     write_demo(&a.out, &example, &opts).await?;
     say!("{}", a.out.display());
@@ -276,7 +293,7 @@ pub(super) async fn load_demo(catalog: &Catalog, a: LoadDemoArgs) -> Result<i32,
             "--warehouse must be postgres://… or mysql://… (for SQLite use gen-demo --out FILE)",
         ));
     }
-    let opts = demo_options(a.seed, a.end_date, a.scale)?;
+    let opts = a.data.options()?;
     let tables: Vec<&str> = (example.generator.tables)()
         .iter()
         .map(|def| def.name)
@@ -287,7 +304,7 @@ pub(super) async fn load_demo(catalog: &Catalog, a: LoadDemoArgs) -> Result<i32,
     }
     eprintln!(
         "loading {} demo data (seed {}, end {}, scale {})",
-        example.name, a.seed, opts.end_date, a.scale
+        example.name, opts.seed, opts.end_date, opts.scale
     );
     let started = std::time::Instant::now();
     let report = demo::load_demo(&a.warehouse, &example.generator, &opts, &mut show_progress)
@@ -311,23 +328,6 @@ fn generator_example(catalog: &Catalog) -> Result<Example, Failure> {
             format!("catalog `{}` has no demo generator", catalog.name),
         )
     })
-}
-
-/// The generator's options from the flags: data to `end_date`, or to yesterday (UTC).
-fn demo_options(
-    seed: u64,
-    end_date: Option<NaiveDate>,
-    scale: f64,
-) -> Result<DemoOptions, Failure> {
-    let end = end_date.unwrap_or_else(|| Clock::system().today() - Days::new(1));
-    let opts = DemoOptions {
-        seed,
-        end_date: end,
-        scale,
-    };
-    opts.validate()
-        .map_err(|e| Failure::usage(e.code(), e.to_string()))?;
-    Ok(opts)
 }
 
 /// Asks on the terminal whether `tables` may be dropped and recreated (`y` or `yes`); without

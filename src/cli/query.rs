@@ -364,29 +364,32 @@ fn print_response(r: &Response, print: Print, role: &str, workspace: &str) {
         say!("  - {d}");
     }
     if let Some(data) = &r.data {
-        if !data.summary.is_empty() {
-            say!(
-                "\nsummary: {}",
-                serde_json::to_string(&data.summary).unwrap_or_default()
-            );
-        }
-        if !data.breakdown.is_empty() {
-            say!(
-                "breakdown: {}",
-                serde_json::to_string(&data.breakdown).unwrap_or_default()
-            );
-        }
-        if !data.timeseries.is_empty() {
-            say!(
-                "timeseries: {}",
-                serde_json::to_string(&data.timeseries).unwrap_or_default()
-            );
-        }
-        if !data.rows.is_empty() {
-            say!(
-                "rows: {}",
-                serde_json::to_string(&data.rows).unwrap_or_default()
-            );
+        let sections = [
+            (
+                "\nsummary",
+                data.summary.is_empty(),
+                serde_json::to_string(&data.summary),
+            ),
+            (
+                "breakdown",
+                data.breakdown.is_empty(),
+                serde_json::to_string(&data.breakdown),
+            ),
+            (
+                "timeseries",
+                data.timeseries.is_empty(),
+                serde_json::to_string(&data.timeseries),
+            ),
+            (
+                "rows",
+                data.rows.is_empty(),
+                serde_json::to_string(&data.rows),
+            ),
+        ];
+        for (name, empty, json) in sections {
+            if !empty {
+                say!("{name}: {}", json.unwrap_or_default());
+            }
         }
     }
     if let Some(q) = &r.executed_dsl {
