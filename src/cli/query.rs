@@ -346,6 +346,15 @@ impl Print {
         }
     }
 }
+/// One section of a response's data as a JSON line, unless it is empty.
+fn section(name: &str, items: &[impl serde::Serialize]) {
+    if !items.is_empty() {
+        say!(
+            "{name}: {}",
+            serde_json::to_string(items).unwrap_or_default()
+        );
+    }
+}
 
 fn print_response(r: &Response, print: Print, role: &str, workspace: &str) {
     if print == Print::Json {
@@ -364,33 +373,10 @@ fn print_response(r: &Response, print: Print, role: &str, workspace: &str) {
         say!("  - {d}");
     }
     if let Some(data) = &r.data {
-        let sections = [
-            (
-                "\nsummary",
-                data.summary.is_empty(),
-                serde_json::to_string(&data.summary),
-            ),
-            (
-                "breakdown",
-                data.breakdown.is_empty(),
-                serde_json::to_string(&data.breakdown),
-            ),
-            (
-                "timeseries",
-                data.timeseries.is_empty(),
-                serde_json::to_string(&data.timeseries),
-            ),
-            (
-                "rows",
-                data.rows.is_empty(),
-                serde_json::to_string(&data.rows),
-            ),
-        ];
-        for (name, empty, json) in sections {
-            if !empty {
-                say!("{name}: {}", json.unwrap_or_default());
-            }
-        }
+        section("\nsummary", &data.summary);
+        section("breakdown", &data.breakdown);
+        section("timeseries", &data.timeseries);
+        section("rows", &data.rows);
     }
     if let Some(q) = &r.executed_dsl {
         say!(

@@ -7,7 +7,7 @@ use super::{
     Asked, DateRange, ExplainPlan, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody,
     ResolvedPeriod, Unit,
 };
-use crate::dsl::{FieldFilter, Filter};
+use crate::dsl::{FieldFilter, Filter, FilterOp, FilterValue};
 
 impl std::fmt::Display for DateRange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46,17 +46,16 @@ fn period(p: &ResolvedPeriod) -> String {
     s
 }
 
+/// `name op [values]`, for a query filter and a list's field filter alike.
+fn condition(name: &str, op: FilterOp, values: &[FilterValue]) -> String {
+    let values = serde_json::to_string(values).unwrap_or_default();
+    format!("{name} {} {values}", op.as_str())
+}
+
 fn filters(fs: &[Filter]) -> String {
     let each: Vec<String> = fs
         .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}",
-                f.dimension.as_str(),
-                f.op.as_str(),
-                serde_json::to_string(&f.values).unwrap_or_default()
-            )
-        })
+        .map(|f| condition(f.dimension.as_str(), f.op, &f.values))
         .collect();
     format!("[{}]", each.join(", "))
 }
@@ -64,14 +63,7 @@ fn filters(fs: &[Filter]) -> String {
 fn field_filters(fs: &[FieldFilter]) -> String {
     let each: Vec<String> = fs
         .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}",
-                f.field.as_str(),
-                f.op.as_str(),
-                serde_json::to_string(&f.values).unwrap_or_default()
-            )
-        })
+        .map(|f| condition(f.field.as_str(), f.op, &f.values))
         .collect();
     format!("[{}]", each.join(", "))
 }

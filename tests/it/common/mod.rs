@@ -162,15 +162,7 @@ async fn generated_db(example: Example, source: &str, end_date: NaiveDate) -> Pa
 }
 
 pub async fn engine() -> Engine {
-    let db = demo_db().await;
-    let warehouse = Warehouse::open(&format!("sqlite://{}", db.display()))
-        .await
-        .expect("open the demo warehouse");
-    Engine::new(
-        Arc::new(Catalog::embedded_default()),
-        warehouse,
-        Limits::default(),
-    )
+    engine_on(&demo_db().await).await
 }
 
 /// What the CLI shows an LLM for the default catalog: the default example's few-shot examples
