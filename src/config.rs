@@ -31,6 +31,10 @@
 //! ttl_secs = 60
 //! max_mb = 64
 //!
+//! [rollups]        # optional: answer from `tally rollup build`'s store where exact
+//! path = "/var/lib/tally/rollups.db"
+//! rebuild_every_secs = 3600
+//!
 //! [llm]            # optional; the key comes from TALLY_LLM_API_KEY or OPENAI_API_KEY
 //! base_url = "https://api.openai.com/v1"
 //! model = "gpt-4o-mini"
@@ -65,6 +69,19 @@ pub struct Config {
     /// The result cache (default: 60 s, 64 MB).
     #[serde(default)]
     pub cache: CacheSection,
+    /// A rollup store to answer from, and how often the server refreshes it.
+    #[serde(default)]
+    pub rollups: RollupsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollupsSection {
+    /// The store file `tally rollup build` made (default: none).
+    pub path: Option<std::path::PathBuf>,
+    /// Build the rollups incrementally this often, in seconds, while serving (default: never;
+    /// the store is only read, and its state read again every 60 s).
+    pub rebuild_every_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -25,6 +25,7 @@ pub mod inspect;
 pub mod pipeline;
 pub mod plan;
 pub mod result;
+pub mod rollup;
 pub mod server;
 pub mod sql;
 pub mod store;

@@ -17,6 +17,7 @@ use crate::dsl::Query;
 use crate::exec::{ExecError, Limits, ResultCache, Rows, Warehouse};
 use crate::plan::{self, Clock, Plan, WorkspaceId};
 use crate::result::{self, QueryResult};
+use crate::rollup::{self, Rollups};
 use crate::sql::{self, CompileError, Dialect, Statement};
 use crate::translate::rules::Rules;
 use crate::translate::{
@@ -79,6 +80,10 @@ pub struct Response {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub sources: Vec<Source>,
+    /// What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`
+    /// (only for answered queries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     pub catalog_version: String,
     /// Every statement's rows came from the result cache (no warehouse time; at most the
     /// cache's time to live old).
@@ -219,6 +224,8 @@ pub struct Engine {
     /// A multi-tenant catalog's `values = "discover"`: an engine per workspace whose catalog
     /// holds that workspace's values (`None`: every workspace uses `catalog`).
     views: Option<moka::future::Cache<String, Arc<Engine>>>,
+    /// The rollup store, when one is set up: units it serves exactly are read from it.
+    rollups: Option<Arc<Rollups>>,
 }
 
 /// How long a workspace's discovered values are kept before they are read again.
@@ -258,6 +265,7 @@ impl Engine {
             limits,
             cache: None,
             views: None,
+            rollups: None,
         }
     }
 
@@ -286,6 +294,17 @@ impl Engine {
     pub fn with_limits(mut self, limits: Limits) -> Engine {
         self.limits = limits;
         self
+    }
+
+    /// Answers the units a built rollup serves from `rollups` (`None`: the warehouse only).
+    pub fn with_rollups(mut self, rollups: Option<Arc<Rollups>>) -> Engine {
+        self.rollups = rollups;
+        self
+    }
+
+    /// The rollup store, if one is set up.
+    pub fn rollups(&self) -> Option<&Arc<Rollups>> {
+        self.rollups.as_ref()
     }
 
     /// Keeps statement results for repeated questions (`None`: every question runs).
@@ -379,6 +398,7 @@ impl Engine {
             limits: self.limits,
             cache: self.cache.clone(),
             views: None,
+            rollups: self.rollups.clone(),
         }
     }
 
@@ -553,6 +573,7 @@ fn base(catalog: &Catalog, outcome: Outcome, answer: String) -> Response {
         repairs: Vec::new(),
         note: None,
         sources: Vec::new(),
+        source: None,
         cached: false,
         catalog_version: catalog.version.clone(),
         timings_ms: Timings::default(),
@@ -612,7 +633,7 @@ impl Engine {
         let t = Instant::now();
         let workspace = WorkspaceId::parse(workspace).and_then(|w| plan::plan(&checked, &w, clock));
         timings.plan = ms(t);
-        let plan = match workspace {
+        let mut plan = match workspace {
             Ok(p) => p,
             Err(e) => {
                 let mut r = rejection_response(
@@ -628,22 +649,16 @@ impl Engine {
             }
         };
 
+        if let Some(r) = &self.rollups {
+            rollup::route(&mut plan, &r.built());
+        }
+
         let t = Instant::now();
         let statements = sql::compile(&plan, self.warehouse.dialect())?;
         timings.compile = ms(t);
 
         let t = Instant::now();
-        let (rows, cached) = match &self.cache {
-            Some(cache) => {
-                cache
-                    .run_all(&self.warehouse, &statements, &self.limits)
-                    .await?
-            }
-            None => (
-                self.warehouse.run_all(&statements, &self.limits).await?,
-                false,
-            ),
-        };
+        let (rows, cached) = self.execute(&statements).await?;
         timings.execute = ms(t);
         progress(Stage::Executed {
             statements: statements.len(),
@@ -665,6 +680,7 @@ impl Engine {
         response.sources = answer.sources;
         response.repairs = checked.repairs().to_vec();
         response.cached = cached;
+        response.source = Some(rollup::source(&statements));
         timings.total = ms(started);
         response.timings_ms = timings;
 
@@ -673,6 +689,49 @@ impl Engine {
         trace.rows = rows;
         trace.result = Some(result);
         Ok((response, trace))
+    }
+}
+
+impl Engine {
+    /// Runs each statement where it reads from (the warehouse, or the rollup store), through the
+    /// result cache when there is one; says whether every one was cached. Rows come back in
+    /// statement order.
+    async fn execute(&self, statements: &[Statement]) -> Result<(Vec<Rows>, bool), ExecError> {
+        let mut rows: Vec<Option<Rows>> = vec![None; statements.len()];
+        let mut all_cached = self.cache.is_some();
+        let stored = |s: &Statement| s.rollup.is_some();
+        let targets = [
+            (false, &self.warehouse),
+            (
+                true,
+                self.rollups.as_ref().map_or(&self.warehouse, |r| r.store()),
+            ),
+        ];
+        for (on_store, warehouse) in targets {
+            let (at, these): (Vec<usize>, Vec<Statement>) = statements
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| stored(s) == on_store)
+                .map(|(i, s)| (i, s.clone()))
+                .unzip();
+            if these.is_empty() {
+                continue;
+            }
+            let (got, cached) = match &self.cache {
+                Some(cache) => cache.run_all(warehouse, &these, &self.limits).await?,
+                None => (warehouse.run_all(&these, &self.limits).await?, false),
+            };
+            all_cached &= cached;
+            for (i, r) in at.into_iter().zip(got) {
+                rows[i] = Some(r);
+            }
+        }
+        Ok((
+            rows.into_iter()
+                .map(|r| r.expect("every statement ran"))
+                .collect(),
+            all_cached,
+        ))
     }
 }
 

@@ -150,20 +150,125 @@ pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
     let funnels = load_funnels(&l, &raw, &tables, &metrics)?;
     let roles = load_roles(&l, &raw, &metrics, &dimensions)?;
 
-    Ok(Catalog {
-        name: raw.catalog.name,
-        version: raw.catalog.version,
-        description: raw.catalog.description,
-        example_questions: raw.catalog.example_questions,
+    let mut catalog = Catalog {
+        name: raw.catalog.name.clone(),
+        version: raw.catalog.version.clone(),
+        description: raw.catalog.description.clone(),
+        example_questions: raw.catalog.example_questions.clone(),
         tables,
         dimensions,
         entities,
         metrics,
         funnels,
         roles,
+        rollups: BTreeMap::new(),
         tenancy,
         reach,
-    })
+    };
+    catalog.rollups = load_rollups(&l, &raw, &catalog)?;
+    Ok(catalog)
+}
+
+/// `[rollups.NAME]`: what each keeps follows from the metrics it is built for, which must be
+/// counts or distinct counts (sums would be re-added in another order, not provably the same)
+/// on its table and one time column, counting at most one distinct column between them.
+fn load_rollups(
+    l: &Loader,
+    raw: &RawCatalog,
+    catalog: &Catalog,
+) -> Result<BTreeMap<String, Rollup>, CatalogError> {
+    let mut rollups = BTreeMap::new();
+    for (name, r) in &raw.rollups {
+        let key = format!("rollups.{name}");
+        l.ident(&key, name)?;
+        if !catalog.tables.contains_key(&r.table) {
+            return Err(l.err(
+                format!("{key}.table"),
+                format!("unknown table `{}`", r.table),
+            ));
+        }
+        if r.metrics.is_empty() {
+            return Err(l.err(format!("{key}.metrics"), "name at least one metric"));
+        }
+        let mut time: Option<String> = None;
+        let mut entity: Option<String> = None;
+        let mut columns: Vec<String> = Vec::new();
+        for m in &r.metrics {
+            if !catalog.metrics.contains_key(m) {
+                return Err(l.err(format!("{key}.metrics"), format!("unknown metric `{m}`")));
+            }
+            for (agg_name, agg) in catalog.aggregates_of(m) {
+                let bad = |why: &str| {
+                    l.err(
+                        format!("{key}.metrics"),
+                        format!("`{m}` cannot be rolled up: its aggregate `{agg_name}` {why}"),
+                    )
+                };
+                if agg.table != r.table {
+                    return Err(bad(&format!("reads `{}`, not `{}`", agg.table, r.table)));
+                }
+                let TimeBasis::Column(t) = &agg.time else {
+                    return Err(bad("is a snapshot"));
+                };
+                if time.get_or_insert_with(|| t.clone()) != t {
+                    return Err(bad(
+                        "uses another time column than the rollup's other metrics",
+                    ));
+                }
+                match &agg.func {
+                    AggFunc::Count => {}
+                    AggFunc::CountDistinct(c) | AggFunc::ActiveUsers { column: c, .. } => {
+                        if entity.get_or_insert_with(|| c.clone()) != c {
+                            return Err(bad(
+                                "counts another distinct column than the rollup's other metrics",
+                            ));
+                        }
+                    }
+                    AggFunc::Sum(_) | AggFunc::Avg(_) | AggFunc::Median(_) => {
+                        return Err(bad("is not a count or distinct count"))
+                    }
+                }
+                for (c, _) in &agg.filters {
+                    if !columns.contains(c) {
+                        columns.push(c.clone());
+                    }
+                }
+            }
+        }
+        for d in &r.dimensions {
+            let Some(dim) = catalog.dimensions.get(d) else {
+                return Err(l.err(
+                    format!("{key}.dimensions"),
+                    format!("unknown dimension `{d}`"),
+                ));
+            };
+            if dim.ty != ValueType::String {
+                return Err(l.err(
+                    format!("{key}.dimensions"),
+                    format!("`{d}` is not a text dimension"),
+                ));
+            }
+            if catalog.reach(&r.table, d).is_none() {
+                return Err(l.err(
+                    format!("{key}.dimensions"),
+                    format!("`{d}` does not apply to `{}`", r.table),
+                ));
+            }
+        }
+        columns.sort();
+        rollups.insert(
+            name.clone(),
+            Rollup {
+                name: name.clone(),
+                table: r.table.clone(),
+                time: time.expect("at least one aggregate"),
+                dimensions: r.dimensions.clone(),
+                columns,
+                entity,
+            },
+        );
+    }
+    Ok(rollups)
 }
 
 fn load_tables(l: &Loader, raw: &RawCatalog) -> Result<BTreeMap<String, Table>, CatalogError> {

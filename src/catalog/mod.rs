@@ -34,6 +34,8 @@ pub struct Catalog {
     pub metrics: BTreeMap<String, Metric>,
     pub funnels: BTreeMap<String, Funnel>,
     pub roles: BTreeMap<String, Arc<Role>>,
+    /// Pre-aggregations (`[rollups.NAME]`), by name.
+    pub rollups: BTreeMap<String, Rollup>,
     pub tenancy: Tenancy,
     /// (table, dimension) → where the dimension's column is reached from that table.
     pub(crate) reach: BTreeMap<(String, String), Reach>,
@@ -237,6 +239,52 @@ pub enum MetricDef {
     Derived {
         expr: Expr,
     },
+}
+
+/// A pre-aggregation of one table by day: what it keeps, so that the planner can tell which
+/// units it answers exactly (`rollup::serves`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollup {
+    pub name: String,
+    pub table: String,
+    /// The table's time column the days are taken from.
+    pub time: String,
+    /// Dimensions kept (text values).
+    pub dimensions: Vec<String>,
+    /// Columns of the table kept for the metrics' `where` conditions.
+    pub columns: Vec<String>,
+    /// The column whose distinct values are kept, for distinct counts.
+    pub entity: Option<String>,
+}
+
+impl Rollup {
+    /// The rollup table's workspace column.
+    pub const WORKSPACE: &'static str = "tally_workspace";
+    /// The rollup table's row count column (the rows of the day and key it stands for).
+    pub const ROWS: &'static str = "tally_rows";
+
+    /// The table's name in the rollup store. Its time, `where` and entity columns keep the
+    /// source table's names; dimensions are [`Rollup::dimension_column`].
+    pub fn source(&self) -> String {
+        format!("tally_rollup_{}", self.name)
+    }
+
+    /// The rollup table's column holding dimension `d`.
+    pub fn dimension_column(d: &str) -> String {
+        format!("dim_{d}")
+    }
+
+    /// What the rollup holds, as text: a built rollup whose definition differs is not used.
+    pub fn definition(&self) -> String {
+        format!(
+            "table={};time={};dimensions={};columns={};entity={}",
+            self.table,
+            self.time,
+            self.dimensions.join(","),
+            self.columns.join(","),
+            self.entity.as_deref().unwrap_or("")
+        )
+    }
 }
 
 /// One aggregate over one table: the unit that becomes SQL.

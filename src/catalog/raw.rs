@@ -25,6 +25,25 @@ pub(crate) struct RawCatalog {
     pub funnels: BTreeMap<String, RawFunnel>,
     #[serde(default)]
     pub roles: BTreeMap<String, RawRole>,
+    /// Pre-aggregations Tally builds (`tally rollup build`) and answers from when the answer is
+    /// provably the same as the raw table's.
+    #[serde(default)]
+    pub rollups: BTreeMap<String, RawRollup>,
+}
+
+/// A rollup: one row per workspace, day and value of its dimensions (and entity, when a metric
+/// it serves counts distinct entities), with the row count. Reference: dsl-spec/catalog.md.
+#[derive(Deserialize, JsonSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRollup {
+    /// The table it aggregates.
+    pub table: String,
+    /// The metrics it is built for: counts and distinct counts of the table (their `where`
+    /// columns are kept; a distinct count keeps its column).
+    pub metrics: Vec<String>,
+    /// Dimensions kept, for group-bys and filters (text dimensions reachable from the table).
+    #[serde(default)]
+    pub dimensions: Vec<String>,
 }
 
 #[derive(Deserialize, JsonSchema, Debug)]

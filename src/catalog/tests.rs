@@ -107,3 +107,38 @@ fn plurals() {
     assert_eq!(plural("acquisition_channel"), "acquisition channels");
     assert_eq!(plural("day"), "days");
 }
+
+#[test]
+fn rollups_keep_what_their_metrics_need_and_refuse_what_they_cannot_keep_exactly() {
+    let c = Catalog::embedded_default();
+    let r = &c.rollups["daily_segment_users"];
+    assert_eq!(r.table, "events");
+    assert_eq!(r.time, "ts");
+    assert_eq!(r.entity.as_deref(), Some("user_id"));
+    assert_eq!(r.columns, ["event_name"]);
+    assert_eq!(c.rollups["daily_users"].columns, Vec::<String>::new());
+    assert_eq!(c.rollups["daily_events"].entity, None);
+
+    let text = crate::examples::metrica().catalog_toml;
+    let with = |extra: &str| format!("{text}\n{extra}");
+    let e = Catalog::from_toml(
+        &with("[rollups.bad]\ntable = \"sessions\"\nmetrics = [\"avg_session_minutes\"]\n"),
+        "m.toml",
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "rollups.bad.metrics");
+    assert!(e.message.contains("not a count or distinct count"), "{e}");
+    let e = Catalog::from_toml(
+        &with("[rollups.bad]\ntable = \"events\"\nmetrics = [\"sessions\"]\n"),
+        "m.toml",
+    )
+    .unwrap_err();
+    assert!(e.message.contains("reads `sessions`, not `events`"), "{e}");
+    let e = Catalog::from_toml(
+        &with("[rollups.bad]\ntable = \"events\"\nmetrics = [\"dau\"]\ndimensions = [\"plan_tier\"]\n"),
+        "m.toml",
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "rollups.bad.dimensions");
+    assert!(e.message.contains("does not apply to `events`"), "{e}");
+}

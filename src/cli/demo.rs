@@ -28,6 +28,8 @@ pub(super) struct DemoArgs {
     /// Use this warehouse instead of the generated demo file.
     #[arg(long)]
     warehouse: Option<String>,
+    #[command(flatten)]
+    rollups: super::rollup::RollupsArg,
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -95,7 +97,7 @@ pub(super) async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, 
     let example = demo_example(&catalog)?;
     let first = showcase_queries(&example)?.remove(0);
     let workspace = first.workspace.clone();
-    let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
+    let engine = open_engine(catalog.clone(), a.warehouse, &a.rollups, &clock).await?;
     // The demo's data does not change while it runs: repeated questions come from the cache.
     let engine = engine.with_cache(Some(ResultCache::new(CacheConfig::default())));
     let listener = bind(a.addr).await?;
@@ -145,7 +147,7 @@ pub(super) async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, 
 async fn showcase(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, Failure> {
     let clock = today(a.today);
     let example = demo_example(&catalog)?;
-    let engine = open_engine(catalog.clone(), a.warehouse, &clock).await?;
+    let engine = open_engine(catalog.clone(), a.warehouse, &a.rollups, &clock).await?;
     let queries = showcase_queries(&example)?;
     let own_workspace = queries[0].workspace.clone();
     say!(

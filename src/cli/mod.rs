@@ -63,6 +63,8 @@ enum Command {
     /// The catalog: check it against the warehouse it describes.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    #[command(subcommand)]
+    Rollup(rollup::RollupCommand),
 }
 
 /// The app store's flags, shared by `demo`, `serve` and `audit`.
@@ -95,6 +97,7 @@ mod audit;
 mod catalog;
 mod demo;
 mod query;
+mod rollup;
 mod serve;
 
 /// A failure with its exit code, printed as `error[code]: message`.
@@ -164,6 +167,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Audit(c) => audit::audit_cmd(c).await,
         Command::Catalog(CatalogCommand::Check(a)) => catalog::check_cmd(&catalog, a).await,
         Command::Catalog(CatalogCommand::Init(_)) => unreachable!("handled above"),
+        Command::Rollup(c) => rollup::rollup_cmd(catalog, c).await,
     }
 }
 
@@ -200,18 +204,29 @@ fn prompt_examples(catalog: &Catalog) -> PromptExamples<'static> {
 
 /// The engine on `--warehouse`, or on the catalog's demo warehouse (generated if absent);
 /// `Engine::open` reads any `values = "discover"` dimensions.
+/// The warehouse `--warehouse` names, or the demo's (generated on first use).
+async fn warehouse_url(
+    catalog: &Catalog,
+    warehouse: Option<String>,
+    clock: &Clock,
+) -> Result<String, Failure> {
+    match warehouse {
+        Some(u) => Ok(u),
+        None => demo::default_warehouse(catalog, clock).await,
+    }
+}
+
 async fn open_engine(
     catalog: Arc<Catalog>,
     warehouse: Option<String>,
+    rollups: &rollup::RollupsArg,
     clock: &Clock,
 ) -> Result<Engine, Failure> {
-    let url = match warehouse {
-        Some(u) => u,
-        None => demo::default_warehouse(&catalog, clock).await?,
-    };
-    Engine::open(catalog, &url, Limits::default())
+    let url = warehouse_url(&catalog, warehouse, clock).await?;
+    let engine = Engine::open(catalog, &url, Limits::default())
         .await
-        .map_err(|e| Failure::runtime(e.code(), e.to_string()))
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    rollup::attach(engine, rollups).await
 }
 
 /// The app store's URL from `--store`, or the default SQLite file.

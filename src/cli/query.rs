@@ -33,6 +33,8 @@ pub(super) struct AskArgs {
     today: Option<NaiveDate>,
     #[arg(long, env = "TALLY_WAREHOUSE")]
     warehouse: Option<String>,
+    #[command(flatten)]
+    rollups: super::rollup::RollupsArg,
     /// Print exactly the response JSON.
     #[arg(long)]
     json: bool,
@@ -88,6 +90,8 @@ pub(super) struct RunArgs {
     /// `sqlite://FILE` (default: the demo warehouse, generated on first use).
     #[arg(long, env = "TALLY_WAREHOUSE")]
     warehouse: Option<String>,
+    #[command(flatten)]
+    rollups: super::rollup::RollupsArg,
     /// Print exactly the response JSON.
     #[arg(long)]
     json: bool,
@@ -195,7 +199,7 @@ pub(super) async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failur
     };
     let rules = Arc::new(Rules::new(&catalog));
     let early = translators(&catalog, &rules)?;
-    let engine = open_engine(catalog.clone(), a.warehouse.clone(), &clock).await?;
+    let engine = open_engine(catalog.clone(), a.warehouse.clone(), &a.rollups, &clock).await?;
     let engine = if Arc::ptr_eq(engine.catalog(), &catalog) {
         engine.with_translators(early)
     } else {
@@ -321,7 +325,7 @@ pub(super) async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failur
             return Ok(exit_for(engine_free.outcome));
         }
     }
-    let engine = open_engine(catalog, a.warehouse, &clock).await?;
+    let engine = open_engine(catalog, a.warehouse, &a.rollups, &clock).await?;
     let (response, _) = engine
         .run(&raw, &a.role, &a.workspace, &clock)
         .await

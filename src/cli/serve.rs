@@ -26,6 +26,8 @@ pub(super) struct ServeArgs {
     /// first use).
     #[arg(long, env = "TALLY_WAREHOUSE")]
     warehouse: Option<String>,
+    #[command(flatten)]
+    rollups: super::rollup::RollupsArg,
     /// Where to listen (default 127.0.0.1:8080).
     #[arg(long)]
     addr: Option<SocketAddr>,
@@ -129,7 +131,10 @@ pub(super) async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32
     let today_flag = a.today.or(file.server.today);
     let clock = today(today_flag);
     let warehouse = a.warehouse.clone().or(file.warehouse.url.clone());
-    let engine = open_engine(catalog.clone(), warehouse, &clock).await?;
+    let rollups = super::rollup::RollupsArg {
+        path: a.rollups.path.clone().or(file.rollups.path.clone()),
+    };
+    let engine = open_engine(catalog.clone(), warehouse, &rollups, &clock).await?;
     // With its discovered values, from here on.
     let catalog = engine.catalog().clone();
     // The catalog must describe this warehouse: a missing column would otherwise surface as a
@@ -212,7 +217,16 @@ pub(super) async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32
         let shown = listener.local_addr().unwrap_or(addr);
         say!("\nWeb page: http://{shown}/ (a role picker with these tokens)");
     }
-    let mut state = AppState::new(Arc::new(engine), auth, store.clone())
+    let engine = Arc::new(engine);
+    super::rollup::spawn_upkeep(
+        engine.clone(),
+        rollups.path.clone(),
+        file.rollups
+            .rebuild_every_secs
+            .map(std::time::Duration::from_secs),
+        clock,
+    );
+    let mut state = AppState::new(engine, auth, store.clone())
         .with_today(today)
         .with_demo_tokens(tokens);
     if let Some(body_bytes) = file.server.body_limit_bytes {

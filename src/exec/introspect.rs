@@ -98,6 +98,7 @@ pub struct TableEntry {
 
 fn text_statement(sql: &str, params: Vec<Param>, columns: &[&str]) -> Statement {
     Statement {
+        rollup: None,
         sql: sql.to_string(),
         params,
         columns: columns

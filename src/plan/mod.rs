@@ -262,6 +262,9 @@ pub struct Unit {
     /// Dimensions grouped in SQL (empty for totals).
     pub group_by: Vec<String>,
     pub filters: Vec<Filter>,
+    /// The rollup that answers it exactly (`None`: the warehouse's own tables); set by
+    /// `rollup::route` after planning.
+    pub rollup: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -540,6 +543,7 @@ fn metric_plan(
             shape,
             group_by: if grouped { group_by.clone() } else { vec![] },
             filters: filters.clone(),
+            rollup: None,
         };
         for range in &ranges {
             let shape = total_shape(agg, range);
@@ -649,6 +653,7 @@ fn explain_plan(
                     shape: Shape::Total,
                     group_by: g.clone(),
                     filters: q.filters.clone(),
+                    rollup: None,
                 });
             }
         }
@@ -660,6 +665,7 @@ fn explain_plan(
                 shape: Shape::ByBucket(Window::Day),
                 group_by: Vec::new(),
                 filters: q.filters.clone(),
+                rollup: None,
             });
         }
     }

@@ -122,6 +122,9 @@ impl Dialect {
         }
     }
 
+    /// The engine of Tally's rollup store (`rollup/`), which routed units are compiled for.
+    pub(crate) const ROLLUP_STORE: Dialect = Dialect::Sqlite;
+
     /// A numeric expression as a double, so every engine returns the same decodable type
     /// (PostgreSQL and MySQL return exact decimals for SUM otherwise).
     pub(crate) fn to_double(self, e: Expr) -> Expr {

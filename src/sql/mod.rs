@@ -18,7 +18,9 @@ use serde::Serialize;
 
 pub use dialect::Dialect;
 
-use crate::catalog::{AggFunc, Catalog, JoinOn, Measure, Table, Tenant, TimeBasis, ValueType};
+use crate::catalog::{
+    AggFunc, Catalog, JoinOn, Measure, Rollup, Table, Tenant, TimeBasis, ValueType,
+};
 use crate::dsl::{FieldFilter, FilterOp, FilterValue, Order};
 use crate::plan::{
     FunnelPlan, FunnelUnit, ListPlan, Plan, PlanBody, Shape, Split, Unit, WorkspaceId,
@@ -31,6 +33,9 @@ pub struct Statement {
     pub params: Vec<Param>,
     #[serde(skip)]
     pub columns: Vec<Column>,
+    /// The rollup whose store runs it (SQLite), or `None` for the warehouse.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollup: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,21 +73,22 @@ impl CompileError {
     }
 }
 
-/// Compiles every unit of a plan (one statement per unit, in plan order).
+/// Compiles every unit of a plan (one statement per unit, in plan order): for the warehouse's
+/// `dialect`, or for the rollup store when a rollup answers the unit.
 pub fn compile(plan: &Plan, dialect: Dialect) -> Result<Vec<Statement>, CompileError> {
     let catalog = &plan.catalog;
+    let unit = |u: &Unit| match &u.rollup {
+        Some(r) => {
+            let mut s = compile_unit(u, catalog, &plan.workspace, Dialect::ROLLUP_STORE)?;
+            s.rollup = Some(r.clone());
+            Ok(s)
+        }
+        None => compile_unit(u, catalog, &plan.workspace, dialect),
+    };
     match &plan.body {
-        PlanBody::Metric(m) => m
-            .units
-            .iter()
-            .map(|u| compile_unit(u, catalog, &plan.workspace, dialect))
-            .collect(),
+        PlanBody::Metric(m) => m.units.iter().map(unit).collect(),
         PlanBody::List(l) => Ok(vec![compile_list(l, catalog, &plan.workspace, dialect)?]),
-        PlanBody::Explain(e) => e
-            .units
-            .iter()
-            .map(|u| compile_unit(u, catalog, &plan.workspace, dialect))
-            .collect(),
+        PlanBody::Explain(e) => e.units.iter().map(unit).collect(),
         PlanBody::Funnel(f) => f
             .units
             .iter()
@@ -118,6 +124,8 @@ struct Scope<'a> {
     workspace: &'a WorkspaceId,
     /// Table name → alias.
     aliases: BTreeMap<String, String>,
+    /// Reading a rollup's table instead: its dimensions are its own columns, no joins.
+    rollup: Option<&'a Rollup>,
 }
 
 impl<'a> Scope<'a> {
@@ -131,6 +139,7 @@ impl<'a> Scope<'a> {
             catalog,
             workspace,
             aliases: BTreeMap::new(),
+            rollup: None,
         };
         q.from_as(table_ref(&catalog.tables[table]), Alias::new("t0"));
         scope.aliases.insert(table.to_string(), "t0".into());
@@ -146,6 +155,23 @@ impl<'a> Scope<'a> {
             }
         }
         scope
+    }
+
+    /// A rollup's table for `workspace`: the workspace column, never a join.
+    fn rollup(
+        q: &mut SelectStatement,
+        rollup: &'a Rollup,
+        catalog: &'a Catalog,
+        workspace: &'a WorkspaceId,
+    ) -> Scope<'a> {
+        q.from_as(Alias::new(rollup.source()), Alias::new("t0"));
+        q.and_where(col("t0", Rollup::WORKSPACE).eq(Expr::val(workspace.as_str())));
+        Scope {
+            catalog,
+            workspace,
+            aliases: BTreeMap::new(),
+            rollup: Some(rollup),
+        }
     }
 
     /// The tenant column of a join target, `None` in a single-tenant catalog.
@@ -195,6 +221,9 @@ impl<'a> Scope<'a> {
 
     /// The column expression for `dimension` as seen from `table`, joining what it needs.
     fn dimension(&mut self, q: &mut SelectStatement, table: &str, dimension: &str) -> Expr {
+        if self.rollup.is_some() {
+            return col("t0", &Rollup::dimension_column(dimension));
+        }
         let reach = self
             .catalog
             .reach(table, dimension)
@@ -274,7 +303,11 @@ fn compile_unit(
 ) -> Result<Statement, CompileError> {
     let agg = &unit.aggregate;
     let mut q = Query::select();
-    let mut scope = Scope::new(&mut q, &agg.table, catalog, workspace);
+    let rollup = unit.rollup.as_ref().map(|r| &catalog.rollups[r]);
+    let mut scope = match rollup {
+        Some(r) => Scope::rollup(&mut q, r, catalog, workspace),
+        None => Scope::new(&mut q, &agg.table, catalog, workspace),
+    };
     let mut columns = Vec::new();
 
     // Time: a half-open range on the raw column, or the snapshot's validity.
@@ -379,6 +412,14 @@ fn compile_unit(
             }
         }
         _ => match &agg.func {
+            // A rollup row stands for `ROWS` rows of the table.
+            AggFunc::Count if rollup.is_some() => value(
+                &mut q,
+                alias::COUNT.into(),
+                Func::coalesce([Func::sum(col("t0", Rollup::ROWS)).into(), Expr::val(0_i64)])
+                    .into(),
+                ColumnKind::Int,
+            ),
             AggFunc::Count => value(
                 &mut q,
                 alias::COUNT.into(),
@@ -727,7 +768,112 @@ fn finish(
         sql,
         params,
         columns,
+        rollup: None,
     })
+}
+
+/// The rows of `rollup` for `workspace`'s days in `days`, read from the warehouse to build it:
+/// per day (`YYYY-MM-DD` text, as the time column), value of each dimension, `where` column and
+/// entity, the number of rows. Read through the same joins and tenant predicates as a query.
+pub fn rollup_rows(
+    rollup: &Rollup,
+    catalog: &Catalog,
+    workspace: &WorkspaceId,
+    days: &crate::plan::DateRange,
+    dialect: Dialect,
+) -> Result<Statement, CompileError> {
+    let mut q = Query::select();
+    let mut scope = Scope::new(&mut q, &rollup.table, catalog, workspace);
+    let time = col("t0", &rollup.time);
+    q.and_where(time.clone().gte(dialect.timestamp(days.from_instant())));
+    q.and_where(time.clone().lt(dialect.timestamp(days.until_instant())));
+    let mut keys: Vec<Expr> = vec![dialect.bucket(time, crate::catalog::Window::Day)];
+    for d in &rollup.dimensions {
+        keys.push(scope.dimension(&mut q, &rollup.table, d));
+    }
+    for c in rollup.columns.iter().chain(&rollup.entity) {
+        keys.push(dialect.cast_text(col("t0", c)));
+    }
+    // Output names of their own (`k0`, …): a key named like a column of the table or a join
+    // would be that column in GROUP BY. The store's columns follow the same order.
+    let mut columns = Vec::new();
+    for (i, e) in keys.iter().enumerate() {
+        let name = format!("k{i}");
+        q.expr_as(e.clone(), Alias::new(name.as_str()));
+        q.add_group_by([out(&name)]);
+        columns.push(Column {
+            name,
+            kind: ColumnKind::Text,
+        });
+    }
+    q.expr_as(Func::count(Expr::cust("*")), Alias::new(Rollup::ROWS));
+    columns.push(Column {
+        name: Rollup::ROWS.into(),
+        kind: ColumnKind::Int,
+    });
+    finish(&q, columns, dialect)
+}
+
+/// The workspaces holding rows of `table` (its tenant column's distinct values, or its tenant
+/// join's), as text in column `workspace`; `None` for an unscoped table.
+pub fn table_workspaces(catalog: &Catalog, table: &str, dialect: Dialect) -> Option<Statement> {
+    let t = &catalog.tables[table];
+    let (source, tenant) = match &t.tenant {
+        Tenant::Column(c) => (t, c),
+        Tenant::Via(via) => {
+            let target = &catalog.tables[via];
+            let Tenant::Column(c) = &target.tenant else {
+                unreachable!("join targets have tenant columns (catalog load check)")
+            };
+            (target, c)
+        }
+        Tenant::Unscoped => return None,
+    };
+    let mut q = Query::select();
+    q.from_as(table_ref(source), Alias::new("t0"));
+    q.expr_as(
+        dialect.cast_text(col("t0", tenant)),
+        Alias::new("workspace"),
+    );
+    q.distinct();
+    q.order_by(Alias::new("workspace"), SqlOrder::Asc);
+    finish(
+        &q,
+        vec![Column {
+            name: "workspace".into(),
+            kind: ColumnKind::Text,
+        }],
+        dialect,
+    )
+    .ok()
+}
+
+/// The first day of `table`'s rows in `workspace` by `time` (`YYYY-MM-DD` text in column
+/// `first`, NULL when it has none).
+pub fn first_day(
+    catalog: &Catalog,
+    table: &str,
+    time: &str,
+    workspace: &WorkspaceId,
+    dialect: Dialect,
+) -> Result<Statement, CompileError> {
+    let mut q = Query::select();
+    Scope::new(&mut q, table, catalog, workspace);
+    q.expr_as(
+        dialect.bucket(
+            Func::min(col("t0", time)).into(),
+            crate::catalog::Window::Day,
+        ),
+        Alias::new("first"),
+    );
+    finish(
+        &q,
+        vec![Column {
+            name: "first".into(),
+            kind: ColumnKind::Text,
+        }],
+        dialect,
+    )
 }
 
 /// Renders statements for reading: SQL text with its parameters listed after it.
@@ -745,7 +891,11 @@ pub fn render(statements: &[Statement]) -> String {
                     Param::Timestamp(t) => format!("'{}'", t.format("%Y-%m-%d %H:%M:%S")),
                 })
                 .collect();
-            format!("{};\n-- params: [{}]", s.sql, params.join(", "))
+            let from = match &s.rollup {
+                Some(r) => format!("-- from rollup {r}\n"),
+                None => String::new(),
+            };
+            format!("{from}{};\n-- params: [{}]", s.sql, params.join(", "))
         })
         .collect::<Vec<_>>()
         .join("\n")

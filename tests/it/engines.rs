@@ -952,6 +952,7 @@ async fn fresh_warehouse(on: On) {
             .warehouse()
             .run(
                 &tally::sql::Statement {
+                    rollup: None,
                     sql: hand.clone(),
                     params: vec![],
                     columns: vec![

@@ -28,6 +28,7 @@ mod index_use;
 mod llm;
 mod partition_pruning;
 mod properties;
+mod rollups;
 mod store_postgres;
 mod suppression;
 mod tidy;

@@ -320,6 +320,7 @@ pub fn engine_on_catalog(warehouse: Warehouse, catalog: &str) -> Engine {
 /// A hand-made statement with one column `x` of the given kind.
 pub fn statement(sql: &str, kind: ColumnKind) -> Statement {
     Statement {
+        rollup: None,
         sql: sql.to_owned(),
         params: Vec::new(),
         columns: vec![Column {

@@ -1,0 +1,322 @@
+//! Rollups answer exactly what the warehouse answers: every golden case of the Metrica catalog is
+//! run on the demo warehouse with and without a rollup store built from it, and the results,
+//! answers and charts are the same; the cases a rollup can serve say so in `source`, the others
+//! read the warehouse. A store is used only for days it covers and definitions it was built
+//! with, and an incremental build holds what a full one does.
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sqlx::Row;
+use tally::catalog::Catalog;
+use tally::exec::{Limits, Warehouse};
+use tally::pipeline::Engine;
+use tally::plan::Clock;
+use tally::rollup::{self, BuildOptions, Rollups};
+
+/// A store path of this test's own (removed first: each test builds what it checks).
+fn store_path(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("tally-test-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("rollups-{name}-{}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    path
+}
+
+fn options(today: &str) -> BuildOptions {
+    BuildOptions {
+        since: None,
+        today: common::date(today),
+        full: false,
+        only: Vec::new(),
+        timeout: Duration::from_secs(300),
+    }
+}
+
+/// Two rollups: one counting distinct users, one with dimensions reached through a join.
+fn two(today: &str) -> BuildOptions {
+    BuildOptions {
+        since: None,
+        today: common::date(today),
+        full: false,
+        only: vec!["daily_users".into(), "daily_sessions".into()],
+        timeout: Duration::from_secs(300),
+    }
+}
+
+async fn build(
+    catalog: &Catalog,
+    db: &Path,
+    store: &Path,
+    opts: &BuildOptions,
+) -> rollup::BuildReport {
+    let warehouse = Warehouse::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    rollup::build(catalog, &warehouse, store, opts, &mut |_, _, _| {})
+        .await
+        .expect("the demo's rollups build")
+}
+
+async fn with_store(engine: Engine, store: &Path) -> Engine {
+    let rollups = Rollups::open(store, &Limits::default()).await.unwrap();
+    engine.with_rollups(Some(Arc::new(rollups)))
+}
+
+fn golden_cases() -> Vec<Value> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/cases");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .filter(|c: &Value| common::case_catalog(c) == "metrica")
+        .collect()
+}
+
+fn raw(case: &Value) -> Vec<u8> {
+    match case.get("raw") {
+        Some(Value::String(s)) => s.as_bytes().to_vec(),
+        _ => serde_json::to_vec(&case["dsl"]).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn every_golden_case_a_rollup_serves_gives_the_warehouses_numbers() {
+    let db = common::demo_db().await;
+    let catalog = Catalog::embedded_default();
+    let store = store_path("golden");
+    // Built as of the golden cases' pinned day: every day before it.
+    let report = build(&catalog, &db, &store, &options(common::TODAY)).await;
+    assert_eq!(report.rollups.len(), catalog.rollups.len());
+    assert!(report
+        .rollups
+        .iter()
+        .all(|r| r.mode == "full" && r.rows_written > 0));
+
+    let plain = common::engine_on(&db).await;
+    let rolled = with_store(common::engine_on(&db).await, &store).await;
+    let mut routed: Vec<String> = Vec::new();
+    for case in golden_cases() {
+        let name = case["name"].as_str().unwrap().to_string();
+        let role = case["role"].as_str().unwrap();
+        let workspace = case["workspace"].as_str().unwrap();
+        let clock = Clock::fixed(case["today"].as_str().unwrap().parse().unwrap());
+        let (a, _) = plain
+            .run(&raw(&case), role, workspace, &clock)
+            .await
+            .unwrap();
+        let (b, trace) = rolled
+            .run(&raw(&case), role, workspace, &clock)
+            .await
+            .unwrap();
+        let shown = |r: &tally::pipeline::Response| json!({"outcome": r.outcome, "answer": r.answer, "data": r.data, "chart": r.chart});
+        assert_eq!(
+            shown(&a),
+            shown(&b),
+            "{name}: the rollups changed the answer"
+        );
+        assert_eq!(
+            a.source.as_deref(),
+            a.data.as_ref().map(|_| "warehouse"),
+            "{name}"
+        );
+        let from_rollup = trace
+            .statements
+            .iter()
+            .filter(|s| s.rollup.is_some())
+            .count();
+        if from_rollup > 0 {
+            assert!(
+                b.source.as_deref().unwrap().starts_with("rollup:"),
+                "{name}: {:?}",
+                b.source
+            );
+            routed.push(name);
+        } else if b.data.is_some() {
+            assert_eq!(b.source.as_deref(), Some("warehouse"), "{name}");
+        }
+    }
+    // The cases the catalog's rollups exist for are among them; funnels, lists, sums and
+    // snapshots, and periods reaching today, are not.
+    for expected in [
+        "dau_last_week_vs_previous",
+        "dau_by_country_last_week",
+        "dau_last_month_weekly",
+        "overview_executive_last_week",
+        "sessions_on_android",
+        "events_by_event_name_top_3",
+        "wau_last_month_vs_previous_year",
+    ] {
+        assert!(
+            routed.iter().any(|r| r == expected),
+            "{expected} not from a rollup: {routed:?}"
+        );
+    }
+    for never in [
+        "funnel_checkout_last_30_days",
+        "list_top_customers_by_mrr",
+        "mrr_by_plan_tier",
+        "signups_today",
+    ] {
+        assert!(!routed.iter().any(|r| r == never), "{never} from a rollup");
+    }
+    eprintln!(
+        "{} golden cases answered from rollups: {routed:?}",
+        routed.len()
+    );
+}
+
+/// DAU over `period` as analyst in acme, and what answered it.
+async fn dau(engine: &Engine, period: Value, today: &str) -> (Value, String) {
+    let q = json!({"kind": "metric", "metrics": ["dau"], "period": period});
+    let (r, _) = engine
+        .run(
+            &serde_json::to_vec(&q).unwrap(),
+            "analyst",
+            "acme",
+            &Clock::fixed(common::date(today)),
+        )
+        .await
+        .unwrap();
+    (json!(r.data), r.source.unwrap())
+}
+
+#[tokio::test]
+async fn a_store_answers_only_for_the_days_it_covers_and_the_definition_it_was_built_with() {
+    let db = common::demo_db().await;
+    let catalog = Catalog::embedded_default();
+    let store = store_path("watermark");
+    let mut opts = options("2026-11-16");
+    opts.only = vec!["daily_users".into()];
+    build(&catalog, &db, &store, &opts).await;
+    let rolled = with_store(common::engine_on(&db).await, &store).await;
+    let plain = common::engine_on(&db).await;
+
+    let before = json!({"between": {"start": "2026-11-09", "end": "2026-11-15"}});
+    let (rolled_before, source) = dau(&rolled, before.clone(), common::TODAY).await;
+    assert_eq!(source, "rollup:daily_users");
+    assert_eq!(rolled_before, dau(&plain, before, common::TODAY).await.0);
+    // The watermark is 2026-11-16: a week reaching past it reads the warehouse.
+    let (_, source) = dau(
+        &rolled,
+        json!({"between": {"start": "2026-11-10", "end": "2026-11-16"}}),
+        common::TODAY,
+    )
+    .await;
+    assert_eq!(source, "warehouse");
+
+    // The catalog now defines daily_users otherwise: the store's copy is not used.
+    let changed = examples_catalog_text().replace(
+        "metrics = [\"dau\", \"wau\", \"mau\", \"active_users\"]",
+        "metrics = [\"dau\", \"wau\", \"mau\", \"active_users\", \"checkout_users\"]",
+    );
+    let changed = Catalog::from_toml(&changed, "changed.toml").unwrap();
+    assert_ne!(
+        changed.rollups["daily_users"].definition(),
+        catalog.rollups["daily_users"].definition()
+    );
+    let warehouse = Warehouse::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let changed_engine = with_store(
+        Engine::new(Arc::new(changed.clone()), warehouse, Limits::default()),
+        &store,
+    )
+    .await;
+    let (_, source) = dau(
+        &changed_engine,
+        json!({"between": {"start": "2026-11-09", "end": "2026-11-15"}}),
+        common::TODAY,
+    )
+    .await;
+    assert_ne!(source, "rollup:daily_users", "a stale definition answered");
+    assert_eq!(
+        rollup::stale(&changed, &changed_engine.rollups().unwrap().built()),
+        ["daily_users"]
+    );
+}
+
+fn examples_catalog_text() -> String {
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/metrica/catalog.toml"),
+    )
+    .unwrap()
+}
+
+/// Every row of every rollup table in a store, sorted, as text.
+async fn store_rows(store: &Path, catalog: &Catalog, only: &[String]) -> Vec<String> {
+    let pool = common::read_only_pool(store).await;
+    let mut out = Vec::new();
+    for r in catalog.rollups.values().filter(|r| only.contains(&r.name)) {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT * FROM \"{}\"",
+            r.source()
+        )))
+        .fetch_all(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", r.name));
+        for row in rows {
+            let cells: Vec<String> = (0..row.len())
+                .map(|i| {
+                    row.try_get::<Option<String>, _>(i)
+                        .map(|v| format!("{v:?}"))
+                        .or_else(|_| row.try_get::<i64, _>(i).map(|v| v.to_string()))
+                        .unwrap()
+                })
+                .collect();
+            out.push(format!("{}: {}", r.name, cells.join("|")));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn an_incremental_build_holds_what_a_full_build_does() {
+    let db = common::demo_db().await;
+    let catalog = Catalog::embedded_default();
+    let stepwise = store_path("stepwise");
+    build(&catalog, &db, &stepwise, &two("2026-11-09")).await;
+    let second = build(&catalog, &db, &stepwise, &two(common::TODAY)).await;
+    assert!(
+        second.rollups.iter().all(|r| r.mode == "incremental"),
+        "{second:?}"
+    );
+    let again = build(&catalog, &db, &stepwise, &two(common::TODAY)).await;
+    assert!(again
+        .rollups
+        .iter()
+        .all(|r| r.mode == "current" && r.rows_written == 0));
+    // A rebuild from an earlier day rewrites those days, and holds the same.
+    let mut since = two(common::TODAY);
+    since.since = Some(common::date("2026-11-01"));
+    let third = build(&catalog, &db, &stepwise, &since).await;
+    assert!(third
+        .rollups
+        .iter()
+        .all(|r| r.mode == "incremental" && r.rows_written > 0));
+
+    let whole = store_path("whole");
+    build(&catalog, &db, &whole, &two(common::TODAY)).await;
+    let only = two(common::TODAY).only;
+    let (a, b) = (
+        store_rows(&stepwise, &catalog, &only).await,
+        store_rows(&whole, &catalog, &only).await,
+    );
+    assert!(!a.is_empty());
+    assert_eq!(a.len(), b.len());
+    assert!(a == b, "an incremental build differs from a full one");
+}
