@@ -260,7 +260,11 @@ async fn build_one(
             .fetch_optional(&mut *tx)
             .await?
             .is_some();
-        let start = if known || covers_from.is_some() { start } else { None };
+        let start = if known || covers_from.is_some() {
+            start
+        } else {
+            None
+        };
         let first = match start {
             Some(s) => Some(s),
             None => {

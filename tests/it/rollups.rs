@@ -320,3 +320,62 @@ async fn an_incremental_build_holds_what_a_full_build_does() {
     assert_eq!(a.len(), b.len());
     assert!(a == b, "an incremental build differs from a full one");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL and MariaDB on 127.0.0.1: cargo test -- --ignored"]
+async fn rollups_built_from_postgres_and_mariadb_hold_the_same_rows_and_answer_the_same() {
+    use common::engines::{engine_on, ensure_loaded, outcome_of, reach, Kind};
+    let catalog = Catalog::embedded_default();
+    let mut stores = Vec::new();
+    for kind in [Kind::Postgres, Kind::Mysql] {
+        let reached = reach(kind).await;
+        ensure_loaded(kind, &reached.url).await;
+        let store = store_path(&kind.name().replace('/', "-"));
+        rollup::build(
+            &catalog,
+            &reached.warehouse,
+            &store,
+            &options(common::TODAY),
+            &mut |_, _, _| {},
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+        let plain = engine_on(reached.warehouse.clone());
+        let rolled = with_store(engine_on(reached.warehouse.clone()), &store).await;
+        let mut routed = 0;
+        for case in common::engines::golden_cases() {
+            let name = case["name"].as_str().unwrap();
+            let role = case["role"].as_str().unwrap();
+            let workspace = case["workspace"].as_str().unwrap();
+            let clock = Clock::fixed(case["today"].as_str().unwrap().parse().unwrap());
+            let (a, _) = plain
+                .run(&raw(&case), role, workspace, &clock)
+                .await
+                .unwrap();
+            let (b, _) = rolled
+                .run(&raw(&case), role, workspace, &clock)
+                .await
+                .unwrap();
+            assert_eq!(outcome_of(&a), outcome_of(&b), "{}: {name}", kind.name());
+            routed += usize::from(
+                b.source
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with("rollup:")),
+            );
+        }
+        assert!(
+            routed >= 20,
+            "{}: only {routed} cases from rollups",
+            kind.name()
+        );
+        stores.push(store);
+    }
+    let all: Vec<String> = catalog.rollups.keys().cloned().collect();
+    let postgres = store_rows(&stores[0], &catalog, &all).await;
+    let mysql = store_rows(&stores[1], &catalog, &all).await;
+    assert!(!postgres.is_empty());
+    assert!(
+        postgres == mysql,
+        "PostgreSQL and MariaDB built different rollups"
+    );
+}
