@@ -240,9 +240,9 @@ async fn build_one(
         execute(&mut tx, &create_sql(rollup))
             .await
             .map_err(One::Store)?;
-        execute(&mut tx, &index_sql(rollup))
-            .await
-            .map_err(One::Store)?;
+        for index in index_sql(rollup) {
+            execute(&mut tx, &index).await.map_err(One::Store)?;
+        }
     }
     for ws in &workspaces {
         let Ok(w) = WorkspaceId::parse(ws) else {
@@ -416,15 +416,36 @@ fn create_sql(rollup: &Rollup) -> String {
     Dialect::Sqlite.schema(&t)
 }
 
-/// A covering index led by workspace and day: a routed statement reads the index alone.
-fn index_sql(rollup: &Rollup) -> String {
-    let mut i = Index::create();
-    i.name(format!("{}_workspace_day", rollup.source()))
-        .table(Alias::new(rollup.source()));
-    for c in store_columns(rollup) {
-        i.col(Alias::new(c.as_str()));
+/// Covering indexes, so a routed statement reads an index alone: led by workspace and day, and,
+/// when the rollup keeps `where` columns, one led by workspace and those columns (a metric's
+/// `where` then reads only its own rows).
+fn index_sql(rollup: &Rollup) -> Vec<String> {
+    let columns = store_columns(rollup);
+    let mut orders = vec![("workspace_day", columns.clone())];
+    if !rollup.columns.is_empty() {
+        let mut by_columns = vec![Rollup::WORKSPACE.to_string()];
+        by_columns.extend(rollup.columns.iter().cloned());
+        by_columns.extend(
+            columns
+                .iter()
+                .filter(|c| !by_columns.contains(c))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        orders.push(("workspace_where", by_columns));
     }
-    Dialect::Sqlite.schema(&i)
+    orders
+        .into_iter()
+        .map(|(suffix, cols)| {
+            let mut i = Index::create();
+            i.name(format!("{}_{suffix}", rollup.source()))
+                .table(Alias::new(rollup.source()));
+            for c in cols {
+                i.col(Alias::new(c.as_str()));
+            }
+            Dialect::Sqlite.schema(&i)
+        })
+        .collect()
 }
 
 fn state_table_sql() -> String {

@@ -88,7 +88,7 @@ pub fn serves(rollup: &Rollup, built: &Built, unit: &Unit) -> bool {
 }
 
 /// Routes every unit a built rollup serves to it: the smallest such rollup (no entity before one
-/// with, then fewer dimensions, then by name). Lists and funnels read the warehouse.
+/// with, then fewer dimensions and `where` columns, then by name). Lists and funnels read the warehouse.
 pub fn route(plan: &mut Plan, built: &BuiltSet) {
     let catalog = plan.catalog.clone();
     let mut candidates: Vec<(&Rollup, &Built)> = catalog
@@ -96,7 +96,13 @@ pub fn route(plan: &mut Plan, built: &BuiltSet) {
         .values()
         .filter_map(|r| built.get(&r.name).map(|b| (r, b)))
         .collect();
-    candidates.sort_by_key(|(r, _)| (r.entity.is_some(), r.dimensions.len(), r.name.clone()));
+    candidates.sort_by_key(|(r, _)| {
+        (
+            r.entity.is_some(),
+            r.dimensions.len() + r.columns.len(),
+            r.name.clone(),
+        )
+    });
     let units = match &mut plan.body {
         PlanBody::Metric(m) => &mut m.units,
         PlanBody::Explain(e) => &mut e.units,

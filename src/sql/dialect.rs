@@ -122,6 +122,18 @@ impl Dialect {
         }
     }
 
+    /// A rollup store's day-start timestamp column as its day, `YYYY-MM-DD` text.
+    pub(crate) fn stored_day(self, col: Expr) -> Expr {
+        match self {
+            Dialect::Sqlite => Func::cust(Alias::new("substr"))
+                .arg(col)
+                .arg(Expr::val(1))
+                .arg(Expr::val(10))
+                .into(),
+            Dialect::Postgres | Dialect::Mysql => self.bucket(col, Window::Day),
+        }
+    }
+
     /// The engine of Tally's rollup store (`rollup/`), which routed units are compiled for.
     pub(crate) const ROLLUP_STORE: Dialect = Dialect::Sqlite;
 

@@ -19,7 +19,7 @@ use serde::Serialize;
 pub use dialect::Dialect;
 
 use crate::catalog::{
-    AggFunc, Catalog, JoinOn, Measure, Rollup, Table, Tenant, TimeBasis, ValueType,
+    AggFunc, Catalog, JoinOn, Measure, Rollup, Table, Tenant, TimeBasis, ValueType, Window,
 };
 use crate::dsl::{FieldFilter, FilterOp, FilterValue, Order};
 use crate::plan::{
@@ -345,6 +345,19 @@ fn compile_unit(
         };
         keys.push((alias::BUCKET.into(), dialect.bucket(col("t0", t), *w)));
     }
+    // A rollup's time column holds day starts, in index order: a day bucket groups and sorts by
+    // the column itself (no sort of its own), its text being the day.
+    let by_stored_day = rollup.is_some()
+        && matches!(
+            unit.shape,
+            Shape::ByBucket(Window::Day) | Shape::ByWindow(Window::Day)
+        );
+    if by_stored_day {
+        let TimeBasis::Column(t) = &agg.time else {
+            unreachable!("buckets need a time column")
+        };
+        keys[0].1 = dialect.stored_day(col("t0", t));
+    }
     for (i, d) in unit.group_by.iter().enumerate() {
         let e = scope.dimension(&mut q, &agg.table, d);
         keys.push((alias::group(i), e));
@@ -455,11 +468,13 @@ fn compile_unit(
             AggFunc::Median(_) => unreachable!("handled above"),
         },
     }
-    for (name, _) in &keys {
-        q.add_group_by([out(name)]);
-    }
-    for (name, _) in &keys {
-        q.order_by_expr(out(name), SqlOrder::Asc);
+    for (i, (name, _)) in keys.iter().enumerate() {
+        let key = match (&agg.time, i) {
+            (TimeBasis::Column(t), 0) if by_stored_day => col("t0", t),
+            _ => out(name),
+        };
+        q.add_group_by([key.clone()]);
+        q.order_by_expr(key, SqlOrder::Asc);
     }
     finish(&q, columns, dialect)
 }
