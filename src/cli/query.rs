@@ -38,6 +38,10 @@ pub(super) struct AskArgs {
     /// Print exactly the response JSON.
     #[arg(long)]
     json: bool,
+    /// With `--json`: the same bytes for the same question, data and `--today` (the query id
+    /// and timings fixed), for golden files in CI.
+    #[arg(long, requires = "json")]
+    stable: bool,
     /// Which translator answers (default: hybrid when TALLY_LLM_BASE_URL and TALLY_LLM_MODEL
     /// are set, rules otherwise).
     #[arg(long, value_enum)]
@@ -95,6 +99,10 @@ pub(super) struct RunArgs {
     /// Print exactly the response JSON.
     #[arg(long)]
     json: bool,
+    /// With `--json`: the same bytes for the same question, data and `--today` (the query id
+    /// and timings fixed), for golden files in CI.
+    #[arg(long, requires = "json")]
+    stable: bool,
 }
 
 #[derive(Args, Debug)]
@@ -234,7 +242,12 @@ pub(super) async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failur
         .ask_in_conversation(&a.question, &a.role, &a.workspace, &clock, turn)
         .await
         .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
-    print_response(&response, Print::from_flag(a.json), &a.role, &a.workspace);
+    print_response(
+        &response,
+        Print::from_flags(a.json, a.stable),
+        &a.role,
+        &a.workspace,
+    );
     if let (false, Some(note)) = (a.json, &response.note) {
         eprintln!("note: {note}");
     }
@@ -318,7 +331,7 @@ pub(super) async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failur
             let engine_free = pipeline::rejection_response(&catalog, rejection);
             print_response(
                 &engine_free,
-                Print::from_flag(a.json),
+                Print::from_flags(a.json, a.stable),
                 &a.role,
                 &a.workspace,
             );
@@ -330,7 +343,12 @@ pub(super) async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failur
         .run(&raw, &a.role, &a.workspace, &clock)
         .await
         .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
-    print_response(&response, Print::from_flag(a.json), &a.role, &a.workspace);
+    print_response(
+        &response,
+        Print::from_flags(a.json, a.stable),
+        &a.role,
+        &a.workspace,
+    );
     Ok(exit_for(response.outcome))
 }
 
@@ -339,16 +357,33 @@ pub(super) async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failur
 enum Print {
     Text,
     Json,
+    /// The response JSON without what differs from run to run.
+    StableJson,
 }
 
 impl Print {
-    fn from_flag(json: bool) -> Print {
-        if json {
-            Print::Json
-        } else {
-            Print::Text
+    fn from_flags(json: bool, stable: bool) -> Print {
+        match (json, stable) {
+            (true, true) => Print::StableJson,
+            (true, false) => Print::Json,
+            (false, _) => Print::Text,
         }
     }
+}
+
+/// What `--stable` puts in place of the query id.
+pub(super) const STABLE_QUERY_ID: &str = "q_0000000000000000";
+
+/// `r` as its JSON, with the query id and every timing fixed (`--stable`).
+fn stable_json(r: &Response) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).expect("responses serialize");
+    v["query_id"] = serde_json::json!(STABLE_QUERY_ID);
+    if let Some(timings) = v["timings_ms"].as_object_mut() {
+        for t in timings.values_mut() {
+            *t = serde_json::json!(0.0);
+        }
+    }
+    v
 }
 /// One section of a response's data as a JSON line, unless it is empty.
 fn section(name: &str, items: &[impl serde::Serialize]) {
@@ -361,12 +396,22 @@ fn section(name: &str, items: &[impl serde::Serialize]) {
 }
 
 fn print_response(r: &Response, print: Print, role: &str, workspace: &str) {
-    if print == Print::Json {
-        say!(
-            "{}",
-            serde_json::to_string_pretty(r).expect("responses serialize")
-        );
-        return;
+    match print {
+        Print::Json => {
+            say!(
+                "{}",
+                serde_json::to_string_pretty(r).expect("responses serialize")
+            );
+            return;
+        }
+        Print::StableJson => {
+            say!(
+                "{}",
+                serde_json::to_string_pretty(&stable_json(r)).expect("values serialize")
+            );
+            return;
+        }
+        Print::Text => {}
     }
     say!(
         "{} · role {role} · workspace {workspace}",

@@ -775,3 +775,87 @@ async fn catalog_init_check_run_and_serve_dev_on_a_fresh_sqlite_warehouse() {
         "{examples:?}"
     );
 }
+
+/// `rollup build` then `ask --json --stable` twice, with and without the store: the same bytes
+/// each time, the numbers in them, and the rollup named as the source; `rollup status` lists
+/// what the store holds.
+#[tokio::test]
+async fn rollup_build_then_stable_json_is_byte_for_byte_and_names_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::demo_db().await;
+    let warehouse = format!("sqlite://{}", db.display());
+    let store = dir.path().join("rollups.db");
+    let store = store.to_str().unwrap();
+    let out = tally(&[
+        "rollup",
+        "build",
+        "--rollups",
+        store,
+        "--warehouse",
+        &warehouse,
+        "--today",
+        "2026-11-23",
+        "--only",
+        "daily_users",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("daily_users: full build"), "{said}");
+
+    let ask = |extra: &[&str]| {
+        let mut args = vec![
+            "ask",
+            "What was DAU last week vs the week before?",
+            "--role",
+            "analyst",
+            "--workspace",
+            "acme",
+            "--today",
+            "2026-11-23",
+            "--warehouse",
+            &warehouse,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = tally(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    for extra in [&["--stable"][..], &["--stable", "--rollups", store][..]] {
+        let (first, second) = (ask(extra), ask(extra));
+        assert!(
+            first == second,
+            "--stable output differs between runs ({extra:?})"
+        );
+        let v: Value = serde_json::from_slice(&first).unwrap();
+        assert_eq!(v["query_id"], "q_0000000000000000");
+        assert_eq!(v["timings_ms"]["total"], 0.0);
+        let dau = v["data"]["summary"][0]["value"].as_f64().unwrap();
+        assert!(dau > 0.0, "{v}");
+        let expected = if extra.len() > 1 {
+            "rollup:daily_users"
+        } else {
+            "warehouse"
+        };
+        assert_eq!(v["source"], expected);
+    }
+    // Without --stable the id differs from run to run.
+    assert_ne!(ask(&[]), ask(&[]));
+
+    let out = tally(&["rollup", "status", "--rollups", store]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("daily_users: days from the first row to before 2026-11-23"),
+        "{said}"
+    );
+    assert!(said.contains("daily_events: not built"), "{said}");
+}
