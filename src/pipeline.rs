@@ -765,7 +765,9 @@ pub fn plan_diagnostic(e: &plan::PlanError) -> Diagnostic {
         plan::PlanError::InvalidWorkspace(_) | plan::PlanError::WorkspaceNotServed { .. } => {
             (DiagnosticCode::InvalidValue, "/workspace")
         }
-        plan::PlanError::TooManyPoints { .. } => (DiagnosticCode::TooManyPoints, "/granularity"),
+        plan::PlanError::TooManyPoints { .. } | plan::PlanError::TooManyCohorts { .. } => {
+            (DiagnosticCode::TooManyPoints, "/granularity")
+        }
         plan::PlanError::FuturePeriod { .. } => (DiagnosticCode::InvalidPeriod, "/period"),
     };
     Diagnostic::new(code, pointer, e.to_string())

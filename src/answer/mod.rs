@@ -14,6 +14,7 @@ mod list;
 mod metric;
 mod overview;
 mod refusal;
+mod retention;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -49,6 +50,7 @@ pub fn answer(plan: &Plan, result: &QueryResult) -> Answer {
         PlanBody::List(l) => list::answer(l, result, catalog),
         PlanBody::Funnel(f) => funnel::answer(f, result, catalog, plan.min_group_size),
         PlanBody::Explain(e) => explain::answer(e, result, catalog, plan.min_group_size),
+        PlanBody::Retention(r) => retention::answer(r, result, plan.min_group_size),
     }
 }
 

@@ -62,6 +62,7 @@ fn describe_suggestion(q: &Query, catalog: &Catalog) -> String {
         }
         Query::Overview(_) => format!("an overview{when}."),
         Query::Explain(e) => format!("why `{}` changed{when}.", e.metric),
+        Query::Retention(r) => format!("{} retention{when}.", r.retention),
         Query::Funnel(f) => match &f.funnel {
             Some(name) => format!("the {name} funnel{when} (see refusal.suggestion)."),
             None => format!("the funnel{when} (see refusal.suggestion)."),

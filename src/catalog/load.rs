@@ -148,6 +148,7 @@ pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
     check_metric_references(&l, &mut metrics)?;
     let entities = load_entities(&l, &raw, &tables, &metrics)?;
     let funnels = load_funnels(&l, &raw, &tables, &metrics)?;
+    let retention = load_retention(&l, &raw, &tables)?;
     let roles = load_roles(&l, &raw, &metrics, &dimensions)?;
 
     let mut catalog = Catalog {
@@ -160,6 +161,7 @@ pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
         entities,
         metrics,
         funnels,
+        retention,
         roles,
         rollups: BTreeMap::new(),
         tenancy,
@@ -956,6 +958,89 @@ fn load_funnels(
     Ok(funnels)
 }
 
+/// `[retention.NAME]`: both tables known, each with a time column and the same tenancy (each
+/// scoped by a tenant column of its own, or neither), and an entity column to match them on.
+fn load_retention(
+    l: &Loader,
+    raw: &RawCatalog,
+    tables: &BTreeMap<String, Table>,
+) -> Result<BTreeMap<String, Retention>, CatalogError> {
+    let mut out = BTreeMap::new();
+    for (name, r) in &raw.retention {
+        let key = format!("retention.{name}");
+        l.ident(&key, name)?;
+        let side = |part: &str, s: &super::raw::RawRetentionSide| {
+            let table = tables.get(&s.table).ok_or_else(|| {
+                l.err(
+                    format!("{key}.{part}.table"),
+                    format!("unknown table `{}`", s.table),
+                )
+            })?;
+            let time = s
+                .time
+                .clone()
+                .or_else(|| table.time.clone())
+                .ok_or_else(|| {
+                    l.err(
+                        format!("{key}.{part}.time"),
+                        format!("`{}` has no `time`: name the column", table.name),
+                    )
+                })?;
+            match &table.tenant {
+                Tenant::Via(_) => Err(l.err(
+                    format!("{key}.{part}.table"),
+                    format!(
+                        "`{}` is scoped through a join; retention needs a tenant column of its own",
+                        table.name
+                    ),
+                )),
+                _ => Ok((
+                    table,
+                    TableTime {
+                        table: table.name.clone(),
+                        time,
+                    },
+                )),
+            }
+        };
+        let (cohort_table, cohort) = side("cohort", &r.cohort)?;
+        let (activity_table, activity) = side("activity", &r.activity)?;
+        if (cohort_table.tenant == Tenant::Unscoped) != (activity_table.tenant == Tenant::Unscoped)
+        {
+            return Err(l.err(
+                format!("{key}.activity.table"),
+                "the cohort and activity tables must both be scoped by a tenant column, or neither",
+            ));
+        }
+        let entity = r
+            .entity
+            .clone()
+            .or_else(|| cohort_table.entity.clone())
+            .ok_or_else(|| {
+                l.err(
+                    format!("{key}.entity"),
+                    format!(
+                        "`{}` names no `entity`: give the column both tables share",
+                        cohort_table.name
+                    ),
+                )
+            })?;
+        out.insert(
+            name.clone(),
+            Retention {
+                name: name.clone(),
+                label: r.label.clone().unwrap_or_else(|| name.clone()),
+                description: r.description.clone(),
+                cohort,
+                activity,
+                entity,
+                synonyms: r.synonyms.clone(),
+            },
+        );
+    }
+    Ok(out)
+}
+
 fn load_roles(
     l: &Loader,
     raw: &RawCatalog,
@@ -984,7 +1069,7 @@ fn load_roles(
                 serde_json::from_value(serde_json::Value::String(k.clone())).map_err(|_| {
                     l.err(
                         format!("{key}.kinds"),
-                        format!("unknown kind `{k}` (metric, overview, list, funnel or explain)"),
+                        format!("unknown kind `{k}` (metric, overview, list, funnel, explain or retention)"),
                     )
                 })?;
             kinds.insert(kind);

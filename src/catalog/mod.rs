@@ -33,6 +33,8 @@ pub struct Catalog {
     pub entities: BTreeMap<String, Entity>,
     pub metrics: BTreeMap<String, Metric>,
     pub funnels: BTreeMap<String, Funnel>,
+    /// Cohort retention definitions (`[retention.NAME]`), by name.
+    pub retention: BTreeMap<String, Retention>,
     pub roles: BTreeMap<String, Arc<Role>>,
     /// Pre-aggregations (`[rollups.NAME]`), by name.
     pub rollups: BTreeMap<String, Rollup>,
@@ -387,6 +389,28 @@ pub struct Funnel {
     pub synonyms: Vec<String>,
     /// A metric measuring the same conversion without order or window (a refusal's offer).
     pub metric: Option<String>,
+}
+
+/// A retention definition: who starts a cohort when, and what counts as coming back.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    pub name: String,
+    pub label: String,
+    pub description: String,
+    /// The cohort table and its time column: one row per entity and when it started.
+    pub cohort: TableTime,
+    /// The activity table and its time column: a row for an entity after it started is a return.
+    pub activity: TableTime,
+    /// The entity column, on both tables.
+    pub entity: String,
+    pub synonyms: Vec<String>,
+}
+
+/// A table and one of its time columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableTime {
+    pub table: String,
+    pub time: String,
 }
 
 #[derive(Debug, Clone)]

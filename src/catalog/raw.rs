@@ -23,6 +23,10 @@ pub(crate) struct RawCatalog {
     pub metrics: BTreeMap<String, RawMetric>,
     #[serde(default)]
     pub funnels: BTreeMap<String, RawFunnel>,
+    /// Cohort retention definitions: the event that starts a cohort and the activity that
+    /// counts as coming back. Reference: dsl-spec/catalog.md.
+    #[serde(default)]
+    pub retention: BTreeMap<String, RawRetention>,
     #[serde(default)]
     pub roles: BTreeMap<String, RawRole>,
     /// Pre-aggregations Tally builds (`tally rollup build`) and answers from when the answer is
@@ -239,6 +243,32 @@ pub(crate) struct RawFunnel {
     pub window_hours: u32,
     #[serde(default)]
     pub synonyms: Vec<String>,
+}
+
+/// A retention definition: entities join a cohort when `cohort`'s time falls in the asked
+/// period and come back when `activity` has a row for them later.
+#[derive(Deserialize, JsonSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRetention {
+    pub label: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// The table with one row per entity and the time it started (a signup).
+    pub cohort: RawRetentionSide,
+    /// The table whose rows count as activity (events).
+    pub activity: RawRetentionSide,
+    /// The entity column, present on both tables (default: the cohort table's `entity`).
+    pub entity: Option<String>,
+    #[serde(default)]
+    pub synonyms: Vec<String>,
+}
+
+#[derive(Deserialize, JsonSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRetentionSide {
+    pub table: String,
+    /// The time column (default: the table's `time`).
+    pub time: Option<String>,
 }
 
 #[derive(Deserialize, JsonSchema, Debug)]

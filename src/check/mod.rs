@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::catalog::{Catalog, Role};
 use crate::dsl::schema::{self, Form, Names};
-use crate::dsl::{Order, Query, DSL_VERSION};
+use crate::dsl::{Granularity, Order, Query, DSL_VERSION};
 
 pub use diagnostics::{Diagnostic, DiagnosticCode};
 pub use repair::Repair;
@@ -319,6 +319,13 @@ fn canonical(query: Query, catalog: &Catalog) -> Query {
                 });
             }
             Query::Explain(q)
+        }
+        Query::Retention(mut q) => {
+            q.version = Some(DSL_VERSION);
+            q.granularity.get_or_insert(Granularity::Week);
+            q.periods
+                .get_or_insert(crate::dsl::DEFAULT_RETENTION_PERIODS);
+            Query::Retention(q)
         }
     }
 }

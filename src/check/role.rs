@@ -132,6 +132,7 @@ pub(super) fn check(query: &Query, catalog: &Catalog, role: &Role) -> Option<Ref
         Query::List(q) => list(q, catalog, role, &mut reasons),
         Query::Metric(q) => metric(q, catalog, role, &mut reasons),
         Query::Funnel(q) => dimensions(&q.group_by, &q.filters, catalog, role, &mut reasons),
+        Query::Retention(q) => dimensions(&q.group_by, &q.filters, catalog, role, &mut reasons),
         Query::Explain(q) => {
             if let Some((code, message)) = metric_refusal(catalog, role, q.metric.as_str()) {
                 reasons.push(Reason {
@@ -243,6 +244,7 @@ fn dimensions_of(query: &Query) -> Option<(&[DimensionName], &[Filter])> {
     match query {
         Query::Metric(q) => Some((&q.group_by, &q.filters)),
         Query::Funnel(q) => Some((&q.group_by, &q.filters)),
+        Query::Retention(q) => Some((&q.group_by, &q.filters)),
         Query::Explain(q) => Some((&[], &q.filters)),
         Query::Overview(_) | Query::List(_) => None,
     }
@@ -344,6 +346,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
             Query::Metric(m) => metric(m, catalog, role, &mut reasons),
             Query::List(l) => list(l, catalog, role, &mut reasons),
             Query::Funnel(f) => dimensions(&f.group_by, &f.filters, catalog, role, &mut reasons),
+            Query::Retention(r) => dimensions(&r.group_by, &r.filters, catalog, role, &mut reasons),
             Query::Explain(_) => {}
             Query::Overview(_) => {}
         }
@@ -478,6 +481,15 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
                 order: None,
             });
             may_run(&candidate).then(|| Box::new(candidate))
+        }
+        Query::Retention(q) => {
+            // The same retention without the dimensions the role may not use.
+            let mut r = q.clone();
+            let allowed = |d: &str| dimension_refusal(catalog, role, d).is_none();
+            r.group_by.retain(|d| allowed(d.as_str()));
+            r.filters.retain(|f| allowed(f.dimension.as_str()));
+            let candidate = Query::Retention(r);
+            (may_run(&candidate) && &candidate != query).then(|| Box::new(candidate))
         }
         Query::Explain(_) | Query::Overview(_) => None,
     }

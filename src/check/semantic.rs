@@ -10,7 +10,7 @@ use super::nearest;
 use crate::catalog::{AggFunc, Catalog, ValueType, Window};
 use crate::dsl::{
     Baseline, ExplainQuery, FieldFilter, Filter, FilterOp, FilterValue, FunnelQuery, Granularity,
-    ListQuery, MetricQuery, Period, PeriodUnit, Preset, Query,
+    ListQuery, MetricQuery, Period, PeriodUnit, Preset, Query, RetentionQuery,
 };
 
 /// Dates outside this range are refused as periods: they are typos, not questions.
@@ -27,8 +27,45 @@ pub(super) fn check(query: &Query, catalog: &Catalog) -> Vec<Diagnostic> {
         Query::List(q) => list(q, catalog, &mut out),
         Query::Funnel(q) => funnel(q, catalog, &mut out),
         Query::Explain(q) => explain(q, catalog, &mut out),
+        Query::Retention(q) => retention(q, catalog, &mut out),
     }
     out
+}
+
+/// Retention groups and filters read the cohort's table (the entity's row when it started).
+fn retention(q: &RetentionQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
+    period(&q.period, "/period", out);
+    let Some(r) = catalog.retention.get(q.retention.as_str()) else {
+        return;
+    };
+    let table = r.cohort.table.as_str();
+    let reachable = |d: &str| catalog.reach(table, d).is_some();
+    let applicable = |d: &str, pointer: String, out: &mut Vec<Diagnostic>| {
+        if catalog.dimensions.contains_key(d) && !reachable(d) {
+            out.push(
+                Diagnostic::new(
+                    DiagnosticCode::DimensionNotApplicable,
+                    &pointer,
+                    format!("`{d}` is not reachable from the cohort's table `{table}`"),
+                )
+                .with_allowed(
+                    catalog
+                        .dimensions
+                        .keys()
+                        .filter(|d| reachable(d))
+                        .cloned()
+                        .collect(),
+                ),
+            );
+        }
+    };
+    for (i, d) in q.group_by.iter().enumerate() {
+        applicable(d.as_str(), format!("/group_by/{i}"), out);
+    }
+    for (i, f) in q.filters.iter().enumerate() {
+        dimension_filter(f, &format!("/filters/{i}"), catalog, out);
+        applicable(f.dimension.as_str(), format!("/filters/{i}/dimension"), out);
+    }
 }
 
 fn explain(q: &ExplainQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {

@@ -30,6 +30,9 @@ pub enum Query {
     /// Why a metric changed: the change against a baseline, decomposed across the catalog's
     /// driver dimensions and their pairs.
     Explain(ExplainQuery),
+    /// Cohorts of entities by when they started (a signup), and how many of each came back in
+    /// each later day, week or month.
+    Retention(RetentionQuery),
 }
 
 impl Query {
@@ -40,6 +43,7 @@ impl Query {
             Query::List(_) => Kind::List,
             Query::Funnel(_) => Kind::Funnel,
             Query::Explain(_) => Kind::Explain,
+            Query::Retention(_) => Kind::Retention,
         }
     }
 
@@ -51,6 +55,7 @@ impl Query {
             Query::List(l) => l.period.as_ref(),
             Query::Funnel(f) => Some(&f.period),
             Query::Explain(e) => Some(&e.period),
+            Query::Retention(r) => Some(&r.period),
         }
     }
 }
@@ -68,6 +73,7 @@ pub enum Kind {
     List,
     Funnel,
     Explain,
+    Retention,
 }
 
 impl Kind {
@@ -79,7 +85,12 @@ impl Kind {
     pub fn supported(self) -> bool {
         matches!(
             self,
-            Kind::Metric | Kind::Overview | Kind::List | Kind::Funnel | Kind::Explain
+            Kind::Metric
+                | Kind::Overview
+                | Kind::List
+                | Kind::Funnel
+                | Kind::Explain
+                | Kind::Retention
         )
     }
 
@@ -91,6 +102,7 @@ impl Kind {
             Kind::List,
             Kind::Funnel,
             Kind::Explain,
+            Kind::Retention,
         ]
         .into_iter()
         .filter(|k| k.supported())
@@ -154,7 +166,15 @@ pub struct FunnelName(pub String);
 #[serde(transparent)]
 pub struct StepName(pub String);
 
+/// A retention definition from the catalog (`[retention.NAME]`).
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+#[serde(transparent)]
+pub struct RetentionName(pub String);
+
 name_str!(
+    RetentionName,
     MetricName,
     DimensionName,
     FieldName,
@@ -290,6 +310,40 @@ pub struct ExplainQuery {
     #[schemars(length(max = 10))]
     pub filters: Vec<Filter>,
 }
+
+/// Retention: the entities whose cohort event (a signup) falls in the period, bucketed by day,
+/// week or month of it, and per bucket how many had activity in each following bucket.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1))]
+    pub version: Option<u32>,
+    /// A retention definition from the catalog: the cohort event and the activity that counts
+    /// as returning.
+    pub retention: RetentionName,
+    /// The period in which the cohorts started.
+    pub period: Period,
+    /// The cohort bucket and the unit of the offsets (default week).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granularity: Option<Granularity>,
+    /// How many offsets after the cohort's own bucket (1-26, default 8): offset 0 is the
+    /// cohort's bucket, offset k the k-th day, week or month after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 26))]
+    pub periods: Option<u32>,
+    /// Zero or one dimension of the cohort's table: one set of cohorts per value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1))]
+    pub group_by: Vec<DimensionName>,
+    /// Filters on the cohort's table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub filters: Vec<Filter>,
+}
+
+/// The default number of offsets a retention query follows.
+pub const DEFAULT_RETENTION_PERIODS: u32 = 8;
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

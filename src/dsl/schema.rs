@@ -44,6 +44,7 @@ pub struct Names {
     pub funnels: Vec<String>,
     /// Event names ad-hoc funnel steps may match.
     pub steps: Vec<String>,
+    pub retentions: Vec<String>,
 }
 
 impl Names {
@@ -64,6 +65,7 @@ impl Names {
             fields,
             funnels: catalog.funnels.keys().cloned().collect(),
             steps: catalog.event_names(),
+            retentions: catalog.retention.keys().cloned().collect(),
         }
     }
 
@@ -118,6 +120,11 @@ impl Names {
         } else {
             (Vec::new(), Vec::new())
         };
+        let retentions = if role.kinds.iter().any(|k| k.as_str() == "retention") {
+            catalog.retention.keys().cloned().collect()
+        } else {
+            Vec::new()
+        };
         Names {
             kinds,
             metrics,
@@ -126,6 +133,7 @@ impl Names {
             fields,
             funnels,
             steps,
+            retentions,
         }
     }
 }
@@ -188,6 +196,12 @@ pub fn schema(names: &Names, form: Form) -> Value {
         "StepName",
         &names.steps,
         "An event name a funnel step matches.",
+    );
+    set_enum(
+        &mut defs,
+        "RetentionName",
+        &names.retentions,
+        "A retention definition from the catalog.",
     );
 
     // Keep only the kinds on offer, in the declared order.
@@ -423,6 +437,9 @@ mod tests {
                     .unwrap()
             })
             .collect();
-        assert_eq!(kinds, vec!["metric", "overview", "funnel", "explain"]);
+        assert_eq!(
+            kinds,
+            vec!["metric", "overview", "funnel", "explain", "retention"]
+        );
     }
 }

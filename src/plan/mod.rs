@@ -5,6 +5,7 @@
 //! workspace it is scoped to; `sql/` turns that into a predicate on every table and join.
 
 mod outline;
+mod retention;
 pub mod time;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub use retention::{Cohorts, RetentionPlan, RetentionUnit, MAX_COHORTS};
 pub use time::{CalendarUnit, DateRange, ResolvedPeriod};
 
 use crate::catalog::{AggFunc, Aggregate, Catalog, Tenancy, TimeBasis, Window};
@@ -65,6 +67,8 @@ pub enum PlanError {
     WorkspaceNotServed { requested: String, served: String },
     #[error("the time series would have {points} points; the limit is {limit}: use a coarser granularity or a shorter period")]
     TooManyPoints { points: usize, limit: usize },
+    #[error("the period holds {cohorts} cohorts; the limit is {limit}: use a coarser granularity or a shorter period")]
+    TooManyCohorts { cohorts: usize, limit: usize },
     #[error("the period {start} to {end} lies after today ({today})")]
     FuturePeriod {
         start: NaiveDate,
@@ -79,7 +83,7 @@ impl PlanError {
             PlanError::InvalidWorkspace(_) | PlanError::WorkspaceNotServed { .. } => {
                 "invalid_workspace"
             }
-            PlanError::TooManyPoints { .. } => "too_many_points",
+            PlanError::TooManyPoints { .. } | PlanError::TooManyCohorts { .. } => "too_many_points",
             PlanError::FuturePeriod { .. } => "future_period",
         }
     }
@@ -184,6 +188,7 @@ pub enum PlanBody {
     List(ListPlan),
     Funnel(FunnelPlan),
     Explain(ExplainPlan),
+    Retention(RetentionPlan),
 }
 
 /// An explain query: the metric on the period and its baseline, in total and per segment of
@@ -432,6 +437,7 @@ pub fn plan(
         }
         Query::Funnel(q) => PlanBody::Funnel(funnel_plan(catalog, today, q)?),
         Query::Explain(q) => PlanBody::Explain(explain_plan(catalog, role, today, q, suppression)?),
+        Query::Retention(q) => PlanBody::Retention(retention::retention_plan(catalog, today, q)?),
     };
     Ok(Plan {
         catalog: checked.catalog().clone(),

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{
     Asked, DateRange, ExplainPlan, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody,
-    ResolvedPeriod, Unit,
+    ResolvedPeriod, RetentionPlan, Unit,
 };
 use crate::dsl::{FieldFilter, Filter, FilterOp, FilterValue};
 
@@ -30,6 +30,7 @@ impl Plan {
             PlanBody::List(l) => list(&mut out, l),
             PlanBody::Funnel(f) => funnel(&mut out, f),
             PlanBody::Explain(e) => explain(&mut out, e),
+            PlanBody::Retention(r) => retention(&mut out, r),
         }
         out
     }
@@ -168,4 +169,30 @@ fn explain(out: &mut String, e: &ExplainPlan) {
         filters(&e.filters)
     );
     units(out, &e.units);
+}
+
+fn retention(out: &mut String, r: &RetentionPlan) {
+    let _ = writeln!(
+        out,
+        "retention {} · cohorts {}.{} by {} ({}) · activity {}.{} by {} before {} · period {} · \
+         {} cohorts by {} · offsets 0..={} · group_by {:?} · filters {}",
+        r.retention.name,
+        r.retention.cohort.table,
+        r.retention.cohort.time,
+        r.retention.entity,
+        r.retention.label,
+        r.retention.activity.table,
+        r.retention.activity.time,
+        r.retention.entity,
+        r.activity_until,
+        period(&r.period),
+        r.cohorts.len(),
+        r.granularity.as_str(),
+        r.periods,
+        r.group_by,
+        filters(&r.filters)
+    );
+    for (i, u) in r.units.iter().enumerate() {
+        let _ = writeln!(out, "unit {i}: {:?} · {:?}", u.counts, u.split);
+    }
 }

@@ -6,9 +6,11 @@
 //! no rows as zero. Ordering ties break on the group key, so the same data gives the same bytes.
 
 mod explain;
+mod retention;
 mod significance;
 
 pub use explain::{Driver, ExplainInfo, SegmentChange, SegmentTests};
+pub use retention::{Cohort, RetentionCell, RetentionOut, MAX_RETENTION_GROUPS};
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -165,6 +167,9 @@ pub struct QueryResult {
     /// `explain`: the baseline and when the change started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<ExplainInfo>,
+    /// `retention`: the cohorts and, per offset that has ended, who came back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionOut>,
     pub rows: Vec<BTreeMap<String, serde_json::Value>>,
     /// Groups there were in all, before `top_n`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -189,6 +194,7 @@ pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
         PlanBody::List(l) => list(l, &rows[0]),
         PlanBody::Funnel(f) => funnel(f, rows, plan.min_group_size),
         PlanBody::Explain(e) => explain::explain(e, rows, catalog, plan.min_group_size),
+        PlanBody::Retention(r) => retention::retention(r, rows, plan.today, plan.min_group_size),
     }
 }
 
@@ -673,6 +679,7 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog, min_group_size: u
         funnel: Vec::new(),
         drivers: Vec::new(),
         explain: None,
+        retention: None,
         rows: Vec::new(),
         total_groups,
         suppressed_groups: suppressed,

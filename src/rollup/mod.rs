@@ -106,7 +106,7 @@ pub fn route(plan: &mut Plan, built: &BuiltSet) {
     let units = match &mut plan.body {
         PlanBody::Metric(m) => &mut m.units,
         PlanBody::Explain(e) => &mut e.units,
-        PlanBody::List(_) | PlanBody::Funnel(_) => return,
+        PlanBody::List(_) | PlanBody::Funnel(_) | PlanBody::Retention(_) => return,
     };
     for unit in units {
         unit.rollup = candidates

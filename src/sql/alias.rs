@@ -29,3 +29,6 @@ pub fn instant(i: usize) -> String {
 pub fn step(k: usize) -> String {
     format!("s{k}")
 }
+
+/// A retention row's activity bucket (its first day, as text), beside the cohort's [`BUCKET`].
+pub const ACTIVITY_BUCKET: &str = "b1";

@@ -7,6 +7,7 @@
 
 pub mod alias;
 pub mod dialect;
+mod retention;
 
 use std::collections::BTreeMap;
 
@@ -93,6 +94,11 @@ pub fn compile(plan: &Plan, dialect: Dialect) -> Result<Vec<Statement>, CompileE
             .units
             .iter()
             .map(|u| compile_funnel(f, u, catalog, &plan.workspace, dialect))
+            .collect(),
+        PlanBody::Retention(r) => r
+            .units
+            .iter()
+            .map(|u| retention::compile(r, u, catalog, &plan.workspace, dialect))
             .collect(),
     }
 }

@@ -472,6 +472,86 @@ pub(crate) fn funnel(name: &str, r: Reading, catalog: &Catalog) -> Built {
     }))
 }
 
+/// A retention question ("week 1 retention", "do users come back", "cohort retention by
+/// channel"): the catalog's retention definition over the cohorts of the period asked, or of the
+/// last 8 complete weeks. Metrics named on the cohort's or the activity's table ("users who
+/// signed up in October") say who the cohort is, not what to compute.
+pub(crate) fn retention(mut r: Reading, catalog: &Catalog) -> Built {
+    let names: Vec<&String> = catalog.retention.keys().collect();
+    let [name] = names.as_slice() else {
+        return Err(Clarify::message(format!(
+            "Which retention do you mean: {}?",
+            names
+                .iter()
+                .map(|n| catalog.retention[*n].label.clone())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
+    };
+    let def = &catalog.retention[name.as_str()];
+    let tables = [def.cohort.table.as_str(), def.activity.table.as_str()];
+    r.metrics.retain(|m| {
+        !r.subject_metrics.contains(m)
+            && !catalog
+                .aggregates_of(m)
+                .iter()
+                .all(|(_, a)| tables.contains(&a.table.as_str()))
+    });
+    if !r.metrics.is_empty() {
+        return Err(Clarify::message(format!(
+            "Do you mean {} or a metric? Ask for one of them at a time.",
+            def.label
+        )));
+    }
+    let movement = std::mem::take(&mut r.movement);
+    r.unknown.retain(|w| !movement.contains(w));
+    // "week 1 retention", "day 7 retention": the offset's unit is the granularity; "come back
+    // after signing up" says what retention is.
+    let unit = |w: &str| match w {
+        "day" | "days" => Some(Granularity::Day),
+        "week" | "weeks" => Some(Granularity::Week),
+        "month" | "months" => Some(Granularity::Month),
+        _ => None,
+    };
+    if let Some(g) = r.unknown.iter().find_map(|w| unit(w)) {
+        r.granularity.get_or_insert(g);
+    }
+    r.unknown.retain(|w| {
+        unit(w).is_none() && w != "after" && !w.parse::<u32>().is_ok_and(|n| (1..=26).contains(&n))
+    });
+    if !r.unknown.is_empty() || !r.strays.is_empty() || !r.loose_names.is_empty() {
+        return Err(Clarify::unknown_words(&r, catalog));
+    }
+    if r.top_n.is_some() || r.superlative {
+        return Err(Clarify::message(
+            "Retention shows every cohort of the period; ask without a top list.".into(),
+        ));
+    }
+    let mut group_by = r.group_by.clone();
+    for d in &r.compared {
+        if !group_by.contains(d) {
+            group_by.push(d.clone());
+        }
+    }
+    if group_by.len() > 1 {
+        return Err(Clarify::message(
+            "Retention can be broken down by one dimension at a time.".into(),
+        ));
+    }
+    Ok(Query::Retention(crate::dsl::RetentionQuery {
+        version: None,
+        retention: crate::dsl::RetentionName(name.to_string()),
+        period: r.period.unwrap_or(Period::LastN(LastN {
+            count: 8,
+            unit: PeriodUnit::Week,
+        })),
+        granularity: r.granularity,
+        periods: None,
+        group_by: group_by.into_iter().map(DimensionName).collect(),
+        filters: dimension_filters(&r, catalog)?,
+    }))
+}
+
 pub(crate) fn overview(r: Reading) -> Built {
     if !r.filters.is_empty() || !r.group_by.is_empty() || !r.literals.is_empty() {
         return Err(Clarify::message(

@@ -145,6 +145,9 @@ impl Rules {
             }
             return Err(c);
         }
+        if r.retention_intent && !catalog.retention.is_empty() && !r.why {
+            return build::retention(r, catalog);
+        }
         if r.why {
             return build::explain(r, catalog, today);
         }

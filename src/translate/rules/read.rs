@@ -76,6 +76,8 @@ pub(crate) struct Reading {
     pub list_by_which_only: bool,
     pub why: bool,
     pub funnel_intent: bool,
+    /// "retention", "cohorts", "come back": a retention question.
+    pub retention_intent: bool,
     pub funnel: Option<String>,
     pub shift: bool,
     pub drop_filters: bool,
@@ -687,6 +689,7 @@ pub(crate) fn read(
                 Word::Contains => pending_contains = true,
                 Word::DropFilters => r.drop_filters = true,
                 Word::Funnel => r.funnel_intent = true,
+                Word::Retention => r.retention_intent = true,
                 Word::Trend => r.trend = true,
                 Word::Versus => {
                     versus = last_value_dim.clone();
