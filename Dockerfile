@@ -6,9 +6,9 @@
 #   docker run --rm -p 8080:8080 -v tally-data:/data \
 #     -e TALLY_DEV_SECRET="$(head -c 32 /dev/urandom | base64)" tally
 #
-# The binary links only glibc (SQLite is bundled by sqlx, TLS is rustls on aws-lc-rs: no
-# OpenSSL), so the runtime image is gcr.io/distroless/cc-debian12, whose glibc matches the
-# bookworm builder. Without --warehouse (or TALLY_WAREHOUSE / [warehouse] url) `tally serve`
+# The binary links only glibc and libgcc (SQLite is bundled by sqlx, TLS is rustls on aws-lc-rs:
+# no OpenSSL), so the runtime image is gcr.io/distroless/cc-debian12, whose glibc matches the
+# bookworm builder and whose CA certificates serve outgoing TLS (JWKS, LLM). Without --warehouse (or TALLY_WAREHOUSE / [warehouse] url) `tally serve`
 # builds the seeded demo warehouse on first start into $TALLY_HOME (/data, a volume), next to
 # the default SQLite app store (store.db: audit log, revocations, conversations).
 
