@@ -1006,3 +1006,16 @@ fn tests_that_reach_an_engine_are_ignored() {
         "tests that reach PostgreSQL or MariaDB without #[ignore]: {offenders:?}"
     );
 }
+
+/// The Kubernetes kustomization ships a copy of the Metrica catalog (kustomize loads nothing
+/// outside its directory): a catalog change that forgets the copy fails here, not in a cluster.
+#[test]
+fn the_deploy_catalog_is_the_metrica_catalog() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(root.join("examples/metrica/catalog.toml")).unwrap();
+    let copy = std::fs::read_to_string(root.join("deploy/kubernetes/catalog.toml")).unwrap();
+    assert!(
+        source == copy,
+        "deploy/kubernetes/catalog.toml differs from examples/metrica/catalog.toml: copy it over"
+    );
+}
