@@ -18,6 +18,7 @@ pub(super) fn answer(
     result: &QueryResult,
     catalog: &Catalog,
     min_group_size: u32,
+    today: chrono::NaiveDate,
 ) -> Answer {
     let when = scoped(&plan.filters, period_text(&plan.period));
     // The whole scope is said once, in the first sentence.
@@ -96,51 +97,7 @@ pub(super) fn answer(
         // A peak among withheld points would describe only what is left: say nothing then.
         let any_withheld = result.timeseries.iter().any(|p| p.suppressed);
         if let (Some(g), true, false) = (plan.granularity, plan.group_by.is_empty(), any_withheld) {
-            let first = &plan.metrics[0];
-            let points: Vec<_> = result
-                .timeseries
-                .iter()
-                .filter(|p| &p.metric == first && p.value.is_some())
-                .collect();
-            let max =
-                points
-                    .iter()
-                    .fold(None::<&&crate::result::SeriesPoint>, |best, p| match best {
-                        Some(b) if b.value >= p.value => Some(b),
-                        _ => Some(p),
-                    });
-            let min =
-                points
-                    .iter()
-                    .fold(None::<&&crate::result::SeriesPoint>, |best, p| match best {
-                        Some(b) if b.value <= p.value => Some(b),
-                        _ => Some(p),
-                    });
-            if let (Some(hi), Some(lo)) = (max, min) {
-                let at = |date: &str| {
-                    let d: chrono::NaiveDate = date.parse().expect("iso date");
-                    match g {
-                        crate::dsl::Granularity::Day => format!("on {}", format::day(d)),
-                        crate::dsl::Granularity::Week => {
-                            format!("in the week of {}", format::day(d))
-                        }
-                        crate::dsl::Granularity::Month => {
-                            use chrono::Datelike;
-                            let month = format::MONTH_NAMES[d.month0() as usize];
-                            format!("in {month} {}", d.year())
-                        }
-                    }
-                };
-                sentences.push(format!(
-                    "Per {}, {} peaked at {} ({}) and was lowest at {} ({}).",
-                    g.as_str(),
-                    label(catalog, first),
-                    fmt_value(catalog, first, hi.value),
-                    at(&hi.date),
-                    fmt_value(catalog, first, lo.value),
-                    at(&lo.date),
-                ));
-            }
+            sentences.extend(series_sentences(plan, result, catalog, g, today));
         }
         caveats(result, min_group_size, &mut sentences);
     }
@@ -148,6 +105,116 @@ pub(super) fn answer(
         text: sentences.join(" "),
         chart: chart(plan, result, catalog),
         sources: sources(catalog, &plan.metrics),
+    }
+}
+
+/// The series of the first metric in words: its trend when the result states one (`data.trend`:
+/// a least-squares line over the complete buckets), then its peak and its low with dates, over
+/// the complete buckets too.
+fn series_sentences(
+    plan: &MetricPlan,
+    result: &QueryResult,
+    catalog: &Catalog,
+    g: crate::dsl::Granularity,
+    today: chrono::NaiveDate,
+) -> Vec<String> {
+    let first = &plan.metrics[0];
+    let all: Vec<_> = result
+        .timeseries
+        .iter()
+        .filter(|p| &p.metric == first && p.value.is_some())
+        .collect();
+    let points: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|p| crate::result::complete_bucket(plan, &p.date, today))
+        .collect();
+    let left_out = all.len() - points.len();
+    let at = |date: &str| {
+        let d: chrono::NaiveDate = date.parse().expect("iso date");
+        match g {
+            crate::dsl::Granularity::Day => format!("on {}", format::day(d)),
+            crate::dsl::Granularity::Week => format!("in the week of {}", format::day(d)),
+            crate::dsl::Granularity::Month => {
+                use chrono::Datelike;
+                let month = format::MONTH_NAMES[d.month0() as usize];
+                format!("in {month} {}", d.year())
+            }
+        }
+    };
+    let unit = g.as_str();
+    let partial = match left_out {
+        0 => String::new(),
+        1 => format!(" (a partial {unit} left out)"),
+        n => format!(" ({n} partial {unit}s left out)"),
+    };
+    let mut out = Vec::new();
+    if let Some(t) = &result.trend {
+        let direction = match t.direction.as_str() {
+            "up" => "trended up",
+            "down" => "trended down",
+            _ => "was flat",
+        };
+        let rise = t.rise.0;
+        let amount = if super::metric_format(catalog, first) == crate::catalog::Format::Percent {
+            format!("{} points", format::fixed(rise.abs() * 100.0, 1))
+        } else {
+            fmt_value(catalog, first, Some(crate::result::Num(rise.abs())))
+        };
+        let share = t
+            .share
+            .map(|s| {
+                format!(
+                    "{} of the mean, {}",
+                    format::pct(s.0),
+                    fmt_value(catalog, first, Some(t.mean))
+                )
+            })
+            .unwrap_or_else(|| "the mean is 0".into());
+        out.push(format!(
+            "Over the {} complete {unit}s{partial}, {} {direction}: a least-squares line through the {} values {} {amount} ({share}; under {} is called flat).",
+            t.points,
+            label(catalog, first),
+            adjective(g),
+            if rise >= 0.0 { "rises by" } else { "falls by" },
+            format::pct(t.flat_below.0),
+        ));
+    }
+    let max = points
+        .iter()
+        .fold(None::<&&crate::result::SeriesPoint>, |best, p| match best {
+            Some(b) if b.value >= p.value => Some(b),
+            _ => Some(p),
+        });
+    let min = points
+        .iter()
+        .fold(None::<&&crate::result::SeriesPoint>, |best, p| match best {
+            Some(b) if b.value <= p.value => Some(b),
+            _ => Some(p),
+        });
+    if let (Some(hi), Some(lo)) = (max, min) {
+        let note = match (result.trend.is_none(), left_out) {
+            (true, 1) => format!(" (a partial {unit} left out)"),
+            (true, 2..) => format!(" (partial {unit}s left out)"),
+            _ => String::new(),
+        };
+        out.push(format!(
+            "Per {unit}{note}, {} peaked at {} ({}) and was lowest at {} ({}).",
+            label(catalog, first),
+            fmt_value(catalog, first, hi.value),
+            at(&hi.date),
+            fmt_value(catalog, first, lo.value),
+            at(&lo.date),
+        ));
+    }
+    out
+}
+
+fn adjective(g: crate::dsl::Granularity) -> &'static str {
+    match g {
+        crate::dsl::Granularity::Day => "daily",
+        crate::dsl::Granularity::Week => "weekly",
+        crate::dsl::Granularity::Month => "monthly",
     }
 }
 
@@ -199,7 +266,7 @@ fn chart(plan: &MetricPlan, result: &QueryResult, catalog: &Catalog) -> Option<V
         let values: Vec<Value> = result
             .timeseries
             .iter()
-            .map(|p| {
+            .flat_map(|p| {
                 let series = match &p.dimensions {
                     Some(d) => {
                         let parts: Vec<String> = plan
@@ -211,20 +278,29 @@ fn chart(plan: &MetricPlan, result: &QueryResult, catalog: &Catalog) -> Option<V
                     }
                     None => label(catalog, &p.metric),
                 };
-                json!({"date": p.date, "series": series, "value": p.value})
+                let mut out = vec![json!({"date": p.date, "series": series, "period": "this period", "value": p.value})];
+                // The compare period, drawn dashed at the same offsets.
+                if plan.compare.is_some() && p.previous_date.is_some() {
+                    out.push(json!({"date": p.date, "series": series, "period": "previous period", "value": p.previous, "previous_date": p.previous_date}));
+                }
+                out
             })
             .collect();
+        let mut encoding = json!({
+            // Dates are calendar days: a UTC scale keeps a browser west of UTC from
+            // labelling each point with the day before.
+            "x": {"field": "date", "type": "temporal", "title": null, "scale": {"type": "utc"}},
+            "y": {"field": "value", "type": "quantitative", "title": null},
+            "color": {"field": "series", "type": "nominal", "title": null}
+        });
+        if plan.compare.is_some() {
+            encoding["strokeDash"] = json!({"field": "period", "type": "nominal", "title": null, "sort": ["this period", "previous period"]});
+        }
         return Some(json!({
             "$schema": schema,
             "data": {"values": values},
             "mark": {"type": "line", "point": true},
-            "encoding": {
-                // Dates are calendar days: a UTC scale keeps a browser west of UTC from
-                // labelling each point with the day before.
-                "x": {"field": "date", "type": "temporal", "title": null, "scale": {"type": "utc"}},
-                "y": {"field": "value", "type": "quantitative", "title": null},
-                "color": {"field": "series", "type": "nominal", "title": null}
-            }
+            "encoding": encoding
         }));
     }
     if !result.breakdown.is_empty() {

@@ -46,7 +46,7 @@ pub fn answer(plan: &Plan, result: &QueryResult) -> Answer {
     let catalog = &plan.catalog;
     match &plan.body {
         PlanBody::Metric(m) if m.asked == Asked::Overview => overview::answer(m, result, catalog),
-        PlanBody::Metric(m) => metric::answer(m, result, catalog, plan.min_group_size),
+        PlanBody::Metric(m) => metric::answer(m, result, catalog, plan.min_group_size, plan.today),
         PlanBody::List(l) => list::answer(l, result, catalog),
         PlanBody::Funnel(f) => funnel::answer(f, result, catalog, plan.min_group_size),
         PlanBody::Explain(e) => explain::answer(e, result, catalog, plan.min_group_size),

@@ -248,6 +248,9 @@ pub struct MetricPlan {
     pub granularity: Option<Granularity>,
     /// The time-series buckets, clipped to the period.
     pub buckets: Vec<DateRange>,
+    /// With `compare`, the compare period's buckets, clipped to it: the previous value of the
+    /// series' k-th point is the k-th of these.
+    pub previous_buckets: Vec<DateRange>,
     pub group_by: Vec<String>,
     pub filters: Vec<Filter>,
     pub top_n: usize,
@@ -506,17 +509,22 @@ fn metric_plan(
         });
     }
     let compare = compare.map(|c| (c, time::compare_range(&resolved, c)));
-    let buckets = match granularity {
+    let series = |range: &DateRange| match granularity {
         Some(g) => {
-            let b = time::windows(&resolved.range, time::granularity_window(g));
+            let b = time::windows(range, time::granularity_window(g));
             if b.len() > MAX_POINTS {
                 return Err(PlanError::TooManyPoints {
                     points: b.len(),
                     limit: MAX_POINTS,
                 });
             }
-            b
+            Ok(b)
         }
+        None => Ok(Vec::new()),
+    };
+    let buckets = series(&resolved.range)?;
+    let previous_buckets = match compare {
+        Some((_, r)) => series(&r)?,
         None => Vec::new(),
     };
 
@@ -561,6 +569,10 @@ fn metric_plan(
         if let Some(g) = granularity {
             let shape = series_shape(agg, g, &buckets);
             add(unit(resolved.range, shape, !group_by.is_empty()));
+            if let Some((_, r)) = compare {
+                let shape = series_shape(agg, g, &previous_buckets);
+                add(unit(r, shape, !group_by.is_empty()));
+            }
         }
     }
     if coverage {
@@ -585,6 +597,7 @@ fn metric_plan(
         compare,
         granularity,
         buckets,
+        previous_buckets,
         group_by,
         filters,
         top_n,

@@ -8,9 +8,11 @@
 mod explain;
 mod retention;
 mod significance;
+mod trend;
 
 pub use explain::{Driver, ExplainInfo, SegmentChange, SegmentTests};
 pub use retention::{Cohort, RetentionCell, RetentionOut, MAX_RETENTION_GROUPS};
+pub use trend::{complete as complete_bucket, Trend, FLAT_TREND};
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -99,6 +101,13 @@ pub struct SeriesPoint {
     pub suppressed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<BTreeMap<String, Option<String>>>,
+    /// With `compare`: the first day of the compare period's bucket at the same offset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_date: Option<String>,
+    /// With `compare`: the value of that bucket (null when withheld, or when the compare
+    /// period has fewer buckets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Num>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
@@ -170,6 +179,9 @@ pub struct QueryResult {
     /// `retention`: the cohorts and, per offset that has ended, who came back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention: Option<RetentionOut>,
+    /// A series' direction over its complete buckets (least squares), when it has enough.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trend: Option<Trend>,
     pub rows: Vec<BTreeMap<String, serde_json::Value>>,
     /// Groups there were in all, before `top_n`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -190,7 +202,11 @@ type Key = Vec<Option<String>>;
 pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
     let catalog = &plan.catalog;
     match &plan.body {
-        PlanBody::Metric(m) => metric(m, rows, catalog, plan.min_group_size),
+        PlanBody::Metric(m) => {
+            let mut r = metric(m, rows, catalog, plan.min_group_size);
+            r.trend = trend::trend(m, &r.timeseries, plan.today);
+            r
+        }
         PlanBody::List(l) => list(l, &rows[0]),
         PlanBody::Funnel(f) => funnel(f, rows, plan.min_group_size),
         PlanBody::Explain(e) => explain::explain(e, rows, catalog, plan.min_group_size),
@@ -397,6 +413,15 @@ impl<'a> Index<'a> {
                     Some(b),
                 )
             }
+            Target::PreviousBucket(b) => {
+                let g = self.plan.granularity.expect("buckets imply granularity");
+                let (_, range) = self.plan.compare.expect("previous buckets imply compare");
+                (
+                    range,
+                    series_shape(agg, g, &self.plan.previous_buckets),
+                    Some(b),
+                )
+            }
         };
         let unit = self.plan.unit_index(unit, &range, &shape, split)?;
         let data = &self.units[unit];
@@ -529,6 +554,8 @@ impl<'a> Index<'a> {
 enum Target {
     Range(DateRange),
     Bucket(DateRange),
+    /// A bucket of the compare period's series.
+    PreviousBucket(DateRange),
 }
 
 fn delta(value: Option<f64>, previous: Option<f64>) -> (Option<Num>, Option<Num>) {
@@ -653,7 +680,9 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog, min_group_size: u
         } else {
             top.clone()
         };
-        for b in &plan.buckets {
+        for (i, b) in plan.buckets.iter().enumerate() {
+            // Aligned by offset: the k-th bucket of the compare period.
+            let before = plan.previous_buckets.get(i);
             for k in &keys {
                 for m in &plan.metrics {
                     let withheld = hidden(m, Target::Bucket(*b), k);
@@ -664,6 +693,8 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog, min_group_size: u
                         value: num(shown(m, Target::Bucket(*b), k)),
                         suppressed: withheld,
                         dimensions: (!k.is_empty()).then(|| dims(plan, k)),
+                        previous_date: before.map(|p| p.start.to_string()),
+                        previous: before.and_then(|p| num(shown(m, Target::PreviousBucket(*p), k))),
                     });
                 }
             }
@@ -680,6 +711,7 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog, min_group_size: u
         drivers: Vec::new(),
         explain: None,
         retention: None,
+        trend: None,
         rows: Vec::new(),
         total_groups,
         suppressed_groups: suppressed,

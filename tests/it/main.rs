@@ -34,3 +34,4 @@ mod store_postgres;
 mod suppression;
 mod tidy;
 mod translate_eval;
+mod trend;

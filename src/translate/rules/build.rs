@@ -324,6 +324,11 @@ pub(crate) fn metric(mut r: Reading, catalog: &Catalog, today: NaiveDate) -> Bui
         None => match r.compare_unit {
             // "sessions MoM": this month against the one before.
             Some(u) => Period::Preset(u.current()),
+            // "DAU trend", "signups over time": the last 30 days (the answer states the dates).
+            None if r.trend => Period::LastN(LastN {
+                count: 30,
+                unit: PeriodUnit::Day,
+            }),
             None => return Err(Clarify::missing_period(&r)),
         },
     };
