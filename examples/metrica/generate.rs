@@ -125,15 +125,16 @@ const SIGNUP_GROWTH: f64 = 0.35;
 /// Share of the planted segment's signups that still happen on the anomaly day.
 const ANOMALY_KEPT_SHARE: f64 = 0.15;
 
-/// The day of the planted anomaly: the latest Tuesday on or before `end_date - 2 days` (for an
-/// end date of 2026-11-22, a Sunday, that is 2026-11-17). On that day, in workspace `acme`, about
+/// The day of the planted anomaly: the Tuesday of the week before the one holding the day after
+/// `end_date` — "Tuesday last week" for someone asking the day after the data ends (for an end
+/// date of 2026-11-22, a Sunday, that is 2026-11-17). On that day, in workspace `acme`, about
 /// 85% of the signups of users with device `android` and acquisition channel `paid_social` do
-/// not happen (those users are never created); every other segment and day is normal. The two
-/// days of margin keep it inside "last week" questions asked on the day after `end_date`.
+/// not happen (those users are never created); every other segment and day is normal. It lies
+/// inside "last week" questions asked on the day after `end_date`, on every weekday.
 pub(crate) fn planted_anomaly_day(end_date: NaiveDate) -> NaiveDate {
-    let latest = end_date - Duration::days(2);
-    let days_after_tuesday = (latest.weekday().num_days_from_monday() + 6) % 7;
-    latest - Duration::days(i64::from(days_after_tuesday))
+    let today = end_date + Duration::days(1);
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    monday - Duration::days(6)
 }
 
 /// The workspaces the generator writes, as `WORKSPACES` declares them.
@@ -1101,13 +1102,14 @@ mod tests {
     }
 
     #[test]
-    fn the_anomaly_is_on_the_latest_tuesday_two_days_before_the_end() {
+    fn the_anomaly_is_on_tuesday_of_the_week_before_the_day_after_the_end() {
         assert_eq!(planted_anomaly_day(date(2026, 11, 22)), date(2026, 11, 17));
-        assert_eq!(planted_anomaly_day(date(2026, 11, 19)), date(2026, 11, 17));
+        assert_eq!(planted_anomaly_day(date(2026, 11, 19)), date(2026, 11, 10));
         assert_eq!(planted_anomaly_day(date(2026, 11, 18)), date(2026, 11, 10));
+        assert_eq!(planted_anomaly_day(date(2026, 11, 23)), date(2026, 11, 17));
         assert_eq!(planted_anomaly_day(date(2026, 11, 24)), date(2026, 11, 17));
-        assert_eq!(planted_anomaly_day(date(2026, 11, 25)), date(2026, 11, 17));
-        assert_eq!(planted_anomaly_day(date(2026, 11, 26)), date(2026, 11, 24));
+        assert_eq!(planted_anomaly_day(date(2026, 11, 26)), date(2026, 11, 17));
+        assert_eq!(planted_anomaly_day(date(2026, 11, 29)), date(2026, 11, 24));
     }
 
     #[test]

@@ -290,7 +290,7 @@ async fn generated_data_keeps_the_catalog_contract_and_its_invariants() {
 
     // The planted anomaly: acme's signups on its Tuesday fall well below the four Tuesdays
     // before, because android + paid_social collapses while the other segments do not.
-    // The latest Tuesday on or before the end date less two days (`planted_anomaly_day` in
+    // Tuesday of the week before the one holding the day after the end (`planted_anomaly_day` in
     // `examples/metrica/generate.rs`, unit-tested there).
     let anomaly_day = NaiveDate::from_ymd_opt(2026, 11, 17).expect("a valid date");
     assert_eq!(anomaly_day.weekday(), Weekday::Tue);

@@ -156,7 +156,7 @@ async fn a_ratio_change_within_chance_is_not_decomposed() {
 /// the day's total left its usual variation, and the Tuesday a week before names nothing.
 #[tokio::test]
 async fn the_planted_segment_is_named_on_demos_ending_on_other_days() {
-    // (end date, its planted Tuesday: the latest on or before the end date less two days).
+    // (end date, its planted Tuesday: Tuesday of the week before the one holding the day after).
     // The generator seeds each day by its place in the history, so demos whose end dates share
     // a weekday have the same counts: one end date per weekday covers every demo `tally demo`
     // builds at the default seed and scale.
@@ -165,9 +165,9 @@ async fn the_planted_segment_is_named_on_demos_ending_on_other_days() {
         ("2026-11-30", "2026-11-24"), // Mon
         ("2026-09-15", "2026-09-08"), // Tue
         ("2027-01-20", "2027-01-12"), // Wed
-        ("2026-10-08", "2026-10-06"), // Thu
-        ("2026-08-14", "2026-08-11"), // Fri
-        ("2027-02-27", "2027-02-23"), // Sat
+        ("2026-10-08", "2026-09-29"), // Thu
+        ("2026-08-14", "2026-08-04"), // Fri
+        ("2027-02-27", "2027-02-16"), // Sat
         ("2026-11-22", "2026-11-17"), // Sun
     ];
     let planted_segment = json!({"acquisition_channel": "paid_social", "device": "android"});
@@ -247,4 +247,33 @@ async fn the_planted_segment_is_named_on_demos_ending_on_other_days() {
         within_usual >= 1,
         "no demo had the planted day's total within its usual range"
     );
+}
+
+/// The README's unpinned explain question reads as Tuesday of last week on every weekday, the
+/// day the demo built to yesterday plants its drop on (`planted_anomaly_day(today - 1)`).
+#[tokio::test]
+async fn tuesday_last_week_is_the_planted_day_whatever_the_day_asked() {
+    use chrono::Datelike;
+    let e = engine().await;
+    for today in (23..=29).map(|d| date(&format!("2026-11-{d}"))) {
+        let (r, _) = e
+            .ask(
+                "Why did user signups drop on Tuesday last week?",
+                "analyst",
+                "acme",
+                &Clock::fixed(today),
+                None,
+            )
+            .await
+            .unwrap();
+        let dsl = serde_json::to_value(&r.executed_dsl).unwrap();
+        let monday = today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()));
+        let planted = monday - chrono::Days::new(6);
+        assert_eq!(dsl["kind"], "explain", "{today}: {}", r.answer);
+        assert_eq!(
+            dsl["period"],
+            json!({"date": planted.to_string()}),
+            "{today}"
+        );
+    }
 }
