@@ -93,6 +93,17 @@ pub struct Llm {
     breaker: Mutex<Breaker>,
 }
 
+impl Llm {
+    /// Whether the circuit breaker is open now: questions go to the rule translator only.
+    pub fn breaker_open(&self) -> bool {
+        self.breaker
+            .lock()
+            .expect("breaker lock")
+            .open_for(Instant::now())
+            .is_some()
+    }
+}
+
 impl std::fmt::Debug for Llm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Llm")

@@ -530,11 +530,16 @@ async fn the_circuit_breaker_opens_and_keeps_the_llm_out_of_the_path() {
     c.breaker_threshold = 2;
     c.breaker_cooldown_ms = 60_000;
     let t = translators(Mode::Llm, c);
+    assert!(!t.llm().unwrap().breaker_open());
     for (n, q) in ["dau last week", "wau last week"].iter().enumerate() {
         let out = t.translate(&request(q, "analyst")).await;
         assert_eq!(out.translator, TranslatorKind::Rules);
         assert_eq!(fake.requests(), n + 1);
     }
+    assert!(
+        t.llm().unwrap().breaker_open(),
+        "/metrics exports this as tally_llm_breaker_open 1"
+    );
     let out = t.translate(&request("mau last month", "analyst")).await;
     assert_eq!(fake.requests(), 2, "an open breaker sends nothing");
     assert_eq!(out.translator, TranslatorKind::Rules);

@@ -17,9 +17,20 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut text = state.metrics.render();
+    // Whether the LLM translator's circuit breaker keeps it out of the path right now (0 when
+    // no LLM is configured).
+    let open = state
+        .engine
+        .translators()
+        .llm()
+        .is_some_and(|llm| llm.breaker_open());
+    text.push_str("# HELP tally_llm_breaker_open 1 while the LLM translator's circuit breaker is open (questions go to the rule translator), else 0 (also without an LLM).\n");
+    text.push_str("# TYPE tally_llm_breaker_open gauge\n");
+    text.push_str(&format!("tally_llm_breaker_open {}\n", u8::from(open)));
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
+        text,
     )
 }
 
