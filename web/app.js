@@ -196,7 +196,7 @@
   function appendTurn(node) {
     $('empty').hidden = true;
     $('log').append(node);
-    node.scrollIntoView({ block: 'end', behavior: 'smooth' });
+    node.scrollIntoView({ block: 'end', behavior: 'auto' });
   }
 
   function userTurn(text, kind) {
@@ -375,6 +375,7 @@
     parts.push(inspector(r));
     turn.replaceChildren(...parts);
     for (const box of turn.querySelectorAll('.chart')) drawChart(box);
+    reveal(turn);
   }
 
   function renderError(turn, error) {
@@ -878,6 +879,19 @@
     );
   }
 
+  // ---- reading flow ---------------------------------------------------------------------------
+
+  // Brings a finished answer into the scrolling column: all of it when it fits (its bottom just
+  // above the input), else its top, so reading starts at the answer sentence. Only the newest
+  // answer moves the view.
+  function reveal(turn) {
+    if (turn !== $('log').lastElementChild) return;
+    const main = $('main') || document.documentElement;
+    const box = turn.getBoundingClientRect();
+    const view = main.getBoundingClientRect();
+    turn.scrollIntoView({ block: box.height <= view.height ? 'end' : 'start', behavior: 'auto' });
+  }
+
   // ---- charts ---------------------------------------------------------------------------
 
   const charts = new WeakMap();
@@ -896,7 +910,8 @@
       box.textContent = 'The chart renderer did not load.';
       return;
     }
-    const width = Math.max(240, Math.min(640, box.clientWidth - 140));
+    // The plot area, leaving room for axis labels: narrower on a phone, never wider than the box.
+    const width = Math.max(160, Math.min(640, box.clientWidth - (box.clientWidth < 480 ? 90 : 140)));
     window
       .vegaEmbed(box, spec, {
         renderer: 'svg',
@@ -921,7 +936,11 @@
           point: { color: '#1f6fb2', filled: true, size: 36 },
         },
       })
-      .then(() => box.setAttribute('data-chart', 'rendered'))
+      .then(() => {
+        box.setAttribute('data-chart', 'rendered');
+        const turn = box.closest('li.turn');
+        if (turn) reveal(turn);
+      })
       .catch((e) => {
         box.setAttribute('data-chart', 'failed');
         box.replaceChildren(el('p', { class: 'note' }, `The chart could not be drawn: ${e.message}`));
