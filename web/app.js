@@ -365,6 +365,7 @@
       const view = r.data ? resultView(r) : null;
       if (view) parts.push(view);
       else if (r.chart) parts.push(chartBox(r.chart, r.answer));
+      parts.push(actions(r));
     } else if (outcome === 'refused') {
       parts.push(refusalBox(r));
     } else if (outcome === 'needs_clarification') {
@@ -877,6 +878,111 @@
       ),
       el('figcaption', { class: 'note' }, `Share of each cohort active again ${unit === 'day' ? 'each day' : `in each ${unit}`} after it joined; blank cells have not ended yet.`),
     );
+  }
+
+  // ---- export: CSV, DSL, curl ---------------------------------------------------------------
+
+  // The result as a table of raw values (not formatted): the list's rows, else the funnel's
+  // steps, the retention cells, the breakdown, the time series or the summary.
+  function resultTable(r) {
+    const d = r.data || {};
+    const dims = (list) => {
+      const names = [];
+      for (const x of list) for (const k of Object.keys(x.dimensions || {})) if (!names.includes(k)) names.push(k);
+      return names;
+    };
+    const pick = (list, before, after) => {
+      const dn = dims(list);
+      return {
+        header: [...before, ...dn, ...after],
+        rows: list.map((x) => [...before.map((k) => x[k]), ...dn.map((k) => (x.dimensions || {})[k]), ...after.map((k) => x[k])]),
+      };
+    };
+    if (Array.isArray(d.rows) && d.rows.length) {
+      const columns = listColumns(r);
+      return { header: columns, rows: d.rows.map((row) => columns.map((c) => row[c])) };
+    }
+    if (Array.isArray(d.funnel) && d.funnel.length) {
+      return pick(d.funnel, ['step', 'event'], ['value', 'step_conversion', 'overall_conversion', 'previous', 'previous_step_conversion', 'previous_overall_conversion']);
+    }
+    if (d.retention && Array.isArray(d.retention.cohorts) && d.retention.cohorts.length) {
+      const cohorts = d.retention.cohorts;
+      const dn = dims(cohorts);
+      const rows = [];
+      for (const c of cohorts) {
+        for (const cell of c.cells) {
+          rows.push([c.cohort, ...dn.map((k) => (c.dimensions || {})[k]), c.size, cell.offset, cell.start, cell.returning, cell.rate]);
+        }
+      }
+      return { header: ['cohort', ...dn, 'size', 'offset', 'start', 'returning', 'rate'], rows };
+    }
+    if (Array.isArray(d.breakdown) && d.breakdown.length) {
+      return pick(d.breakdown, [], ['metric', 'value', 'previous', 'delta', 'delta_pct']);
+    }
+    if (Array.isArray(d.timeseries) && d.timeseries.length) return pick(d.timeseries, ['date'], ['metric', 'value']);
+    if (Array.isArray(d.summary) && d.summary.length) {
+      return pick(d.summary, ['metric'], ['value', 'previous', 'delta', 'delta_pct']);
+    }
+    return null;
+  }
+
+  function csvCell(v) {
+    if (v === null || v === undefined) return '';
+    const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  }
+
+  function toCsv(table) {
+    return [table.header, ...table.rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
+  }
+
+  function download(name, text) {
+    const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+    const link = el('a', { href: url, download: name, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  async function copy(text, status) {
+    try {
+      await navigator.clipboard.writeText(text);
+      status.textContent = 'Copied.';
+    } catch (_) {
+      // No clipboard permission: the text in a field, selected, for the user to copy.
+      const field = el('textarea', { class: 'copy-fallback', readonly: true, rows: 4, 'aria-label': 'text to copy' });
+      field.value = text;
+      status.replaceChildren('Copy it from here: ', field);
+      field.select();
+    }
+  }
+
+  function shellQuote(text) {
+    return `'${text.replace(/'/g, `'\\''`)}'`;
+  }
+
+  function actions(r) {
+    const status = el('span', { class: 'meta', role: 'status', 'data-testid': 'action-status' });
+    const buttons = [];
+    const table = resultTable(r);
+    if (table && table.rows.length) {
+      const name = `tally-${(r.executed_dsl && r.executed_dsl.kind) || 'result'}-${r.query_id || 'answer'}.csv`;
+      buttons.push(
+        el('button', { type: 'button', class: 'action', 'data-testid': 'download-csv', onclick: () => download(name, toCsv(table)) }, 'Download CSV'),
+      );
+    }
+    if (r.executed_dsl) {
+      const dsl = JSON.stringify(r.executed_dsl, null, 2);
+      const curl =
+        `curl -s ${location.origin}/v1/query -H "Authorization: Bearer $TALLY_TOKEN" ` +
+        `-H 'Content-Type: application/json' -d ${shellQuote(JSON.stringify({ dsl: r.executed_dsl }))}`;
+      buttons.push(
+        el('button', { type: 'button', class: 'action', 'data-testid': 'copy-dsl', onclick: () => copy(dsl, status) }, 'Copy DSL'),
+        el('button', { type: 'button', class: 'action', 'data-testid': 'copy-curl', onclick: () => copy(curl, status) }, 'Copy curl'),
+      );
+    }
+    return buttons.length ? el('div', { class: 'actions' }, buttons, status) : null;
   }
 
   // ---- reading flow ---------------------------------------------------------------------------
