@@ -653,7 +653,8 @@
       if (typeof v === 'boolean') return v ? 'yes' : 'no';
       return String(v);
     };
-    const numeric = (column) => rows.some((row) => typeof row[column] === 'number');
+    const numericColumns = new Set(columns.filter((c) => rows.some((row) => typeof row[c] === 'number')));
+    const numeric = (column) => numericColumns.has(column);
     const body = el('tbody', {});
     const fill = (order) => {
       body.replaceChildren(
