@@ -554,7 +554,8 @@
   // `data.retention`. Other kinds (series, breakdowns, explain) keep the response's Vega-Lite
   // chart. Every number is formatted by its metric's (or field's) catalog format.
 
-  const ACRONYMS = new Set(['id', 'mrr', 'arr', 'arpa', 'dau', 'wau', 'mau', 'url', 'utm']);
+  // Generic words only: a catalog's own names (metrics, fields) get their labels from the catalog.
+  const ACRONYMS = new Set(['id', 'url', 'uri', 'api', 'sku', 'utm']);
 
   // company_name → "Company name"; checkout_started → "Checkout started".
   function humanize(name) {
