@@ -1,6 +1,8 @@
 // Tally's chat page: asks POST /v1/chat (server-sent stage events, then the response contract of
-// DESIGN §7), renders the answer, the Vega-Lite chart, refusals and clarifications, and an
-// inspector with the executed DSL, SQL, timings and sources.
+// DESIGN §7), renders the answer and its data by kind (a list's table, an overview's KPI cards,
+// a funnel's step bars, a retention heatmap, else the Vega-Lite chart), refusals and
+// clarifications, CSV download and copy buttons, and an inspector with the executed DSL, SQL,
+// timings and sources.
 //
 // Every string from the user, the server or the data reaches the DOM through textContent or an
 // attribute set with setAttribute, never through innerHTML. No inline styles or scripts: the
@@ -271,6 +273,12 @@
     });
   }
 
+  // The catalog's labels and formats, waited for at most 3 s: a slow catalog must not hold an
+  // answer back (its numbers then fall back to plain formats).
+  function catalogOrTimeout() {
+    return Promise.race([state.catalogLoaded, new Promise((done) => setTimeout(done, 3000))]);
+  }
+
   async function readAnswer(response, turn, progress) {
     const type = response.headers.get('content-type') || '';
     if (response.ok && type.startsWith('text/event-stream')) {
@@ -283,7 +291,7 @@
           payload = null;
         }
         if (event === 'response' && payload) {
-          await state.catalogLoaded;
+          await catalogOrTimeout();
           renderResponse(turn, payload);
           finished = true;
         } else if (event === 'error') {
@@ -304,7 +312,7 @@
     }
     if (payload && typeof payload.outcome === 'string') {
       // The response contract, also on 400 for an invalid query.
-      await state.catalogLoaded;
+      await catalogOrTimeout();
       renderResponse(turn, payload);
     } else if (response.status === 401 && !state.demoTokens) {
       showSignIn(`The server did not accept the token: ${(payload && payload.reason) || 'unauthorized'}.`);
