@@ -799,6 +799,8 @@
       groups.get(key).steps.push(s);
     }
     const compared = steps.some((s) => s.previous !== undefined);
+    const p = r.data.previous_period;
+    const before = p ? `${formatDate(p.start, false)} – ${formatDate(p.end)}` : 'before';
     const blocks = [...groups.values()].map(({ dimensions, steps: own }) =>
       el(
         'div',
@@ -825,7 +827,7 @@
                     el(
                       'span',
                       { class: 'step-figures before' },
-                      `before: ${formatValue(s.previous, 'integer')} users`,
+                      `${before}: ${formatValue(s.previous, 'integer')} users`,
                       s.step === 1 ? '' : ` · ${pct(s.previous_step_conversion)} of the step before · ${pct(s.previous_overall_conversion)} overall`,
                     ),
                   ]
