@@ -1,6 +1,8 @@
 // Tally's chat page: asks POST /v1/chat (server-sent stage events, then the response contract of
-// DESIGN §7), renders the answer, the Vega-Lite chart, refusals and clarifications, and an
-// inspector with the executed DSL, SQL, timings and sources.
+// DESIGN §7), renders the answer and its data by kind (a list's table, an overview's KPI cards,
+// a funnel's step bars, a retention heatmap, else the Vega-Lite chart), refusals and
+// clarifications, CSV download and copy buttons, and an inspector with the executed DSL, SQL,
+// timings and sources.
 //
 // Every string from the user, the server or the data reaches the DOM through textContent or an
 // attribute set with setAttribute, never through innerHTML. No inline styles or scripts: the
@@ -47,8 +49,14 @@
     demoTokens: readDemoTokens(),
     conversationId: null,
     busy: false,
-    // Metric name → label, from GET /v1/catalog, for naming suggested queries.
+    // Metric name → label and → format, from GET /v1/catalog, for naming suggested queries
+    // and formatting numbers; entity name → field name → format, for list tables.
     labels: new Map(),
+    formats: new Map(),
+    fields: new Map(),
+    // Settles (never rejects) when the catalog has loaded or failed: answers wait for it so
+    // their numbers carry the metric's format.
+    catalogLoaded: Promise.resolve(),
   };
 
   // ---- identity -------------------------------------------------------------------------
@@ -88,7 +96,7 @@
     $('chat').hidden = false;
     $('composer').hidden = false;
     $('question').focus();
-    loadLabels(token);
+    state.catalogLoaded = loadLabels(token);
   }
 
   // What the role may ask about: labels for suggestion buttons, and the catalog's own example
@@ -99,6 +107,10 @@
       if (!response.ok || token !== state.token) return;
       const catalog = await response.json();
       state.labels = new Map((catalog.metrics || []).map((m) => [m.name, m.label || m.name]));
+      state.formats = new Map((catalog.metrics || []).map((m) => [m.name, m.format]));
+      state.fields = new Map(
+        (catalog.entities || []).map((e) => [e.name, new Map((e.fields || []).map((f) => [f.name, f]))]),
+      );
       const examples = (catalog.catalog && catalog.catalog.example_questions) || [];
       $('examples').replaceChildren(
         ...examples.slice(0, 6).map((q) =>
@@ -186,7 +198,7 @@
   function appendTurn(node) {
     $('empty').hidden = true;
     $('log').append(node);
-    node.scrollIntoView({ block: 'end', behavior: 'smooth' });
+    node.scrollIntoView({ block: 'end', behavior: 'auto' });
   }
 
   function userTurn(text, kind) {
@@ -261,6 +273,12 @@
     });
   }
 
+  // The catalog's labels and formats, waited for at most 3 s: a slow catalog must not hold an
+  // answer back (its numbers then fall back to plain formats).
+  function catalogOrTimeout() {
+    return Promise.race([state.catalogLoaded, new Promise((done) => setTimeout(done, 3000))]);
+  }
+
   async function readAnswer(response, turn, progress) {
     const type = response.headers.get('content-type') || '';
     if (response.ok && type.startsWith('text/event-stream')) {
@@ -273,6 +291,7 @@
           payload = null;
         }
         if (event === 'response' && payload) {
+          await catalogOrTimeout();
           renderResponse(turn, payload);
           finished = true;
         } else if (event === 'error') {
@@ -293,6 +312,7 @@
     }
     if (payload && typeof payload.outcome === 'string') {
       // The response contract, also on 400 for an invalid query.
+      await catalogOrTimeout();
       renderResponse(turn, payload);
     } else if (response.status === 401 && !state.demoTokens) {
       showSignIn(`The server did not accept the token: ${(payload && payload.reason) || 'unauthorized'}.`);
@@ -343,19 +363,17 @@
     const outcome = typeof r.outcome === 'string' ? r.outcome : 'invalid';
     turn.className = `turn assistant ${outcome}`;
     turn.setAttribute('data-outcome', outcome);
-    const header = el(
-      'div',
-      { class: 'turn-header' },
-      el('span', { class: `badge ${outcome}` }, OUTCOME_LABELS[outcome] || outcome),
-      r.translator && r.translator !== 'none' ? el('span', { class: 'meta' }, `translated by ${r.translator}`) : null,
-    );
+    const header = el('div', { class: 'turn-header' }, el('span', { class: `badge ${outcome}` }, OUTCOME_LABELS[outcome] || outcome));
     const parts = [header];
     if (outcome === 'answered') {
       parts.push(el('p', { class: 'answer', 'data-testid': 'answer' }, r.answer || ''));
       if (r.data && r.data.truncated) {
         parts.push(el('p', { class: 'note' }, 'Rows were cut at the row limit: these numbers may be incomplete.'));
       }
-      if (r.chart) parts.push(chartBox(r.chart));
+      const view = r.data ? resultView(r) : null;
+      if (view) parts.push(view);
+      else if (r.chart) parts.push(chartBox(r.chart, r.answer));
+      parts.push(actions(r));
     } else if (outcome === 'refused') {
       parts.push(refusalBox(r));
     } else if (outcome === 'needs_clarification') {
@@ -366,6 +384,7 @@
     parts.push(inspector(r));
     turn.replaceChildren(...parts);
     for (const box of turn.querySelectorAll('.chart')) drawChart(box);
+    reveal(turn);
   }
 
   function renderError(turn, error) {
@@ -536,12 +555,468 @@
     return el('pre', { 'data-testid': testid }, el('code', {}, text));
   }
 
+  // ---- answers by kind --------------------------------------------------------------------
+  //
+  // A list is a table of `data.rows`, an overview is KPI cards of `data.summary`, a funnel is a
+  // bar per step of `data.funnel`, a retention is a cohort × offset heatmap of
+  // `data.retention`. Other kinds (series, breakdowns, explain) keep the response's Vega-Lite
+  // chart. Every number is formatted by its metric's (or field's) catalog format.
+
+  // Generic words only: a catalog's own names (metrics, fields) get their labels from the catalog.
+  const ACRONYMS = new Set(['id', 'url', 'uri', 'api', 'sku', 'utm']);
+
+  // company_name → "Company name"; checkout_started → "Checkout started".
+  function humanize(name) {
+    const words = String(name).split(/[_\s]+/).filter(Boolean);
+    return words
+      .map((w, i) => (ACRONYMS.has(w.toLowerCase()) ? w.toUpperCase() : i === 0 ? w[0].toUpperCase() + w.slice(1) : w))
+      .join(' ');
+  }
+
+  function metricLabel(name) {
+    return state.labels.get(name) || humanize(name);
+  }
+
+  // `v` with `decimals` places and thousands separators, never "-0".
+  function fixed(v, decimals) {
+    const limit = 0.5 * 10 ** -decimals;
+    const x = Math.abs(v) < limit ? 0 : v;
+    return x.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  }
+
+  // A value in a catalog format (integer, decimal, percent, currency, duration_minutes,
+  // duration_hours), as the answer text writes it; null is a dash.
+  function formatValue(v, format) {
+    if (v === null || v === undefined) return '—';
+    if (typeof v !== 'number') return String(v);
+    switch (format) {
+      case 'integer':
+        return Number.isInteger(v) ? fixed(v, 0) : fixed(v, 1);
+      case 'decimal':
+        return fixed(v, 2);
+      case 'percent':
+        return `${fixed(v * 100, 1)}%`;
+      case 'currency': {
+        const digits = Math.abs(v) >= 100 || Number.isInteger(v) ? 0 : 2;
+        return `${v < 0 ? '-' : ''}$${fixed(Math.abs(v), digits)}`;
+      }
+      case 'duration_minutes':
+        return `${fixed(v, 1)} min`;
+      case 'duration_hours':
+        return `${fixed(v, 1)} h`;
+      default:
+        return Number.isInteger(v) ? fixed(v, 0) : fixed(v, 2);
+    }
+  }
+
+  function pct(fraction) {
+    return fraction === null || fraction === undefined ? '—' : `${fixed(fraction * 100, 1)}%`;
+  }
+
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+  // "2026-11-09" → "9 Nov 2026" (other strings unchanged).
+  function formatDate(text, withYear = true) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(text));
+    if (!m) return String(text);
+    const day = `${Number(m[3])} ${MONTHS[Number(m[2]) - 1]}`;
+    return withYear ? `${day} ${m[1]}` : day;
+  }
+
+  function dimensionsLabel(dimensions) {
+    if (!dimensions) return 'All';
+    return Object.values(dimensions).map((v) => (v === null ? '(none)' : v)).join(' · ') || 'All';
+  }
+
+  function resultView(r) {
+    const d = r.data;
+    const kind = r.executed_dsl && r.executed_dsl.kind;
+    if (kind === 'list' || (Array.isArray(d.rows) && d.rows.length)) return listTable(r);
+    if (kind === 'overview' && Array.isArray(d.summary) && d.summary.length) return kpiCards(r);
+    if (kind === 'funnel' && Array.isArray(d.funnel) && d.funnel.length) return funnelBars(r);
+    if (kind === 'retention' && d.retention && Array.isArray(d.retention.cohorts) && d.retention.cohorts.length) {
+      return retentionHeatmap(r);
+    }
+    return null;
+  }
+
+  // The list's columns: the DSL's fields in their order, then any other key the rows carry.
+  function listColumns(r) {
+    const rows = r.data.rows || [];
+    const asked = (r.executed_dsl && Array.isArray(r.executed_dsl.fields) && r.executed_dsl.fields) || [];
+    const columns = [...asked];
+    for (const row of rows) for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
+    return columns;
+  }
+
+  function listTable(r) {
+    const rows = r.data.rows || [];
+    const dsl = r.executed_dsl || {};
+    const fields = state.fields.get(dsl.entity) || new Map();
+    const columns = listColumns(r);
+    const formatCell = (column, v) => {
+      const field = fields.get(column);
+      if (v === null || v === undefined) return '—';
+      if (field && field.type === 'date') return formatDate(v);
+      if (typeof v === 'number') return formatValue(v, field && field.format);
+      if (typeof v === 'boolean') return v ? 'yes' : 'no';
+      return String(v);
+    };
+    const numericColumns = new Set(columns.filter((c) => rows.some((row) => typeof row[c] === 'number')));
+    const numeric = (column) => numericColumns.has(column);
+    const body = el('tbody', {});
+    const fill = (order) => {
+      body.replaceChildren(
+        ...order.map((row) =>
+          el(
+            'tr',
+            {},
+            columns.map((c) =>
+              el('td', { class: numeric(c) ? 'num' : null, 'data-value': JSON.stringify(row[c] === undefined ? null : row[c]) }, formatCell(c, row[c])),
+            ),
+          ),
+        ),
+      );
+    };
+    const headers = columns.map((c) => {
+      const label = state.labels.has(c) ? metricLabel(c) : humanize(c);
+      const button = el('button', { type: 'button', class: 'sort', 'data-column': c }, label);
+      const th = el('th', { scope: 'col', class: numeric(c) ? 'num' : null, 'aria-sort': 'none' }, button);
+      button.addEventListener('click', () => {
+        const ascending = th.getAttribute('aria-sort') !== 'ascending';
+        for (const other of head.querySelectorAll('th')) other.setAttribute('aria-sort', 'none');
+        th.setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
+        fill(sortRows(rows, c, ascending));
+      });
+      return th;
+    });
+    const head = el('tr', {}, headers);
+    if (dsl.sort && columns.includes(dsl.sort.field)) {
+      headers[columns.indexOf(dsl.sort.field)].setAttribute('aria-sort', dsl.sort.order === 'asc' ? 'ascending' : 'descending');
+    }
+    fill(rows);
+    const noun = dsl.entity ? `${humanize(dsl.entity).toLowerCase()}${rows.length === 1 ? '' : 's'}` : 'rows';
+    let note = `${rows.length} ${noun}`;
+    if (r.data.truncated) note += ', cut at the row limit: there are more';
+    else if (typeof dsl.limit === 'number' && rows.length >= dsl.limit) note += ` (the first ${dsl.limit}; there may be more)`;
+    return el(
+      'figure',
+      { class: 'result list', 'data-testid': 'list' },
+      el(
+        'div',
+        { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'the rows of the answer' },
+        el('table', { class: 'rows', 'data-testid': 'rows' }, el('thead', {}, head), body),
+      ),
+      el('figcaption', { class: 'note', 'data-testid': 'list-note' }, note, '. Click a column header to sort.'),
+    );
+  }
+
+  // Rows ordered by one column; nulls last either way, ties in their original order.
+  function sortRows(rows, column, ascending) {
+    const sign = ascending ? 1 : -1;
+    return rows
+      .map((row, i) => [row, i])
+      .sort(([a, i], [b, j]) => {
+        const x = a[column];
+        const y = b[column];
+        const xNull = x === null || x === undefined;
+        const yNull = y === null || y === undefined;
+        if (xNull || yNull) return xNull && yNull ? i - j : xNull ? 1 : -1;
+        const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+        return c === 0 ? i - j : sign * c;
+      })
+      .map(([row]) => row);
+  }
+
+  // ▲/▼ and the size of a change: percentage points for percent metrics, else percent.
+  function change(row, format) {
+    if (row.previous === undefined || row.previous === null || row.delta === undefined || row.delta === null) return null;
+    if (row.delta === 0) return { direction: 'flat', text: 'unchanged' };
+    const direction = row.delta > 0 ? 'up' : 'down';
+    const arrow = direction === 'up' ? '▲' : '▼';
+    if (format === 'percent') return { direction, text: `${arrow} ${fixed(Math.abs(row.delta) * 100, 1)} pts` };
+    if (row.delta_pct === undefined || row.delta_pct === null) return { direction, text: `${arrow} ${formatValue(Math.abs(row.delta), format)}` };
+    return { direction, text: `${arrow} ${fixed(Math.abs(row.delta_pct) * 100, 1)}%` };
+  }
+
+  function kpiCards(r) {
+    const summary = r.data.summary;
+    const cards = summary.map((row) => {
+      const format = state.formats.get(row.metric);
+      const delta = change(row, format);
+      const value = row.suppressed ? 'withheld' : formatValue(row.value, format);
+      return el(
+        'li',
+        { class: 'kpi', 'data-testid': 'kpi', 'data-metric': row.metric },
+        el('span', { class: 'kpi-label' }, metricLabel(row.metric)),
+        el('span', { class: 'kpi-value', 'data-value': JSON.stringify(row.value === undefined ? null : row.value) }, value),
+        delta
+          ? el(
+              'span',
+              { class: `kpi-delta ${delta.direction}` },
+              delta.text,
+              el('span', { class: 'kpi-previous' }, ` from ${formatValue(row.previous, format)}`),
+            )
+          : null,
+      );
+    });
+    const p = r.data.previous_period;
+    return el(
+      'figure',
+      { class: 'result overview', 'data-testid': 'overview' },
+      el('ul', { class: 'kpis', 'aria-label': 'key metrics' }, cards),
+      p ? el('figcaption', { class: 'note' }, `Changes are against ${formatDate(p.start)} – ${formatDate(p.end)}.`) : null,
+    );
+  }
+
+  const SVG = 'http://www.w3.org/2000/svg';
+
+  // A horizontal bar filling `fraction` of its track: SVG attributes, not styles (the CSP
+  // allows no inline style).
+  function bar(fraction, cls) {
+    const svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('class', `bar ${cls || ''}`);
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    const track = document.createElementNS(SVG, 'rect');
+    track.setAttribute('class', 'track');
+    track.setAttribute('width', '100%');
+    track.setAttribute('height', '100%');
+    const fill = document.createElementNS(SVG, 'rect');
+    fill.setAttribute('class', 'fill');
+    fill.setAttribute('width', `${Math.max(0, Math.min(1, fraction || 0)) * 100}%`);
+    fill.setAttribute('height', '100%');
+    svg.append(track, fill);
+    return svg;
+  }
+
+  function funnelBars(r) {
+    const steps = r.data.funnel;
+    const groups = new Map();
+    for (const s of steps) {
+      const key = s.dimensions ? JSON.stringify(s.dimensions) : '';
+      if (!groups.has(key)) groups.set(key, { dimensions: s.dimensions, steps: [] });
+      groups.get(key).steps.push(s);
+    }
+    const compared = steps.some((s) => s.previous !== undefined);
+    const p = r.data.previous_period;
+    const before = p ? `${formatDate(p.start, false)} – ${formatDate(p.end)}` : 'before';
+    const blocks = [...groups.values()].map(({ dimensions, steps: own }) =>
+      el(
+        'div',
+        { class: 'funnel-group' },
+        dimensions ? el('h4', {}, dimensionsLabel(dimensions)) : null,
+        el(
+          'ol',
+          { class: 'funnel-steps' },
+          own.map((s) => {
+            const users = s.suppressed ? 'withheld' : `${formatValue(s.value, 'integer')} users`;
+            const rates =
+              s.step === 1
+                ? 'start'
+                : `${pct(s.step_conversion)} of the step before · ${pct(s.overall_conversion)} overall`;
+            return el(
+              'li',
+              { class: 'funnel-step', 'data-testid': 'funnel-step', 'data-step': s.step },
+              el('span', { class: 'step-label' }, `${s.step}. ${humanize(s.event)}`),
+              bar(s.overall_conversion, 'now'),
+              el('span', { class: 'step-figures' }, el('strong', {}, users), ' · ', el('span', { 'data-testid': 'step-rates' }, rates)),
+              compared && s.previous !== undefined
+                ? [
+                    bar(s.previous_overall_conversion, 'before'),
+                    el(
+                      'span',
+                      { class: 'step-figures before' },
+                      `${before}: ${formatValue(s.previous, 'integer')} users`,
+                      s.step === 1 ? '' : ` · ${pct(s.previous_step_conversion)} of the step before · ${pct(s.previous_overall_conversion)} overall`,
+                    ),
+                  ]
+                : null,
+            );
+          }),
+        ),
+      ),
+    );
+    return el('figure', { class: 'result funnel', 'data-testid': 'funnel', role: 'group', 'aria-label': r.answer || 'funnel' }, blocks);
+  }
+
+  function retentionHeatmap(r) {
+    const ret = r.data.retention;
+    const unit = ret.granularity || 'period';
+    const offsets = Math.max(0, ...ret.cohorts.map((c) => c.cells.length));
+    const grouped = ret.cohorts.some((c) => c.dimensions);
+    const cohortName = (c) =>
+      unit === 'week' ? `Week of ${formatDate(c.cohort, false)}` : unit === 'month' ? formatDate(c.cohort).replace(/^\d+ /, '') : formatDate(c.cohort, false);
+    // Shades scale to the highest rate after offset 0 (offset 0 is everyone, the darkest).
+    const highest = Math.max(
+      0.0001,
+      ...ret.cohorts.flatMap((c) => c.cells.filter((x) => x.offset > 0 && typeof x.rate === 'number').map((x) => x.rate)),
+    );
+    const head = el(
+      'tr',
+      {},
+      grouped ? el('th', { scope: 'col' }, 'Group') : null,
+      el('th', { scope: 'col' }, 'Cohort'),
+      el('th', { scope: 'col', class: 'num' }, 'Size'),
+      Array.from({ length: offsets }, (_, k) => el('th', { scope: 'col', class: 'num' }, `${humanize(unit)} ${k}`)),
+    );
+    const rows = ret.cohorts.map((c) =>
+      el(
+        'tr',
+        {},
+        grouped ? el('th', { scope: 'row' }, dimensionsLabel(c.dimensions)) : null,
+        el('th', { scope: 'row' }, cohortName(c)),
+        el('td', { class: 'num' }, c.suppressed ? 'withheld' : formatValue(c.size, 'integer')),
+        Array.from({ length: offsets }, (_, k) => {
+          const cell = c.cells[k];
+          if (!cell) return el('td', { class: 'heat none' }, '');
+          if (cell.suppressed || cell.rate === null) return el('td', { class: 'heat withheld', title: 'withheld: too few' }, '—');
+          const level = cell.offset === 0 ? 9 : Math.min(8, Math.floor((cell.rate / highest) * 8));
+          return el(
+            'td',
+            { class: `heat h${level}`, 'data-value': cell.rate, title: `${formatValue(cell.returning, 'integer')} of ${formatValue(c.size, 'integer')}` },
+            pct(cell.rate),
+          );
+        }),
+      ),
+    );
+    return el(
+      'figure',
+      { class: 'result retention', 'data-testid': 'retention' },
+      el(
+        'div',
+        { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'retention by cohort' },
+        el('table', { class: 'heatmap' }, el('thead', {}, head), el('tbody', {}, rows)),
+      ),
+      el('figcaption', { class: 'note' }, `Share of each cohort active again ${unit === 'day' ? 'each day' : `in each ${unit}`} after it joined; blank cells have not ended yet.`),
+    );
+  }
+
+  // ---- export: CSV, DSL, curl ---------------------------------------------------------------
+
+  // The result as a table of raw values (not formatted): the list's rows, else the funnel's
+  // steps, the retention cells, the breakdown, the time series or the summary.
+  function resultTable(r) {
+    const d = r.data || {};
+    const dims = (list) => {
+      const names = [];
+      for (const x of list) for (const k of Object.keys(x.dimensions || {})) if (!names.includes(k)) names.push(k);
+      return names;
+    };
+    const pick = (list, before, after) => {
+      const dn = dims(list);
+      return {
+        header: [...before, ...dn, ...after],
+        rows: list.map((x) => [...before.map((k) => x[k]), ...dn.map((k) => (x.dimensions || {})[k]), ...after.map((k) => x[k])]),
+      };
+    };
+    if (Array.isArray(d.rows) && d.rows.length) {
+      const columns = listColumns(r);
+      return { header: columns, rows: d.rows.map((row) => columns.map((c) => row[c])) };
+    }
+    if (Array.isArray(d.funnel) && d.funnel.length) {
+      return pick(d.funnel, ['step', 'event'], ['value', 'step_conversion', 'overall_conversion', 'previous', 'previous_step_conversion', 'previous_overall_conversion']);
+    }
+    if (d.retention && Array.isArray(d.retention.cohorts) && d.retention.cohorts.length) {
+      const cohorts = d.retention.cohorts;
+      const dn = dims(cohorts);
+      const rows = [];
+      for (const c of cohorts) {
+        for (const cell of c.cells) {
+          rows.push([c.cohort, ...dn.map((k) => (c.dimensions || {})[k]), c.size, cell.offset, cell.start, cell.returning, cell.rate]);
+        }
+      }
+      return { header: ['cohort', ...dn, 'size', 'offset', 'start', 'returning', 'rate'], rows };
+    }
+    if (Array.isArray(d.breakdown) && d.breakdown.length) {
+      return pick(d.breakdown, [], ['metric', 'value', 'previous', 'delta', 'delta_pct']);
+    }
+    if (Array.isArray(d.timeseries) && d.timeseries.length) return pick(d.timeseries, ['date'], ['metric', 'value']);
+    if (Array.isArray(d.summary) && d.summary.length) {
+      return pick(d.summary, ['metric'], ['value', 'previous', 'delta', 'delta_pct']);
+    }
+    return null;
+  }
+
+  function csvCell(v) {
+    if (v === null || v === undefined) return '';
+    const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  }
+
+  function toCsv(table) {
+    return [table.header, ...table.rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
+  }
+
+  function download(name, text) {
+    const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+    const link = el('a', { href: url, download: name, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  async function copy(text, status) {
+    try {
+      await navigator.clipboard.writeText(text);
+      status.textContent = 'Copied.';
+    } catch (_) {
+      // No clipboard permission: the text in a field, selected, for the user to copy.
+      const field = el('textarea', { class: 'copy-fallback', readonly: true, rows: 4, 'aria-label': 'text to copy' });
+      field.value = text;
+      status.replaceChildren('Copy it from here: ', field);
+      field.select();
+    }
+  }
+
+  function shellQuote(text) {
+    return `'${text.replace(/'/g, `'\\''`)}'`;
+  }
+
+  function actions(r) {
+    const status = el('span', { class: 'meta', role: 'status', 'data-testid': 'action-status' });
+    const buttons = [];
+    const table = resultTable(r);
+    if (table && table.rows.length) {
+      const name = `tally-${(r.executed_dsl && r.executed_dsl.kind) || 'result'}-${r.query_id || 'answer'}.csv`;
+      buttons.push(
+        el('button', { type: 'button', class: 'action', 'data-testid': 'download-csv', onclick: () => download(name, toCsv(table)) }, 'Download CSV'),
+      );
+    }
+    if (r.executed_dsl) {
+      const dsl = JSON.stringify(r.executed_dsl, null, 2);
+      const curl =
+        `curl -s ${location.origin}/v1/query -H "Authorization: Bearer $TALLY_TOKEN" ` +
+        `-H 'Content-Type: application/json' -d ${shellQuote(JSON.stringify({ dsl: r.executed_dsl }))}`;
+      buttons.push(
+        el('button', { type: 'button', class: 'action', 'data-testid': 'copy-dsl', onclick: () => copy(dsl, status) }, 'Copy DSL'),
+        el('button', { type: 'button', class: 'action', 'data-testid': 'copy-curl', onclick: () => copy(curl, status) }, 'Copy curl'),
+      );
+    }
+    return buttons.length ? el('div', { class: 'actions' }, buttons, status) : null;
+  }
+
+  // ---- reading flow ---------------------------------------------------------------------------
+
+  // Brings a finished answer into the scrolling column: all of it when it fits (its bottom just
+  // above the input), else its top, so reading starts at the answer sentence. Only the newest
+  // answer moves the view.
+  function reveal(turn) {
+    if (turn !== $('log').lastElementChild) return;
+    const main = $('main') || document.documentElement;
+    const box = turn.getBoundingClientRect();
+    const view = main.getBoundingClientRect();
+    turn.scrollIntoView({ block: box.height <= view.height ? 'end' : 'start', behavior: 'auto' });
+  }
+
   // ---- charts ---------------------------------------------------------------------------
 
   const charts = new WeakMap();
 
-  function chartBox(spec) {
-    const box = el('div', { class: 'chart', 'data-testid': 'chart', 'data-chart': 'pending', role: 'img', 'aria-label': 'chart of the answer' });
+  function chartBox(spec, alt) {
+    // The answer sentence is the chart's text alternative.
+    const box = el('div', { class: 'chart', 'data-testid': 'chart', 'data-chart': 'pending', role: 'img', 'aria-label': alt || 'chart of the answer' });
     charts.set(box, spec);
     return box;
   }
@@ -553,7 +1028,8 @@
       box.textContent = 'The chart renderer did not load.';
       return;
     }
-    const width = Math.max(240, Math.min(640, box.clientWidth - 140));
+    // The plot area, leaving room for axis labels: narrower on a phone, never wider than the box.
+    const width = Math.max(160, Math.min(640, box.clientWidth - (box.clientWidth < 480 ? 90 : 140)));
     window
       .vegaEmbed(box, spec, {
         renderer: 'svg',
@@ -578,7 +1054,11 @@
           point: { color: '#1f6fb2', filled: true, size: 36 },
         },
       })
-      .then(() => box.setAttribute('data-chart', 'rendered'))
+      .then(() => {
+        box.setAttribute('data-chart', 'rendered');
+        const turn = box.closest('li.turn');
+        if (turn) reveal(turn);
+      })
       .catch((e) => {
         box.setAttribute('data-chart', 'failed');
         box.replaceChildren(el('p', { class: 'note' }, `The chart could not be drawn: ${e.message}`));
