@@ -175,7 +175,7 @@ fn series_sentences(
             "Over the {} complete {unit}s{partial}, {} {direction}: a least-squares line through the {} values {} {amount} ({share}; under {} is called flat).",
             t.points,
             label(catalog, first),
-            adjective(g),
+            super::every(g),
             if rise >= 0.0 { "rises by" } else { "falls by" },
             format::pct(t.flat_below.0),
         ));
@@ -208,14 +208,6 @@ fn series_sentences(
         ));
     }
     out
-}
-
-fn adjective(g: crate::dsl::Granularity) -> &'static str {
-    match g {
-        crate::dsl::Granularity::Day => "daily",
-        crate::dsl::Granularity::Week => "weekly",
-        crate::dsl::Granularity::Month => "monthly",
-    }
 }
 
 /// "There is no data for Signups (all countries) last week (…); nothing is estimated."

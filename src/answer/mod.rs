@@ -233,6 +233,15 @@ fn filter_text(f: &Filter) -> String {
     }
 }
 
+/// How often a granularity's buckets come: "daily", "weekly", "monthly".
+fn every(g: crate::dsl::Granularity) -> &'static str {
+    match g {
+        crate::dsl::Granularity::Day => "daily",
+        crate::dsl::Granularity::Week => "weekly",
+        crate::dsl::Granularity::Month => "monthly",
+    }
+}
+
 fn join_and(items: &[String]) -> String {
     match items {
         [] => String::new(),

@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 
 use super::change::change;
 use super::format;
-use super::{caveats, join_and, period_text, scoped, Answer, Source};
-use crate::catalog::Format;
+use super::{caveats, every, join_and, period_text, scoped, Answer, Source};
+use crate::catalog::{capitalise, Format};
 use crate::plan::RetentionPlan;
 use crate::result::{Cohort, Num, QueryResult};
 
@@ -37,7 +37,7 @@ pub(super) fn answer(plan: &RetentionPlan, result: &QueryResult, min_group_size:
             "{} {when}: {} in {shown} {} {}.",
             r.label,
             count(size, &r.entity),
-            adjective(unit),
+            every(plan.granularity),
             if shown == 1 { "cohort" } else { "cohorts" }
         ));
         match latest_pair(&totals) {
@@ -142,22 +142,6 @@ fn parse(d: &str) -> chrono::NaiveDate {
     d.parse().expect("cohort names are ISO dates")
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
-}
-
-/// "daily", "weekly", "monthly".
-fn adjective(unit: &str) -> &'static str {
-    match unit {
-        "day" => "daily",
-        "month" => "monthly",
-        _ => "weekly",
-    }
-}
-
 /// A cohort as said: "the week of Mon 9 Nov 2026", "the cohort of Mon 9 Nov 2026" (a day),
 /// "the September 2026 cohort".
 fn cohort_name(unit: &str, cohort: &str) -> String {
@@ -230,7 +214,7 @@ fn chart(plan: &RetentionPlan, result: &QueryResult) -> Option<Value> {
     let unit = plan.granularity.as_str();
     Some(json!({
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "title": format!("{} by {} cohort", plan.retention.label, adjective(unit)),
+        "title": format!("{} by {} cohort", plan.retention.label, every(plan.granularity)),
         "data": {"values": values},
         "mark": "rect",
         "encoding": {

@@ -455,6 +455,15 @@ pub fn is_warehouse_name(s: &str) -> bool {
         && s.len() <= 63
 }
 
+/// `s` with its first letter upper-cased ("week" → "Week"), for a word that starts a sentence.
+pub fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
 /// A catalog name said in the English plural, as the answer and the clarifier both say it:
 /// `country` → "countries", `status` → "statuses", `acquisition_channel` → "acquisition
 /// channels".

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::catalog::{Catalog, MetricDef, Role, Sensitivity, TimeBasis};
+use crate::catalog::{capitalise, Catalog, MetricDef, Role, Sensitivity, TimeBasis};
 use crate::dsl::{DimensionName, Filter, Kind, ListQuery, MetricQuery, Query};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
@@ -170,14 +170,6 @@ pub(super) fn check(query: &Query, catalog: &Catalog, role: &Role) -> Option<Ref
         suggestion: suggest(query, catalog, role, first.code),
         reasons,
     })
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
 }
 
 fn metric_refusal(catalog: &Catalog, role: &Role, name: &str) -> Option<(RefusalCode, String)> {

@@ -39,33 +39,8 @@ fn retention(q: &RetentionQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
         return;
     };
     let table = r.cohort.table.as_str();
-    let reachable = |d: &str| catalog.reach(table, d).is_some();
-    let applicable = |d: &str, pointer: String, out: &mut Vec<Diagnostic>| {
-        if catalog.dimensions.contains_key(d) && !reachable(d) {
-            out.push(
-                Diagnostic::new(
-                    DiagnosticCode::DimensionNotApplicable,
-                    &pointer,
-                    format!("`{d}` is not reachable from the cohort's table `{table}`"),
-                )
-                .with_allowed(
-                    catalog
-                        .dimensions
-                        .keys()
-                        .filter(|d| reachable(d))
-                        .cloned()
-                        .collect(),
-                ),
-            );
-        }
-    };
-    for (i, d) in q.group_by.iter().enumerate() {
-        applicable(d.as_str(), format!("/group_by/{i}"), out);
-    }
-    for (i, f) in q.filters.iter().enumerate() {
-        dimension_filter(f, &format!("/filters/{i}"), catalog, out);
-        applicable(f.dimension.as_str(), format!("/filters/{i}/dimension"), out);
-    }
+    let from = format!("the cohort's table `{table}`");
+    reachable_from(table, &from, &q.group_by, &q.filters, catalog, out);
 }
 
 fn explain(q: &ExplainQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
@@ -200,31 +175,50 @@ fn funnel(q: &FunnelQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
     let Some(table) = funnel_table(q, catalog) else {
         return;
     };
+    reachable_from(
+        table,
+        "the funnel's events",
+        &q.group_by,
+        &q.filters,
+        catalog,
+        out,
+    );
+}
+
+/// Group-bys and filters of a query read from one table (a funnel's events, a cohort's table):
+/// each dimension must be reachable from it, and each filter well formed.
+fn reachable_from(
+    table: &str,
+    from: &str,
+    group_by: &[crate::dsl::DimensionName],
+    filters: &[Filter],
+    catalog: &Catalog,
+    out: &mut Vec<Diagnostic>,
+) {
     let reachable = |d: &str| catalog.reach(table, d).is_some();
-    let allowed = || -> Vec<String> {
-        catalog
-            .dimensions
-            .keys()
-            .filter(|d| reachable(d))
-            .cloned()
-            .collect()
-    };
     let applicable = |d: &str, pointer: String, out: &mut Vec<Diagnostic>| {
         if catalog.dimensions.contains_key(d) && !reachable(d) {
             out.push(
                 Diagnostic::new(
                     DiagnosticCode::DimensionNotApplicable,
                     &pointer,
-                    format!("`{d}` is not reachable from the funnel's events"),
+                    format!("`{d}` is not reachable from {from}"),
                 )
-                .with_allowed(allowed()),
+                .with_allowed(
+                    catalog
+                        .dimensions
+                        .keys()
+                        .filter(|d| reachable(d))
+                        .cloned()
+                        .collect(),
+                ),
             );
         }
     };
-    for (i, d) in q.group_by.iter().enumerate() {
+    for (i, d) in group_by.iter().enumerate() {
         applicable(d.as_str(), format!("/group_by/{i}"), out);
     }
-    for (i, f) in q.filters.iter().enumerate() {
+    for (i, f) in filters.iter().enumerate() {
         dimension_filter(f, &format!("/filters/{i}"), catalog, out);
         applicable(f.dimension.as_str(), format!("/filters/{i}/dimension"), out);
     }

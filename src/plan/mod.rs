@@ -500,14 +500,7 @@ fn metric_plan(
         order,
     } = ask;
     let coverage = suppression == Suppression::SmallGroups;
-    let resolved = time::resolve(period, today);
-    if resolved.range.start > today {
-        return Err(PlanError::FuturePeriod {
-            start: resolved.range.start,
-            end: resolved.range.end,
-            today,
-        });
-    }
+    let resolved = resolve_past(period, today)?;
     let compare = compare.map(|c| (c, time::compare_range(&resolved, c)));
     let series = |range: &DateRange| match granularity {
         Some(g) => {
@@ -615,14 +608,7 @@ fn explain_plan(
 ) -> Result<ExplainPlan, PlanError> {
     let coverage = suppression == Suppression::SmallGroups;
     use chrono::Days;
-    let resolved = time::resolve(&q.period, today);
-    if resolved.range.start > today {
-        return Err(PlanError::FuturePeriod {
-            start: resolved.range.start,
-            end: resolved.range.end,
-            today,
-        });
-    }
+    let resolved = resolve_past(&q.period, today)?;
     let baseline = q.baseline.unwrap_or(Baseline::PreviousPeriod);
     let r = resolved.range;
     let baseline_ranges = match baseline {
@@ -706,14 +692,7 @@ fn funnel_plan(
     today: NaiveDate,
     q: &crate::dsl::FunnelQuery,
 ) -> Result<FunnelPlan, PlanError> {
-    let resolved = time::resolve(&q.period, today);
-    if resolved.range.start > today {
-        return Err(PlanError::FuturePeriod {
-            start: resolved.range.start,
-            end: resolved.range.end,
-            today,
-        });
-    }
+    let resolved = resolve_past(&q.period, today)?;
     let named = q.funnel.as_ref().map(|f| &catalog.funnels[f.as_str()]);
     let (funnel, label, steps, table) = match named {
         Some(f) => (
@@ -770,6 +749,22 @@ fn funnel_plan(
         filters: q.filters.clone(),
         units,
     })
+}
+
+/// `period` resolved against `today`; a period that starts after today is `FuturePeriod`.
+pub(crate) fn resolve_past(
+    period: &crate::dsl::Period,
+    today: NaiveDate,
+) -> Result<ResolvedPeriod, PlanError> {
+    let resolved = time::resolve(period, today);
+    if resolved.range.start > today {
+        return Err(PlanError::FuturePeriod {
+            start: resolved.range.start,
+            end: resolved.range.end,
+            today,
+        });
+    }
+    Ok(resolved)
 }
 
 /// The instant a snapshot is taken for a range.

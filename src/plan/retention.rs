@@ -90,14 +90,7 @@ pub(super) fn retention_plan(
     today: NaiveDate,
     q: &RetentionQuery,
 ) -> Result<RetentionPlan, PlanError> {
-    let resolved = time::resolve(&q.period, today);
-    if resolved.range.start > today {
-        return Err(PlanError::FuturePeriod {
-            start: resolved.range.start,
-            end: resolved.range.end,
-            today,
-        });
-    }
+    let resolved = super::resolve_past(&q.period, today)?;
     let granularity = q.granularity.unwrap_or(Granularity::Week);
     let periods = q.periods.unwrap_or(DEFAULT_RETENTION_PERIODS);
     let window = time::granularity_window(granularity);

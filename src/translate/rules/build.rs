@@ -451,17 +451,7 @@ pub(crate) fn funnel(name: &str, r: Reading, catalog: &Catalog) -> Built {
             "A funnel counts users per step over one period; ask without a time series or a top list.".into(),
         ));
     }
-    let mut group_by = r.group_by.clone();
-    for d in &r.compared {
-        if !group_by.contains(d) {
-            group_by.push(d.clone());
-        }
-    }
-    if group_by.len() > 1 {
-        return Err(Clarify::message(
-            "A funnel can be broken down by one dimension at a time.".into(),
-        ));
-    }
+    let group_by = one_grouping(&r, "A funnel")?;
     Ok(Query::Funnel(FunnelQuery {
         version: None,
         funnel: Some(FunnelName(name.to_string())),
@@ -532,17 +522,7 @@ pub(crate) fn retention(mut r: Reading, catalog: &Catalog) -> Built {
             "Retention shows every cohort of the period; ask without a top list.".into(),
         ));
     }
-    let mut group_by = r.group_by.clone();
-    for d in &r.compared {
-        if !group_by.contains(d) {
-            group_by.push(d.clone());
-        }
-    }
-    if group_by.len() > 1 {
-        return Err(Clarify::message(
-            "Retention can be broken down by one dimension at a time.".into(),
-        ));
-    }
+    let group_by = one_grouping(&r, "Retention")?;
     Ok(Query::Retention(crate::dsl::RetentionQuery {
         version: None,
         retention: crate::dsl::RetentionName(name.to_string()),
@@ -555,6 +535,23 @@ pub(crate) fn retention(mut r: Reading, catalog: &Catalog) -> Built {
         group_by: group_by.into_iter().map(DimensionName).collect(),
         filters: dimension_filters(&r, catalog)?,
     }))
+}
+
+/// The one dimension a funnel or retention may be broken down by: the asked group-bys and the
+/// dimensions whose values were compared ("ios vs android").
+fn one_grouping(r: &Reading, what: &str) -> Result<Vec<String>, Clarify> {
+    let mut group_by = r.group_by.clone();
+    for d in &r.compared {
+        if !group_by.contains(d) {
+            group_by.push(d.clone());
+        }
+    }
+    if group_by.len() > 1 {
+        return Err(Clarify::message(format!(
+            "{what} can be broken down by one dimension at a time."
+        )));
+    }
+    Ok(group_by)
 }
 
 pub(crate) fn overview(r: Reading) -> Built {
