@@ -559,7 +559,8 @@
   //
   // A list is a table of `data.rows`, an overview is KPI cards of `data.summary`, a funnel is a
   // bar per step of `data.funnel`, a retention is a cohort × offset heatmap of
-  // `data.retention`. Other kinds (series, breakdowns, explain) keep the response's Vega-Lite
+  // `data.retention`, an anomaly scan a table of `data.anomalies`. Other kinds (series,
+  // breakdowns, explain) keep the response's Vega-Lite
   // chart. Every number is formatted by its metric's (or field's) catalog format.
 
   // Generic words only: a catalog's own names (metrics, fields) get their labels from the catalog.
@@ -637,7 +638,46 @@
     if (kind === 'retention' && d.retention && Array.isArray(d.retention.cohorts) && d.retention.cohorts.length) {
       return retentionHeatmap(r);
     }
+    if (kind === 'anomalies' && d.anomalies && Array.isArray(d.anomalies.anomalies) && d.anomalies.anomalies.length) {
+      return anomalyTable(r);
+    }
     return null;
+  }
+
+  // One row per anomaly, most severe first: the day's value against its expected range.
+  function anomalyTable(r) {
+    const scan = r.data.anomalies;
+    const head = el(
+      'tr',
+      {},
+      ['Metric', 'Segment', 'Day'].map((h) => el('th', { scope: 'col' }, h)),
+      ['Value', 'Usual (median)', 'Expected range', 'Change', 'p'].map((h) => el('th', { scope: 'col', class: 'num' }, h)),
+    );
+    const rows = scan.anomalies.map((a) => {
+      const format = state.formats.get(a.metric);
+      return el(
+        'tr',
+        { class: a.direction === 'down' ? 'down' : 'up' },
+        el('th', { scope: 'row' }, metricLabel(a.metric)),
+        el('td', {}, dimensionsLabel(Object.keys(a.dimensions || {}).length ? a.dimensions : null)),
+        el('td', {}, formatDate(a.day)),
+        el('td', { class: 'num' }, formatValue(a.value, format)),
+        el('td', { class: 'num', title: `same weekday: ${a.same_weekday.map((v) => formatValue(v, format)).join(', ')}` }, formatValue(a.baseline, format)),
+        el('td', { class: 'num' }, `${formatValue(a.expected[0], format)} – ${formatValue(a.expected[1], format)}`),
+        el('td', { class: 'num' }, pct(a.delta_pct)),
+        el('td', { class: 'num' }, a.p_value < 0.001 ? '< 0.001' : fixed(a.p_value, 3)),
+      );
+    });
+    return el(
+      'figure',
+      { class: 'result anomalies', 'data-testid': 'anomalies' },
+      el(
+        'div',
+        { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'anomalies' },
+        el('table', {}, el('thead', {}, head), el('tbody', {}, rows)),
+      ),
+      el('figcaption', { class: 'note' }, `${scan.flagged} of ${scan.tested} segment-days flagged. ${scan.method}`),
+    );
   }
 
   // The list's columns: the DSL's fields in their order, then any other key the rows carry.
@@ -927,6 +967,10 @@
         }
       }
       return { header: ['cohort', ...dn, 'size', 'offset', 'start', 'returning', 'rate'], rows };
+    }
+    if (d.anomalies && Array.isArray(d.anomalies.anomalies) && d.anomalies.anomalies.length) {
+      const list = d.anomalies.anomalies.map((a) => ({ ...a, expected_low: a.expected[0], expected_high: a.expected[1] }));
+      return pick(list, ['metric', 'day'], ['value', 'baseline', 'expected_low', 'expected_high', 'delta_pct', 'p_value']);
     }
     if (Array.isArray(d.breakdown) && d.breakdown.length) {
       return pick(d.breakdown, [], ['metric', 'value', 'previous', 'delta', 'delta_pct']);

@@ -212,7 +212,9 @@ pub(super) fn answer(
 }
 
 /// A segment as the answer names it: "paid_social · android (acquisition_channel · device)".
-fn segment_name(dimensions: &std::collections::BTreeMap<String, Option<String>>) -> String {
+pub(super) fn segment_name(
+    dimensions: &std::collections::BTreeMap<String, Option<String>>,
+) -> String {
     let dims: Vec<&str> = dimensions.keys().map(String::as_str).collect();
     let values: Vec<String> = dimensions
         .values()
@@ -284,13 +286,13 @@ fn segment_method(tests: &SegmentTests, sentences: &mut Vec<String>) {
 }
 
 /// A fixed fraction as a plain percentage: 0.01 → "1%", 0.3 → "30%".
-fn percent(fraction: f64) -> String {
+pub(super) fn percent(fraction: f64) -> String {
     let shown = format::nonzero(fraction * 100.0, 0..=2).unwrap_or_else(|| "0".into());
     format!("{shown}%")
 }
 
 /// A p-value after correction, as said: "p < 0.001", "p = 0.004".
-fn p_text(p: f64) -> String {
+pub(super) fn p_text(p: f64) -> String {
     if p < 0.001 {
         "p < 0.001".into()
     } else {
@@ -355,7 +357,7 @@ fn drivers_chart(result: &QueryResult) -> Option<Value> {
 }
 
 /// A baseline value: integer metrics averaged over weeks keep one decimal ("20.5").
-fn fmt_baseline(catalog: &Catalog, metric: &str, v: Option<Num>) -> String {
+pub(super) fn fmt_baseline(catalog: &Catalog, metric: &str, v: Option<Num>) -> String {
     let integer = catalog
         .metrics
         .get(metric)

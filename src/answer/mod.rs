@@ -5,6 +5,7 @@
 //! Invariants: deterministic, no IO, no LLM. Every number in the text is a number of the result,
 //! formatted in its metric's format. No data is said as such; nothing is estimated.
 
+mod anomalies;
 mod change;
 mod clarification;
 mod explain;
@@ -51,6 +52,7 @@ pub fn answer(plan: &Plan, result: &QueryResult) -> Answer {
         PlanBody::Funnel(f) => funnel::answer(f, result, catalog, plan.min_group_size),
         PlanBody::Explain(e) => explain::answer(e, result, catalog, plan.min_group_size),
         PlanBody::Retention(r) => retention::answer(r, result, plan.min_group_size),
+        PlanBody::Anomalies(a) => anomalies::answer(a, result, catalog, plan.min_group_size),
     }
 }
 

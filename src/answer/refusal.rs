@@ -63,6 +63,13 @@ fn describe_suggestion(q: &Query, catalog: &Catalog) -> String {
         Query::Overview(_) => format!("an overview{when}."),
         Query::Explain(e) => format!("why `{}` changed{when}.", e.metric),
         Query::Retention(r) => format!("{} retention{when}.", r.retention),
+        Query::Anomalies(a) => {
+            let names: Vec<&str> = a.metrics.iter().map(|m| m.as_str()).collect();
+            format!(
+                "an anomaly scan of {}{when} (see refusal.suggestion).",
+                names.join(", ")
+            )
+        }
         Query::Funnel(f) => match &f.funnel {
             Some(name) => format!("the {name} funnel{when} (see refusal.suggestion)."),
             None => format!("the funnel{when} (see refusal.suggestion)."),

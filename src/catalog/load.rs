@@ -715,6 +715,7 @@ fn load_metric(
         phrases: m.phrases.clone(),
         format,
         sensitivity,
+        watch: m.watch,
         def,
     })
 }

@@ -228,7 +228,31 @@ pub struct Metric {
     pub format: Format,
     /// The metric's own sensitivity, raised to the highest of its components at load.
     pub sensitivity: Sensitivity,
+    /// Scanned by `anomalies` when the query names no metrics.
+    pub watch: bool,
     pub def: MetricDef,
+}
+
+impl Metric {
+    /// Whether the metric's daily value is a count of rows or of distinct values of a column
+    /// (per day): what the anomaly scan's test is for.
+    pub fn counts_per_day(&self) -> bool {
+        match &self.def {
+            MetricDef::Aggregate(a) => {
+                matches!(a.time, TimeBasis::Column(_))
+                    && matches!(
+                        a.func,
+                        AggFunc::Count
+                            | AggFunc::CountDistinct(_)
+                            | AggFunc::ActiveUsers {
+                                window: Window::Day,
+                                ..
+                            }
+                    )
+            }
+            MetricDef::Ratio { .. } | MetricDef::Derived { .. } => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

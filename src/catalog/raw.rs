@@ -206,6 +206,9 @@ pub(crate) struct RawMetric {
     /// anything between; words are matched by their stem, so "closed" also reads "closing".
     #[serde(default)]
     pub phrases: Vec<String>,
+    /// Scanned by `anomalies` by default (instead of the role's KPI set).
+    #[serde(default)]
+    pub watch: bool,
 }
 
 fn integer() -> String {

@@ -222,7 +222,7 @@ impl Checker {
                 format!("the query does not match the DSL: {e}"),
             ))
         })?;
-        let query = canonical(query, catalog);
+        let query = canonical(query, catalog, role);
         let diagnostics = semantic::check(&query, catalog);
         if !diagnostics.is_empty() {
             return Err(Rejection::Invalid { diagnostics });
@@ -256,7 +256,7 @@ fn invalid(d: Diagnostic) -> Rejection {
 }
 
 /// Fills defaults so `executed_dsl` says exactly what ran.
-fn canonical(query: Query, catalog: &Catalog) -> Query {
+fn canonical(query: Query, catalog: &Catalog, role: &crate::catalog::Role) -> Query {
     match query {
         Query::Metric(mut q) => {
             q.version = Some(DSL_VERSION);
@@ -327,7 +327,48 @@ fn canonical(query: Query, catalog: &Catalog) -> Query {
                 .get_or_insert(crate::dsl::DEFAULT_RETENTION_PERIODS);
             Query::Retention(q)
         }
+        Query::Anomalies(mut q) => {
+            q.version = Some(DSL_VERSION);
+            q.period
+                .get_or_insert(crate::dsl::Period::LastN(crate::dsl::LastN {
+                    count: 7,
+                    unit: crate::dsl::PeriodUnit::Day,
+                }));
+            if q.metrics.is_empty() {
+                q.metrics = anomaly_defaults(catalog, role);
+            }
+            Query::Anomalies(q)
+        }
     }
+}
+
+/// The metrics an anomaly scan covers when it names none: the catalog's `watch = true`
+/// metrics the role may see, else the role's KPI set; counts per day only (the scan's test),
+/// at most 10.
+fn anomaly_defaults(catalog: &Catalog, role: &crate::catalog::Role) -> Vec<crate::dsl::MetricName> {
+    let visible = |m: &&crate::catalog::Metric| {
+        role.metrics.allows(&m.name) && m.sensitivity <= role.max_sensitivity && m.counts_per_day()
+    };
+    let watched: Vec<&crate::catalog::Metric> = catalog
+        .metrics
+        .values()
+        .filter(|m| m.watch)
+        .filter(visible)
+        .collect();
+    let chosen: Vec<&crate::catalog::Metric> = if watched.is_empty() {
+        role.overview
+            .iter()
+            .filter_map(|n| catalog.metrics.get(n))
+            .filter(visible)
+            .collect()
+    } else {
+        watched
+    };
+    chosen
+        .into_iter()
+        .take(10)
+        .map(|m| crate::dsl::MetricName(m.name.clone()))
+        .collect()
 }
 
 #[cfg(test)]

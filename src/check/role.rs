@@ -143,6 +143,27 @@ pub(super) fn check(query: &Query, catalog: &Catalog, role: &Role) -> Option<Ref
             }
             dimensions(&[], &q.filters, catalog, role, &mut reasons);
         }
+        Query::Anomalies(q) => {
+            for (i, m) in q.metrics.iter().enumerate() {
+                if let Some((code, message)) = metric_refusal(catalog, role, m.as_str()) {
+                    reasons.push(Reason {
+                        code,
+                        pointer: format!("/metrics/{i}"),
+                        message,
+                    });
+                }
+            }
+            if q.metrics.is_empty() && role.kinds.contains(&Kind::Anomalies) {
+                reasons.push(reason(
+                    RefusalCode::NoKpis,
+                    "/metrics",
+                    format!(
+                        "the {} role has no KPI set that counts per day and the catalog watches no metric it may see: name the metrics to scan",
+                        role.name
+                    ),
+                ));
+            }
+        }
         Query::Overview(_) => {
             if role.overview.is_empty() && role.kinds.contains(&Kind::Overview) {
                 reasons.push(reason(
@@ -238,7 +259,7 @@ fn dimensions_of(query: &Query) -> Option<(&[DimensionName], &[Filter])> {
         Query::Funnel(q) => Some((&q.group_by, &q.filters)),
         Query::Retention(q) => Some((&q.group_by, &q.filters)),
         Query::Explain(q) => Some((&[], &q.filters)),
-        Query::Overview(_) | Query::List(_) => None,
+        Query::Overview(_) | Query::List(_) | Query::Anomalies(_) => None,
     }
 }
 
@@ -339,6 +360,13 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
             Query::List(l) => list(l, catalog, role, &mut reasons),
             Query::Funnel(f) => dimensions(&f.group_by, &f.filters, catalog, role, &mut reasons),
             Query::Retention(r) => dimensions(&r.group_by, &r.filters, catalog, role, &mut reasons),
+            Query::Anomalies(a) => {
+                for m in &a.metrics {
+                    if metric_refusal(catalog, role, m.as_str()).is_some() {
+                        return false;
+                    }
+                }
+            }
             Query::Explain(_) => {}
             Query::Overview(_) => {}
         }
@@ -482,6 +510,15 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
             r.filters.retain(|f| allowed(f.dimension.as_str()));
             let candidate = Query::Retention(r);
             (may_run(&candidate) && &candidate != query).then(|| Box::new(candidate))
+        }
+        Query::Anomalies(q) => {
+            // The same scan over the metrics the role may see.
+            let mut a = q.clone();
+            a.metrics
+                .retain(|m| metric_refusal(catalog, role, m.as_str()).is_none());
+            let candidate = Query::Anomalies(a.clone());
+            (!a.metrics.is_empty() && may_run(&candidate) && &candidate != query)
+                .then(|| Box::new(candidate))
         }
         Query::Explain(_) | Query::Overview(_) => None,
     }

@@ -9,8 +9,9 @@ use super::diagnostics::{Diagnostic, DiagnosticCode};
 use super::nearest;
 use crate::catalog::{AggFunc, Catalog, ValueType, Window};
 use crate::dsl::{
-    Baseline, ExplainQuery, FieldFilter, Filter, FilterOp, FilterValue, FunnelQuery, Granularity,
-    ListQuery, MetricQuery, Period, PeriodUnit, Preset, Query, RetentionQuery,
+    AnomaliesQuery, Baseline, ExplainQuery, FieldFilter, Filter, FilterOp, FilterValue,
+    FunnelQuery, Granularity, ListQuery, MetricQuery, Period, PeriodUnit, Preset, Query,
+    RetentionQuery, MAX_ANOMALY_DAYS,
 };
 
 /// Dates outside this range are refused as periods: they are typos, not questions.
@@ -28,8 +29,69 @@ pub(super) fn check(query: &Query, catalog: &Catalog) -> Vec<Diagnostic> {
         Query::Funnel(q) => funnel(q, catalog, &mut out),
         Query::Explain(q) => explain(q, catalog, &mut out),
         Query::Retention(q) => retention(q, catalog, &mut out),
+        Query::Anomalies(q) => anomalies(q, catalog, &mut out),
     }
     out
+}
+
+/// An anomaly scan reads counts per day over at most `MAX_ANOMALY_DAYS` days.
+fn anomalies(q: &AnomaliesQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
+    if let Some(p) = &q.period {
+        period(p, "/period", out);
+        let max = i64::from(MAX_ANOMALY_DAYS);
+        let long = match p {
+            Period::Between(b) => (b.end - b.start).num_days() + 1 > max,
+            Period::Date(_) => false,
+            Period::LastN(n) => match n.unit {
+                PeriodUnit::Day => i64::from(n.count) > max,
+                PeriodUnit::Week => i64::from(n.count) * 7 > max,
+                PeriodUnit::Month => n.count > 1,
+            },
+            Period::Preset(p) => matches!(
+                p,
+                Preset::ThisQuarter | Preset::LastQuarter | Preset::ThisYear | Preset::LastYear
+            ),
+        };
+        if long {
+            out.push(Diagnostic::new(
+                DiagnosticCode::OutOfRange,
+                "/period",
+                format!("an anomaly scan covers at most {max} days: ask for a week or a month"),
+            ));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (i, m) in q.metrics.iter().enumerate() {
+        let pointer = format!("/metrics/{i}");
+        if !seen.insert(m.as_str()) {
+            out.push(Diagnostic::new(
+                DiagnosticCode::Duplicate,
+                &pointer,
+                format!("`{m}` is named twice"),
+            ));
+            continue;
+        }
+        let Some(metric) = catalog.metrics.get(m.as_str()) else {
+            continue;
+        };
+        if !metric.counts_per_day() {
+            out.push(
+                Diagnostic::new(
+                    DiagnosticCode::InvalidValue,
+                    &pointer,
+                    format!("`{m}` cannot be scanned: the anomaly scan tests counts per day (counts, distinct counts, daily active users)"),
+                )
+                .with_allowed(
+                    catalog
+                        .metrics
+                        .values()
+                        .filter(|m| m.counts_per_day())
+                        .map(|m| m.name.clone())
+                        .collect(),
+                ),
+            );
+        }
+    }
 }
 
 /// Retention groups and filters read the cohort's table (the entity's row when it started).

@@ -33,6 +33,10 @@ pub enum Query {
     /// Cohorts of entities by when they started (a signup), and how many of each came back in
     /// each later day, week or month.
     Retention(RetentionQuery),
+    /// Days that fell outside their usual range: each watched metric that counts something per
+    /// day, in total and per driver segment, each day against the same weekday of the 4 weeks
+    /// before.
+    Anomalies(AnomaliesQuery),
 }
 
 impl Query {
@@ -44,6 +48,7 @@ impl Query {
             Query::Funnel(_) => Kind::Funnel,
             Query::Explain(_) => Kind::Explain,
             Query::Retention(_) => Kind::Retention,
+            Query::Anomalies(_) => Kind::Anomalies,
         }
     }
 
@@ -56,6 +61,7 @@ impl Query {
             Query::Funnel(f) => Some(&f.period),
             Query::Explain(e) => Some(&e.period),
             Query::Retention(r) => Some(&r.period),
+            Query::Anomalies(a) => a.period.as_ref(),
         }
     }
 }
@@ -74,6 +80,7 @@ pub enum Kind {
     Funnel,
     Explain,
     Retention,
+    Anomalies,
 }
 
 impl Kind {
@@ -91,6 +98,7 @@ impl Kind {
                 | Kind::Funnel
                 | Kind::Explain
                 | Kind::Retention
+                | Kind::Anomalies
         )
     }
 
@@ -103,6 +111,7 @@ impl Kind {
             Kind::Funnel,
             Kind::Explain,
             Kind::Retention,
+            Kind::Anomalies,
         ]
         .into_iter()
         .filter(|k| k.supported())
@@ -341,6 +350,29 @@ pub struct RetentionQuery {
     #[schemars(length(max = 10))]
     pub filters: Vec<Filter>,
 }
+
+/// An anomaly scan: every day of the period (default the last 7 complete days), for each metric
+/// scanned, in total and per driver segment (each driver and each pair the role may see),
+/// against the same weekday of the 4 weeks before; days outside their usual range are flagged,
+/// most severe first.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AnomaliesQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1))]
+    pub version: Option<u32>,
+    /// The days scanned (default: the last 7 complete days; at most 31 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    /// The metrics scanned (default: the catalog's `watch = true` metrics the role may see, else
+    /// the role's KPI set), counts per day only: others are listed as skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub metrics: Vec<MetricName>,
+}
+
+/// The most days an anomaly scan covers.
+pub const MAX_ANOMALY_DAYS: u32 = 31;
 
 /// The default number of offsets a retention query follows.
 pub const DEFAULT_RETENTION_PERIODS: u32 = 8;

@@ -439,7 +439,14 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            vec!["metric", "overview", "funnel", "explain", "retention"]
+            vec![
+                "metric",
+                "overview",
+                "funnel",
+                "explain",
+                "retention",
+                "anomalies"
+            ]
         );
     }
 }

@@ -4,6 +4,7 @@
 //! Invariants: pure (no IO, no clock reads: today comes from `Clock`). Every unit carries the
 //! workspace it is scoped to; `sql/` turns that into a predicate on every table and join.
 
+mod anomalies;
 mod outline;
 mod retention;
 pub mod time;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub use anomalies::{AnomaliesPlan, ScannedMetric, BASELINE_WEEKS};
 pub use retention::{Cohorts, RetentionPlan, RetentionUnit, MAX_COHORTS};
 pub use time::{CalendarUnit, DateRange, ResolvedPeriod};
 
@@ -189,6 +191,7 @@ pub enum PlanBody {
     Funnel(FunnelPlan),
     Explain(ExplainPlan),
     Retention(RetentionPlan),
+    Anomalies(AnomaliesPlan),
 }
 
 /// An explain query: the metric on the period and its baseline, in total and per segment of
@@ -441,6 +444,13 @@ pub fn plan(
         Query::Funnel(q) => PlanBody::Funnel(funnel_plan(catalog, today, q)?),
         Query::Explain(q) => PlanBody::Explain(explain_plan(catalog, role, today, q, suppression)?),
         Query::Retention(q) => PlanBody::Retention(retention::retention_plan(catalog, today, q)?),
+        Query::Anomalies(q) => PlanBody::Anomalies(anomalies::anomalies_plan(
+            catalog,
+            role,
+            today,
+            q,
+            suppression,
+        )?),
     };
     Ok(Plan {
         catalog: checked.catalog().clone(),
@@ -617,24 +627,7 @@ fn explain_plan(
             .collect(),
         Baseline::PreviousPeriod => vec![time::compare_range(&resolved, Compare::PreviousPeriod)],
     };
-    let visible = |d: &crate::catalog::Dimension| {
-        role.dimensions.allows(&d.name)
-            && d.sensitivity <= role.max_sensitivity
-            && d.sensitivity < crate::catalog::Sensitivity::Pii
-            && (role.record_level || !d.entity)
-    };
-    let drivers: Vec<String> = catalog
-        .drivers_for_metric(&q.metric.0)
-        .into_iter()
-        .filter(|d| visible(&catalog.dimensions[*d]))
-        .map(String::from)
-        .collect();
-    let mut groupings: Vec<Vec<String>> = drivers.iter().map(|d| vec![d.clone()]).collect();
-    for (i, a) in drivers.iter().enumerate() {
-        for b in &drivers[i + 1..] {
-            groupings.push(vec![a.clone(), b.clone()]);
-        }
-    }
+    let (drivers, groupings) = driver_segments(catalog, role, &q.metric.0);
     let series = DateRange::new(r.start - Days::new(34), r.end);
     let mut aggregates: Vec<(UnitKey, Aggregate)> = catalog
         .aggregates_of(&q.metric.0)
@@ -685,6 +678,34 @@ fn explain_plan(
         series,
         units,
     })
+}
+
+/// The driver dimensions of `metric` the role may see (catalog order), and the groupings that
+/// segment by them: each driver alone, then each pair.
+pub(crate) fn driver_segments(
+    catalog: &Catalog,
+    role: &crate::catalog::Role,
+    metric: &str,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let visible = |d: &crate::catalog::Dimension| {
+        role.dimensions.allows(&d.name)
+            && d.sensitivity <= role.max_sensitivity
+            && d.sensitivity < crate::catalog::Sensitivity::Pii
+            && (role.record_level || !d.entity)
+    };
+    let drivers: Vec<String> = catalog
+        .drivers_for_metric(metric)
+        .into_iter()
+        .filter(|d| visible(&catalog.dimensions[*d]))
+        .map(String::from)
+        .collect();
+    let mut groupings: Vec<Vec<String>> = drivers.iter().map(|d| vec![d.clone()]).collect();
+    for (i, a) in drivers.iter().enumerate() {
+        for b in &drivers[i + 1..] {
+            groupings.push(vec![a.clone(), b.clone()]);
+        }
+    }
+    (drivers, groupings)
 }
 
 fn funnel_plan(

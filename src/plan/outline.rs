@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{
-    Asked, DateRange, ExplainPlan, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody,
+    AnomaliesPlan, Asked, DateRange, ExplainPlan, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody,
     ResolvedPeriod, RetentionPlan, Unit,
 };
 use crate::dsl::{FieldFilter, Filter, FilterOp, FilterValue};
@@ -31,6 +31,7 @@ impl Plan {
             PlanBody::Funnel(f) => funnel(&mut out, f),
             PlanBody::Explain(e) => explain(&mut out, e),
             PlanBody::Retention(r) => retention(&mut out, r),
+            PlanBody::Anomalies(a) => anomalies(&mut out, a),
         }
         out
     }
@@ -195,4 +196,28 @@ fn retention(out: &mut String, r: &RetentionPlan) {
     for (i, u) in r.units.iter().enumerate() {
         let _ = writeln!(out, "unit {i}: {:?} · {:?}", u.counts, u.split);
     }
+}
+
+fn anomalies(out: &mut String, a: &AnomaliesPlan) {
+    let days = match (a.days.first(), a.days.last()) {
+        (Some(first), Some(last)) => format!("{first}..{last}"),
+        _ => "none".into(),
+    };
+    let _ = writeln!(
+        out,
+        "anomalies · period {} · days tested {days} · series {} · baseline the same weekday of {} weeks",
+        period(&a.period),
+        a.series,
+        super::BASELINE_WEEKS
+    );
+    for m in &a.metrics {
+        let _ = writeln!(
+            out,
+            "metric {} · drivers {:?} · {} groupings",
+            m.name,
+            m.drivers,
+            m.groupings.len()
+        );
+    }
+    units(out, &a.units);
 }

@@ -5,11 +5,13 @@
 //! denominator gives `null`, never an error or infinity. Averages over windows count windows with
 //! no rows as zero. Ordering ties break on the group key, so the same data gives the same bytes.
 
+mod anomalies;
 mod explain;
 mod retention;
 mod significance;
 mod trend;
 
+pub use anomalies::{AnomaliesOut, Anomaly, ANOMALY_ALPHA, MAX_ANOMALIES};
 pub use explain::{Driver, ExplainInfo, SegmentChange, SegmentTests};
 pub use retention::{Cohort, RetentionCell, RetentionOut, MAX_RETENTION_GROUPS};
 pub use trend::{complete as complete_bucket, Trend, FLAT_TREND};
@@ -179,6 +181,9 @@ pub struct QueryResult {
     /// `retention`: the cohorts and, per offset that has ended, who came back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention: Option<RetentionOut>,
+    /// `anomalies`: the days that fell outside their usual range, most severe first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anomalies: Option<AnomaliesOut>,
     /// A series' direction over its complete buckets (least squares), when it has enough.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trend: Option<Trend>,
@@ -211,6 +216,7 @@ pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
         PlanBody::Funnel(f) => funnel(f, rows, plan.min_group_size),
         PlanBody::Explain(e) => explain::explain(e, rows, catalog, plan.min_group_size),
         PlanBody::Retention(r) => retention::retention(r, rows, plan.today, plan.min_group_size),
+        PlanBody::Anomalies(a) => anomalies::anomalies(a, rows, plan.min_group_size),
     }
 }
 
@@ -711,6 +717,7 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog, min_group_size: u
         drivers: Vec::new(),
         explain: None,
         retention: None,
+        anomalies: None,
         trend: None,
         rows: Vec::new(),
         total_groups,

@@ -106,6 +106,7 @@ pub fn route(plan: &mut Plan, built: &BuiltSet) {
     let units = match &mut plan.body {
         PlanBody::Metric(m) => &mut m.units,
         PlanBody::Explain(e) => &mut e.units,
+        PlanBody::Anomalies(a) => &mut a.units,
         PlanBody::List(_) | PlanBody::Funnel(_) | PlanBody::Retention(_) => return,
     };
     for unit in units {

@@ -6,6 +6,7 @@
 mod common;
 
 mod adnavi;
+mod anomalies;
 mod browser;
 mod cli;
 mod demo_data;

@@ -537,6 +537,55 @@ pub(crate) fn retention(mut r: Reading, catalog: &Catalog) -> Built {
     }))
 }
 
+/// An anomaly scan ("anything unusual last week?", "any anomalies in signups", "what changed
+/// yesterday?"): the metrics named (none: the watched ones or the role's KPIs, filled by
+/// `check`) over the period asked (none: the last 7 complete days). The scan segments by every
+/// driver itself, so a breakdown or a filter is asked about, not dropped.
+pub(crate) fn anomalies(mut r: Reading, catalog: &Catalog) -> Built {
+    let movement = std::mem::take(&mut r.movement);
+    // "unusual days": the scan's unit is the day.
+    r.unknown
+        .retain(|w| !movement.contains(w) && w != "day" && w != "days");
+    if !r.unknown.is_empty() || !r.strays.is_empty() || !r.loose_names.is_empty() {
+        return Err(Clarify::unknown_words(&r, catalog));
+    }
+    if !r.group_by.is_empty() || !r.filters.is_empty() {
+        return Err(Clarify::message(
+            "An anomaly scan already looks at every driver segment by itself; ask without a breakdown or a filter.".into(),
+        ));
+    }
+    let mut metrics: Vec<String> = Vec::new();
+    for m in &r.metrics {
+        if !metrics.contains(m) {
+            metrics.push(m.clone());
+        }
+    }
+    if let Some(m) = metrics.iter().find(|m| {
+        catalog
+            .metrics
+            .get(m.as_str())
+            .is_some_and(|x| !x.counts_per_day())
+    }) {
+        return Err(Clarify::message(format!(
+            "The anomaly scan tests counts per day, and {} is not one; ask about a count such as {}.",
+            catalog.metrics[m.as_str()].label,
+            catalog
+                .metrics
+                .values()
+                .filter(|x| x.counts_per_day())
+                .take(3)
+                .map(|x| x.label.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(Query::Anomalies(crate::dsl::AnomaliesQuery {
+        version: None,
+        period: r.period,
+        metrics: metrics.into_iter().map(crate::dsl::MetricName).collect(),
+    }))
+}
+
 /// The one dimension a funnel or retention may be broken down by: the asked group-bys and the
 /// dimensions whose values were compared ("ios vs android").
 fn one_grouping(r: &Reading, what: &str) -> Result<Vec<String>, Clarify> {

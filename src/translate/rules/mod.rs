@@ -148,6 +148,9 @@ impl Rules {
         if r.retention_intent && !catalog.retention.is_empty() && !r.why {
             return build::retention(r, catalog);
         }
+        if r.anomalies_intent && !r.why {
+            return build::anomalies(r, catalog);
+        }
         if r.why {
             return build::explain(r, catalog, today);
         }

@@ -78,6 +78,8 @@ pub(crate) struct Reading {
     pub funnel_intent: bool,
     /// "retention", "cohorts", "come back": a retention question.
     pub retention_intent: bool,
+    /// "anomalies", "anything unusual", "what changed": an anomaly scan.
+    pub anomalies_intent: bool,
     pub funnel: Option<String>,
     pub shift: bool,
     pub drop_filters: bool,
@@ -690,6 +692,7 @@ pub(crate) fn read(
                 Word::DropFilters => r.drop_filters = true,
                 Word::Funnel => r.funnel_intent = true,
                 Word::Retention => r.retention_intent = true,
+                Word::Anomalies => r.anomalies_intent = true,
                 Word::Trend => r.trend = true,
                 Word::Versus => {
                     versus = last_value_dim.clone();
