@@ -53,6 +53,7 @@
     // and formatting numbers; entity name → field name → format, for list tables.
     labels: new Map(),
     formats: new Map(),
+    lowerIsBetter: new Set(),
     fields: new Map(),
     // Settles (never rejects) when the catalog has loaded or failed: answers wait for it so
     // their numbers carry the metric's format.
@@ -108,6 +109,7 @@
       const catalog = await response.json();
       state.labels = new Map((catalog.metrics || []).map((m) => [m.name, m.label || m.name]));
       state.formats = new Map((catalog.metrics || []).map((m) => [m.name, m.format]));
+      state.lowerIsBetter = new Set((catalog.metrics || []).filter((m) => m.lower_is_better).map((m) => m.name));
       state.fields = new Map(
         (catalog.entities || []).map((e) => [e.name, new Map((e.fields || []).map((f) => [f.name, f]))]),
       );
@@ -772,8 +774,11 @@
   function change(row, format) {
     if (row.previous === undefined || row.previous === null || row.delta === undefined || row.delta === null) return null;
     if (row.delta === 0) return { direction: 'flat', text: 'unchanged' };
-    const direction = row.delta > 0 ? 'up' : 'down';
-    const arrow = direction === 'up' ? '▲' : '▼';
+    // Up is good news unless the catalog says a fall is (churn, tickets, resolution time).
+    const up = row.delta > 0;
+    const good = up !== state.lowerIsBetter.has(row.metric);
+    const direction = `${up ? 'up' : 'down'} ${good ? 'good' : 'bad'}`;
+    const arrow = up ? '▲' : '▼';
     if (format === 'percent') return { direction, text: `${arrow} ${fixed(Math.abs(row.delta) * 100, 1)} pts` };
     if (row.delta_pct === undefined || row.delta_pct === null) return { direction, text: `${arrow} ${formatValue(Math.abs(row.delta), format)}` };
     return { direction, text: `${arrow} ${fixed(Math.abs(row.delta_pct) * 100, 1)}%` };

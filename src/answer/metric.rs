@@ -5,10 +5,10 @@ use serde_json::{json, Value};
 
 use super::format;
 use super::{
-    caveats, compare_phrase, fmt_value, join_and, label, metric_change, period_text, scoped,
-    sources, Answer,
+    caveats, compare_phrase, fmt_value, join_and, label, metric_change, metric_format, period_text,
+    scoped, sources, Answer,
 };
-use crate::catalog::{plural, AggFunc, Catalog, MetricDef, TimeBasis};
+use crate::catalog::{plural, AggFunc, Catalog, Format, MetricDef, TimeBasis};
 use crate::plan::{Asked, MetricPlan};
 use crate::result::QueryResult;
 
@@ -252,9 +252,71 @@ fn whole_scope(plan: &MetricPlan, catalog: &Catalog) -> Option<String> {
     (!dims.is_empty()).then(|| format!("all {}", join_and(&dims)))
 }
 
+/// How a chart's axis writes a metric's values (d3-format), and the unit its title adds.
+fn axis(format: Format) -> (&'static str, &'static str) {
+    match format {
+        Format::Integer => (",", ""),
+        Format::Decimal => (",.2f", ""),
+        Format::Percent => (".0%", ""),
+        Format::Currency => ("$,.0f", ""),
+        Format::DurationMinutes => (",.1f", " (minutes)"),
+        Format::DurationHours => (",.1f", " (hours)"),
+    }
+}
+
+/// The value axis for `metrics`: one metric's label and format; several of one format share
+/// its format (the legend names them); mixed formats get no shared format (the chart is split
+/// into one row per metric, each with its own scale).
+fn value_axis(metrics: &[String], catalog: &Catalog) -> Value {
+    let formats: Vec<Format> = metrics.iter().map(|m| metric_format(catalog, m)).collect();
+    let same = formats.windows(2).all(|w| w[0] == w[1]);
+    match (metrics, same) {
+        ([one], _) => {
+            let (f, unit) = axis(formats[0]);
+            json!({"title": format!("{}{unit}", label(catalog, one)), "format": f})
+        }
+        (_, true) => json!({"title": null, "format": axis(formats[0]).0}),
+        _ => json!({"title": null}),
+    }
+}
+
+/// The time axis: ticks on the series' grain (one per day up to two weeks of days, else one
+/// a week; one per week; one per month), dates as "9 Nov" or "Nov 2026".
+fn time_axis(granularity: Option<crate::dsl::Granularity>, points: usize) -> Value {
+    use crate::dsl::Granularity;
+    match granularity {
+        Some(Granularity::Month) => {
+            json!({"title": null, "format": "%b %Y", "tickCount": {"interval": "month", "step": 1}})
+        }
+        Some(Granularity::Week) => {
+            json!({"title": null, "format": "%-d %b", "tickCount": {"interval": "week", "step": 1}})
+        }
+        _ if points > 14 => {
+            json!({"title": null, "format": "%-d %b", "tickCount": {"interval": "week", "step": 1}})
+        }
+        _ => {
+            json!({"title": null, "format": "%-d %b", "tickCount": {"interval": "day", "step": 1}})
+        }
+    }
+}
+
+/// The chart's title: the metrics and the period, as the answer says them.
+fn chart_title(plan: &MetricPlan, catalog: &Catalog) -> String {
+    let labels: Vec<String> = plan.metrics.iter().map(|m| label(catalog, m)).collect();
+    let mut title = join_and(&labels);
+    if !plan.group_by.is_empty() {
+        let by: Vec<String> = plan.group_by.iter().map(|g| g.replace('_', " ")).collect();
+        title.push_str(&format!(" by {}", by.join(" and ")));
+    }
+    format!("{title}, {}", format::range(&plan.period.range))
+}
+
 fn chart(plan: &MetricPlan, result: &QueryResult, catalog: &Catalog) -> Option<Value> {
     let schema = "https://vega.github.io/schema/vega-lite/v5.json";
+    let title = chart_title(plan, catalog);
     if !result.timeseries.is_empty() {
+        let y = value_axis(&plan.metrics, catalog);
+        let mixed = plan.metrics.len() > 1 && y.get("format").is_none();
         let values: Vec<Value> = result
             .timeseries
             .iter()
@@ -275,25 +337,39 @@ fn chart(plan: &MetricPlan, result: &QueryResult, catalog: &Catalog) -> Option<V
                 if plan.compare.is_some() && p.previous_date.is_some() {
                     out.push(json!({"date": p.date, "series": series, "period": "previous period", "value": p.previous, "previous_date": p.previous_date}));
                 }
+                if mixed {
+                    for v in &mut out {
+                        v["metric"] = json!(label(catalog, &p.metric));
+                    }
+                }
                 out
             })
             .collect();
         let mut encoding = json!({
             // Dates are calendar days: a UTC scale keeps a browser west of UTC from
             // labelling each point with the day before.
-            "x": {"field": "date", "type": "temporal", "title": null, "scale": {"type": "utc"}},
-            "y": {"field": "value", "type": "quantitative", "title": null},
+            "x": {"field": "date", "type": "temporal", "scale": {"type": "utc"}, "axis": time_axis(plan.granularity, plan.buckets.len())},
+            "y": {"field": "value", "type": "quantitative", "title": y["title"].clone(), "axis": {"format": y.get("format").cloned().unwrap_or(Value::Null)}},
             "color": {"field": "series", "type": "nominal", "title": null}
         });
         if plan.compare.is_some() {
             encoding["strokeDash"] = json!({"field": "period", "type": "nominal", "title": null, "sort": ["this period", "previous period"]});
         }
-        return Some(json!({
+        let mut spec = json!({
             "$schema": schema,
+            "title": title,
             "data": {"values": values},
             "mark": {"type": "line", "point": true},
             "encoding": encoding
-        }));
+        });
+        if mixed {
+            // Metrics in different units: one row each, each with its own scale.
+            spec["encoding"]["row"] =
+                json!({"field": "metric", "type": "nominal", "title": null, "sort": null});
+            spec["encoding"]["y"]["axis"] = json!({});
+            spec["resolve"] = json!({"scale": {"y": "independent"}});
+        }
+        return Some(spec);
     }
     if !result.breakdown.is_empty() {
         let first = &plan.metrics[0];
@@ -310,14 +386,27 @@ fn chart(plan: &MetricPlan, result: &QueryResult, catalog: &Catalog) -> Option<V
                 json!({"group": parts.join(" · "), "value": r.value})
             })
             .collect();
+        let x = value_axis(std::slice::from_ref(first), catalog);
+        let by: Vec<String> = plan.group_by.iter().map(|g| g.replace('_', " ")).collect();
+        let title = format!(
+            "{} by {}, {}",
+            label(catalog, first),
+            by.join(" and "),
+            format::range(&plan.period.range)
+        );
         return Some(json!({
             "$schema": schema,
+            "title": title,
             "data": {"values": values},
-            "mark": "bar",
             "encoding": {
-                "y": {"field": "group", "type": "nominal", "sort": null, "title": plan.group_by.join(" · ")},
-                "x": {"field": "value", "type": "quantitative", "title": label(catalog, first)}
-            }
+                "y": {"field": "group", "type": "nominal", "sort": null, "title": null},
+                "x": {"field": "value", "type": "quantitative", "title": x["title"].clone(), "axis": {"format": x["format"].clone()}}
+            },
+            // Bars sorted as the answer ranks them, each with its value written at its end.
+            "layer": [
+                {"mark": "bar"},
+                {"mark": {"type": "text", "align": "left", "dx": 3}, "encoding": {"text": {"field": "value", "type": "quantitative", "format": x["format"].clone()}}}
+            ]
         }));
     }
     compare_chart(plan, result, catalog, schema)
@@ -345,13 +434,15 @@ fn compare_chart(
         {"period": format::range(previous_range), "value": previous},
         {"period": format::range(&plan.period.range), "value": value},
     ]);
+    let x = value_axis(std::slice::from_ref(&row.metric), catalog);
     Some(json!({
         "$schema": schema,
+        "title": format!("{} against the period before", label(catalog, &row.metric)),
         "data": {"values": values},
         "mark": "bar",
         "encoding": {
             "y": {"field": "period", "type": "nominal", "sort": null, "title": null},
-            "x": {"field": "value", "type": "quantitative", "title": label(catalog, &row.metric)}
+            "x": {"field": "value", "type": "quantitative", "title": x["title"].clone(), "axis": {"format": x["format"].clone()}}
         }
     }))
 }

@@ -156,6 +156,12 @@ pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
         version: raw.catalog.version.clone(),
         description: raw.catalog.description.clone(),
         example_questions: raw.catalog.example_questions.clone(),
+        data_access_contact: raw
+            .catalog
+            .data_access_contact
+            .as_ref()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty()),
         tables,
         dimensions,
         entities,
@@ -716,6 +722,7 @@ fn load_metric(
         format,
         sensitivity,
         watch: m.watch,
+        lower_is_better: m.lower_is_better,
         def,
     })
 }

@@ -28,6 +28,9 @@ pub struct Catalog {
     pub description: String,
     /// Questions offered as example phrasings when a question needs clarifying.
     pub example_questions: Vec<String>,
+    /// Who to ask for personal data, which Tally never returns (`[catalog]
+    /// data_access_contact`): said on PII refusals.
+    pub data_access_contact: Option<String>,
     pub tables: BTreeMap<String, Table>,
     pub dimensions: BTreeMap<String, Dimension>,
     pub entities: BTreeMap<String, Entity>,
@@ -230,6 +233,8 @@ pub struct Metric {
     pub sensitivity: Sensitivity,
     /// Scanned by `anomalies` when the query names no metrics.
     pub watch: bool,
+    /// A fall is good news (churn, tickets opened, resolution time).
+    pub lower_is_better: bool,
     pub def: MetricDef,
 }
 

@@ -64,6 +64,10 @@ pub(crate) struct RawHeader {
     /// Questions this catalog answers well, offered when a question needs clarifying.
     #[serde(default)]
     pub example_questions: Vec<String>,
+    /// Who to ask for data Tally never returns (personal data): an address or a team, shown on
+    /// PII refusals.
+    #[serde(default)]
+    pub data_access_contact: Option<String>,
     /// `multi` (default): every table is scoped to the caller's workspace by a tenant column.
     /// `single`: the warehouse holds one organisation's data, nothing is scoped, and one fixed
     /// workspace (`workspace`) is served.
@@ -209,6 +213,9 @@ pub(crate) struct RawMetric {
     /// Scanned by `anomalies` by default (instead of the role's KPI set).
     #[serde(default)]
     pub watch: bool,
+    /// A fall is good news (churn, tickets, resolution time): the page colours its changes so.
+    #[serde(default)]
+    pub lower_is_better: bool,
 }
 
 fn integer() -> String {

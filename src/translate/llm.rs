@@ -264,7 +264,7 @@ impl Llm {
                 }
                 Verdict::Unmappable => {
                     let translation = self.clarify(
-                        "I could not map that question to the catalog without guessing.",
+                        "I could not read that question without guessing.",
                         Vec::new(),
                     );
                     return Ok(LlmAnswer {

@@ -46,6 +46,8 @@ struct CatalogInfo {
     description: String,
     /// Questions this catalog answers well (the page offers them as examples).
     example_questions: Vec<String>,
+    /// Who to ask for personal data, which Tally never returns (null: the catalog names none).
+    data_access_contact: Option<String>,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -64,6 +66,8 @@ struct MetricInfo {
     label: String,
     description: String,
     format: &'static str,
+    /// A fall is good news (the catalog's `lower_is_better`): the page colours changes so.
+    lower_is_better: bool,
     /// The dimensions this metric can be broken down or filtered by, for this role.
     dimensions: Vec<String>,
 }
@@ -130,6 +134,7 @@ async fn role_catalog(
             label: m.label.clone(),
             description: m.description.clone(),
             format: format_name(m.format),
+            lower_is_better: m.lower_is_better,
             dimensions: catalog
                 .dimensions_for_metric(&m.name)
                 .into_iter()
@@ -177,6 +182,7 @@ async fn role_catalog(
             version: catalog.version.clone(),
             description: catalog.description.clone(),
             example_questions: catalog.example_questions.clone(),
+            data_access_contact: catalog.data_access_contact.clone(),
         },
         role: RoleInfo {
             name: role.name.clone(),

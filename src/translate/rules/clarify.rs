@@ -194,8 +194,9 @@ impl Clarify {
                 _ => String::new(),
             };
             sentences.push(format!(
-                "I could not map {} to the catalog.{by}",
-                quoted.join(", ")
+                "I don't know what {} {} here.{by}",
+                quoted.join(", "),
+                if quoted.len() == 1 { "means" } else { "mean" }
             ));
             if !r.loose_names.is_empty() {
                 meant = meant.or(with_values.first().copied());
