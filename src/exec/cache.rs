@@ -79,28 +79,43 @@ impl ResultCache {
         statements: &[Statement],
         limits: &Limits,
     ) -> Result<(Vec<Rows>, bool), ExecError> {
-        let mut out = Vec::with_capacity(statements.len());
-        let mut all_cached = true;
-        for s in statements {
-            let k = key(s);
-            if let Some(hit) = self.entries.get(&k).await {
-                out.push((*hit).clone());
-                continue;
-            }
-            all_cached = false;
-            let rows = self
-                .entries
-                .try_get_with(k, async { warehouse.run(s, limits).await.map(Arc::new) })
-                .await
-                .map_err(|e| match &*e {
-                    ExecError::Unavailable(m) => ExecError::Unavailable(m.clone()),
-                    ExecError::Timeout(d) => ExecError::Timeout(*d),
-                    ExecError::Failed(m) => ExecError::Failed(m.clone()),
-                    ExecError::UnsupportedUrl(u) => ExecError::UnsupportedUrl(u.clone()),
-                })?;
-            out.push((*rows).clone());
+        use futures_util::{StreamExt, TryStreamExt};
+        // The futures are made first (they start only when polled), so the request's future
+        // stays `Send`.
+        let runs: Vec<_> = statements
+            .iter()
+            .map(|s| self.run_one(warehouse, s, limits))
+            .collect();
+        let got: Vec<(Rows, bool)> = futures_util::stream::iter(runs)
+            .buffered(warehouse.statement_concurrency())
+            .try_collect()
+            .await?;
+        let all_cached = got.iter().all(|(_, hit)| *hit);
+        Ok((got.into_iter().map(|(r, _)| r).collect(), all_cached))
+    }
+
+    /// One statement through the cache, and whether it was a hit.
+    async fn run_one(
+        &self,
+        warehouse: &Warehouse,
+        s: &Statement,
+        limits: &Limits,
+    ) -> Result<(Rows, bool), ExecError> {
+        let k = key(s);
+        if let Some(hit) = self.entries.get(&k).await {
+            return Ok(((*hit).clone(), true));
         }
-        Ok((out, all_cached))
+        let rows = self
+            .entries
+            .try_get_with(k, async { warehouse.run(s, limits).await.map(Arc::new) })
+            .await
+            .map_err(|e| match &*e {
+                ExecError::Unavailable(m) => ExecError::Unavailable(m.clone()),
+                ExecError::Timeout(d) => ExecError::Timeout(*d),
+                ExecError::Failed(m) => ExecError::Failed(m.clone()),
+                ExecError::UnsupportedUrl(u) => ExecError::UnsupportedUrl(u.clone()),
+            })?;
+        Ok(((*rows).clone(), false))
     }
 
     /// Entries held now (after pending evictions).

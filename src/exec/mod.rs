@@ -159,17 +159,31 @@ impl Warehouse {
         }
     }
 
-    /// Runs statements in order (each read-only and bounded).
+    /// How many of one request's statements run at once: the pooled engines run up to half
+    /// their pool together (so two requests never wait on each other for all of it); SQLite,
+    /// whose reads share the machine's cores, two.
+    pub fn statement_concurrency(&self) -> usize {
+        match self.inner {
+            Inner::Sqlite(_) => SQLITE_CONCURRENCY,
+            Inner::Postgres(_) | Inner::Mysql(_) => POOLED_CONCURRENCY,
+        }
+    }
+
+    /// Runs statements (each read-only and bounded), up to `statement_concurrency` at once;
+    /// rows come back in statement order, and the first error stops the rest.
     pub async fn run_all(
         &self,
         statements: &[Statement],
         limits: &Limits,
     ) -> Result<Vec<Rows>, ExecError> {
-        let mut out = Vec::with_capacity(statements.len());
-        for s in statements {
-            out.push(self.run(s, limits).await?);
-        }
-        Ok(out)
+        use futures_util::{StreamExt, TryStreamExt};
+        // The futures are made first (they start only when polled): a closure inside the stream
+        // would make the future borrow-generic and not `Send` for a spawned request.
+        let runs: Vec<_> = statements.iter().map(|s| self.run(s, limits)).collect();
+        futures_util::stream::iter(runs)
+            .buffered(self.statement_concurrency())
+            .try_collect()
+            .await
     }
 
     /// Whether the warehouse answers a trivial query.
@@ -181,6 +195,11 @@ impl Warehouse {
         }
     }
 }
+
+/// Statements of one request run at once on PostgreSQL and MySQL (half the pool of 8).
+const POOLED_CONCURRENCY: usize = 4;
+/// Statements of one request run at once on SQLite (its pool holds 4 read connections).
+const SQLITE_CONCURRENCY: usize = 2;
 
 /// No pooled connection within the statement's own time limit. The wait for a connection is cut
 /// at the limit (the pool's own wait may be longer) so that an engine that does not answer is
