@@ -360,7 +360,10 @@ fn error_responses(error: &Value, invalid: &Value) -> Value {
          (`InvalidQueryBody`)",
     );
     bad_request["content"]["application/json"]["schema"] = json!({"oneOf": [invalid, error]});
-    let mut unauthorized = body(401, "Missing or rejected token; `reason` names the failed check");
+    let mut unauthorized = body(
+        401,
+        "Missing or rejected token; `reason` names the failed check",
+    );
     unauthorized["headers"] = json!({"WWW-Authenticate": {"schema": {"type": "string"}}});
     let mut too_many = body(
         429,
@@ -480,7 +483,10 @@ fn lift_branches(
                 json!({"$ref": format!("#/components/schemas/{component}")}),
             );
             let previous = schemas.insert(component.clone(), lifted);
-            assert!(previous.is_none(), "two schemas would be named `{component}`");
+            assert!(
+                previous.is_none(),
+                "two schemas would be named `{component}`"
+            );
         }
     }
 }
@@ -532,7 +538,10 @@ fn plain_components(compiled: Value, response: Value) -> Vec<(&'static str, Valu
         ("HealthStatus", status(&["status"], "`ok`")),
         (
             "ReadyStatus",
-            status(&["status", "warehouse", "store"], "`ready`; the others `ok`"),
+            status(
+                &["status", "warehouse", "store"],
+                "`ready`; the others `ok`",
+            ),
         ),
         (
             "RoleDslSchema",
@@ -645,6 +654,9 @@ fn merge_string_enums(m: &mut Map<String, Value>) {
     }
 }
 
+/// One named example of a request body: (name, summary, value).
+type Example = (&'static str, &'static str, Value);
+
 /// Example request bodies made from the catalog's own names (the source names none): the first
 /// public metric that breaks down, its first public dimension, the first funnel if there is one,
 /// and the catalog's first example questions.
@@ -681,7 +693,7 @@ impl Examples {
         }
     }
 
-    fn query(&self) -> Vec<(&'static str, &'static str, Value)> {
+    fn query(&self) -> Vec<Example> {
         let mut out = vec![(
             "overview",
             "The role's KPIs last week against the week before",
@@ -717,7 +729,7 @@ impl Examples {
         out
     }
 
-    fn compile(&self) -> Vec<(&'static str, &'static str, Value)> {
+    fn compile(&self) -> Vec<Example> {
         self.query()
             .into_iter()
             .take(2)
@@ -728,7 +740,7 @@ impl Examples {
             .collect()
     }
 
-    fn chat(&self) -> Vec<(&'static str, &'static str, Value)> {
+    fn chat(&self) -> Vec<Example> {
         const NAMES: [&str; 3] = ["question", "another_question", "third_question"];
         self.questions
             .iter()
@@ -743,7 +755,7 @@ impl Examples {
             .collect()
     }
 
-    fn revoke(&self) -> Vec<(&'static str, &'static str, Value)> {
+    fn revoke(&self) -> Vec<Example> {
         vec![
             (
                 "token",
@@ -768,7 +780,7 @@ struct Op {
     tag: &'static str,
     public: bool,
     params: Option<Value>,
-    body: Option<(Value, Vec<(&'static str, &'static str, Value)>)>,
+    body: Option<(Value, Vec<Example>)>,
     ok: Option<(&'static str, Value)>,
     not_modified: bool,
     errors: &'static [u16],
@@ -817,8 +829,12 @@ impl Op {
     }
 
     /// The request body's schema and its examples (name, summary, value).
-    fn body(mut self, schema: Value, examples: Vec<(&'static str, &'static str, Value)>) -> Op {
-        assert!(!examples.is_empty(), "{}: a body needs an example", self.path);
+    fn body(mut self, schema: Value, examples: Vec<Example>) -> Op {
+        assert!(
+            !examples.is_empty(),
+            "{}: a body needs an example",
+            self.path
+        );
         self.body = Some((schema, examples));
         self
     }

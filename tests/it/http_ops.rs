@@ -430,7 +430,14 @@ fn openapi_is_fit_for_client_generators() {
     assert!(booleans.is_empty(), "boolean schemas at {booleans:?}");
 
     // Names that collide with what openapi-python-client (and others) generate beside models.
-    for reserved in ["Response", "Client", "AuthenticatedClient", "File", "Unset", "Query"] {
+    for reserved in [
+        "Response",
+        "Client",
+        "AuthenticatedClient",
+        "File",
+        "Unset",
+        "Query",
+    ] {
         assert!(
             !schemas.contains_key(reserved),
             "a component is named `{reserved}`"
@@ -447,7 +454,12 @@ fn openapi_is_fit_for_client_generators() {
                 .filter_map(|r| r.get("content"))
                 .flat_map(|c| c.as_object().unwrap().values())
                 .collect();
-            bodies.extend(op["requestBody"]["content"].as_object().into_iter().flat_map(|c| c.values()));
+            bodies.extend(
+                op["requestBody"]["content"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|c| c.values()),
+            );
             for body in bodies {
                 let schema = &body["schema"];
                 assert!(
@@ -469,8 +481,14 @@ fn openapi_is_fit_for_client_generators() {
         .iter()
         .map(|b| b["$ref"].as_str().unwrap())
         .collect();
-    assert!(kinds.contains(&"#/components/schemas/MetricQuery"), "{kinds:?}");
-    assert!(kinds.contains(&"#/components/schemas/FunnelQuery"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"#/components/schemas/MetricQuery"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"#/components/schemas/FunnelQuery"),
+        "{kinds:?}"
+    );
     let metrics = schemas["MetricName"]["enum"].as_array().unwrap();
     assert_eq!(metrics.len(), catalog.metrics.len());
     for name in catalog.metrics.keys() {
@@ -566,7 +584,10 @@ async fn the_document_examples_are_answered() {
 #[test]
 fn the_committed_openapi_document_is_fresh() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dsl-spec/openapi.json");
-    let text = serde_json::to_string_pretty(&server::openapi::document(&Catalog::embedded_default())).unwrap() + "\n";
+    let text =
+        serde_json::to_string_pretty(&server::openapi::document(&Catalog::embedded_default()))
+            .unwrap()
+            + "\n";
     if std::env::var_os("TALLY_BLESS").is_some() {
         std::fs::write(&path, &text).unwrap();
         return;
