@@ -11,7 +11,7 @@ use crate::pipeline::{self, Response};
 use crate::store::StoreError;
 
 /// Why a bearer token was not accepted. The `reason` names the check that failed, never a secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter)]
 pub enum AuthFailure {
     MissingToken,
     NotBearer,
@@ -258,9 +258,18 @@ pub(crate) struct ErrorBody {
     code: Code,
     /// A sentence for people; server-side failures say only what the caller can act on.
     message: String,
-    /// For `unauthorized`: the check the token failed (`expired`, `unknown_key`, …).
+    /// For `unauthorized` (and `auth_unavailable`): the check the token failed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "auth_reasons")]
     reason: Option<&'static str>,
+}
+
+/// Every `reason` an error body may carry, as an enum (it is never `null`: absent instead).
+fn auth_reasons(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let reasons: Vec<&str> = <AuthFailure as strum::IntoEnumIterator>::iter()
+        .map(AuthFailure::reason)
+        .collect();
+    schemars::json_schema!({"type": "string", "enum": reasons})
 }
 
 /// `invalid_query`: the response contract with a top-level `code`.

@@ -201,7 +201,8 @@ pub fn document(catalog: &Catalog) -> Value {
         )
         .public()
         .params(json!([{"name": "path", "in": "path", "required": true,
-                        "schema": {"type": "string"}, "description": "e.g. `app.js`"}]))
+                        "schema": {"type": "string"}, "example": "app.js",
+                        "description": "A file of the page, e.g. `app.js`"}]))
         .ok(
             "The file (script, style sheet, image or text)",
             json!({

@@ -503,6 +503,10 @@ fn openapi_is_fit_for_client_generators() {
     // Every stable code is an enum value, and each error response names the codes it carries.
     let codes = schemas["ErrorCode"]["enum"].as_array().unwrap();
     assert!(codes.contains(&json!("rate_limited")) && codes.contains(&json!("not_rerunnable")));
+    let reasons = schemas["ErrorBody"]["properties"]["reason"]["enum"]
+        .as_array()
+        .unwrap();
+    assert!(reasons.contains(&json!("expired")) && reasons.contains(&json!("revoked")));
     let responses = &doc["components"]["responses"];
     assert!(responses["TooManyRequests"]["description"]
         .as_str()

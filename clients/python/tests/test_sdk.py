@@ -6,6 +6,7 @@ import pytest
 from tally import STAGES, Tally, TallyError
 from tally_client.models import (
     ChatResponse,
+    ErrorBodyReason,
     MetricName,
     MetricQuery,
     MetricQueryKind,
@@ -128,7 +129,7 @@ def test_a_bad_token_is_unauthorized(base_url):
             t.ask(DAU)
     e = raised.value
     assert (e.status, e.code) == (401, "unauthorized")
-    assert e.body.reason == "malformed_token"
+    assert e.body.reason == ErrorBodyReason.MALFORMED_TOKEN
 
 
 def test_compile_shows_the_sql_without_running_it(analyst):

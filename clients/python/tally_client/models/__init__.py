@@ -30,6 +30,7 @@ from .driver_dimensions import DriverDimensions
 from .entity_info import EntityInfo
 from .entity_name import EntityName
 from .error_body import ErrorBody
+from .error_body_reason import ErrorBodyReason
 from .error_code import ErrorCode
 from .explain_info import ExplainInfo
 from .explain_query import ExplainQuery
@@ -129,6 +130,7 @@ __all__ = (
     "EntityInfo",
     "EntityName",
     "ErrorBody",
+    "ErrorBodyReason",
     "ErrorCode",
     "ExplainInfo",
     "ExplainQuery",

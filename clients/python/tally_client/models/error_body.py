@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.error_body_reason import ErrorBodyReason
 from ..models.error_code import ErrorCode
 from ..types import UNSET, Unset
 
@@ -20,12 +21,12 @@ class ErrorBody:
         code (ErrorCode): Every stable code an error body carries, listed as an enum in the OpenAPI document. One
             failure has one code on every surface: the CLI prints the same (`error[execution_failed]`).
         message (str): A sentence for people; server-side failures say only what the caller can act on.
-        reason (None | str | Unset): For `unauthorized`: the check the token failed (`expired`, `unknown_key`, …).
+        reason (ErrorBodyReason | Unset): For `unauthorized` (and `auth_unavailable`): the check the token failed.
     """
 
     code: ErrorCode
     message: str
-    reason: None | str | Unset = UNSET
+    reason: ErrorBodyReason | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -33,11 +34,9 @@ class ErrorBody:
 
         message = self.message
 
-        reason: None | str | Unset
-        if isinstance(self.reason, Unset):
-            reason = UNSET
-        else:
-            reason = self.reason
+        reason: str | Unset = UNSET
+        if not isinstance(self.reason, Unset):
+            reason = self.reason.value
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -59,14 +58,12 @@ class ErrorBody:
 
         message = d.pop("message")
 
-        def _parse_reason(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        reason = _parse_reason(d.pop("reason", UNSET))
+        _reason = d.pop("reason", UNSET)
+        reason: ErrorBodyReason | Unset
+        if isinstance(_reason, Unset):
+            reason = UNSET
+        else:
+            reason = ErrorBodyReason(_reason)
 
         error_body = cls(
             code=code,
