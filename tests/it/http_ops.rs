@@ -582,6 +582,81 @@ async fn the_document_examples_are_answered() {
     }
 }
 
+/// Probes every operation of the document the ways a caller goes wrong (no token, a bad token,
+/// a role without the right, a body over the limit, malformed JSON, an unknown id) and the way
+/// it goes right; every status that comes back is one the operation documents, and its body is
+/// the documented error shape.
+#[tokio::test]
+async fn every_status_a_probe_provokes_is_documented() {
+    let api = api().await;
+    let doc = server::openapi::document(&Catalog::embedded_default());
+    let analyst = token("analyst");
+    let executive = token("executive");
+    let admin = token("admin");
+    let oversized = "x".repeat(server::DEFAULT_BODY_LIMIT + 1);
+    let mut seen = BTreeSet::new();
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        let path = template
+            .replace("{id}", "q_0000000000000000")
+            .replace("{path}", "app.js");
+        for (method, op) in item.as_object().unwrap() {
+            let example = op["requestBody"]["content"]["application/json"]["examples"]
+                .as_object()
+                .and_then(|e| e.values().next())
+                .map(|e| e["value"].to_string())
+                .unwrap_or_else(|| "{}".into());
+            let mut probes: Vec<(&str, Option<&str>, String)> = vec![
+                ("no token", None, example.clone()),
+                ("a bad token", Some("not-a-token"), example.clone()),
+                ("analyst", Some(&analyst), example.clone()),
+                ("executive", Some(&executive), example.clone()),
+                ("admin", Some(&admin), example.clone()),
+            ];
+            if method == "post" {
+                probes.push(("oversized", Some(&analyst), oversized.clone()));
+                probes.push(("malformed", Some(&analyst), "{".into()));
+                probes.push(("wrong shape", Some(&analyst), "{\"nope\": 1}".into()));
+            }
+            for (probe, token, body) in probes {
+                let url = format!("{}{path}", api.base);
+                let mut req = match method.as_str() {
+                    "get" => api.client.get(url),
+                    "post" => api
+                        .client
+                        .post(url)
+                        .header("content-type", "application/json")
+                        .body(body),
+                    other => panic!("no probe for {other}"),
+                };
+                if let Some(t) = token {
+                    req = req.bearer_auth(t);
+                }
+                let r = api.send(req).await;
+                let status = r.status.as_u16().to_string();
+                let documented = &op["responses"][status.as_str()];
+                assert!(
+                    documented.is_object(),
+                    "{method} {template} ({probe}) answered an undocumented {status}: {}",
+                    r.text
+                );
+                if r.status.is_client_error() || r.status.is_server_error() {
+                    let component = if r.body["code"] == "invalid_query" {
+                        "InvalidQueryBody"
+                    } else {
+                        "ErrorBody"
+                    };
+                    assert_valid(&doc, component, &r.body);
+                }
+                seen.insert(status);
+            }
+        }
+    }
+    // The probes reach the statuses they are meant to.
+    for status in ["200", "400", "401", "403", "404", "413"] {
+        assert!(seen.contains(status), "no probe got {status}: {seen:?}");
+    }
+}
+
 /// The document is committed as `dsl-spec/openapi.json` so API changes show up in review.
 /// Regenerate with `TALLY_BLESS=1 cargo test --test it -- http_ops::the_committed dsl_spec::`
 /// and review the diff.
