@@ -416,6 +416,43 @@ fn boolean_schemas(v: &Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
+/// A schema without its descriptions, a union of string enums written as one enum: what the
+/// document's generator-friendly form may change without changing what is accepted.
+fn same_meaning(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, child) in m {
+                if k != "description" {
+                    out.insert(k.clone(), same_meaning(child));
+                }
+            }
+            let union = out.remove("anyOf").or_else(|| out.remove("oneOf"));
+            match union {
+                Some(Value::Array(branches))
+                    if branches
+                        .iter()
+                        .all(|b| b["type"] == "string" && b["enum"].is_array()) =>
+                {
+                    let values: Vec<Value> = branches
+                        .iter()
+                        .flat_map(|b| b["enum"].as_array().unwrap().clone())
+                        .collect();
+                    out.insert("type".into(), json!("string"));
+                    out.insert("enum".into(), Value::Array(values));
+                }
+                Some(other) => {
+                    out.insert("anyOf".into(), other);
+                }
+                None => {}
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(same_meaning).collect()),
+        other => other.clone(),
+    }
+}
+
 /// What code generators need (openapi-python-client refused the document before): no boolean
 /// schemas, no component named like a generated client's own types, the DSL typed by the
 /// catalog, every error code an enum value listed under its status, a server, and examples.
@@ -499,6 +536,42 @@ fn openapi_is_fit_for_client_generators() {
         json!(["preset"]),
         "Period's branches are components"
     );
+    // Component for component, the DSL is the catalog's validation schema (`dsl-spec/schemas`).
+    let validation = tally::dsl::schema::schema(
+        &tally::dsl::schema::Names::of_catalog(&catalog),
+        tally::dsl::schema::Form::Validation,
+    );
+    let validation: Value = serde_json::from_str(
+        &validation
+            .to_string()
+            .replace("#/$defs/", "#/components/schemas/"),
+    )
+    .unwrap();
+    for (branch, kind) in validation["anyOf"].as_array().unwrap().iter().zip(&kinds) {
+        let name = kind.rsplit('/').next().unwrap();
+        assert_eq!(same_meaning(&schemas[name]), same_meaning(branch), "{name}");
+    }
+    for (name, def) in validation["$defs"].as_object().unwrap() {
+        if name == "Period" {
+            let lifted: Vec<Value> = schemas["Period"]["anyOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| schemas[r["$ref"].as_str().unwrap().rsplit('/').next().unwrap()].clone())
+                .collect();
+            assert_eq!(
+                same_meaning(&json!(lifted)),
+                same_meaning(&def["anyOf"]),
+                "{name}"
+            );
+        } else {
+            assert_eq!(
+                same_meaning(&schemas[name.as_str()]),
+                same_meaning(def),
+                "{name}"
+            );
+        }
+    }
 
     // Every stable code is an enum value, and each error response names the codes it carries.
     let codes = schemas["ErrorCode"]["enum"].as_array().unwrap();
