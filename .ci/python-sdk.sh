@@ -24,6 +24,8 @@ venv="${TALLY_SDK_VENV:-$work/venv}"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r clients/python/requirements.txt
 export PATH="$venv/bin:$PATH"
 export PYTHONDONTWRITEBYTECODE=1
+# The server is on loopback: never through a proxy the environment may name.
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 
 export TALLY_HOME="$work"
 export TALLY_DEV_SECRET="python-sdk-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"

@@ -49,7 +49,15 @@ pub fn document(catalog: &Catalog) -> Value {
     let chat_request = requests.of::<ChatRequest>();
     let chat_response = responses.of::<ChatResponse<'static>>();
     let revoke_request = requests.of::<RevokeRequest>();
-    let audit_params = query_parameters::<AuditParams>();
+    let mut audit_params = query_parameters::<AuditParams>();
+    for parameter in audit_params.as_array_mut().expect("parameters are a list") {
+        let example = match parameter["name"].as_str() {
+            Some("after") => json!(50),
+            Some("limit") => json!(100),
+            _ => continue,
+        };
+        parameter["example"] = example;
+    }
     let revoked = responses.of::<RevokeResponse>();
     let audit_page = responses.of::<AuditPage>();
     let record = responses.of::<QueryRecord>();
@@ -58,6 +66,7 @@ pub fn document(catalog: &Catalog) -> Value {
     let json_of = |schema: Value| json!({"application/json": {"schema": schema}});
     let component = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
     let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"},
+                     "example": "q_f4429c760ed29c29",
                      "description": "A `query_id` from an earlier response"}]);
     let examples = Examples::of(catalog);
 
