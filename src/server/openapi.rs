@@ -752,7 +752,8 @@ impl Examples {
 
     fn chat(&self) -> Vec<Example> {
         const NAMES: [&str; 3] = ["question", "another_question", "third_question"];
-        self.questions
+        let mut out: Vec<Example> = self
+            .questions
             .iter()
             .zip(NAMES)
             .map(|(q, name)| {
@@ -762,7 +763,16 @@ impl Examples {
                     json!({"question": q}),
                 )
             })
-            .collect()
+            .collect();
+        if out.is_empty() {
+            // A catalog without example questions: the overview, which every catalog has.
+            out.push((
+                "question",
+                "The role's KPIs",
+                json!({"question": "How are we doing?"}),
+            ));
+        }
+        out
     }
 
     fn revoke(&self) -> Vec<Example> {

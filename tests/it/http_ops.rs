@@ -617,6 +617,39 @@ fn openapi_is_fit_for_client_generators() {
     }
 }
 
+/// Every example catalog gets a document fit for generators (no boolean schema, every example
+/// valid), and a catalog without example questions still has a chat example.
+#[test]
+fn every_example_catalog_gets_a_generator_ready_document() {
+    for example in tally::examples::all() {
+        let mut catalog = Catalog::from_toml(example.catalog_toml, example.catalog_file).unwrap();
+        for questions in [true, false] {
+            if !questions {
+                catalog.example_questions.clear();
+            }
+            let doc = server::openapi::document(&catalog);
+            let mut booleans = Vec::new();
+            boolean_schemas(&doc, "", &mut booleans);
+            assert!(booleans.is_empty(), "{}: {booleans:?}", example.name);
+            for (path, component) in [
+                ("/v1/query", "QueryRequest"),
+                ("/v1/compile", "CompileRequest"),
+                ("/v1/chat", "ChatRequest"),
+                ("/v1/admin/revoke", "RevokeRequest"),
+            ] {
+                let examples = doc["paths"][path]["post"]["requestBody"]["content"]
+                    ["application/json"]["examples"]
+                    .as_object()
+                    .unwrap();
+                assert!(!examples.is_empty(), "{}: {path}", example.name);
+                for e in examples.values() {
+                    assert_valid(&doc, component, &e["value"]);
+                }
+            }
+        }
+    }
+}
+
 /// The examples are answered: each `runQuery` and `chat` example is a 200 the server answers
 /// for an analyst (with numbers), each `compileQuery` example compiles.
 #[tokio::test]
