@@ -3,9 +3,10 @@
 # analyst and as an admin, bounded in time. Fails on any 5xx, any response that breaks its
 # documented schema, status, content type or headers, and any invalid request that is accepted.
 #
-# One check is left out: `positive_data_acceptance`. The document's `dsl` is the catalog-free
-# DSL shape (names are plain strings there); which names exist is the catalog's, served per role
-# at GET /v1/schema, so a schema-valid document naming metric "" is rightly a 400.
+# One check is left out: `positive_data_acceptance`. The document's `dsl` is the catalog's DSL
+# (every name the catalog has), but what a role may use is narrower (GET /v1/schema) and a
+# schema-valid document can still break a rule the schema cannot say (a dimension that does not
+# reach the metric, a funnel step twice), so some schema-valid documents are rightly a 400.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget="${SCHEMATHESIS_SECONDS:-90}"

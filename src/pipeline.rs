@@ -55,6 +55,8 @@ pub enum Translator {
 
 /// The response contract (DESIGN §7).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+// `Response` is every generated client's own HTTP response type.
+#[schemars(rename = "QueryResponse")]
 pub struct Response {
     pub query_id: String,
     pub outcome: Outcome,

@@ -11,7 +11,7 @@ use crate::pipeline::{self, Response};
 use crate::store::StoreError;
 
 /// Why a bearer token was not accepted. The `reason` names the check that failed, never a secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter)]
 pub enum AuthFailure {
     MissingToken,
     NotBearer,
@@ -214,6 +214,43 @@ pub enum Code {
     NotRerunnable,
 }
 
+impl Code {
+    /// The HTTP status of every error with this code (the OpenAPI document lists the codes of
+    /// each status from it).
+    pub fn status(self) -> StatusCode {
+        match self {
+            // The server cannot check the token: not the caller's fault, so retryable.
+            Code::AuthUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::Unauthorized => StatusCode::UNAUTHORIZED,
+            Code::UnknownRole
+            | Code::WorkspaceForbidden
+            | Code::SqlNotPermitted
+            | Code::AdminRequired => StatusCode::FORBIDDEN,
+            Code::WorkspaceRequired
+            | Code::MalformedJson
+            | Code::InvalidRequest
+            | Code::UnreadableBody
+            | Code::InvalidQuery => StatusCode::BAD_REQUEST,
+            Code::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::WarehouseUnavailable | Code::NotReady | Code::StoreUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Code::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            Code::ExecutionFailed
+            | Code::CompileFailed
+            | Code::UnsupportedWarehouse
+            | Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::NotFound
+            | Code::TokenNotFound
+            | Code::QueryNotFound
+            | Code::ConversationNotFound => StatusCode::NOT_FOUND,
+            Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Code::NotRerunnable => StatusCode::CONFLICT,
+        }
+    }
+}
+
 /// The body of every error except `invalid_query`.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub(crate) struct ErrorBody {
@@ -221,9 +258,18 @@ pub(crate) struct ErrorBody {
     code: Code,
     /// A sentence for people; server-side failures say only what the caller can act on.
     message: String,
-    /// For `unauthorized`: the check the token failed (`expired`, `unknown_key`, …).
+    /// For `unauthorized` (and `auth_unavailable`): the check the token failed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "auth_reasons")]
     reason: Option<&'static str>,
+}
+
+/// Every `reason` an error body may carry, as an enum (it is never `null`: absent instead).
+fn auth_reasons(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let reasons: Vec<&str> = <AuthFailure as strum::IntoEnumIterator>::iter()
+        .map(AuthFailure::reason)
+        .collect();
+    schemars::json_schema!({"type": "string", "enum": reasons})
 }
 
 /// `invalid_query`: the response contract with a top-level `code`.
@@ -269,35 +315,7 @@ impl ApiError {
     }
 
     pub fn status(&self) -> StatusCode {
-        match self {
-            // The server cannot check the token: not the caller's fault, so retryable.
-            ApiError::Unauthorized(AuthFailure::KeysUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::UnknownRole | ApiError::WorkspaceForbidden | ApiError::SqlNotPermitted => {
-                StatusCode::FORBIDDEN
-            }
-            ApiError::WorkspaceRequired
-            | ApiError::MalformedJson(_)
-            | ApiError::InvalidRequest(_)
-            | ApiError::UnreadableBody
-            | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
-            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Pipeline(e) => match e {
-                pipeline::Error::Exec(ExecError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
-                pipeline::Error::Exec(ExecError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            },
-            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Store(_) | ApiError::Unrecorded(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::TokenNotFound => StatusCode::NOT_FOUND,
-            ApiError::Panicked => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::AdminRequired => StatusCode::FORBIDDEN,
-            ApiError::QueryNotFound | ApiError::ConversationNotFound => StatusCode::NOT_FOUND,
-            ApiError::NotRerunnable => StatusCode::CONFLICT,
-        }
+        self.stable_code().status()
     }
 
     /// What the caller is told. Server-side failures get a fixed sentence; their detail is logged.

@@ -95,6 +95,8 @@ pub struct AppState {
     /// Failed logins and rate-limited requests, counted and written as one row per source per
     /// interval.
     pub coalescer: Arc<audit::Coalescer>,
+    /// `GET /openapi.json`, built from the engine's catalog on first use.
+    openapi: Arc<std::sync::OnceLock<serde_json::Value>>,
 }
 
 impl AppState {
@@ -112,6 +114,7 @@ impl AppState {
             ),
             metrics: Arc::new(Metrics::new()),
             coalescer: Arc::new(audit::Coalescer::new(audit::DEFAULT_COALESCE_INTERVAL)),
+            openapi: Arc::default(),
         }
     }
 
@@ -137,6 +140,12 @@ impl AppState {
     pub fn with_demo_tokens(mut self, tokens: Vec<(String, String)>) -> AppState {
         self.demo_tokens = Some(Arc::new(tokens));
         self
+    }
+
+    /// The OpenAPI document of this server's catalog (built once).
+    pub fn openapi(&self) -> &serde_json::Value {
+        self.openapi
+            .get_or_init(|| openapi::document(self.engine.catalog()))
     }
 
     pub fn with_today(mut self, today: Today) -> AppState {

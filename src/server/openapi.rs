@@ -4,32 +4,31 @@
 //! Invariants: every route the router serves has an operation here (`tests/it/http_ops.rs` scans
 //! the route modules and fails on a missing one); request bodies are described as they are
 //! deserialized and responses as they are serialized; every error status points at the one
-//! `ErrorBody` shape. The document names no catalog: the DSL a role may send is served per role
-//! by `GET /v1/schema`.
-
-use std::sync::OnceLock;
+//! `ErrorBody` shape and lists the stable codes it carries (`Code::status`). The request `dsl` is
+//! the served catalog's validation schema (`dsl::schema`, `Names::of_catalog`), one component per
+//! query kind; what one role may send is narrower and served by `GET /v1/schema`. Code generators
+//! take it as is: no boolean schema but `additionalProperties: false`, no inline object schema
+//! where a component can be named, no component named like a generated client's own types
+//! (`Response`, `Client`, …), and every request body has examples (made from the catalog's own
+//! names) that the server answers.
 
 use schemars::generate::{Contract, SchemaSettings};
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
-use super::error::{ErrorBody, InvalidQueryBody};
+use super::error::{Code, ErrorBody, InvalidQueryBody};
 use super::routes::admin::{AuditPage, AuditParams, RerunReport, RevokeRequest, RevokeResponse};
 use super::routes::catalog::CatalogView;
 use super::routes::chat::ChatRequest;
 use super::routes::outcome::ChatResponse;
 use super::routes::queries::QueryRecord;
 use super::routes::query::{CompileRequest, CompileResponse, QueryRequest};
+use crate::catalog::{Catalog, Sensitivity};
+use crate::dsl::schema::{self as dsl_schema, Form, Names};
 use crate::pipeline::Response;
 
-/// The document, built once.
-pub(crate) fn cached() -> &'static Value {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    DOCUMENT.get_or_init(document)
-}
-
-/// Builds the OpenAPI 3.1 document.
-pub fn document() -> Value {
+/// Builds the OpenAPI 3.1 document for a server of `catalog`.
+pub fn document(catalog: &Catalog) -> Value {
     let settings = |contract| {
         SchemaSettings::draft2020_12().with(|s| {
             s.definitions_path = "/components/schemas".into();
@@ -44,39 +43,50 @@ pub fn document() -> Value {
     let invalid = responses.of::<InvalidQueryBody<'static>>();
     let response = responses.of::<Response>();
     let compiled = responses.of::<CompileResponse>();
-    let catalog = responses.of::<CatalogView>();
+    let catalog_view = responses.of::<CatalogView>();
     let query_request = requests.of::<QueryRequest>();
     let compile_request = requests.of::<CompileRequest>();
     let chat_request = requests.of::<ChatRequest>();
     let chat_response = responses.of::<ChatResponse<'static>>();
     let revoke_request = requests.of::<RevokeRequest>();
-    let audit_params = query_parameters::<AuditParams>();
+    let mut audit_params = query_parameters::<AuditParams>();
+    for parameter in audit_params.as_array_mut().expect("parameters are a list") {
+        let example = match parameter["name"].as_str() {
+            Some("after") => json!(50),
+            Some("limit") => json!(100),
+            _ => continue,
+        };
+        parameter["example"] = example;
+    }
     let revoked = responses.of::<RevokeResponse>();
     let audit_page = responses.of::<AuditPage>();
     let record = responses.of::<QueryRecord>();
     let rerun_report = responses.of::<RerunReport>();
 
-    let object = |description: &str| json!({"type": "object", "description": description});
     let json_of = |schema: Value| json!({"application/json": {"schema": schema}});
-    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    let component = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"},
+                     "example": "q_f4429c760ed29c29",
+                     "description": "A `query_id` from an earlier response"}]);
+    let examples = Examples::of(catalog);
 
     let ops = [
         Op::post("/v1/query", "runQuery", "Run a DSL query", "query")
-            .body(query_request)
+            .body(query_request, examples.query())
             .ok("The answer, or a policy refusal", json_of(response.clone()))
-            .errors(&[400, 401, 403, 413, 429, 503, 504]),
+            .errors(&[400, 401, 403, 413, 429, 500, 503, 504]),
         Op::post(
             "/v1/compile",
             "compileQuery",
             "SQL per dialect, no execution (roles with `see_sql`)",
             "query",
         )
-        .body(compile_request)
+        .body(compile_request, examples.compile())
         .ok(
             "The SQL per dialect, or a policy refusal",
-            json_of(json!({"oneOf": [compiled, response.clone()]})),
+            json_of(component("CompileOutcome")),
         )
-        .errors(&[400, 401, 403, 413, 429, 503]),
+        .errors(&[400, 401, 403, 413, 429, 500, 503]),
         Op::post(
             "/v1/chat",
             "chat",
@@ -84,15 +94,18 @@ pub fn document() -> Value {
              events before the final response",
             "query",
         )
-        .body(chat_request)
+        .body(chat_request, examples.chat())
         .ok(
-            "The answer, a refusal or a clarification",
+            "The answer, a refusal or a clarification. As `text/event-stream`: one event per \
+             stage (`translated`, `validated`, `executed`; data `ChatStageEvent`), then \
+             `answer` (data `ChatAnswerEvent`) and `response` (data `ChatResponse`), or one \
+             `error` (data `ErrorBody`) instead of those two",
             json!({
                 "application/json": {"schema": chat_response},
                 "text/event-stream": {"schema": {"type": "string"}},
             }),
         )
-        .errors(&[400, 401, 403, 404, 413, 429, 503, 504]),
+        .errors(&[400, 401, 403, 404, 413, 429, 500, 503, 504]),
         Op::get(
             "/v1/schema",
             "roleSchema",
@@ -101,17 +114,17 @@ pub fn document() -> Value {
         )
         .ok(
             "A JSON Schema (draft 2020-12)",
-            json_of(object("a JSON Schema")),
+            json_of(component("RoleDslSchema")),
         )
-        .errors(&[401, 403, 429, 503]),
+        .errors(&[401, 403, 429, 500, 503]),
         Op::get(
             "/v1/catalog",
             "roleCatalog",
             "What the caller's role may ask about",
             "catalog",
         )
-        .ok("Metrics, dimensions and entities", json_of(catalog))
-        .errors(&[401, 403, 429, 503]),
+        .ok("Metrics, dimensions and entities", json_of(catalog_view))
+        .errors(&[401, 403, 429, 500, 503]),
         Op::get(
             "/v1/queries/{id}",
             "getQuery",
@@ -120,7 +133,7 @@ pub fn document() -> Value {
         )
         .params(id.clone())
         .ok("The query as recorded", json_of(record))
-        .errors(&[401, 403, 404, 429, 503]),
+        .errors(&[401, 403, 404, 429, 500, 503]),
         Op::post(
             "/v1/admin/queries/{id}/rerun",
             "rerunQuery",
@@ -134,19 +147,19 @@ pub fn document() -> Value {
              values or the SQL)",
             json_of(rerun_report),
         )
-        .errors(&[401, 403, 404, 409, 429, 503, 504]),
+        .errors(&[401, 403, 404, 409, 429, 500, 503, 504]),
         Op::post(
             "/v1/admin/revoke",
             "revoke",
             "Revoke a token (`jti`) or every token of a subject (admin)",
             "admin",
         )
-        .body(revoke_request)
+        .body(revoke_request, examples.revoke())
         .ok(
             "What was revoked, and in which workspaces",
             json_of(revoked),
         )
-        .errors(&[400, 401, 403, 404, 413, 429, 503]),
+        .errors(&[400, 401, 403, 404, 413, 429, 500, 503]),
         Op::get(
             "/v1/admin/audit",
             "audit",
@@ -155,17 +168,15 @@ pub fn document() -> Value {
         )
         .params(audit_params)
         .ok("Audit rows and the hash chain's check", json_of(audit_page))
-        .errors(&[400, 401, 403, 429, 503]),
+        .errors(&[400, 401, 403, 429, 500, 503]),
         Op::get("/healthz", "health", "The process answers", "ops")
             .public()
-            .ok("Alive", json_of(status_schema(&["status"], "`ok`"))),
+            .ok("Alive", json_of(component("HealthStatus")))
+            .errors(&[500]),
         Op::get("/readyz", "ready", "The warehouse and store answer", "ops")
             .public()
-            .ok(
-                "Ready",
-                json_of(status_schema(&["status", "warehouse"], "`ready`")),
-            )
-            .errors(&[503]),
+            .ok("Ready", json_of(component("ReadyStatus")))
+            .errors(&[500, 503]),
         Op::get(
             "/metrics",
             "metrics",
@@ -176,10 +187,12 @@ pub fn document() -> Value {
         .ok(
             "Prometheus text format 0.0.4",
             json!({"text/plain": {"schema": {"type": "string"}}}),
-        ),
+        )
+        .errors(&[500]),
         Op::get("/openapi.json", "openapi", "This document", "ops")
             .public()
-            .ok("OpenAPI 3.1", json_of(object("an OpenAPI 3.1 document"))),
+            .ok("OpenAPI 3.1", json_of(component("OpenApiDocument")))
+            .errors(&[500]),
         Op::get(
             "/",
             "page",
@@ -187,7 +200,8 @@ pub fn document() -> Value {
             "page",
         )
         .public()
-        .ok("HTML", json!({"text/html": {"schema": {"type": "string"}}})),
+        .ok("HTML", json!({"text/html": {"schema": {"type": "string"}}}))
+        .errors(&[500]),
         Op::get(
             "/assets/{path}",
             "asset",
@@ -195,11 +209,20 @@ pub fn document() -> Value {
             "page",
         )
         .public()
-        .params(
-            json!([{"name": "path", "in": "path", "required": true, "schema": {"type": "string"}}]),
+        .params(json!([{"name": "path", "in": "path", "required": true,
+                        "schema": {"type": "string"}, "example": "app.js",
+                        "description": "A file of the page, e.g. `app.js`"}]))
+        .ok(
+            "The file (script, style sheet, image or text)",
+            json!({
+                "text/javascript": {"schema": {"type": "string"}},
+                "text/css": {"schema": {"type": "string"}},
+                "image/svg+xml": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+            }),
         )
-        .ok("The file", json!({"*/*": {"schema": {"type": "string"}}}))
-        .errors(&[404]),
+        .not_modified()
+        .errors(&[404, 500]),
     ];
 
     let mut paths = Map::new();
@@ -225,6 +248,15 @@ pub fn document() -> Value {
             }
         }
     }
+    dsl_components(&mut schemas, catalog);
+    for (name, schema) in plain_components(compiled, response) {
+        schemas.insert(name.into(), schema);
+    }
+    let mut schemas = Value::Object(schemas);
+    for_generators(&mut schemas);
+    let Value::Object(mut schemas) = schemas else {
+        unreachable!("components are an object")
+    };
     schemas.sort_keys();
 
     json!({
@@ -232,11 +264,28 @@ pub fn document() -> Value {
         "info": {
             "title": "Tally",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Exact answers to analytics questions: a typed query DSL compiled to \
-                            SQL, or an honest refusal. Every error body has a stable `code`.",
+            "description": format!(
+                "Exact answers to analytics questions: a typed query DSL compiled to SQL, or an \
+                 honest refusal. Every error body has a stable `code` (`ErrorCode`); any path \
+                 answers 404 `not_found` when unknown and 405 `method_not_allowed` for a method \
+                 it does not serve. This document is for the catalog `{}` (version {}): `dsl` \
+                 names its metrics, dimensions and funnels.",
+                catalog.name, catalog.version
+            ),
         },
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "servers": [{
+            "url": "/",
+            "description": "The server this document is served from (`tally serve`)",
+        }],
         "security": [{"bearer": []}],
+        "tags": [
+            {"name": "query", "description": "Questions, DSL queries and their history"},
+            {"name": "catalog", "description": "What the caller's role may ask about"},
+            {"name": "admin", "description": "Reruns, revocations and the audit log (admin role)"},
+            {"name": "ops", "description": "Probes, metrics and this document (no token)"},
+            {"name": "page", "description": "The chat page (no token)"},
+        ],
         "paths": paths,
         "components": {
             "schemas": schemas,
@@ -300,49 +349,58 @@ fn query_parameters<T: JsonSchema>() -> Value {
     Value::Array(parameters)
 }
 
-fn status_schema(fields: &[&str], status: &str) -> Value {
-    let properties: Map<String, Value> = fields
-        .iter()
-        .map(|f| (f.to_string(), json!({"type": "string"})))
-        .collect();
-    json!({
-        "type": "object",
-        "description": format!("`status` is {status}"),
-        "properties": properties,
-        "required": fields,
-    })
-}
-
-/// One reusable response per error status.
+/// One reusable response per error status, each listing the stable codes it carries.
 fn error_responses(error: &Value, invalid: &Value) -> Value {
-    let body = |description: &str| json!({"description": description, "content": {"application/json": {"schema": error}}});
+    let body = |status: u16, description: &str| {
+        let codes: Vec<String> = <Code as strum::IntoEnumIterator>::iter()
+            .filter(|c| c.status().as_u16() == status)
+            .map(|c| format!("`{}`", <&'static str>::from(c)))
+            .collect();
+        json!({
+            "description": format!("{description}. Codes: {}", codes.join(", ")),
+            "content": {"application/json": {"schema": error}},
+        })
+    };
     let retry_after = json!({
         "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
     });
-    let mut unauthorized = body("Missing or rejected token; `reason` names the failed check");
+    let mut bad_request = body(
+        400,
+        "Invalid request; an invalid query carries the response contract with diagnostics \
+         (`InvalidQueryBody`)",
+    );
+    bad_request["content"]["application/json"]["schema"] = json!({"oneOf": [invalid, error]});
+    let mut unauthorized = body(
+        401,
+        "Missing or rejected token; `reason` names the failed check",
+    );
     unauthorized["headers"] = json!({"WWW-Authenticate": {"schema": {"type": "string"}}});
     let mut too_many = body(
+        429,
         "Over the caller's rate limit, or over the client address's limit for requests without \
-         a valid token (`rate_limited`)",
+         a valid token",
     );
     too_many["headers"] = retry_after.clone();
-    let mut unavailable =
-        body("The warehouse, the store or the identity provider's keys are unavailable");
+    let mut unavailable = body(
+        503,
+        "The warehouse, the store or the identity provider's keys are unavailable, or (for \
+         `/readyz`) not ready",
+    );
     unavailable["headers"] = retry_after;
     json!({
-        "BadRequest": {
-            "description": "Invalid request; an invalid query carries the response contract \
-                            with diagnostics (`invalid_query`)",
-            "content": {"application/json": {"schema": {"oneOf": [invalid, error]}}},
-        },
+        "BadRequest": bad_request,
         "Unauthorized": unauthorized,
-        "Forbidden": body("The token does not grant this (workspace, role, admin, SQL)"),
-        "NotFound": body("No such route or resource"),
-        "Conflict": body("The stored query never had valid DSL (`not_rerunnable`)"),
-        "PayloadTooLarge": body("The body is over the limit"),
+        "Forbidden": body(403, "The token does not grant this (workspace, role, admin, SQL)"),
+        "NotFound": body(404, "No such route or resource"),
+        "Conflict": body(409, "The stored query never had valid DSL"),
+        "PayloadTooLarge": body(413, "The body is over the limit"),
         "TooManyRequests": too_many,
+        "InternalServerError": body(
+            500,
+            "The server failed to answer; the failure is logged, the body says nothing more"
+        ),
         "ServiceUnavailable": unavailable,
-        "GatewayTimeout": body("The query ran past its time limit"),
+        "GatewayTimeout": body(504, "The query ran past its time limit"),
     })
 }
 
@@ -355,9 +413,381 @@ fn error_response_name(status: u16) -> &'static str {
         409 => "Conflict",
         413 => "PayloadTooLarge",
         429 => "TooManyRequests",
+        500 => "InternalServerError",
         503 => "ServiceUnavailable",
         504 => "GatewayTimeout",
         other => panic!("no error response is defined for status {other}"),
+    }
+}
+
+/// The catalog's DSL (validation form) as components: `DslQuery` is one of a component per
+/// query kind (`MetricQuery`, …), `Period` one of `PresetPeriod`, `LastNPeriod`, …; the names'
+/// enums (`MetricName`, …) are the catalog's. The catalog-free `Query` the type generators made
+/// is replaced (responses' `executed_dsl` points at `DslQuery` too: it is checked DSL).
+fn dsl_components(schemas: &mut Map<String, Value>, catalog: &Catalog) {
+    let mut dsl = dsl_schema::schema(&Names::of_catalog(catalog), Form::Validation);
+    rewrite_refs(&mut dsl, &|r| {
+        r.strip_prefix("#/$defs/")
+            .map(|name| format!("#/components/schemas/{name}"))
+    });
+    let Value::Object(mut dsl) = dsl else {
+        unreachable!("the DSL schema is an object")
+    };
+    if let Some(Value::Object(defs)) = dsl.remove("$defs") {
+        for (name, def) in defs {
+            schemas.insert(name, def);
+        }
+    }
+    let branches = dsl.remove("anyOf").unwrap_or_else(|| json!([]));
+    schemas.remove("Query");
+    let mut query = json!({
+        "anyOf": branches,
+        "description": "A DSL v1 document: one query kind (`kind`) with its fields. Names are \
+                        the catalog's; `GET /v1/schema` narrows them to the caller's role.",
+    });
+    lift_branches(schemas, &mut query, |b| {
+        b.pointer("/properties/kind/enum/0")
+            .and_then(Value::as_str)
+            .map(|kind| format!("{}Query", camel(kind)))
+    });
+    schemas.insert("DslQuery".into(), query);
+    if let Some(mut period) = schemas.remove("Period") {
+        lift_branches(schemas, &mut period, |b| {
+            let required = b.get("required")?.as_array()?;
+            match required.as_slice() {
+                [Value::String(key)] => Some(format!("{}Period", camel(key))),
+                _ => None,
+            }
+        });
+        schemas.insert("Period".into(), period);
+    }
+    let mut all = Value::Object(std::mem::take(schemas));
+    rewrite_refs(&mut all, &|r| {
+        (r == "#/components/schemas/Query").then(|| "#/components/schemas/DslQuery".to_string())
+    });
+    let Value::Object(all) = all else {
+        unreachable!("components are an object")
+    };
+    *schemas = all;
+}
+
+/// Moves each inline branch of `schema`'s `anyOf`/`oneOf` into a component named by `name`.
+fn lift_branches(
+    schemas: &mut Map<String, Value>,
+    schema: &mut Value,
+    name: impl Fn(&Value) -> Option<String>,
+) {
+    for key in ["anyOf", "oneOf"] {
+        let Some(Value::Array(branches)) = schema.get_mut(key) else {
+            continue;
+        };
+        for branch in branches.iter_mut() {
+            if branch.get("$ref").is_some() {
+                continue;
+            }
+            let Some(component) = name(branch) else {
+                continue;
+            };
+            let lifted = std::mem::replace(
+                branch,
+                json!({"$ref": format!("#/components/schemas/{component}")}),
+            );
+            let previous = schemas.insert(component.clone(), lifted);
+            assert!(
+                previous.is_none(),
+                "two schemas would be named `{component}`"
+            );
+        }
+    }
+}
+
+/// `last_n` → `LastN`.
+fn camel(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn rewrite_refs(v: &mut Value, to: &dyn Fn(&str) -> Option<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get_mut("$ref") {
+                if let Some(new) = to(r) {
+                    *r = new;
+                }
+            }
+            m.values_mut().for_each(|x| rewrite_refs(x, to));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| rewrite_refs(x, to)),
+        _ => {}
+    }
+}
+
+/// Components that no Rust type describes: the probes' bodies, the documents served as JSON,
+/// the chat stream's event data and what `POST /v1/compile` answers.
+fn plain_components(compiled: Value, response: Value) -> Vec<(&'static str, Value)> {
+    let status = |fields: &[&str], status: &str| {
+        let properties: Map<String, Value> = fields
+            .iter()
+            .map(|f| (f.to_string(), json!({"type": "string"})))
+            .collect();
+        json!({
+            "type": "object",
+            "description": format!("`status` is {status}"),
+            "properties": properties,
+            "required": fields,
+        })
+    };
+    vec![
+        ("HealthStatus", status(&["status"], "`ok`")),
+        (
+            "ReadyStatus",
+            status(
+                &["status", "warehouse", "store"],
+                "`ready`; the others `ok`",
+            ),
+        ),
+        (
+            "RoleDslSchema",
+            json!({"type": "object", "description": "A JSON Schema (draft 2020-12) of the DSL \
+                   the caller's role may send, in OpenAI's strict structured-output form (root \
+                   `{\"query\": …}`)"}),
+        ),
+        (
+            "OpenApiDocument",
+            json!({"type": "object", "description": "An OpenAPI 3.1 document"}),
+        ),
+        (
+            "CompileOutcome",
+            json!({"oneOf": [compiled, response], "description": "The SQL per dialect, or (for \
+                   a refused query) the response contract with the refusal"}),
+        ),
+        (
+            "ChatStageEvent",
+            json!({
+                "type": "object",
+                "description": "The data of a `translated`, `validated` or `executed` event of \
+                                the chat stream: how long the stage took",
+                "properties": {"ms": {"type": "number", "description": "Milliseconds"}},
+                "required": ["ms"],
+            }),
+        ),
+        (
+            "ChatAnswerEvent",
+            json!({
+                "type": "object",
+                "description": "The data of the chat stream's `answer` event (sent once the \
+                                audit row is written, before `response`)",
+                "properties": {"text": {"type": "string"}},
+                "required": ["text"],
+            }),
+        ),
+    ]
+}
+
+/// What code generators need on top of JSON Schema 2020-12: no boolean schemas (`true` becomes
+/// `{}`, `additionalProperties: true` is the default and goes; `additionalProperties: false`,
+/// which every generator reads, stays), and a `oneOf`/`anyOf` of plain string enums becomes one
+/// enum whose values' descriptions move into the schema's description.
+fn for_generators(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.get("additionalProperties") == Some(&Value::Bool(true)) {
+                m.remove("additionalProperties");
+            }
+            for key in ["items", "not", "if", "then", "else", "contains"] {
+                if let Some(b @ Value::Bool(true)) = m.get_mut(key) {
+                    *b = json!({});
+                }
+            }
+            for key in ["properties", "patternProperties", "$defs", "schemas"] {
+                if let Some(Value::Object(children)) = m.get_mut(key) {
+                    for child in children.values_mut() {
+                        if *child == Value::Bool(true) {
+                            *child = json!({});
+                        }
+                    }
+                }
+            }
+            merge_string_enums(m);
+            m.values_mut().for_each(for_generators);
+        }
+        Value::Array(a) => a.iter_mut().for_each(for_generators),
+        _ => {}
+    }
+}
+
+fn merge_string_enums(m: &mut Map<String, Value>) {
+    for key in ["oneOf", "anyOf"] {
+        let Some(Value::Array(branches)) = m.get(key) else {
+            continue;
+        };
+        let mut values = Vec::new();
+        let mut notes = Vec::new();
+        for b in branches {
+            if b.get("type").and_then(Value::as_str) != Some("string") {
+                return;
+            }
+            let these: Vec<Value> = match (b.get("enum"), b.get("const")) {
+                (Some(Value::Array(e)), None) => e.clone(),
+                (None, Some(c)) => vec![c.clone()],
+                _ => return,
+            };
+            if let Some(d) = b.get("description").and_then(Value::as_str) {
+                let named: Vec<String> = these
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|s| format!("`{s}`"))
+                    .collect();
+                notes.push(format!("{}: {}", named.join(", "), d));
+            }
+            values.extend(these);
+        }
+        m.remove(key);
+        m.insert("type".into(), json!("string"));
+        m.insert("enum".into(), Value::Array(values));
+        if !notes.is_empty() {
+            let mut description = m
+                .get("description")
+                .and_then(Value::as_str)
+                .map(|d| format!("{d}\n\n"))
+                .unwrap_or_default();
+            description.push_str(&notes.join("\n"));
+            m.insert("description".into(), json!(description));
+        }
+    }
+}
+
+/// One named example of a request body: (name, summary, value).
+type Example = (&'static str, &'static str, Value);
+
+/// Example request bodies made from the catalog's own names (the source names none): the first
+/// public metric that breaks down, its first public dimension, the first funnel if there is one,
+/// and the catalog's first example questions.
+struct Examples {
+    metric: Option<String>,
+    dimension: Option<String>,
+    funnel: Option<String>,
+    questions: Vec<String>,
+}
+
+impl Examples {
+    fn of(catalog: &Catalog) -> Examples {
+        // The catalog's maps are in name order.
+        let metric = catalog
+            .metrics
+            .values()
+            .filter(|m| m.sensitivity == Sensitivity::Public)
+            .find(|m| !catalog.dimensions_for_metric(&m.name).is_empty())
+            .map(|m| m.name.clone());
+        let dimension = metric.as_deref().and_then(|m| {
+            catalog
+                .dimensions_for_metric(m)
+                .into_iter()
+                .filter_map(|d| catalog.dimensions.get(d))
+                .filter(|d| d.sensitivity == Sensitivity::Public && !d.entity)
+                .map(|d| d.name.clone())
+                .min()
+        });
+        Examples {
+            metric,
+            dimension,
+            funnel: catalog.funnels.keys().next().cloned(),
+            questions: catalog.example_questions.iter().take(3).cloned().collect(),
+        }
+    }
+
+    fn query(&self) -> Vec<Example> {
+        let mut out = vec![(
+            "overview",
+            "The role's KPIs last week against the week before",
+            json!({"dsl": {"kind": "overview", "period": {"preset": "last_week"},
+                           "compare": "previous_period"}}),
+        )];
+        if let Some(m) = &self.metric {
+            out.push((
+                "series",
+                "One metric over the last 28 days, by week",
+                json!({"dsl": {"kind": "metric", "metrics": [m],
+                               "period": {"last_n": {"count": 28, "unit": "day"}},
+                               "granularity": "week"}}),
+            ));
+            if let Some(d) = &self.dimension {
+                out.push((
+                    "breakdown",
+                    "One metric last month, the top five of a dimension",
+                    json!({"dsl": {"kind": "metric", "metrics": [m],
+                                   "period": {"preset": "last_month"},
+                                   "group_by": [d], "top_n": 5}}),
+                ));
+            }
+        }
+        if let Some(f) = &self.funnel {
+            out.push((
+                "funnel",
+                "A catalog funnel over the last 30 days",
+                json!({"dsl": {"kind": "funnel", "funnel": f,
+                               "period": {"last_n": {"count": 30, "unit": "day"}}}}),
+            ));
+        }
+        out
+    }
+
+    fn compile(&self) -> Vec<Example> {
+        self.query()
+            .into_iter()
+            .take(2)
+            .map(|(name, summary, mut body)| {
+                body["dialect"] = json!("postgres");
+                (name, summary, body)
+            })
+            .collect()
+    }
+
+    fn chat(&self) -> Vec<Example> {
+        const NAMES: [&str; 3] = ["question", "another_question", "third_question"];
+        let mut out: Vec<Example> = self
+            .questions
+            .iter()
+            .zip(NAMES)
+            .map(|(q, name)| {
+                (
+                    name,
+                    "One of the catalog's example questions",
+                    json!({"question": q}),
+                )
+            })
+            .collect();
+        if out.is_empty() {
+            // A catalog without example questions: the overview, which every catalog has.
+            out.push((
+                "question",
+                "The role's KPIs",
+                json!({"question": "How are we doing?"}),
+            ));
+        }
+        out
+    }
+
+    fn revoke(&self) -> Vec<Example> {
+        vec![
+            (
+                "token",
+                "One token, by its `jti` claim",
+                json!({"jti": "0b5e2c1a-5d7f-4c1e-9a57-3f2d1c0b9a88"}),
+            ),
+            (
+                "subject",
+                "Every token of a subject issued up to now",
+                json!({"subject": "user-42"}),
+            ),
+        ]
     }
 }
 
@@ -370,8 +800,9 @@ struct Op {
     tag: &'static str,
     public: bool,
     params: Option<Value>,
-    body: Option<Value>,
+    body: Option<(Value, Vec<Example>)>,
     ok: Option<(&'static str, Value)>,
+    not_modified: bool,
     errors: &'static [u16],
 }
 
@@ -393,6 +824,7 @@ impl Op {
             params: None,
             body: None,
             ok: None,
+            not_modified: false,
             errors: &[],
         }
     }
@@ -416,8 +848,20 @@ impl Op {
         self
     }
 
-    fn body(mut self, schema: Value) -> Op {
-        self.body = Some(schema);
+    /// The request body's schema and its examples (name, summary, value).
+    fn body(mut self, schema: Value, examples: Vec<Example>) -> Op {
+        assert!(
+            !examples.is_empty(),
+            "{}: a body needs an example",
+            self.path
+        );
+        self.body = Some((schema, examples));
+        self
+    }
+
+    /// Answers 304 to a matching `If-None-Match`.
+    fn not_modified(mut self) -> Op {
+        self.not_modified = true;
         self
     }
 
@@ -439,6 +883,12 @@ impl Op {
                 json!({"description": description, "content": content}),
             );
         }
+        if self.not_modified {
+            responses.insert(
+                "304".into(),
+                json!({"description": "Not modified: the `If-None-Match` tag is current"}),
+            );
+        }
         for &status in self.errors {
             responses.insert(
                 status.to_string(),
@@ -457,10 +907,16 @@ impl Op {
         if let Some(params) = self.params {
             op["parameters"] = params;
         }
-        if let Some(schema) = self.body {
+        if let Some((schema, examples)) = self.body {
+            let examples: Map<String, Value> = examples
+                .into_iter()
+                .map(|(name, summary, value)| {
+                    (name.into(), json!({"summary": summary, "value": value}))
+                })
+                .collect();
             op["requestBody"] = json!({
                 "required": true,
-                "content": {"application/json": {"schema": schema}},
+                "content": {"application/json": {"schema": schema, "examples": examples}},
             });
         }
         (self.path.to_string(), self.method, op)

@@ -8,7 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
 
-use crate::server::{openapi, AppState};
+use crate::server::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -34,6 +34,6 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn openapi_document() -> Json<&'static Value> {
-    Json(openapi::cached())
+async fn openapi_document(State(state): State<AppState>) -> Json<Value> {
+    Json(state.openapi().clone())
 }

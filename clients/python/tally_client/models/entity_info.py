@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.field_info import FieldInfo
+
+
+T = TypeVar("T", bound="EntityInfo")
+
+
+@_attrs_define
+class EntityInfo:
+    """
+    Attributes:
+        name (str):
+        description (str):
+        fields (list[FieldInfo]):
+    """
+
+    name: str
+    description: str
+    fields: list[FieldInfo]
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        name = self.name
+
+        description = self.description
+
+        fields = []
+        for fields_item_data in self.fields:
+            fields_item = fields_item_data.to_dict()
+            fields.append(fields_item)
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "name": name,
+                "description": description,
+                "fields": fields,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.field_info import FieldInfo
+
+        d = dict(src_dict)
+        name = d.pop("name")
+
+        description = d.pop("description")
+
+        fields = []
+        _fields = d.pop("fields")
+        for fields_item_data in _fields:
+            fields_item = FieldInfo.from_dict(fields_item_data)
+
+            fields.append(fields_item)
+
+        entity_info = cls(
+            name=name,
+            description=description,
+            fields=fields,
+        )
+
+        entity_info.additional_properties = d
+        return entity_info
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
