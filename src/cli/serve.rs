@@ -237,9 +237,10 @@ pub(super) async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32
             .with_rate_limit(limit)
             .map_err(|m| Failure::usage("invalid_config", m))?;
     }
-    tracing::info!(%addr, store = store.display_url(), translator, "serving");
+    let buckets = state.rate_limiter.display();
+    tracing::info!(%addr, store = store.display_url(), translator, rate_limit = %buckets, "serving");
     eprintln!(
-        "serving on http://{addr} (translator {translator}, audit store {})",
+        "serving on http://{addr} (translator {translator}, audit store {}, rate-limit buckets in {buckets})",
         store.display_url()
     );
     serve_until_signal(listener, state).await
