@@ -87,7 +87,7 @@ struct Replica {
 }
 
 impl Replica {
-    fn start(dir: &Path, name: &str, config: &str) -> Replica {
+    fn start(dir: &Path, name: &str, config: &str, env: &[(&str, &str)]) -> Replica {
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, config).unwrap();
         let log = dir.join(format!("{name}.log"));
@@ -98,6 +98,8 @@ impl Replica {
             .env("TALLY_HOME", dir)
             .env_remove("TALLY_STORE")
             .env_remove("TALLY_WAREHOUSE")
+            .env_remove("TALLY_RATE_LIMIT_REDIS")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -237,23 +239,34 @@ async fn two_replicas_share_limits_revocations_conversations_and_one_audit_chain
 
     let dir = tempfile::tempdir().unwrap();
     let warehouse = common::demo_db().await;
-    let config = |port: u16| {
+    // A names Redis in its file, B in TALLY_RATE_LIMIT_REDIS (as a Kubernetes Secret would).
+    let config = |port: u16, redis_line: &str| {
         format!(
             "[server]\naddr = \"127.0.0.1:{port}\"\ntoday = \"{today}\"\n\n\
              [warehouse]\nurl = \"sqlite://{warehouse}\"\n\n\
              [store]\nurl = \"{store_url}\"\n\n\
              [rate_limit]\nrequests = {LIMIT}\nper_secs = 3600\n\
              unauthenticated_requests = {ADDRESS_LIMIT}\n\
-             redis = \"{redis}\"\nredis_prefix = \"{prefix}\"\n",
+             {redis_line}redis_prefix = \"{prefix}\"\n",
             today = common::TODAY,
             warehouse = warehouse.display(),
         )
     };
-    let mut a = Replica::start(dir.path(), "a", &config(free_port()));
-    let mut b = Replica::start(dir.path(), "b", &config(free_port()));
+    let in_file = format!("redis = \"{redis}\"\n");
+    let mut a = Replica::start(dir.path(), "a", &config(free_port(), &in_file), &[]);
+    let mut b = Replica::start(
+        dir.path(),
+        "b",
+        &config(free_port(), ""),
+        &[("TALLY_RATE_LIMIT_REDIS", &redis)],
+    );
     let client = reqwest::Client::new();
     a.wait_ready(&client).await;
     b.wait_ready(&client).await;
+    for r in [&a, &b] {
+        let log = std::fs::read_to_string(&r.log).unwrap();
+        assert!(log.contains("rate-limit buckets in redis://"), "{log}");
+    }
     let replicas = [&a, &b];
     let catalog = |r: &Replica, token: Option<&str>| {
         let request = client.get(format!("{}/v1/catalog", r.base));
