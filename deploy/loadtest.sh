@@ -90,11 +90,22 @@ wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
 wrk.body = '{"dsl":{"kind":"metric","metrics":["active_users"],"period":{"preset":"last_week"},"compare":"previous_period"}}'
 EOF
 
-# load CASE PATH SCRIPT PORT...: wrk on each port at once; prints the summed rate and the worst
-# p50/p99 of the processes, and fails on any non-2xx answer.
+# CPU time (clock ticks) the given processes have used so far.
+ticks() {
+  for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true; done | awk '{s += $1} END {print s + 0}'
+}
+cpu_now() {
+  echo "$(ticks "${pids[@]}") $(ticks $(pgrep -u postgres)) $(ticks $(pgrep -x redis-server))"
+}
+
+# load CASE PATH SCRIPT PORT...: wrk on each port at once; prints the summed rate, the worst
+# p50/p99 of the processes, the CPU milliseconds per request the replicas, PostgreSQL and
+# Redis used (from /proc, so other work on the machine does not count, except other clients of
+# the same PostgreSQL or Redis), and fails on any non-2xx answer.
 load() {
   local case="$1" path="$2" script="$3"; shift 3
   local n=$# each=$((connections / $#)) i=0 outs=() runs=()
+  local before; before="$(cpu_now)"
   for p in "$@"; do
     i=$((i + 1))
     wrk -t1 -c"$each" -d"$duration" --latency -s "$work/$script" "http://127.0.0.1:$p$path" > "$work/wrk.$i" &
@@ -102,9 +113,11 @@ load() {
     outs+=("$work/wrk.$i")
   done
   for r in "${runs[@]}"; do wait "$r"; done
-  python3 - "$case" "$n" "${outs[@]}" <<'PY'
+  local after; after="$(cpu_now)"
+  python3 - "$case" "$n" "$before" "$after" "$(getconf CLK_TCK)" "${outs[@]}" <<'PY'
 import re, sys
-case, n, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+case, n, before, after, hz, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), sys.argv[6:]
+used = [(float(a) - float(b)) * 1000 / hz for a, b in zip(after.split(), before.split())]
 def ms(v):
     num, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
     return float(num) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
@@ -117,15 +130,17 @@ for f in files:
     p99 = max(p99, ms(re.search(r"\s99%\s+(\S+)", t).group(1)))
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
     bad += int(m.group(1)) if m else 0
-print(f"| {case:<9} | {n} | {rate:8.0f} | {p50:7.1f} | {p99:7.1f} | {total:7d} | {bad} |")
+cpu = " | ".join(f"{u / total:5.2f}" for u in used)
+print(f"| {case:<9} | {n} | {rate:6.0f} | {p50:6.1f} | {p99:6.1f} | {total:6d} | {bad} | {cpu} |")
 if bad:
     sys.exit(f"{case}: {bad} non-2xx answers")
 PY
 }
 
 echo "machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); binary $bin; $duration per case, $connections connections in total"
-echo "| case      | replicas | req/s | p50 ms | p99 ms | requests | non-2xx |"
-echo "|-----------|---|----------|---------|---------|---------|---|"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "| case      | replicas | req/s | p50 ms | p99 ms | requests | non-2xx | CPU ms/req: tally | PostgreSQL | Redis |"
+echo "|-----------|---|--------|--------|--------|--------|---|-------|-------|-------|"
 for ttl in 60 0; do
   if [ "$ttl" = 60 ]; then cases="catalog:/v1/catalog:get.lua cached:/v1/query:query.lua"; else cases="uncached:/v1/query:query.lua"; fi
   for replicas in 1 2; do
@@ -140,6 +155,7 @@ for ttl in 60 0; do
     stop_all
   done
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 rows="$(psql "$pg" -At -c "SELECT count(*) FROM $schema.audit")"
 echo "audit rows written: $rows"
 "$bin" audit verify --store "$store"
