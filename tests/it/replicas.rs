@@ -4,7 +4,8 @@
 //! total, per subject and per address), a revocation on one is honoured by the other at once, a
 //! conversation started on one continues on the other, and the audit chain both wrote is
 //! intact (`tally audit verify`) with every acknowledged request in it. And a server whose Redis
-//! goes away and comes back falls back to its own buckets and then shares again.
+//! goes away and comes back falls back to its own buckets and then shares again; and the Lua
+//! script answers a sequence of checks as governor does.
 //!
 //! `#[ignore]`d like the other engine tests: `cargo test -- --ignored` runs it. PostgreSQL is
 //! found as the engine tests find it (`TALLY_TEST_POSTGRES_URL`, else 127.0.0.1:5432 database
@@ -568,6 +569,73 @@ async fn a_replica_falls_back_while_redis_is_away_and_shares_again_when_it_is_ba
         .arg(format!("{prefix}subject:ann"))
         .arg(format!("{prefix}subject:cid"))
         .arg(format!("{prefix}address:127.0.0.1"))
+        .query_async(&mut keys)
+        .await
+        .unwrap();
+}
+
+/// The Lua script and governor agree: the same sequence of checks (a burst of the limit, a
+/// refusal saying how long until one request comes back and costing nothing, exactly one back
+/// after that wait) on the Redis buckets and on the in-process ones.
+#[tokio::test]
+#[ignore = "needs Redis on 127.0.0.1: cargo test -- --ignored"]
+async fn the_redis_buckets_behave_as_governors() {
+    let redis = redis_url();
+    let mut keys = match redis_connection(&redis).await {
+        Ok(c) => c,
+        Err(e) => return missing(&e),
+    };
+    let prefix = format!(
+        "tally-test:{}:{}:",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    // 4 requests per 2 s: one back every 500 ms.
+    let config = tally::server::RateLimitConfig {
+        requests: 4,
+        per_secs: 2,
+        unauthenticated_requests: 2,
+        ..tally::server::RateLimitConfig::default()
+    };
+    let shared = tally::server::RateLimiter::new(tally::server::RateLimitConfig {
+        redis: Some(redis.clone()),
+        redis_prefix: prefix.clone(),
+        ..config.clone()
+    })
+    .unwrap();
+    let local = tally::server::RateLimiter::new(config).unwrap();
+    let address: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+    for (name, limiter) in [("redis", &shared), ("process", &local)] {
+        for i in 0..4 {
+            assert_eq!(limiter.check("ann").await, Ok(()), "{name}: request {i}");
+        }
+        let wait = limiter.check("ann").await.unwrap_err();
+        assert!(
+            wait > Duration::from_millis(400) && wait <= Duration::from_millis(500),
+            "{name}: {wait:?}"
+        );
+        let again = limiter.check("ann").await.unwrap_err();
+        assert!(again <= wait, "{name}: a refusal costs nothing");
+        tokio::time::sleep(again + Duration::from_millis(30)).await;
+        assert_eq!(limiter.check("ann").await, Ok(()), "{name}: one back");
+        assert!(limiter.check("ann").await.is_err(), "{name}: only one");
+        // The address budget is its own, and smaller.
+        assert_eq!(limiter.check_unauthenticated(address).await, Ok(()));
+        assert_eq!(limiter.check_unauthenticated(address).await, Ok(()));
+        let wait = limiter.check_unauthenticated(address).await.unwrap_err();
+        assert!(wait > Duration::from_millis(900), "{name}: {wait:?}");
+        assert!(!limiter.fallback_active(), "{name}");
+    }
+    assert_eq!(
+        shared.display(),
+        format!("redis://{}", common::engines::split_url(&redis).2)
+    );
+    let _: i64 = redis::cmd("DEL")
+        .arg(format!("{prefix}subject:ann"))
+        .arg(format!("{prefix}address:{address}"))
         .query_async(&mut keys)
         .await
         .unwrap();
