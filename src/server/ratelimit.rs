@@ -4,10 +4,10 @@
 //! minute).
 //!
 //! The buckets live in this process (governor) unless `[rate_limit] redis = "redis://…"` is
-//! set: then they live in Redis (`ratelimit/shared.rs`, one Lua script per check, so a check is atomic and
-//! the limit holds across replicas). When Redis cannot be reached the process decides with its
-//! own buckets (each replica then holds a caller to the limit on its own, as without Redis),
-//! logs it once and `fallback_active` says so (the `/metrics` gauge
+//! set: then they live in Redis (`ratelimit/shared.rs`, one Lua script per check, so a check is
+//! atomic and the limit holds across replicas). When Redis cannot be reached the process
+//! decides with its own buckets (each replica then holds a caller to the limit on its own, as
+//! without Redis), logs it once and `fallback_active` says so (the `/metrics` gauge
 //! `tally_rate_limit_redis_fallback`); Redis is tried again after a doubling pause (250 ms to
 //! 5 s), and its buckets take over again at once.
 //!

@@ -185,7 +185,10 @@ impl Shared {
     fn answered(&self) {
         let mut health = self.health();
         if health.retry_at.take().is_some() {
-            tracing::info!(redis = %self.display, "rate limit: Redis answers again; the shared buckets decide");
+            tracing::info!(
+                redis = %self.display,
+                "rate limit: Redis answers again; the shared buckets decide"
+            );
         }
         health.pause = FIRST_PAUSE;
     }
@@ -196,7 +199,8 @@ impl Shared {
             tracing::error!(
                 redis = %self.display,
                 error = %why,
-                "rate limit: Redis unreachable; this process's buckets decide (each replica holds the limit on its own) until it answers"
+                "rate limit: Redis unreachable; this process's buckets decide (each replica \
+                 holds the limit on its own) until it answers"
             );
         } else {
             health.pause = (health.pause * 2).min(LONGEST_PAUSE);
