@@ -614,7 +614,8 @@ async fn the_redis_buckets_behave_as_governors() {
         }
         let wait = limiter.check("ann").await.unwrap_err();
         assert!(
-            wait > Duration::from_millis(400) && wait <= Duration::from_millis(500),
+            // 500 ms less the time the checks took (generous: CI machines are busy).
+            wait > Duration::from_millis(200) && wait <= Duration::from_millis(500),
             "{name}: {wait:?}"
         );
         let again = limiter.check("ann").await.unwrap_err();
@@ -626,7 +627,11 @@ async fn the_redis_buckets_behave_as_governors() {
         assert_eq!(limiter.check_unauthenticated(address).await, Ok(()));
         assert_eq!(limiter.check_unauthenticated(address).await, Ok(()));
         let wait = limiter.check_unauthenticated(address).await.unwrap_err();
-        assert!(wait > Duration::from_millis(900), "{name}: {wait:?}");
+        // One back every second, not every 500 ms like the subject's.
+        assert!(
+            wait > Duration::from_millis(600) && wait <= Duration::from_secs(1),
+            "{name}: {wait:?}"
+        );
         assert!(!limiter.fallback_active(), "{name}");
     }
     assert_eq!(
