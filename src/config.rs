@@ -11,6 +11,8 @@
 //! requests = 100                 # per verified subject
 //! per_secs = 60
 //! unauthenticated_requests = 30  # per client address, for requests without a valid token
+//! redis = "redis://redis:6379"   # optional: buckets shared by every replica (else per process)
+//! redis_prefix = "tally:ratelimit:"
 //!
 //! [warehouse]
 //! url = "postgres://tally_reader@db/analytics"
@@ -154,6 +156,7 @@ mod tests {
             [rate_limit]
             requests = 5
             per_secs = 1
+            redis = "redis://127.0.0.1:6379"
             [warehouse]
             url = "sqlite://x.db"
             row_cap = 50
@@ -166,7 +169,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.server.addr, Some("127.0.0.1:9000".parse().unwrap()));
-        assert_eq!(c.rate_limit.unwrap().requests, 5);
+        let limit = c.rate_limit.unwrap();
+        assert_eq!(limit.requests, 5);
+        assert_eq!(limit.redis.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(limit.redis_prefix, "tally:ratelimit:");
         assert_eq!(c.warehouse.row_cap, Some(50));
         assert_eq!(c.store.retention_days, Some(7));
         assert_eq!(

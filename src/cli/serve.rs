@@ -38,6 +38,10 @@ pub(super) struct ServeArgs {
     auth: AuthArgs,
     #[command(flatten)]
     store: StoreArgs,
+    /// A Redis holding the rate-limit buckets, shared by every replica (`redis://…`; replaces
+    /// `[rate_limit] redis`; prefer the environment variable when the URL carries a password).
+    #[arg(long, env = "TALLY_RATE_LIMIT_REDIS", hide_env_values = true)]
+    rate_limit_redis: Option<String>,
     /// Development: print a token per role (signed with a secret made for this process unless
     /// a dev secret is given) and the page URL, as `demo` does, on your own warehouse.
     #[arg(long)]
@@ -232,14 +236,19 @@ pub(super) async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32
     if let Some(body_bytes) = file.server.body_limit_bytes {
         state = state.with_limits(server::ServerLimits { body_bytes });
     }
-    if let Some(limit) = file.rate_limit {
+    let mut rate_limit = file.rate_limit;
+    if let Some(url) = a.rate_limit_redis.clone().filter(|u| !u.is_empty()) {
+        rate_limit.get_or_insert_with(Default::default).redis = Some(url);
+    }
+    if let Some(limit) = rate_limit {
         state = state
             .with_rate_limit(limit)
             .map_err(|m| Failure::usage("invalid_config", m))?;
     }
-    tracing::info!(%addr, store = store.display_url(), translator, "serving");
+    let buckets = state.rate_limiter.display();
+    tracing::info!(%addr, store = store.display_url(), translator, rate_limit = %buckets, "serving");
     eprintln!(
-        "serving on http://{addr} (translator {translator}, audit store {})",
+        "serving on http://{addr} (translator {translator}, audit store {}, rate-limit buckets in {buckets})",
         store.display_url()
     );
     serve_until_signal(listener, state).await

@@ -254,7 +254,7 @@ pub async fn audit(
     }
     if !verified {
         // No valid token: this address's budget pays, and the row is coalesced.
-        if let Err(wait) = state.rate_limiter.check_unauthenticated(address) {
+        if let Err(wait) = state.rate_limiter.check_unauthenticated(address).await {
             response = ApiError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
             }

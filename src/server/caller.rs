@@ -116,6 +116,7 @@ impl FromRequestParts<AppState> for Caller {
         state
             .rate_limiter
             .check(&caller.subject)
+            .await
             .map_err(|wait| ApiError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
             })?;

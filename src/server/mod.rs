@@ -130,7 +130,8 @@ impl AppState {
         self.coalescer.flush(&self.store).await
     }
 
-    /// Replaces the default per-user rate limit (100 requests a minute).
+    /// Replaces the default per-user rate limit (100 requests a minute, buckets in this
+    /// process); with `redis` set, the buckets are in that Redis (needs a Tokio runtime).
     pub fn with_rate_limit(mut self, config: RateLimitConfig) -> Result<AppState, String> {
         self.rate_limiter = Arc::new(RateLimiter::new(config)?);
         Ok(self)

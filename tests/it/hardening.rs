@@ -187,6 +187,7 @@ async fn garbage_tokens_are_limited_per_address_and_audited_in_coalesced_rows() 
             requests: 5,
             per_secs: 60,
             unauthenticated_requests: 10,
+            ..RateLimitConfig::default()
         })
         .unwrap()
         .with_coalesce_interval(Duration::from_secs(3600))

@@ -571,6 +571,41 @@ async fn over_the_rate_limit_is_429_with_retry_after_and_other_users_are_unaffec
     }
 }
 
+/// `[rate_limit] redis` pointing at a Redis that does not answer (nothing listens on port 1):
+/// the server still serves, this process's own buckets hold the same limit, and `/metrics`
+/// says the fallback is on.
+#[tokio::test]
+async fn an_unreachable_redis_falls_back_to_this_process_buckets_and_says_so() {
+    let api = start(AuthConfig::hs256(&dev_secret(), ISSUER, AUDIENCE), |s| {
+        s.with_rate_limit(RateLimitConfig {
+            requests: 3,
+            per_secs: 60,
+            redis: Some("redis://127.0.0.1:1".into()),
+            ..RateLimitConfig::default()
+        })
+        .unwrap()
+    })
+    .await;
+    let gauge = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("tally_rate_limit_redis_fallback "))
+            .map(str::to_string)
+    };
+    let before = api.get("/metrics", None).await;
+    assert_eq!(gauge(&before.text).as_deref(), Some("0"), "not tried yet");
+    let ann = dev_token("ann");
+    for i in 0..3 {
+        let r = api.get("/v1/catalog", Some(&ann)).await;
+        assert_eq!(r.status, StatusCode::OK, "request {i}: {}", r.text);
+    }
+    let r = api.get("/v1/catalog", Some(&ann)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&retry), "Retry-After: {retry}");
+    let after = api.get("/metrics", None).await;
+    assert_eq!(gauge(&after.text).as_deref(), Some("1"), "{}", after.text);
+}
+
 #[tokio::test]
 async fn crit_headers_long_lifetimes_missing_iat_and_oversize_tokens_are_refused_as_json() {
     let mut kept = None;

@@ -136,6 +136,12 @@ async fn metrics_count_requests_by_route_status_and_outcome_and_show_stage_histo
     assert!(sample(&m, "tally_stage_duration_seconds_sum{stage=\"execute\"}").unwrap() > 0.0);
     // No LLM here: its breaker is reported closed, so the alert on it has a series to read.
     assert_eq!(sample(&m, "tally_llm_breaker_open"), Some(0.0), "{m}");
+    // No Redis here: the rate limiter is not falling back from it.
+    assert_eq!(
+        sample(&m, "tally_rate_limit_redis_fallback"),
+        Some(0.0),
+        "{m}"
+    );
     // DSL queries are not translated.
     assert_eq!(
         sample(

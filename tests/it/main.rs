@@ -29,6 +29,7 @@ mod index_use;
 mod llm;
 mod partition_pruning;
 mod properties;
+mod replicas;
 mod retention;
 mod rollups;
 mod store_postgres;

@@ -2,7 +2,8 @@
 //! Scans every `crate::` path in the code of each module's files (`crate::a::…`, `crate::a;`,
 //! grouped `use crate::{a, b::…}`; comments and strings left out), the files it compiles in
 //! through `#[path]` (the examples' generators) included. And `src/` says no example's names;
-//! only the CLI names clap, only the LLM and JWKS name reqwest, only the dialects name an
+//! only the CLI names clap, only the LLM and JWKS name reqwest, only the shared rate limit names
+//! redis, only the dialects name an
 //! engine's builder or variant; and no test reaches a real engine without `#[ignore]`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -801,6 +802,33 @@ fn only_the_llm_and_the_jwks_name_reqwest() {
     assert!(
         offenders.is_empty(),
         "reqwest outside translate/llm and server/jwks.rs: {offenders:?}"
+    );
+}
+
+/// Redis holds only the shared rate-limit buckets: no file but `server/ratelimit/shared.rs`
+/// names the redis crate (`redis::…` in code), so nothing else grows a dependency on it.
+#[test]
+fn only_the_shared_rate_limit_names_redis() {
+    let mut paths = Vec::new();
+    files(&src(), &mut paths);
+    let offenders: Vec<String> = with_path_files(paths)
+        .iter()
+        .map(|p| shown(p))
+        .filter(|shown| shown != "src/server/ratelimit/shared.rs")
+        .filter(|shown| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(shown);
+            let code = lex(&std::fs::read_to_string(path).unwrap()).code;
+            let bytes = code.as_bytes();
+            code.match_indices("redis::").any(|(at, _)| {
+                !at.checked_sub(1)
+                    .map(|i| bytes[i])
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "the redis crate outside server/ratelimit/shared.rs: {offenders:?}"
     );
 }
 

@@ -28,6 +28,15 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     text.push_str("# HELP tally_llm_breaker_open 1 while the LLM translator's circuit breaker is open (questions go to the rule translator), else 0 (also without an LLM).\n");
     text.push_str("# TYPE tally_llm_breaker_open gauge\n");
     text.push_str(&format!("tally_llm_breaker_open {}\n", u8::from(open)));
+    // Whether `[rate_limit] redis` is set but unreachable, so each replica holds callers to the
+    // limit on its own (0 without Redis).
+    let fallback = state.rate_limiter.fallback_active();
+    text.push_str("# HELP tally_rate_limit_redis_fallback 1 while the configured Redis does not answer and this process's own buckets decide (the limit holds per replica, not across them), else 0 (also without Redis).\n");
+    text.push_str("# TYPE tally_rate_limit_redis_fallback gauge\n");
+    text.push_str(&format!(
+        "tally_rate_limit_redis_fallback {}\n",
+        u8::from(fallback)
+    ));
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,
