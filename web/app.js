@@ -1259,8 +1259,15 @@
   const charts = new WeakMap();
 
   function chartBox(spec, alt) {
-    // The answer sentence is the chart's text alternative.
-    const box = el('div', { class: 'chart', 'data-testid': 'chart', 'data-chart': 'pending', role: 'img', 'aria-label': alt || 'chart of the answer' });
+    // The answer sentence is the chart's text alternative: its label and its caption (the
+    // drawing itself is hidden from screen readers).
+    const canvas = el('div', { class: 'chart-canvas', 'aria-hidden': 'true' });
+    const box = el(
+      'figure',
+      { class: 'chart', 'data-testid': 'chart', 'data-chart': 'pending', role: 'img', 'aria-label': alt || 'chart of the answer' },
+      canvas,
+      el('figcaption', { class: 'visually-hidden' }, alt || 'chart of the answer'),
+    );
     charts.set(box, spec);
     return box;
   }
@@ -1275,7 +1282,7 @@
     // The plot area, leaving room for axis labels: narrower on a phone, never wider than the box.
     const width = Math.max(160, Math.min(640, box.clientWidth - (box.clientWidth < 480 ? 90 : 140)));
     window
-      .vegaEmbed(box, spec, {
+      .vegaEmbed(box.querySelector('.chart-canvas'), spec, {
         renderer: 'svg',
         actions: false,
         // Vega expressions through the bundled interpreter, never `new Function`: the CSP has
