@@ -481,9 +481,13 @@ async function kindsScenario(context, name, viewport) {
     const under = await nothingUnderTheInput(own);
     check(under.ok, `nothing of the ${kind} answer is under the input${at}`, JSON.stringify(under));
     const shotName = `${kind}-${name}`;
+    // Cropped to the answer, all of it: the viewport made tall enough for the column to hold it.
+    const size = own.viewportSize();
+    await own.setViewportSize({ width: size.width, height: 2400 });
     await turn.scrollIntoViewIfNeeded();
     const path = join(out, `${shotName}.png`);
     await turn.screenshot({ path });
+    await own.setViewportSize(size);
     shots[shotName] = path;
     taken.push(shotName);
   }
