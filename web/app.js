@@ -289,7 +289,7 @@
                 'ul',
                 { class: 'entry-values', 'aria-label': `${humanize(d.name)} values` },
                 values.slice(0, 24).map((v) =>
-                  el('li', {}, el('button', { type: 'button', class: 'chip value', 'data-search': String(v).toLowerCase(), onclick: () => useQuestion(dimensionQuestion(d, v)) }, v)),
+                  el('li', {}, el('button', { type: 'button', class: 'chip value', 'data-question': dimensionQuestion(d, v), onclick: () => useQuestion(dimensionQuestion(d, v)) }, v)),
                 ),
                 values.length > 24 ? el('li', { class: 'entry-meta' }, `and ${values.length - 24} more`) : null,
               )
@@ -317,6 +317,10 @@
     panel.hidden = !open;
     $('glossary-toggle').setAttribute('aria-expanded', String(open));
     document.body.classList.toggle('glossary-open', open);
+    // On a phone the drawer covers the chat: keep Tab and screen readers inside it while open.
+    const drawer = open && window.matchMedia('(max-width: 900px)').matches;
+    $('main').inert = drawer;
+    $('composer').inert = drawer;
     if (!moveFocus) return;
     if (open) $('glossary-search').focus();
     else $('glossary-toggle').focus();

@@ -598,6 +598,27 @@ async function kindsScenario(context, name, viewport) {
     check(entryText.includes(mrr.label) && entryText.includes(mrr.description), `a metric entry shows its label and definition${at}`);
     const country = page.locator('[data-testid="glossary-dimension"][data-name="country"]');
     check((await country.locator('.chip.value').count()) === catalog.dimensions.find((d) => d.name === 'country').values.length, `a dimension entry shows its values${at}`);
+    if (!phone) {
+      // Every entry's question (each metric, each dimension, each dimension's first value) is
+      // one the role gets an answer to, asked over HTTP as the page would.
+      const questions = await panel.locator('button[data-question]').evaluateAll((buttons) => {
+        const firstValues = new Set(Array.from(document.querySelectorAll('.entry-values li:first-child button')));
+        return buttons.filter((b) => !b.classList.contains('value') || firstValues.has(b)).map((b) => b.getAttribute('data-question'));
+      });
+      const tokens = JSON.parse(await page.locator('#demo-tokens').textContent());
+      const token = tokens.find((t) => t.role === 'analyst').token;
+      const unanswered = [];
+      for (const q of questions) {
+        const res = await page.request.post(`${base}/v1/chat`, { headers: { Authorization: `Bearer ${token}` }, data: { question: q } });
+        const body = await res.json();
+        if (body.outcome !== 'answered') unanswered.push(`${q}: ${body.outcome}`);
+      }
+      check(
+        questions.length === catalog.metrics.length + catalog.dimensions.length + catalog.dimensions.filter((d) => (d.values || []).length).length && unanswered.length === 0,
+        `every glossary entry's question (${questions.length}) is answered${at}`,
+        unanswered.join('; '),
+      );
+    }
     await page.locator('[data-testid="glossary-search"]').fill('churn');
     const visible = await metrics.evaluateAll((lis) => lis.filter((li) => !li.hidden).map((li) => li.getAttribute('data-name')));
     const want = catalog.metrics.filter((m) => [m.name, m.label, m.description].join(' ').toLowerCase().includes('churn')).map((m) => m.name);
