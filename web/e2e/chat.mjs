@@ -296,6 +296,11 @@ async function chatScenario(page, context, chartDrawn) {
     const outcome5 = await fifth.getAttribute('data-outcome');
     check(['needs_clarification', 'answered', 'invalid', 'refused'].includes(outcome5), 'a hostile question gets an outcome', outcome5);
     await shot(page, '05-hostile');
+    // Answers, refusals, clarifications and the inspector's text, all at AA contrast.
+    await first.locator('[data-testid="inspector"] > summary').click();
+    const lowContrast = await contrastFailures(page);
+    check(lowContrast.length === 0, 'every text of the chat (answers, refusal, clarification, inspector) has AA contrast', lowContrast.join('; '));
+    await first.locator('[data-testid="inspector"] > summary').click();
 
     const violations = await page.evaluate(() => window.__csp);
 
