@@ -1,8 +1,10 @@
 // Tally's chat page: asks POST /v1/chat (server-sent stage events, then the response contract of
 // DESIGN §7), renders the answer and its data by kind (a list's table, an overview's KPI cards,
 // a funnel's step bars, a retention heatmap, else the Vega-Lite chart), refusals and
-// clarifications, CSV download and copy buttons, and an inspector with the executed DSL, SQL,
-// timings and sources.
+// clarifications, CSV download and copy buttons (CSV, DSL, curl, a permalink), an inspector
+// with the executed DSL, SQL, timings and sources, and a glossary of what the role may ask
+// about (GET /v1/catalog). At /q/{query_id} it shows that past answer of the caller's own
+// (GET /v1/queries/{id} for the question, GET /v1/queries/{id}/answer for the answer).
 //
 // Every string from the user, the server or the data reaches the DOM through textContent or an
 // attribute set with setAttribute, never through innerHTML. No inline styles or scripts: the
@@ -55,12 +57,26 @@
     formats: new Map(),
     lowerIsBetter: new Set(),
     fields: new Map(),
+    // The role's catalog as GET /v1/catalog returned it, for the glossary.
+    catalog: null,
+    // The query id of a permalink (/q/{id}) still to show once signed in.
+    permalink: permalinkId(),
     // Settles (never rejects) when the catalog has loaded or failed: answers wait for it so
     // their numbers carry the metric's format.
     catalogLoaded: Promise.resolve(),
   };
 
   // ---- identity -------------------------------------------------------------------------
+
+  function permalinkId() {
+    const m = /^\/q\/([^/]+)\/?$/.exec(location.pathname);
+    if (!m) return null;
+    try {
+      return decodeURIComponent(m[1]);
+    } catch (_) {
+      return m[1];
+    }
+  }
 
   function readDemoTokens() {
     const block = document.getElementById('demo-tokens');
@@ -98,6 +114,11 @@
     $('composer').hidden = false;
     $('question').focus();
     state.catalogLoaded = loadLabels(token);
+    if (state.permalink) {
+      const id = state.permalink;
+      state.permalink = null;
+      showPermalink(id);
+    }
   }
 
   // What the role may ask about: labels for suggestion buttons, and the catalog's own example
@@ -113,6 +134,8 @@
       state.fields = new Map(
         (catalog.entities || []).map((e) => [e.name, new Map((e.fields || []).map((f) => [f.name, f]))]),
       );
+      state.catalog = catalog;
+      renderGlossary();
       const examples = (catalog.catalog && catalog.catalog.example_questions) || [];
       $('examples').replaceChildren(
         ...examples.slice(0, 6).map((q) =>
@@ -180,6 +203,178 @@
       }
     }
     showSignIn('');
+  }
+
+  // ---- glossary ---------------------------------------------------------------------------
+  //
+  // The role's metrics (label, definition, format, dimensions) and dimensions (definition,
+  // values), filtered by the search box; choosing an entry puts a question about it in the
+  // question box (not sent: the user may edit it first).
+
+  const FORMAT_WORDS = {
+    integer: 'count',
+    decimal: 'number',
+    percent: 'percent',
+    currency: 'currency',
+    duration_minutes: 'minutes',
+    duration_hours: 'hours',
+  };
+
+  // A metric's label as it reads inside a question: "Daily active users" → "daily active
+  // users", acronyms ("MRR") kept.
+  function inQuestion(label) {
+    return /^[A-Z0-9]{2,}$/.test(label.split(' ')[0]) ? label : label[0].toLowerCase() + label.slice(1);
+  }
+
+  function metricQuestion(m) {
+    return `${inQuestion(m.label || humanize(m.name))} last week`;
+  }
+
+  // A dimension's question: the first metric the role may break down by it, by that dimension.
+  function dimensionQuestion(d, value) {
+    const metrics = (state.catalog && state.catalog.metrics) || [];
+    const m = metrics.find((x) => (x.dimensions || []).includes(d.name));
+    const what = m ? inQuestion(m.label || humanize(m.name)) : 'events';
+    return value === undefined ? `${what} by ${humanize(d.name).toLowerCase()} last week` : `${what} in ${value} last week`;
+  }
+
+  function useQuestion(text) {
+    const input = $('question');
+    input.value = text;
+    input.dispatchEvent(new Event('input'));
+    if (window.matchMedia('(max-width: 900px)').matches) setGlossary(false, false);
+    input.focus();
+    input.setSelectionRange(text.length, text.length);
+  }
+
+  function renderGlossary() {
+    const catalog = state.catalog;
+    if (!catalog) return;
+    const role = catalog.role || {};
+    $('glossary-role').textContent = `What the ${role.name || 'current'} role may ask about: ${(catalog.metrics || []).length} metrics, ${(catalog.dimensions || []).length} dimensions.`;
+    $('glossary-metrics').replaceChildren(
+      ...(catalog.metrics || []).map((m) => {
+        const label = m.label || humanize(m.name);
+        const search = [m.name, label, m.description, m.format, ...(m.dimensions || [])].join(' ').toLowerCase();
+        return el(
+          'li',
+          { 'data-search': search, 'data-testid': 'glossary-metric', 'data-name': m.name },
+          el(
+            'button',
+            { type: 'button', class: 'glossary-entry', 'data-question': metricQuestion(m), onclick: () => useQuestion(metricQuestion(m)) },
+            el('span', { class: 'entry-name' }, label),
+            el('span', { class: 'entry-format' }, FORMAT_WORDS[m.format] || m.format || ''),
+          ),
+          m.description ? el('p', { class: 'entry-text' }, m.description) : null,
+          (m.dimensions || []).length
+            ? el('p', { class: 'entry-meta' }, 'By ', (m.dimensions || []).map((d) => humanize(d).toLowerCase()).join(', '))
+            : null,
+        );
+      }),
+    );
+    $('glossary-dimensions').replaceChildren(
+      ...(catalog.dimensions || []).map((d) => {
+        const values = d.values || [];
+        const search = [d.name, humanize(d.name), d.description, ...values].join(' ').toLowerCase();
+        return el(
+          'li',
+          { 'data-search': search, 'data-testid': 'glossary-dimension', 'data-name': d.name },
+          el(
+            'button',
+            { type: 'button', class: 'glossary-entry', 'data-question': dimensionQuestion(d), onclick: () => useQuestion(dimensionQuestion(d)) },
+            el('span', { class: 'entry-name' }, humanize(d.name)),
+            el('span', { class: 'entry-format' }, d.type || ''),
+          ),
+          d.description ? el('p', { class: 'entry-text' }, d.description) : null,
+          values.length
+            ? el(
+                'ul',
+                { class: 'entry-values', 'aria-label': `${humanize(d.name)} values` },
+                values.slice(0, 24).map((v) =>
+                  el('li', {}, el('button', { type: 'button', class: 'chip value', 'data-question': dimensionQuestion(d, v), onclick: () => useQuestion(dimensionQuestion(d, v)) }, v)),
+                ),
+                values.length > 24 ? el('li', { class: 'entry-meta' }, `and ${values.length - 24} more`) : null,
+              )
+            : null,
+        );
+      }),
+    );
+    filterGlossary();
+  }
+
+  function filterGlossary() {
+    const words = $('glossary-search').value.toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
+    for (const li of document.querySelectorAll('#glossary-metrics > li, #glossary-dimensions > li')) {
+      const text = li.getAttribute('data-search') || '';
+      const match = words.every((w) => text.includes(w));
+      li.hidden = !match;
+      if (match) shown += 1;
+    }
+    $('glossary-empty').hidden = shown > 0;
+  }
+
+  function setGlossary(open, moveFocus = true) {
+    const panel = $('glossary');
+    panel.hidden = !open;
+    $('glossary-toggle').setAttribute('aria-expanded', String(open));
+    document.body.classList.toggle('glossary-open', open);
+    // On a phone the drawer covers the chat: keep Tab and screen readers inside it while open.
+    const drawer = open && window.matchMedia('(max-width: 900px)').matches;
+    $('main').inert = drawer;
+    $('composer').inert = drawer;
+    if (!moveFocus) return;
+    if (open) $('glossary-search').focus();
+    else $('glossary-toggle').focus();
+  }
+
+  function setUpGlossary() {
+    $('glossary-toggle').addEventListener('click', () => setGlossary($('glossary').hidden));
+    $('glossary-close').addEventListener('click', () => setGlossary(false));
+    $('glossary-search').addEventListener('input', filterGlossary);
+    $('glossary').addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        setGlossary(false);
+      }
+    });
+  }
+
+  // ---- permalinks --------------------------------------------------------------------------
+
+  const NOT_YOURS =
+    'This link does not open for you: a link to an answer opens only for the person who asked the question, and no question of yours has this id.';
+
+  async function showPermalink(id) {
+    if (!state.token) return;
+    const headers = { Authorization: `Bearer ${state.token}`, Accept: 'application/json' };
+    const get = (path) => fetch(path, { headers, credentials: 'omit', cache: 'no-store' });
+    const question = userTurn('A linked answer…', 'permalink');
+    appendTurn(question);
+    const turn = el('li', { class: 'turn assistant pending', 'data-testid': 'turn' });
+    appendTurn(turn);
+    setBusy(true);
+    try {
+      const path = `/v1/queries/${encodeURIComponent(id)}`;
+      const record = await get(path);
+      if (record.status === 404) {
+        question.querySelector('p').textContent = `Link ${id}`;
+        renderError(turn, { code: 'query_not_found', message: NOT_YOURS });
+        return;
+      }
+      if (!record.ok) {
+        await readAnswer(record, turn, null);
+        return;
+      }
+      const r = await record.json();
+      question.querySelector('p').textContent = r.question || 'A DSL query';
+      question.append(el('p', { class: 'asked', 'data-testid': 'asked-at' }, `asked ${formatDate(r.asked_at)} · shown again as of that day`));
+      await readAnswer(await get(`${path}/answer`), turn, null);
+    } catch (e) {
+      renderError(turn, { code: 'network', message: `the server could not be reached (${e.message})` });
+    } finally {
+      setBusy(false);
+    }
   }
 
   // ---- conversation ---------------------------------------------------------------------
@@ -373,6 +568,8 @@
         parts.push(el('p', { class: 'note' }, 'Rows were cut at the row limit: these numbers may be incomplete.'));
       }
       const view = r.data ? resultView(r) : null;
+      // The answer sentence is every result's text alternative, as it is the chart's.
+      if (view && !view.hasAttribute('aria-label')) view.setAttribute('aria-label', r.answer || 'the answer');
       if (view) parts.push(view);
       else if (r.chart) parts.push(chartBox(r.chart, r.answer));
       parts.push(actions(r));
@@ -1043,6 +1240,13 @@
         el('button', { type: 'button', class: 'action', 'data-testid': 'copy-curl', onclick: () => copy(curl, status) }, 'Copy curl'),
       );
     }
+    if (r.query_id) {
+      // Opens this answer again for whoever asked it (the server checks the token's subject).
+      const link = `${location.origin}/q/${encodeURIComponent(r.query_id)}`;
+      buttons.push(
+        el('button', { type: 'button', class: 'action', 'data-testid': 'copy-link', 'data-link': link, onclick: () => copy(link, status) }, 'Copy link'),
+      );
+    }
     return buttons.length ? el('div', { class: 'actions' }, buttons, status) : null;
   }
 
@@ -1064,8 +1268,15 @@
   const charts = new WeakMap();
 
   function chartBox(spec, alt) {
-    // The answer sentence is the chart's text alternative.
-    const box = el('div', { class: 'chart', 'data-testid': 'chart', 'data-chart': 'pending', role: 'img', 'aria-label': alt || 'chart of the answer' });
+    // The answer sentence is the chart's text alternative: its label and its caption (the
+    // drawing itself is hidden from screen readers).
+    const canvas = el('div', { class: 'chart-canvas', 'aria-hidden': 'true' });
+    const box = el(
+      'figure',
+      { class: 'chart', 'data-testid': 'chart', 'data-chart': 'pending', role: 'img', 'aria-label': alt || 'chart of the answer' },
+      canvas,
+      el('figcaption', { class: 'visually-hidden' }, alt || 'chart of the answer'),
+    );
     charts.set(box, spec);
     return box;
   }
@@ -1080,7 +1291,7 @@
     // The plot area, leaving room for axis labels: narrower on a phone, never wider than the box.
     const width = Math.max(160, Math.min(640, box.clientWidth - (box.clientWidth < 480 ? 90 : 140)));
     window
-      .vegaEmbed(box, spec, {
+      .vegaEmbed(box.querySelector('.chart-canvas'), spec, {
         renderer: 'svg',
         actions: false,
         // Vega expressions through the bundled interpreter, never `new Function`: the CSP has
@@ -1139,5 +1350,6 @@
   }
 
   setUpComposer();
+  setUpGlossary();
   setUpIdentity();
 })();

@@ -6,7 +6,10 @@
 //! methods; status codes; `Outcome`), so a client cannot grow the registry; nothing about a
 //! question, a caller or a result is recorded. Handlers report the outcome and stage timings by
 //! inserting `pipeline::Outcome` and `pipeline::Timings` into the response extensions; the
-//! middleware reads them and leaves them in place.
+//! middleware reads them and leaves them in place. A streamed answer (`POST /v1/chat` as
+//! server-sent events) sends its head before the query has run: its response carries
+//! `Streamed`, the middleware leaves it alone, and the stream records itself (`streamed`) once
+//! its last event is sent, with its outcome, its stage timings and the time to that event.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -107,6 +110,10 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
+/// Marks a response whose request is recorded later, by its stream (`Metrics::streamed`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Streamed;
+
 /// Route label of requests no route matched (404s for arbitrary paths share one series).
 const UNMATCHED: &str = "unmatched";
 
@@ -163,6 +170,20 @@ impl Metrics {
         }
     }
 
+    /// Records a streamed request once its last event is sent: `route` is its template, the
+    /// status is the one its head carried, `seconds` the time to its last event, and the
+    /// outcome `None` when it ended in an error event.
+    pub(crate) fn streamed(
+        &self,
+        route: &str,
+        status: u16,
+        outcome: Option<Outcome>,
+        seconds: f64,
+        timings: Option<&Timings>,
+    ) {
+        self.record(route, "POST", status, outcome, seconds, timings);
+    }
+
     /// Stages that did not run report 0 ms and are left out, so they do not drag the
     /// histograms down; `total` is always observed.
     fn observe_stages(&self, t: &Timings) {
@@ -203,7 +224,7 @@ impl Metrics {
                 k.outcome
             );
         }
-        out.push_str("# HELP tally_http_request_duration_seconds Time to the response head, by route template.\n");
+        out.push_str("# HELP tally_http_request_duration_seconds Time to the response head (for a streamed chat, to its last event), by route template.\n");
         out.push_str("# TYPE tally_http_request_duration_seconds histogram\n");
         let latency: Vec<(String, Arc<Histogram>)> = self
             .latency
@@ -254,6 +275,9 @@ pub(crate) async fn record(
     let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
+    if response.extensions().get::<Streamed>().is_some() {
+        return response;
+    }
     metrics.record(
         route.as_deref().unwrap_or(UNMATCHED),
         method,

@@ -61,6 +61,14 @@ impl Today {
             Today::Fixed(d) => Clock::fixed(d),
         }
     }
+
+    /// The clock a query asked on `asked` (UTC) ran with: that day, or the fixed date.
+    fn clock_as_of(self, asked: NaiveDate) -> Clock {
+        match self {
+            Today::System => Clock::fixed(asked),
+            Today::Fixed(d) => Clock::fixed(d),
+        }
+    }
 }
 
 /// Server limits.

@@ -134,6 +134,16 @@ pub fn document(catalog: &Catalog) -> Value {
         .params(id.clone())
         .ok("The query as recorded", json_of(record))
         .errors(&[401, 403, 404, 429, 500, 503]),
+        Op::get(
+            "/v1/queries/{id}/answer",
+            "answerQuery",
+            "One of the caller's own past queries run again under the caller's role, as of the \
+             day it was asked (the page's permalink `/q/{id}`)",
+            "query",
+        )
+        .params(id.clone())
+        .ok("The answer, or a policy refusal", json_of(response.clone()))
+        .errors(&[400, 401, 403, 404, 409, 429, 500, 503, 504]),
         Op::post(
             "/v1/admin/queries/{id}/rerun",
             "rerunQuery",
@@ -141,7 +151,7 @@ pub fn document(catalog: &Catalog) -> Value {
              (admin)",
             "admin",
         )
-        .params(id)
+        .params(id.clone())
         .ok(
             "How the rerun ended and whether its result equals the original's (never the \
              values or the SQL)",
@@ -202,6 +212,16 @@ pub fn document(catalog: &Catalog) -> Value {
         .public()
         .ok("HTML", json!({"text/html": {"schema": {"type": "string"}}}))
         .errors(&[500]),
+        Op::get(
+            "/q/{id}",
+            "permalink",
+            "The chat page showing one of the caller's past answers (the page asks \
+             `/v1/queries/{id}/answer` with the caller's token)",
+            "page",
+        )
+        .public()
+        .params(id)
+        .ok("HTML", json!({"text/html": {"schema": {"type": "string"}}})),
         Op::get(
             "/assets/{path}",
             "asset",

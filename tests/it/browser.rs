@@ -1,6 +1,9 @@
 //! The chat page (`GET /`): its headers and demo tokens over HTTP, and the whole page in a real
 //! browser: `web/e2e/chat.mjs` drives Debian's chromium with playwright-core against the built
-//! `tally demo --today 2026-11-23` on 127.0.0.1. The browser test is `#[ignore]`d (it needs node,
+//! `tally demo --today 2026-11-23` on 127.0.0.1 — the chat, then each answer kind at 1200 and
+//! 390 px (its element holds the response's values, no sideways scroll, nothing under the
+//! input), the CSV download, permalinks (owner only), the glossary, keyboard-only use and AA
+//! contrast. The browser test is `#[ignore]`d (it needs node,
 //! chromium and `npm ci` in web/e2e, which `.ci/run` installs): `cargo test -- --ignored` runs it
 //! and fails, naming what is missing, without them.
 
@@ -199,8 +202,25 @@ async fn the_chat_page_in_a_real_browser() {
 
     let out = root.join("target").join("e2e");
     std::fs::create_dir_all(&out).unwrap();
-    const SHOTS: [&str; 4] = ["01-answer", "02-inspector", "03-follow-up", "04-refusal"];
-    for shot in SHOTS {
+    // The chat's pictures, then each answer kind and the glossary at both widths (cropped to
+    // the answer; `UPDATE_SCREENSHOTS=1` copies them into web/screenshots/).
+    let mut shots: Vec<String> = ["01-answer", "02-inspector", "03-follow-up", "04-refusal"]
+        .map(String::from)
+        .to_vec();
+    for kind in [
+        "list",
+        "overview",
+        "funnel",
+        "anomalies",
+        "retention",
+        "chart",
+        "glossary",
+    ] {
+        for width in ["desktop", "phone"] {
+            shots.push(format!("{kind}-{width}"));
+        }
+    }
+    for shot in &shots {
         // Screenshots of an earlier run must not pass for this one's.
         let _ = std::fs::remove_file(out.join(format!("{shot}.png")));
     }
@@ -261,7 +281,7 @@ async fn the_chat_page_in_a_real_browser() {
         "the browser scenario failed ({}):\n{stdout}\n{stderr}",
         run.status
     );
-    for shot in SHOTS {
+    for shot in &shots {
         assert!(out.join(format!("{shot}.png")).is_file(), "{shot}.png");
     }
 }

@@ -494,6 +494,74 @@ async fn revoked_tokens_and_subjects_are_401_and_only_admins_revoke() {
     assert_eq!(r.body["code"], "invalid_request");
 }
 
+/// The page's permalink: `/q/{id}` is the page itself (no data in it), and
+/// `/v1/queries/{id}/answer` gives the owner the answer again, with the same numbers, audited
+/// as a query of its own; anyone else, another workspace's token or a forged id gets the same
+/// 404 `query_not_found` and no data.
+#[tokio::test]
+async fn a_permalink_shows_a_past_answer_to_its_owner_only() {
+    let (api, store) = serve().await;
+    let ana = token_for("ana", "analyst", &["acme"]);
+    let bob = token_for("bob", "analyst", &["acme"]);
+    let ana_globex = token_for("ana", "analyst", &["globex"]);
+
+    let asked = api
+        .post("/v1/query", Some(&ana), &json!({"dsl": dau()}))
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    let id = asked.body["query_id"].as_str().unwrap().to_string();
+
+    let page = api.get(&format!("/q/{id}"), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page.text.contains("id=\"question\""), "the chat page");
+    assert!(!page.text.contains("dau"), "the page holds no query");
+
+    let again = api
+        .get(&format!("/v1/queries/{id}/answer"), Some(&ana))
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(again.body["outcome"], "answered");
+    assert_eq!(again.body["data"], asked.body["data"], "the same numbers");
+    assert_eq!(again.body["answer"], asked.body["answer"]);
+    assert_eq!(again.body["executed_dsl"], asked.body["executed_dsl"]);
+    assert_ne!(again.body["query_id"], asked.body["query_id"]);
+
+    let forged = format!("{id}x");
+    for (who, token, id) in [
+        ("another user", &bob, id.as_str()),
+        ("another workspace", &ana_globex, id.as_str()),
+        ("a forged id", &ana, forged.as_str()),
+        ("no such id", &ana, "q_doesnotexist"),
+    ] {
+        let r = api
+            .get(&format!("/v1/queries/{id}/answer"), Some(token))
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{who}: {}", r.text);
+        assert_eq!(r.body["code"], "query_not_found", "{who}");
+        assert!(r.body.get("data").is_none(), "{who}");
+        assert!(!r.text.contains("Daily active"), "{who}: {}", r.text);
+    }
+    let r = api.get(&format!("/v1/queries/{id}/answer"), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // The owner's reopening is audited like any query, under the owner.
+    let rows = all_rows(&store).await;
+    let reopened: Vec<_> = rows
+        .iter()
+        .filter(|r| {
+            r.entry.query_id.as_ref()
+                == again.body["query_id"].as_str().map(str::to_string).as_ref()
+        })
+        .collect();
+    assert_eq!(reopened.len(), 1);
+    assert_eq!(reopened[0].entry.subject.as_deref(), Some("ana"));
+    assert_eq!(reopened[0].entry.outcome.as_deref(), Some("answered"));
+}
+
 fn claims_of(token: &str) -> Value {
     use base64::Engine as _;
     let payload = token.split('.').nth(1).unwrap();

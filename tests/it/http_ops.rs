@@ -154,6 +154,78 @@ async fn metrics_count_requests_by_route_status_and_outcome_and_show_stage_histo
     assert!(!m.contains("user-analyst") && !m.contains("dau") && !m.contains("acme"));
 }
 
+/// Streamed chats (`Accept: text/event-stream`) are counted once each, when their last event is
+/// sent, by outcome and with their stage timings, like `POST /v1/query`.
+#[tokio::test]
+async fn metrics_count_streamed_chats_by_outcome_with_stage_timings() {
+    let api = api().await;
+    let analyst = token("analyst");
+    let questions = [
+        ("What was our DAU last week vs the week before?", "answered"),
+        (
+            "Show me the email addresses of customers who churned last month.",
+            "refused",
+        ),
+        ("florp the zorbix wibble", "needs_clarification"),
+    ];
+    for (question, outcome) in questions {
+        let res = api
+            .client
+            .post(format!("{}/v1/chat", api.base))
+            .bearer_auth(&analyst)
+            .header("accept", "text/event-stream")
+            .json(&json!({ "question": question }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let text = res.text().await.unwrap();
+        assert!(
+            text.contains(&format!("\"outcome\":\"{outcome}\"")),
+            "{question}: {text}"
+        );
+    }
+    let m = api.get("/metrics", None).await.text;
+    let chats = |outcome: &str| {
+        sample(
+            &m,
+            &format!(
+                "tally_http_requests_total{{route=\"/v1/chat\",method=\"POST\",status=\"200\",outcome=\"{outcome}\"}}"
+            ),
+        )
+    };
+    assert_eq!(chats("answered"), Some(1.0), "{m}");
+    assert_eq!(chats("refused"), Some(1.0), "{m}");
+    assert_eq!(chats("needs_clarification"), Some(1.0), "{m}");
+    assert_eq!(
+        chats("none"),
+        None,
+        "a streamed chat is not counted at its head: {m}"
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "tally_http_request_duration_seconds_count{route=\"/v1/chat\"}"
+        ),
+        Some(3.0),
+        "{m}"
+    );
+    // Every chat was translated; the answered one ran every stage.
+    let count = |stage: &str| {
+        sample(
+            &m,
+            &format!("tally_stage_duration_seconds_count{{stage=\"{stage}\"}}"),
+        )
+        .unwrap()
+    };
+    assert_eq!(count("total"), 3.0, "{m}");
+    assert_eq!(count("translate"), 3.0, "{m}");
+    for stage in ["check", "plan", "compile", "execute", "answer"] {
+        assert!(count(stage) >= 1.0, "stage {stage}\n{m}");
+    }
+    assert!(sample(&m, "tally_stage_duration_seconds_sum{stage=\"execute\"}").unwrap() > 0.0);
+}
+
 /// Every `.route("PATH", method(…))` in the route modules, as (OpenAPI path, method).
 fn routes_in_source() -> BTreeSet<(String, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/server/routes");

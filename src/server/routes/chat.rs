@@ -10,6 +10,7 @@
 //! committed. If the row cannot be written, `error` is sent instead of the answer.
 
 use std::convert::Infallible;
+use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::header::ACCEPT;
@@ -26,6 +27,7 @@ use crate::pipeline::{Outcome, Progress, Response, Stage, Trace, Turn};
 use crate::server::audit::RequestFacts;
 use crate::server::body::JsonBody;
 use crate::server::error::ApiError;
+use crate::server::metrics::Streamed;
 use crate::server::{AppState, Caller};
 use crate::store::{Conversation, TurnUsage};
 
@@ -108,6 +110,7 @@ async fn chat(
     headers: HeaderMap,
     JsonBody(request): JsonBody<ChatRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let started = Instant::now();
     let workspace = caller.workspace(request.workspace.as_deref())?;
     caller.audit.workspace(&workspace);
     caller
@@ -124,7 +127,19 @@ async fn chat(
     match (wants_events(&headers), facts) {
         (true, Some(Extension(facts))) => {
             caller.audit.defer_to_handler();
-            Ok(stream(state, caller, workspace, conv, request.question, facts).into_response())
+            let mut http = stream(
+                state,
+                caller,
+                workspace,
+                conv,
+                request.question,
+                facts,
+                started,
+            )
+            .into_response();
+            // The stream records itself in /metrics once it has ended.
+            http.extensions_mut().insert(Streamed);
+            Ok(http)
         }
         _ => {
             let (response, trace) = answer(
@@ -208,6 +223,7 @@ fn stream(
     conv: Conversation,
     question: String,
     facts: RequestFacts,
+    started: Instant,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<Event, Infallible>>();
     tokio::spawn(async move {
@@ -227,6 +243,12 @@ fn stream(
         let (status, code) = status_of(&outcome);
         facts.complete(&mut entry, status, code);
         let written = state.store.append(&entry).await;
+        // What /metrics counts: the outcome and stage timings of an answer that was sent, none
+        // for an error event (as a non-streamed request that failed).
+        let counted = match (&outcome, &written) {
+            (Ok((response, _)), Ok(_)) => Some((response.outcome, response.timings_ms.clone())),
+            _ => None,
+        };
         let events: Vec<(&str, Value)> = match (&outcome, written) {
             (outcome, Err(e)) => {
                 tracing::error!(error = %e, "audit row not written; refusing");
@@ -258,6 +280,13 @@ fn stream(
                 break; // The client went away; the audit row is already written.
             }
         }
+        state.metrics.streamed(
+            "/v1/chat",
+            200,
+            counted.as_ref().map(|(o, _)| *o),
+            started.elapsed().as_secs_f64(),
+            counted.as_ref().map(|(_, t)| t),
+        );
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))

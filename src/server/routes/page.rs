@@ -1,4 +1,4 @@
-//! `GET /` (the chat page) and `GET /assets/{path}` (its script, style and the vendored chart
+//! `GET /` (the chat page), `GET /q/{id}` (the same page, showing a past answer) and `GET /assets/{path}` (its script, style and the vendored chart
 //! renderer), all compiled into the binary from `web/`: nothing is fetched at run time.
 //!
 //! Invariants: every response here carries the security headers (`SECURITY_HEADERS`); the page
@@ -19,6 +19,9 @@ use crate::server::AppState;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
+        // A permalink to one of the caller's past answers: the same page, which reads the id
+        // from its address and asks `GET /v1/queries/{id}/answer` with the caller's token.
+        .route("/q/{id}", get(index))
         .route("/assets/{*path}", get(asset))
 }
 

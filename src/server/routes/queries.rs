@@ -1,6 +1,11 @@
 //! `GET /v1/queries/{id}`: one's own past query, as the audit log recorded it (the question,
 //! the executed DSL and how it ended; never result values). Another user's query, or one in a
 //! workspace the token does not grant, is 404 — its existence is not disclosed.
+//!
+//! `GET /v1/queries/{id}/answer`: the page's permalink (`/q/{id}`) — the owner's past query run
+//! again, its recorded DSL checked under the caller's role as any query (so a role that has
+//! lost access is refused), as of the day it was asked (relative periods mean what they meant
+//! then), and audited as a query of its own. The same 404 for anyone else or a forged id.
 
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -8,12 +13,18 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::Value;
 
+use axum::response::Response as HttpResponse;
+use chrono::NaiveDate;
+
+use super::query::respond_with;
 use crate::server::error::ApiError;
 use crate::server::{AppState, Caller};
 use crate::store::AuditRow;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/v1/queries/{id}", get(get_query))
+    Router::new()
+        .route("/v1/queries/{id}", get(get_query))
+        .route("/v1/queries/{id}/answer", get(answer_query))
 }
 
 /// A past query as recorded.
@@ -82,17 +93,45 @@ pub(super) async fn visible_query(
     Ok(row)
 }
 
-async fn get_query(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<QueryRecord>, ApiError> {
-    let row = visible_query(&state, &caller, &id).await?;
+/// The recorded query `id` if the caller asked it, in a workspace the token grants.
+async fn own_query(state: &AppState, caller: &Caller, id: &str) -> Result<AuditRow, ApiError> {
+    let row = visible_query(state, caller, id).await?;
     if row.entry.subject.as_deref() != Some(caller.subject.as_str()) {
         return Err(ApiError::QueryNotFound);
     }
     if let Some(w) = &row.entry.workspace {
         caller.audit.workspace(w);
     }
+    Ok(row)
+}
+
+async fn get_query(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<QueryRecord>, ApiError> {
+    let row = own_query(&state, &caller, &id).await?;
     Ok(Json(QueryRecord::of(&row)))
+}
+
+async fn answer_query(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = own_query(&state, &caller, &id).await?;
+    let (Some(workspace), Some(dsl)) = (&row.entry.workspace, &row.entry.dsl) else {
+        return Err(ApiError::NotRerunnable);
+    };
+    if row.entry.outcome.as_deref() == Some("invalid") {
+        return Err(ApiError::NotRerunnable);
+    }
+    let dsl: Value = serde_json::from_str(dsl).map_err(|_| ApiError::NotRerunnable)?;
+    let asked = row
+        .ts
+        .get(..10)
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .ok_or(ApiError::NotRerunnable)?;
+    let clock = state.today.clock_as_of(asked);
+    respond_with(&state, &caller, &caller.role, workspace, &dsl, clock).await
 }

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::outcome::{reply, Shape};
 use crate::check::Rejection;
 use crate::pipeline::{self, CompileOnlyError};
+use crate::plan::Clock;
 use crate::server::body::JsonBody;
 use crate::server::error::ApiError;
 use crate::server::{AppState, Caller};
@@ -56,10 +57,21 @@ pub(super) async fn respond(
     workspace: &str,
     dsl: &Value,
 ) -> Result<HttpResponse, ApiError> {
+    respond_with(state, caller, role, workspace, dsl, state.today.clock()).await
+}
+
+/// `respond` with the clock given (a permalink reruns a query as of the day it was asked).
+pub(super) async fn respond_with(
+    state: &AppState,
+    caller: &Caller,
+    role: &str,
+    workspace: &str,
+    dsl: &Value,
+    clock: Clock,
+) -> Result<HttpResponse, ApiError> {
     caller.audit.workspace(workspace);
     caller.audit.submitted_dsl(dsl);
     let raw = serde_json::to_vec(dsl).expect("a JSON value serializes");
-    let clock = state.today.clock();
     let (response, trace) = state.engine.run(&raw, role, workspace, &clock).await?;
     reply(caller, workspace, response, &trace, Shape::Query)
 }
