@@ -2,7 +2,7 @@
 //! themselves are the result's.
 
 use super::format;
-use super::{period_words, Answer, PeriodWords, Source};
+use super::{condition_text, join_and, period_words, Answer, PeriodWords, Source};
 use crate::catalog::Catalog;
 use crate::plan::ListPlan;
 use crate::result::QueryResult;
@@ -17,6 +17,7 @@ pub(super) fn answer(plan: &ListPlan, result: &QueryResult, catalog: &Catalog) -
         .unwrap_or_else(|| plan.entity.clone());
     let when = match &plan.period {
         Some((p, field)) => {
+            let field = field.replace('_', " ");
             let dates = format::range(&p.range);
             match period_words(&p.asked) {
                 PeriodWords::Named(w) => format!(
@@ -29,19 +30,36 @@ pub(super) fn answer(plan: &ListPlan, result: &QueryResult, catalog: &Catalog) -
         }
         None => String::new(),
     };
+    // The filters, said: "with plan tier pro or enterprise and mrr > 1000".
+    let filters: Vec<String> = plan
+        .filters
+        .iter()
+        .map(|f| condition_text(f.field.as_str(), f.op, &f.values))
+        .collect();
+    let with = if filters.is_empty() {
+        String::new()
+    } else {
+        format!(" with {}", join_and(&filters))
+    };
     let n = result.rows.len();
     let mut text = if n == 0 {
-        format!("No {noun} match{when}.")
+        format!("No {noun}{with} match{when}.")
     } else {
-        format!("{n} {noun}{when}")
+        format!("{n} {noun}{with}{when}")
     };
     if n > 0 {
         if let Some((field, order)) = &plan.sort {
-            let dir = match order {
-                crate::dsl::Order::Asc => "ascending",
-                crate::dsl::Order::Desc => "descending",
+            let date = entity
+                .fields
+                .get(field.as_str())
+                .is_some_and(|f| f.ty == crate::catalog::ValueType::Date);
+            let dir = match (order, date) {
+                (crate::dsl::Order::Asc, false) => "lowest first",
+                (crate::dsl::Order::Desc, false) => "highest first",
+                (crate::dsl::Order::Asc, true) => "oldest first",
+                (crate::dsl::Order::Desc, true) => "newest first",
             };
-            text.push_str(&format!(", sorted by {field} {dir}"));
+            text.push_str(&format!(", sorted by {}, {dir}", field.replace('_', " ")));
         }
         if n == plan.limit {
             text.push_str(&format!(" (the first {n}; there may be more)"));

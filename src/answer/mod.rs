@@ -222,9 +222,14 @@ fn scoped(filters: &[Filter], when: String) -> String {
 }
 
 fn filter_text(f: &Filter) -> String {
-    let values: Vec<String> = f.values.iter().map(|v| v.to_string()).collect();
-    let (dimension, any) = (f.dimension.as_str(), values.join(" or "));
-    match f.op {
+    condition_text(f.dimension.as_str(), f.op, &f.values)
+}
+
+/// A filter in words: "plan tier pro or enterprise", "mrr > 1000", "country not US".
+fn condition_text(name: &str, op: FilterOp, values: &[crate::dsl::FilterValue]) -> String {
+    let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+    let (dimension, any) = (name.replace('_', " "), values.join(" or "));
+    match op {
         FilterOp::Eq | FilterOp::In => format!("{dimension} {any}"),
         FilterOp::Neq | FilterOp::NotIn => format!("{dimension} not {any}"),
         FilterOp::Gt => format!("{dimension} > {any}"),

@@ -144,15 +144,7 @@ pub(super) fn check(query: &Query, catalog: &Catalog, role: &Role) -> Option<Ref
             dimensions(&[], &q.filters, catalog, role, &mut reasons);
         }
         Query::Anomalies(q) => {
-            for (i, m) in q.metrics.iter().enumerate() {
-                if let Some((code, message)) = metric_refusal(catalog, role, m.as_str()) {
-                    reasons.push(Reason {
-                        code,
-                        pointer: format!("/metrics/{i}"),
-                        message,
-                    });
-                }
-            }
+            metrics(&q.metrics, catalog, role, &mut reasons);
             if q.metrics.is_empty() && role.kinds.contains(&Kind::Anomalies) {
                 reasons.push(reason(
                     RefusalCode::NoKpis,
@@ -264,7 +256,18 @@ fn dimensions_of(query: &Query) -> Option<(&[DimensionName], &[Filter])> {
 }
 
 fn metric(q: &MetricQuery, catalog: &Catalog, role: &Role, reasons: &mut Vec<Reason>) {
-    for (i, m) in q.metrics.iter().enumerate() {
+    metrics(&q.metrics, catalog, role, reasons);
+    dimensions(&q.group_by, &q.filters, catalog, role, reasons);
+}
+
+/// A reason at `/metrics/i` for each metric the role may not see.
+fn metrics(
+    names: &[crate::dsl::MetricName],
+    catalog: &Catalog,
+    role: &Role,
+    reasons: &mut Vec<Reason>,
+) {
+    for (i, m) in names.iter().enumerate() {
         if let Some((code, message)) = metric_refusal(catalog, role, m.as_str()) {
             reasons.push(Reason {
                 code,
@@ -273,7 +276,6 @@ fn metric(q: &MetricQuery, catalog: &Catalog, role: &Role, reasons: &mut Vec<Rea
             });
         }
     }
-    dimensions(&q.group_by, &q.filters, catalog, role, reasons);
 }
 
 fn dimensions(

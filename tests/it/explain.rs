@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::{date, engine, hand_pool, TODAY};
+use common::{acme_signups as signups, date, engine, hand_pool, TODAY};
 use serde_json::{json, Value};
 use tally::pipeline::{Engine, Outcome};
 use tally::plan::Clock;
@@ -33,18 +33,6 @@ async fn ask_on(
     v["query_id"] = Value::Null;
     v["timings_ms"] = Value::Null;
     v
-}
-
-async fn signups(pool: &sqlx::SqlitePool, day: &str, segment: &str) -> f64 {
-    let sql = format!(
-        "SELECT COUNT(*) FROM user_profiles WHERE workspace_id = 'acme' \
-         AND signup_at >= '{day} 00:00:00' AND signup_at < date('{day}', '+1 day') || ' 00:00:00' {segment}"
-    );
-    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    n as f64
 }
 
 #[tokio::test]

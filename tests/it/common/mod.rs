@@ -238,3 +238,18 @@ pub async fn read_only_pool(db: &std::path::Path) -> sqlx::SqlitePool {
         .await
         .unwrap_or_else(|e| panic!("open {} read-only: {e}", db.display()))
 }
+
+/// Signups of the demo's acme workspace on one day, counted by hand in SQL, with `segment` an
+/// extra `AND …` condition (or empty): the number explain and the anomaly scan are checked
+/// against.
+pub async fn acme_signups(pool: &sqlx::SqlitePool, day: &str, segment: &str) -> f64 {
+    let sql = format!(
+        "SELECT COUNT(*) FROM user_profiles WHERE workspace_id = 'acme' \
+         AND signup_at >= '{day} 00:00:00' AND signup_at < date('{day}', '+1 day') || ' 00:00:00' {segment}"
+    );
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    n as f64
+}
