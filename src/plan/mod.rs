@@ -562,9 +562,15 @@ fn metric_plan(
             filters: filters.clone(),
             rollup: None,
         };
+        // One scan per range: an ungrouped count over a series' range is the sum of the
+        // series' buckets (they tile the range, each row in exactly one), so it needs no
+        // statement of its own (`MetricPlan::total_from_series`).
+        let from_series = series_counts_total(key, agg, granularity.is_some(), &group_by);
         for range in &ranges {
             let shape = total_shape(agg, range);
-            add(unit(*range, shape.clone(), false));
+            if !from_series {
+                add(unit(*range, shape.clone(), false));
+            }
             if !group_by.is_empty() {
                 add(unit(*range, shape, true));
             }
@@ -607,6 +613,17 @@ fn metric_plan(
         order,
         units,
     })
+}
+
+/// Whether the plan reads `agg`'s ungrouped total from its series instead of a statement: a
+/// plain row count (sums of exact integers; float sums and distinct counts are not summed
+/// across buckets) with a series of the same grouping (none) over the same ranges.
+fn series_counts_total(key: &UnitKey, agg: &Aggregate, series: bool, group_by: &[String]) -> bool {
+    series
+        && group_by.is_empty()
+        && key.counts == Counts::Value
+        && agg.func == AggFunc::Count
+        && matches!(agg.time, crate::catalog::TimeBasis::Column(_))
 }
 
 fn explain_plan(
@@ -840,6 +857,25 @@ impl MetricPlan {
                 && &u.range == range
                 && &u.shape == shape
                 && Split::of(&u.group_by) == split
+        })
+    }
+
+    /// For a total the plan reads from its series (an ungrouped count over a series' range):
+    /// the series unit whose buckets sum to it.
+    pub fn total_from_series(
+        &self,
+        key: &UnitKey,
+        agg: &Aggregate,
+        range: &DateRange,
+    ) -> Option<usize> {
+        if !series_counts_total(key, agg, self.granularity.is_some(), &self.group_by) {
+            return None;
+        }
+        self.units.iter().position(|u| {
+            &u.key == key
+                && &u.range == range
+                && matches!(u.shape, Shape::ByBucket(_))
+                && u.group_by.is_empty()
         })
     }
 }

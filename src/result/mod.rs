@@ -429,7 +429,19 @@ impl<'a> Index<'a> {
                 )
             }
         };
-        let unit = self.plan.unit_index(unit, &range, &shape, split)?;
+        let Some(unit) = self.plan.unit_index(unit, &range, &shape, split) else {
+            // A count read from its series: the sum of the buckets (`total_from_series`).
+            let series = match target {
+                Target::Range(r) => self.plan.total_from_series(unit, agg, &r)?,
+                Target::Bucket(_) | Target::PreviousBucket(_) => return None,
+            };
+            let total = self.units[series]
+                .iter()
+                .filter(|((_, k), _)| k == key)
+                .filter_map(|(_, cells)| cells[0].as_f64())
+                .sum();
+            return Some(total);
+        };
         let data = &self.units[unit];
         let cells = |bucket_key: Option<String>| data.get(&(bucket_key, key.clone()));
         let span = bucket.unwrap_or(range);
