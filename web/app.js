@@ -1000,6 +1000,7 @@
               el('span', { class: 'kpi-previous' }, ` from ${formatValue(row.previous, format)}`),
             )
           : null,
+        sparkline((r.data.timeseries || []).filter((t) => t.metric === row.metric && !t.dimensions)),
       );
     });
     const p = r.data.previous_period;
@@ -1029,6 +1030,42 @@
     fill.setAttribute('width', `${Math.max(0, Math.min(1, fraction || 0)) * 100}%`);
     fill.setAttribute('height', '100%');
     svg.append(track, fill);
+    return svg;
+  }
+
+  // The KPI's series over the period as a small line (withheld or missing points are gaps);
+  // none for fewer than two points. Decorative: the card's number says the value.
+  function sparkline(points) {
+    const values = points.map((p) => (typeof p.value === 'number' && !p.suppressed ? p.value : null));
+    const known = values.filter((v) => v !== null);
+    if (known.length < 2) return null;
+    const [w, h] = [120, 28];
+    const lo = Math.min(...known);
+    const hi = Math.max(...known);
+    const x = (i) => (values.length === 1 ? 0 : (i / (values.length - 1)) * w);
+    const y = (v) => (hi === lo ? h / 2 : h - 2 - ((v - lo) / (hi - lo)) * (h - 4));
+    const svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('class', 'sparkline');
+    svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
+    svg.setAttribute('preserveAspectRatio', 'none');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    svg.setAttribute('data-points', String(known.length));
+    // One polyline per run of known points.
+    let run = [];
+    const flush = () => {
+      if (run.length > 1) {
+        const line = document.createElementNS(SVG, 'polyline');
+        line.setAttribute('points', run.join(' '));
+        svg.append(line);
+      }
+      run = [];
+    };
+    values.forEach((v, i) => {
+      if (v === null) flush();
+      else run.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+    });
+    flush();
     return svg;
   }
 

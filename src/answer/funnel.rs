@@ -18,7 +18,17 @@ pub(super) fn answer(
     min_group_size: u32,
 ) -> Answer {
     let when = scoped(&plan.filters, period_text(&plan.period));
-    let name = format!("The {} funnel", plan.label);
+    // A catalog funnel by its label; ad-hoc steps by their events in words.
+    let label = match plan.funnel {
+        Some(_) => plan.label.clone(),
+        None => plan
+            .steps
+            .iter()
+            .map(|e| e.replace('_', " "))
+            .collect::<Vec<_>>()
+            .join(" → "),
+    };
+    let name = format!("The {label} funnel");
     let totals: Vec<&FunnelStep> = result
         .funnel
         .iter()
@@ -28,24 +38,26 @@ pub(super) fn answer(
     if result.empty || totals.is_empty() {
         sentences.push(format!(
             "There is no data for the {} funnel {when}: no user did {}; nothing is estimated.",
-            plan.label, plan.steps[0]
+            label,
+            step(&plan.steps[0])
         ));
     } else if totals[0].suppressed {
         sentences.push(format!(
             "The {} funnel {when} is withheld: fewer than {min_group_size} distinct entities did {} (this role's minimum group size).",
-            plan.label, plan.steps[0]
+            label,
+            step(&plan.steps[0])
         ));
     } else {
         let mut parts = vec![format!(
             "{} users did {}",
             users(totals[0].value),
-            totals[0].event
+            step(&totals[0].event)
         )];
         for s in &totals[1..] {
             parts.push(format!(
                 "{} went on to {} ({} of the step before)",
                 users(s.value),
-                s.event,
+                step(&s.event),
                 percent(s.step_conversion)
             ));
         }
@@ -71,7 +83,7 @@ pub(super) fn answer(
                 change.words(),
                 change.previous,
                 users(totals[0].previous),
-                totals[0].event
+                step(&totals[0].event)
             ));
         }
         overall.push('.');
@@ -147,6 +159,11 @@ fn users(v: Option<Num>) -> String {
     }
 }
 
+/// A step as the answer says it: its event name in words, quoted ("“checkout started”").
+fn step(event: &str) -> String {
+    format!("“{}”", event.replace('_', " "))
+}
+
 /// What a funnel counts, for its source line.
 fn definition(plan: &FunnelPlan, catalog: &Catalog) -> String {
     let described = plan
@@ -158,7 +175,7 @@ fn definition(plan: &FunnelPlan, catalog: &Catalog) -> String {
     described.unwrap_or_else(|| {
         format!(
             "Users who did {} in that order, each step within {} of the first; the first step falls in the period",
-            plan.steps.join(", then "),
+            plan.steps.iter().map(|e| step(e)).collect::<Vec<_>>().join(", then "),
             hours(plan.window_hours)
         )
     })

@@ -512,6 +512,16 @@ fn metric_plan(
     let coverage = suppression == Suppression::SmallGroups;
     let resolved = resolve_past(period, today)?;
     let compare = compare.map(|c| (c, time::compare_range(&resolved, c)));
+    // An overview's KPIs come with a short series each (the page draws it as a sparkline): by
+    // day up to a month, by week up to half a year, else by month.
+    let granularity = match (asked, granularity) {
+        (Asked::Overview, None) => Some(match resolved.range.days() {
+            ..=31 => Granularity::Day,
+            32..=186 => Granularity::Week,
+            _ => Granularity::Month,
+        }),
+        (_, g) => g,
+    };
     let series = |range: &DateRange| match granularity {
         Some(g) => {
             let b = time::windows(range, time::granularity_window(g));
@@ -526,9 +536,10 @@ fn metric_plan(
         None => Ok(Vec::new()),
     };
     let buckets = series(&resolved.range)?;
+    // An overview's sparklines are the current period's only.
     let previous_buckets = match compare {
-        Some((_, r)) => series(&r)?,
-        None => Vec::new(),
+        Some((_, r)) if asked == Asked::Metrics => series(&r)?,
+        _ => Vec::new(),
     };
 
     let mut units: Vec<Unit> = Vec::new();
@@ -565,10 +576,11 @@ fn metric_plan(
         // One scan per range: an ungrouped count over a series' range is the sum of the
         // series' buckets (they tile the range, each row in exactly one), so it needs no
         // statement of its own (`MetricPlan::total_from_series`).
-        let from_series = series_counts_total(key, agg, granularity.is_some(), &group_by);
         for range in &ranges {
             let shape = total_shape(agg, range);
-            if !from_series {
+            let has_series =
+                granularity.is_some() && (*range == resolved.range || !previous_buckets.is_empty());
+            if !series_counts_total(key, agg, has_series, &group_by) {
                 add(unit(*range, shape.clone(), false));
             }
             if !group_by.is_empty() {
@@ -578,7 +590,7 @@ fn metric_plan(
         if let Some(g) = granularity {
             let shape = series_shape(agg, g, &buckets);
             add(unit(resolved.range, shape, !group_by.is_empty()));
-            if let Some((_, r)) = compare {
+            if let (Some((_, r)), false) = (compare, previous_buckets.is_empty()) {
                 let shape = series_shape(agg, g, &previous_buckets);
                 add(unit(r, shape, !group_by.is_empty()));
             }
@@ -868,7 +880,7 @@ impl MetricPlan {
         agg: &Aggregate,
         range: &DateRange,
     ) -> Option<usize> {
-        if !series_counts_total(key, agg, self.granularity.is_some(), &self.group_by) {
+        if !series_counts_total(key, agg, true, &self.group_by) {
             return None;
         }
         self.units.iter().position(|u| {

@@ -209,7 +209,10 @@ pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
     match &plan.body {
         PlanBody::Metric(m) => {
             let mut r = metric(m, rows, catalog, plan.min_group_size);
-            r.trend = trend::trend(m, &r.timeseries, plan.today);
+            // An overview's series are its KPIs' sparklines; the trend is a metric question's.
+            if m.asked == crate::plan::Asked::Metrics {
+                r.trend = trend::trend(m, &r.timeseries, plan.today);
+            }
             r
         }
         PlanBody::List(l) => list(l, &rows[0]),

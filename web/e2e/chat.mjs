@@ -529,6 +529,32 @@ async function kindsScenario(context, name, viewport) {
     );
     const values = await turn.locator('[data-testid="kpi"] .kpi-value').evaluateAll((v) => v.map((x) => JSON.parse(x.getAttribute('data-value'))));
     check(JSON.stringify(values) === JSON.stringify(r.data.summary.map((s) => s.value)), `each KPI card shows its value${at}`);
+    // Each KPI with two or more known points of its series draws a sparkline of them.
+    const lines = await turn.locator('[data-testid="kpi"]').evaluateAll((cards) =>
+      cards.map((c) => {
+        const svg = c.querySelector('svg.sparkline');
+        return svg ? Number(svg.getAttribute('data-points')) : 0;
+      }),
+    );
+    const known = r.data.summary.map((s) => {
+      const n = r.data.timeseries.filter((t) => t.metric === s.metric && !t.dimensions && typeof t.value === 'number' && !t.suppressed).length;
+      return n >= 2 ? n : 0;
+    });
+    check(JSON.stringify(lines) === JSON.stringify(known) && known.some((n) => n > 0), `each KPI card draws its series as a sparkline${at}`, JSON.stringify({ lines, known }));
+    // A change is coloured as good or bad news, a fall being good for lower-is-better metrics.
+    const lower = new Set(catalog.metrics.filter((m) => m.lower_is_better).map((m) => m.name));
+    const colours = await turn.locator('[data-testid="kpi"]').evaluateAll((cards) =>
+      cards.map((c) => {
+        const d = c.querySelector('.kpi-delta');
+        return d ? (d.classList.contains('good') ? 'good' : d.classList.contains('bad') ? 'bad' : 'flat') : null;
+      }),
+    );
+    const wantColours = r.data.summary.map((s) => {
+      if (s.previous === undefined || s.previous === null || s.delta === undefined || s.delta === null) return null;
+      if (s.delta === 0) return 'flat';
+      return (s.delta > 0) !== lower.has(s.metric) ? 'good' : 'bad';
+    });
+    check(JSON.stringify(colours) === JSON.stringify(wantColours), `KPI changes are coloured good or bad, lower-is-better respected${at}`, JSON.stringify({ colours, wantColours }));
   }
   // funnel: a bar per step with its step and overall conversion.
   {
