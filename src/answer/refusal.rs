@@ -1,7 +1,7 @@
 //! What a rejected query's answer says: the first problem of an invalid query, or why a query
 //! was refused and what the role may ask instead.
 
-use crate::catalog::Catalog;
+use crate::catalog::{capitalise, Catalog};
 use crate::check::{Diagnostic, Refusal, RefusalCode};
 use crate::dsl::Query;
 
@@ -63,7 +63,7 @@ fn plain(text: &str, catalog: &Catalog) -> String {
         };
         let acronym = chars.next().is_some_and(char::is_uppercase);
         if first {
-            c.to_uppercase().chain(said.chars().skip(1)).collect()
+            capitalise(&said)
         } else if acronym {
             said
         } else {

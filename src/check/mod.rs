@@ -347,7 +347,7 @@ fn canonical(query: Query, catalog: &Catalog, role: &crate::catalog::Role) -> Qu
 /// at most 10.
 fn anomaly_defaults(catalog: &Catalog, role: &crate::catalog::Role) -> Vec<crate::dsl::MetricName> {
     let visible = |m: &&crate::catalog::Metric| {
-        role.metrics.allows(&m.name) && m.sensitivity <= role.max_sensitivity && m.counts_per_day()
+        role::metric_refusal(catalog, role, &m.name).is_none() && m.counts_per_day()
     };
     let watched: Vec<&crate::catalog::Metric> = catalog
         .metrics

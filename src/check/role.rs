@@ -185,7 +185,11 @@ pub(super) fn check(query: &Query, catalog: &Catalog, role: &Role) -> Option<Ref
     })
 }
 
-fn metric_refusal(catalog: &Catalog, role: &Role, name: &str) -> Option<(RefusalCode, String)> {
+pub(super) fn metric_refusal(
+    catalog: &Catalog,
+    role: &Role,
+    name: &str,
+) -> Option<(RefusalCode, String)> {
     let m = &catalog.metrics[name];
     if !role.metrics.allows(name) {
         return Some((
@@ -362,13 +366,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
             Query::List(l) => list(l, catalog, role, &mut reasons),
             Query::Funnel(f) => dimensions(&f.group_by, &f.filters, catalog, role, &mut reasons),
             Query::Retention(r) => dimensions(&r.group_by, &r.filters, catalog, role, &mut reasons),
-            Query::Anomalies(a) => {
-                for m in &a.metrics {
-                    if metric_refusal(catalog, role, m.as_str()).is_some() {
-                        return false;
-                    }
-                }
-            }
+            Query::Anomalies(a) => metrics(&a.metrics, catalog, role, &mut reasons),
             Query::Explain(_) => {}
             Query::Overview(_) => {}
         }

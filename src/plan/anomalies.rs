@@ -6,10 +6,11 @@ use chrono::{Days, NaiveDate};
 
 use super::time::{DateRange, ResolvedPeriod};
 use super::{
-    add_entity_counts, driver_segments, resolve_past, PlanError, Shape, Suppression, Unit, UnitKey,
+    add_entity_counts, driver_segments, resolve_past, series_shape, PlanError, Suppression, Unit,
+    UnitKey,
 };
-use crate::catalog::{AggFunc, Catalog, Role, Window};
-use crate::dsl::AnomaliesQuery;
+use crate::catalog::{Catalog, Role};
+use crate::dsl::{AnomaliesQuery, Granularity};
 
 /// How many earlier weeks a day is compared with (the same weekday in each).
 pub const BASELINE_WEEKS: u64 = 4;
@@ -88,10 +89,7 @@ pub(super) fn anomalies_plan(
         }
         if !days.is_empty() {
             for (key, agg) in &aggregates {
-                let shape = match agg.func {
-                    AggFunc::ActiveUsers { window, .. } => Shape::ByWindow(window),
-                    _ => Shape::ByBucket(Window::Day),
-                };
+                let shape = series_shape(agg, Granularity::Day, std::slice::from_ref(&series));
                 for g in &groupings {
                     units.push(Unit {
                         key: key.clone(),

@@ -16,7 +16,7 @@
 //! it carrying at least `CONCENTRATED` of its change, as in `explain`. Deterministic: ranked by
 //! p-value, then by the size of the change, then metric, segment and day.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -169,22 +169,24 @@ fn poisson_range(m: f64, level: f64) -> (u64, u64) {
     (lo, a)
 }
 
-/// The values that would not be flagged: any passing one of the three guards.
-fn expected_range(m: f64, same: &[f64], level: f64) -> (f64, f64) {
-    let (plo, phi) = poisson_range(m, level);
+/// The values that pass guard (2) or (3), the ones needing no test: within the minimum change
+/// of m, or within the MAD band. Every value here is unflagged whatever the Poisson test says.
+fn guard_range(m: f64, same: &[f64]) -> (f64, f64) {
     let margin = (SEGMENT_MIN_CHANGE * m).max(SEGMENT_MIN_COUNT);
     let deviations: Vec<f64> = same.iter().map(|v| (v - m).abs()).collect();
     let spread = MAD_BAND * 1.4826 * median(&deviations);
     // Counts are whole: the least whole count above m − margin, the greatest below m + margin;
     // the spread's band is closed.
-    let lo = (plo as f64)
-        .min((m - margin).floor() + 1.0)
-        .min((m - spread).ceil())
-        .max(0.0);
-    let hi = (phi as f64)
-        .max((m + margin).ceil() - 1.0)
-        .max((m + spread).floor());
+    let lo = ((m - margin).floor() + 1.0).min((m - spread).ceil());
+    let hi = ((m + margin).ceil() - 1.0).max((m + spread).floor());
     (lo, hi)
+}
+
+/// The values that would not be flagged: any passing one of the three guards.
+fn expected_range(m: f64, same: &[f64], level: f64) -> (f64, f64) {
+    let (plo, phi) = poisson_range(m, level);
+    let (glo, ghi) = guard_range(m, same);
+    ((plo as f64).min(glo).max(0.0), (phi as f64).max(ghi))
 }
 
 /// A segment-day to test.
@@ -211,9 +213,7 @@ pub(super) fn anomalies(plan: &AnomaliesPlan, rows: &[Rows], min_group_size: u32
                 .unit_index(&UnitKey::entities(&m.name), g)
                 .map(|i| daily(&rows[i], g.len()));
             any_rows |= !values.is_empty();
-            let keys: BTreeSet<&Key> = values.keys().collect();
-            for key in keys {
-                let series = &values[key];
+            for (key, series) in &values {
                 let small = |d: NaiveDate| {
                     entities.as_ref().is_some_and(|e| {
                         let n = e.get(key).and_then(|s| s.get(&d)).copied().unwrap_or(0.0);
@@ -252,6 +252,12 @@ pub(super) fn anomalies(plan: &AnomaliesPlan, rows: &[Rows], min_group_size: u32
     let mut flagged: Vec<(Candidate, Anomaly)> = Vec::new();
     for c in candidates {
         let m = median(&c.same);
+        // Most segment-days pass the cheap guards: the Poisson range's searches are spent only
+        // on the rest (the expected range is the same either way).
+        let (glo, ghi) = guard_range(m, &c.same);
+        if c.value >= glo && c.value <= ghi {
+            continue;
+        }
         let (lo, hi) = expected_range(m, &c.same, level);
         if c.value >= lo && c.value <= hi {
             continue;
