@@ -669,7 +669,7 @@ impl Engine {
         });
 
         let t = Instant::now();
-        let result = result::assemble(&plan, &rows);
+        let result = result::assemble(&plan, &result::unit_rows(&statements, rows.clone()));
         let answer = answer::answer(&plan, &result);
         timings.answer = ms(t);
 
