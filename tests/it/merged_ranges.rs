@@ -165,3 +165,55 @@ async fn a_year_ago_compare_does_not_touch_its_period_and_stays_two_statements()
         .await
     );
 }
+
+#[tokio::test]
+async fn an_overview_counts_both_periods_from_one_daily_scan() {
+    let (e, pool) = (engine().await, hand_pool().await);
+    let raw = serde_json::to_vec(
+        &json!({"kind": "overview", "period": {"preset": "last_week"},
+        "compare": "previous_period"}),
+    )
+    .unwrap();
+    let (r, trace) = e
+        .run(&raw, "executive", "acme", &Clock::fixed(date(TODAY)))
+        .await
+        .unwrap();
+    let r = serde_json::to_value(&r).unwrap();
+    // Signups: the sparkline's days and the week before's, one statement.
+    let signups: Vec<_> = trace
+        .statements
+        .iter()
+        .filter(|s| s.sql.contains("\"user_profiles\""))
+        .collect();
+    assert_eq!(signups.len(), 1, "{signups:#?}");
+    assert!(signups[0].merged.is_some());
+    let row = r["data"]["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["metric"] == "signups")
+        .unwrap()
+        .clone();
+    let by = |from: &str, until: &str| {
+        format!(
+            "SELECT COUNT(*) FROM user_profiles WHERE workspace_id = 'acme' \
+             AND signup_at >= '{from} 00:00:00' AND signup_at < '{until} 00:00:00'"
+        )
+    };
+    assert_eq!(
+        row["value"].as_f64(),
+        scalar(&pool, &by("2026-11-16", "2026-11-23")).await
+    );
+    assert_eq!(
+        row["previous"].as_f64(),
+        scalar(&pool, &by("2026-11-09", "2026-11-16")).await
+    );
+    // The sparkline is still the period's days only.
+    let points = r["data"]["timeseries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["metric"] == "signups")
+        .count();
+    assert_eq!(points, 7, "{}", r["data"]["timeseries"]);
+}
