@@ -29,7 +29,7 @@ use crate::plan::{
     coverage_aggregate, series_shape, snapshot_instant, total_shape, DateRange, FunnelPlan,
     ListPlan, MetricPlan, Plan, PlanBody, Split, UnitKey,
 };
-use crate::sql::{alias, Statement};
+use crate::sql::{alias, Column, MergedBy, Statement};
 
 /// A number as the result states it: whole values serialize as integers.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
@@ -227,42 +227,76 @@ pub fn unit_rows(statements: &[Statement], rows: Vec<Rows>) -> Vec<Rows> {
             out[alone.next().expect("a unit for every statement")] = Some(got);
             continue;
         };
-        let columns = got.columns[1..].to_vec();
-        let mut parts: Vec<Rows> = merged
-            .units
-            .iter()
-            .map(|_| Rows {
-                columns: columns.clone(),
-                rows: Vec::new(),
-                truncated: got.truncated,
-            })
-            .collect();
-        for mut row in got.rows {
-            let Some(Cell::Int(k)) = row.first() else {
-                unreachable!("a merged statement's rows start with their range")
-            };
-            let k = *k as usize;
-            row.remove(0);
-            parts[k].rows.push(row);
-        }
-        for (unit, mut part) in merged.units.iter().zip(parts) {
-            if merged.one_row_each && part.rows.is_empty() {
-                part.rows.push(
-                    columns
+        match &merged.by {
+            MergedBy::Range { one_row_each } => {
+                for (unit, part) in
+                    merged
+                        .units
                         .iter()
-                        .map(|c| match c.name.as_str() {
-                            alias::COUNT => Cell::Int(0),
-                            _ => Cell::Null,
-                        })
-                        .collect(),
-                );
+                        .zip(split_ranges(got, merged.units.len(), *one_row_each))
+                {
+                    out[*unit] = Some(part);
+                }
             }
-            out[*unit] = Some(part);
+            MergedBy::Instants(columns) => {
+                for (unit, cols) in merged.units.iter().zip(columns) {
+                    out[*unit] = Some(Rows {
+                        columns: (0..cols.len())
+                            .map(|i| Column {
+                                name: alias::instant(i),
+                                ..got.columns[cols[i]].clone()
+                            })
+                            .collect(),
+                        rows: got
+                            .rows
+                            .iter()
+                            .map(|row| cols.iter().map(|&c| row[c].clone()).collect())
+                            .collect(),
+                        truncated: got.truncated,
+                    });
+                }
+            }
         }
     }
     out.into_iter()
         .map(|r| r.expect("every unit answered"))
         .collect()
+}
+
+/// A range-merged statement's rows, per range (of `n`): the range column dropped; with
+/// `one_row_each`, a range without rows gets the row an aggregate over no rows returns.
+fn split_ranges(got: Rows, n: usize, one_row_each: bool) -> Vec<Rows> {
+    let columns = got.columns[1..].to_vec();
+    let mut parts: Vec<Rows> = (0..n)
+        .map(|_| Rows {
+            columns: columns.clone(),
+            rows: Vec::new(),
+            truncated: got.truncated,
+        })
+        .collect();
+    for mut row in got.rows {
+        let Some(Cell::Int(k)) = row.first() else {
+            unreachable!("a merged statement's rows start with their range")
+        };
+        let k = *k as usize;
+        row.remove(0);
+        parts[k].rows.push(row);
+    }
+    for part in parts
+        .iter_mut()
+        .filter(|p| one_row_each && p.rows.is_empty())
+    {
+        part.rows.push(
+            columns
+                .iter()
+                .map(|c| match c.name.as_str() {
+                    alias::COUNT => Cell::Int(0),
+                    _ => Cell::Null,
+                })
+                .collect(),
+        );
+    }
+    parts
 }
 
 pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
@@ -846,7 +880,7 @@ fn list(plan: &ListPlan, rows: &Rows) -> QueryResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::{Column, ColumnKind, Merged};
+    use crate::sql::{ColumnKind, Merged};
 
     fn statement(merged: Option<Merged>) -> Statement {
         Statement {
@@ -879,7 +913,7 @@ mod tests {
         let statements = [
             statement(Some(Merged {
                 units: vec![2, 0],
-                one_row_each: true,
+                by: MergedBy::Range { one_row_each: true },
             })),
             statement(None),
         ];
@@ -905,7 +939,9 @@ mod tests {
     fn a_merged_grouped_statement_leaves_a_range_without_rows_empty() {
         let statements = [statement(Some(Merged {
             units: vec![0, 1],
-            one_row_each: false,
+            by: MergedBy::Range {
+                one_row_each: false,
+            },
         }))];
         let merged = rows(
             &[
@@ -921,5 +957,28 @@ mod tests {
         let out = unit_rows(&statements, vec![merged]);
         assert_eq!(out[0].rows.len(), 2);
         assert!(out[1].rows.is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_merged_over_instants_gives_each_unit_its_own_columns() {
+        let statements = [statement(Some(Merged {
+            units: vec![0, 1],
+            by: MergedBy::Instants(vec![vec![2], vec![0, 1, 2]]),
+        }))];
+        let merged = rows(
+            &[
+                ("v0", ColumnKind::Int),
+                ("v1", ColumnKind::Int),
+                ("v2", ColumnKind::Int),
+            ],
+            vec![vec![Cell::Int(5), Cell::Int(6), Cell::Int(7)]],
+        );
+        let out = unit_rows(&statements, vec![merged]);
+        assert_eq!(out[0].rows, vec![vec![Cell::Int(7)]]);
+        assert_eq!(out[0].index("v0"), Some(0));
+        assert_eq!(
+            out[1].rows,
+            vec![vec![Cell::Int(5), Cell::Int(6), Cell::Int(7)]]
+        );
     }
 }

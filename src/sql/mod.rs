@@ -42,18 +42,26 @@ pub struct Statement {
     pub merged: Option<Merged>,
 }
 
-/// A statement answering several units that differ only in their ranges, which are adjacent:
-/// one scan of the span they tile, its rows keyed first by the range's index ([`alias::RANGE`],
-/// 0-based in `units` order). `result::unit_rows` splits it back into each unit's rows, exactly
-/// those the unit's own statement returns: a row belongs to one range, and within a range the
-/// groups, buckets and order are the unit's.
+/// A statement answering several units at once; `result::unit_rows` splits its rows back into
+/// each unit's, exactly those the unit's own statement returns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Merged {
-    /// The plan's units it answers, in range order.
+    /// The plan's units it answers.
     pub units: Vec<usize>,
-    /// An ungrouped total: a range without rows still has its one row (a count of 0, a sum of
-    /// NULL), as an aggregate without GROUP BY returns.
-    pub one_row_each: bool,
+    pub by: MergedBy,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MergedBy {
+    /// Units that differ only in their ranges, which are adjacent (in `units` order): one scan
+    /// of the span they tile, its rows keyed first by the range's index ([`alias::RANGE`]). A
+    /// row belongs to one range, and within a range the groups, buckets and order are the
+    /// unit's. An ungrouped total (`one_row_each`) still has its one row for a range without
+    /// rows (a count of 0, a sum of NULL), as an aggregate without GROUP BY returns.
+    Range { one_row_each: bool },
+    /// Ungrouped snapshots that differ only in their instants: one row with a value per
+    /// instant of them all; per unit, the columns of its own instants, in its order.
+    Instants(Vec<Vec<usize>>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,33 +103,57 @@ impl CompileError {
 /// `dialect`, or for the rollup store when a rollup answers the unit.
 pub fn compile(plan: &Plan, dialect: Dialect) -> Result<Vec<Statement>, CompileError> {
     let catalog = &plan.catalog;
+    let one = |u: &Unit, split: Option<&[DateRange]>| match &u.rollup {
+        Some(r) => {
+            let mut s = compile_unit(u, split, catalog, &plan.workspace, Dialect::ROLLUP_STORE)?;
+            s.rollup = Some(r.clone());
+            Ok(s)
+        }
+        None => compile_unit(u, split, catalog, &plan.workspace, dialect),
+    };
     let units = |units: &[Unit]| -> Result<Vec<Statement>, CompileError> {
         merge_groups(units)
             .into_iter()
             .map(|group| {
                 let u = &units[group[0]];
-                let ranges: Vec<DateRange> = group.iter().map(|&i| units[i].range).collect();
-                let split = (group.len() > 1).then_some(ranges.as_slice());
-                let mut s = match &u.rollup {
-                    Some(r) => {
-                        let mut s = compile_unit(
-                            u,
-                            split,
-                            catalog,
-                            &plan.workspace,
-                            Dialect::ROLLUP_STORE,
-                        )?;
-                        s.rollup = Some(r.clone());
-                        s
-                    }
-                    None => compile_unit(u, split, catalog, &plan.workspace, dialect)?,
-                };
-                if group.len() > 1 {
-                    s.merged = Some(Merged {
-                        one_row_each: u.shape == Shape::Total && u.group_by.is_empty(),
-                        units: group,
-                    });
+                if group.len() == 1 {
+                    return one(u, None);
                 }
+                if let Shape::AtInstants(_) = u.shape {
+                    let mut all: Vec<chrono::NaiveDateTime> = group
+                        .iter()
+                        .flat_map(|&i| instants_of(&units[i]).iter().copied())
+                        .collect();
+                    all.sort();
+                    all.dedup();
+                    let columns = group
+                        .iter()
+                        .map(|&i| {
+                            instants_of(&units[i])
+                                .iter()
+                                .map(|t| all.binary_search(t).expect("in the union"))
+                                .collect()
+                        })
+                        .collect();
+                    let merged = Unit {
+                        shape: Shape::AtInstants(all),
+                        ..u.clone()
+                    };
+                    let mut s = one(&merged, None)?;
+                    s.merged = Some(Merged {
+                        units: group,
+                        by: MergedBy::Instants(columns),
+                    });
+                    return Ok(s);
+                }
+                let ranges: Vec<DateRange> = group.iter().map(|&i| units[i].range).collect();
+                let mut s = one(u, Some(&ranges))?;
+                s.merged = Some(Merged {
+                    by: MergedBy::Range {
+                        one_row_each: u.shape == Shape::Total && u.group_by.is_empty(),
+                    },
+                    units: group,
+                });
                 Ok(s)
             })
             .collect()
@@ -347,16 +379,26 @@ fn measure(m: &Measure, dialect: Dialect) -> Expr {
 /// statement over the span they tile. Groups come in the order of their first unit, each in
 /// range order; a unit is in exactly one group.
 fn merge_groups(units: &[Unit]) -> Vec<Vec<usize>> {
-    let mergeable = |u: &Unit| {
+    let by_range = |u: &Unit| {
         matches!(
             u.shape,
             Shape::Total | Shape::ByBucket(_) | Shape::ByWindow(_)
         ) && matches!(u.aggregate.time, TimeBasis::Column(_))
             && !matches!(u.aggregate.func, AggFunc::Median(_))
     };
+    // A grouped snapshot keeps its statement: over a later instant, a group with no row valid
+    // at the unit's own instants would appear (with zeros).
+    let by_instants = |u: &Unit| matches!(u.shape, Shape::AtInstants(_)) && u.group_by.is_empty();
     let same_but_range = |a: &Unit, b: &Unit| {
         Unit {
             range: a.range,
+            ..b.clone()
+        } == *a
+    };
+    let same_but_instants = |a: &Unit, b: &Unit| {
+        Unit {
+            range: a.range,
+            shape: a.shape.clone(),
             ..b.clone()
         } == *a
     };
@@ -366,39 +408,52 @@ fn merge_groups(units: &[Unit]) -> Vec<Vec<usize>> {
         if placed[i] {
             continue;
         }
-        let mut like: Vec<usize> = if mergeable(&units[i]) {
+        let u = &units[i];
+        let group = if by_instants(u) {
             (i..units.len())
-                .filter(|&j| !placed[j] && same_but_range(&units[i], &units[j]))
+                .filter(|&j| {
+                    !placed[j] && by_instants(&units[j]) && same_but_instants(u, &units[j])
+                })
                 .collect()
+        } else if by_range(u) {
+            let mut like: Vec<usize> = (i..units.len())
+                .filter(|&j| !placed[j] && same_but_range(u, &units[j]))
+                .collect();
+            like.sort_by_key(|&j| units[j].range.start);
+            // Runs of adjacent ranges; a gap (a year-ago period) or an overlap starts a new
+            // one. The run holding `i` is merged now; the others wait for their first unit.
+            let mut runs: Vec<Vec<usize>> = Vec::new();
+            for j in like {
+                match runs.last_mut() {
+                    Some(run)
+                        if units[*run.last().expect("non-empty")].range.until_instant()
+                            == units[j].range.from_instant() =>
+                    {
+                        run.push(j)
+                    }
+                    _ => runs.push(vec![j]),
+                }
+            }
+            runs.into_iter()
+                .find(|r| r.contains(&i))
+                .expect("i is in a run")
         } else {
             vec![i]
         };
-        like.sort_by_key(|&j| units[j].range.start);
-        // Runs of adjacent ranges; a gap (a year-ago period) or an overlap starts a new one.
-        let mut runs: Vec<Vec<usize>> = Vec::new();
-        for j in like {
-            match runs.last_mut() {
-                Some(run)
-                    if units[*run.last().expect("non-empty")].range.until_instant()
-                        == units[j].range.from_instant() =>
-                {
-                    run.push(j)
-                }
-                _ => runs.push(vec![j]),
-            }
-        }
-        // Keep the unit `i` itself here; other runs wait for their own first unit.
-        let run = runs
-            .into_iter()
-            .find(|r| r.contains(&i))
-            .expect("i is in a run");
-        for &j in &run {
+        for &j in &group {
             placed[j] = true;
         }
-        groups.push(run);
+        groups.push(group);
     }
     groups.sort_by_key(|g| *g.iter().min().expect("non-empty"));
     groups
+}
+
+fn instants_of(u: &Unit) -> &[chrono::NaiveDateTime] {
+    match &u.shape {
+        Shape::AtInstants(instants) => instants,
+        _ => unreachable!("a snapshot unit"),
+    }
 }
 
 fn compile_unit(
