@@ -27,7 +27,7 @@ mod http_lifecycle;
 mod http_ops;
 mod index_use;
 mod llm;
-mod merged_ranges;
+mod merged_snapshots;
 mod partition_pruning;
 mod properties;
 mod replicas;
