@@ -339,6 +339,15 @@ fn canonical(query: Query, catalog: &Catalog, role: &crate::catalog::Role) -> Qu
             }
             Query::Anomalies(q)
         }
+        Query::Define(mut q) => {
+            q.version = Some(DSL_VERSION);
+            // Spacing around and inside the search text is not part of it (blank text is
+            // `invalid_value`).
+            q.search = q
+                .search
+                .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
+            Query::Define(q)
+        }
     }
 }
 

@@ -445,7 +445,8 @@ mod tests {
                 "funnel",
                 "explain",
                 "retention",
-                "anomalies"
+                "anomalies",
+                "define"
             ]
         );
     }

@@ -5,6 +5,7 @@
 //! workspace it is scoped to; `sql/` turns that into a predicate on every table and join.
 
 mod anomalies;
+mod define;
 mod outline;
 mod retention;
 pub mod time;
@@ -15,6 +16,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 pub use anomalies::{AnomaliesPlan, ScannedMetric, BASELINE_WEEKS};
+pub use define::{DefinePlan, Retrieved, MAX_PASSAGES};
 pub use retention::{Cohorts, RetentionPlan, RetentionUnit, MAX_COHORTS};
 pub use time::{CalendarUnit, DateRange, ResolvedPeriod};
 
@@ -192,6 +194,8 @@ pub enum PlanBody {
     Explain(ExplainPlan),
     Retention(RetentionPlan),
     Anomalies(AnomaliesPlan),
+    /// What catalog entries mean: no units, nothing read from the warehouse.
+    Define(DefinePlan),
 }
 
 /// An explain query: the metric on the period and its baseline, in total and per segment of
@@ -451,6 +455,7 @@ pub fn plan(
             q,
             suppression,
         )?),
+        Query::Define(q) => PlanBody::Define(define::define_plan(catalog, q)),
     };
     Ok(Plan {
         catalog: checked.catalog().clone(),

@@ -107,7 +107,9 @@ pub fn route(plan: &mut Plan, built: &BuiltSet) {
         PlanBody::Metric(m) => &mut m.units,
         PlanBody::Explain(e) => &mut e.units,
         PlanBody::Anomalies(a) => &mut a.units,
-        PlanBody::List(_) | PlanBody::Funnel(_) | PlanBody::Retention(_) => return,
+        PlanBody::List(_) | PlanBody::Funnel(_) | PlanBody::Retention(_) | PlanBody::Define(_) => {
+            return
+        }
     };
     for unit in units {
         unit.rollup = candidates

@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use self::build::Built;
 use self::clarify::Clarify;
-use self::lexicon::{Concept, English, Lexicon};
+use self::lexicon::{Concept, English, Lexicon, Word};
 use self::scan::Item;
 use super::{Clarification, Translation};
 use crate::catalog::Catalog;
@@ -118,6 +118,11 @@ impl Rules {
             return Err(Clarify::message(
                 "Tally only reads data; it cannot change or delete anything.".into(),
             ));
+        }
+        // "what does churn rate mean?", "how is DAU calculated?", "what is ARPA?": words, not
+        // numbers. A question with a period ("what is DAU last week?") stays a metric question.
+        if r.define_intent || bare_definition(question, items) {
+            return build::define(items, catalog);
         }
         if let Some(f) = &r.future {
             return Err(Clarify::message(format!(
@@ -233,4 +238,36 @@ fn without_period_if_future(r: &read::Reading) -> read::Reading {
     let mut r = r.clone();
     r.period = None;
     r
+}
+
+/// "what is ARPA?", "what are WAU and MAU?": a bare "what is" and catalog names only, nothing
+/// else (no period, no "the" or "our" before the name, which ask for its value now).
+fn bare_definition(question: &str, items: &[Item]) -> bool {
+    let q = question.to_lowercase().replace('’', "'");
+    let rest = ["what is ", "what's ", "whats ", "what are "]
+        .iter()
+        .find_map(|p| q.trim_start().strip_prefix(p));
+    let Some(rest) = rest else {
+        return false;
+    };
+    let next = rest
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or("");
+    const VALUE_NOW: &[&str] = &[
+        "the", "our", "my", "your", "their", "current", "today", "todays", "this", "that", "it",
+        "total", "latest",
+    ];
+    if VALUE_NOW.contains(&next) {
+        return false;
+    }
+    let names = items.iter().any(|i| matches!(i, Item::Concept { .. }));
+    names
+        && items.iter().all(|i| match i {
+            Item::Word(w, _) => matches!(w, Word::Which | Word::And),
+            Item::Concept { concepts, .. } => concepts
+                .iter()
+                .any(|c| matches!(c, Concept::Metric(_) | Concept::Dimension(_))),
+            _ => false,
+        })
 }
