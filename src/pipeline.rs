@@ -684,6 +684,9 @@ impl Engine {
         response.cached = cached;
         response.source = Some(match &plan.body {
             // A definition is read from the catalog and its docs, not the warehouse.
+            plan::PlanBody::Define(d) if d.then.is_some() => {
+                format!("catalog+{}", rollup::source(&statements))
+            }
             plan::PlanBody::Define(_) => "catalog".to_string(),
             _ => rollup::source(&statements),
         });

@@ -64,7 +64,17 @@ pub fn answer(plan: &Plan, result: &QueryResult) -> Answer {
         PlanBody::Explain(e) => explain::answer(e, result, catalog, plan.min_group_size),
         PlanBody::Retention(r) => retention::answer(r, result, plan.min_group_size),
         PlanBody::Anomalies(a) => anomalies::answer(a, result, catalog, plan.min_group_size),
-        PlanBody::Define(_) => define::answer(result, catalog),
+        PlanBody::Define(d) => {
+            let mut a = define::answer(result, catalog);
+            // The query asked with the definition: its answer after it, its chart and sources.
+            if let (Some(plan), Some(data)) = (&d.then, &result.then) {
+                let then = answer(plan, data);
+                a.text = format!("{}\n\n{}", a.text, then.text);
+                a.chart = then.chart;
+                a.sources.extend(then.sources);
+            }
+            a
+        }
     }
 }
 

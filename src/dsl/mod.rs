@@ -401,6 +401,12 @@ pub struct DefineQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 200))]
     pub search: Option<String>,
+    /// A query of another kind asked in the same question ("what is churn rate and what was it
+    /// last month?"): checked and run exactly as if it were sent alone, its answer after the
+    /// definition and its data in `data.then`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+    pub then: Option<Box<Query>>,
 }
 
 /// The most characters of a `define` query's `search`.

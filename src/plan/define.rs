@@ -18,6 +18,8 @@ pub struct DefinePlan {
     pub dimensions: Vec<String>,
     pub search: Option<String>,
     pub passages: Vec<Retrieved>,
+    /// The plan of the query asked with the definition (`then`), run as if asked alone.
+    pub then: Option<Box<super::Plan>>,
 }
 
 /// A passage and what found it.
@@ -69,5 +71,6 @@ pub(super) fn define_plan(catalog: &Catalog, q: &DefineQuery) -> DefinePlan {
         dimensions,
         search: q.search.clone(),
         passages,
+        then: None,
     }
 }

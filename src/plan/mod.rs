@@ -370,8 +370,24 @@ pub fn plan(
     workspace: &WorkspaceId,
     clock: &Clock,
 ) -> Result<Plan, PlanError> {
-    let catalog = &**checked.catalog();
-    let role = checked.role();
+    plan_query(
+        checked.catalog(),
+        checked.role(),
+        checked.query(),
+        workspace,
+        clock,
+    )
+}
+
+/// The plan of a query `check` accepted for `role` (a checked query, or a define's `then`).
+fn plan_query(
+    catalog_arc: &Arc<Catalog>,
+    role: &Arc<crate::catalog::Role>,
+    query: &Query,
+    workspace: &WorkspaceId,
+    clock: &Clock,
+) -> Result<Plan, PlanError> {
+    let catalog = &**catalog_arc;
     if let Tenancy::Single { workspace: served } = &catalog.tenancy {
         if served != workspace.as_str() {
             return Err(PlanError::WorkspaceNotServed {
@@ -387,7 +403,7 @@ pub fn plan(
     } else {
         Suppression::Off
     };
-    let body = match checked.query() {
+    let body = match query {
         Query::Metric(q) => PlanBody::Metric(metric_plan(
             catalog,
             today,
@@ -455,10 +471,17 @@ pub fn plan(
             q,
             suppression,
         )?),
-        Query::Define(q) => PlanBody::Define(define::define_plan(catalog, q)),
+        Query::Define(q) => {
+            let mut d = define::define_plan(catalog, q);
+            if let Some(then) = &q.then {
+                let p = plan_query(catalog_arc, role, then, workspace, clock)?;
+                d.then = Some(Box::new(p));
+            }
+            PlanBody::Define(d)
+        }
     };
     Ok(Plan {
-        catalog: checked.catalog().clone(),
+        catalog: catalog_arc.clone(),
         workspace: workspace.clone(),
         catalog_version: catalog.version.clone(),
         today,

@@ -53,6 +53,10 @@ fn define(out: &mut String, d: &DefinePlan) {
             r.passage.file, r.passage.heading, r.score, r.found_for
         );
     }
+    if let Some(then) = &d.then {
+        out.push_str("then:\n");
+        out.push_str(&then.outline());
+    }
 }
 
 fn period(p: &ResolvedPeriod) -> String {

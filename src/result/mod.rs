@@ -189,6 +189,9 @@ pub struct QueryResult {
     /// `define`: the catalog entries asked about and the quoted passages of the docs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub define: Option<DefineOut>,
+    /// `define` with `then`: the data of the query asked with the definition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub then: Option<Box<QueryResult>>,
     /// A series' direction over its complete buckets (least squares), when it has enough.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trend: Option<Trend>,
@@ -225,7 +228,11 @@ pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
         PlanBody::Explain(e) => explain::explain(e, rows, catalog, plan.min_group_size),
         PlanBody::Retention(r) => retention::retention(r, rows, plan.today, plan.min_group_size),
         PlanBody::Anomalies(a) => anomalies::anomalies(a, rows, plan.min_group_size),
-        PlanBody::Define(d) => define::define(d, catalog),
+        PlanBody::Define(d) => {
+            let mut r = define::define(d, catalog);
+            r.then = d.then.as_ref().map(|p| Box::new(assemble(p, rows)));
+            r
+        }
     }
 }
 
@@ -740,6 +747,7 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog, min_group_size: u
         retention: None,
         anomalies: None,
         define: None,
+        then: None,
         trend: None,
         rows: Vec::new(),
         total_groups,

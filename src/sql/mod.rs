@@ -91,7 +91,11 @@ pub fn compile(plan: &Plan, dialect: Dialect) -> Result<Vec<Statement>, CompileE
         PlanBody::List(l) => Ok(vec![compile_list(l, catalog, &plan.workspace, dialect)?]),
         PlanBody::Explain(e) => e.units.iter().map(unit).collect(),
         PlanBody::Anomalies(a) => a.units.iter().map(unit).collect(),
-        PlanBody::Define(_) => Ok(Vec::new()),
+        // A definition reads nothing; the query asked with it compiles as if alone.
+        PlanBody::Define(d) => match &d.then {
+            Some(then) => compile(then, dialect),
+            None => Ok(Vec::new()),
+        },
         PlanBody::Funnel(f) => f
             .units
             .iter()

@@ -477,3 +477,92 @@ async fn a_definition_over_http() {
         .unwrap()
         .contains("averaged over the days of the period"));
 }
+
+#[tokio::test]
+async fn a_definition_with_a_question_answers_both() {
+    let e = engine().await;
+    let metric =
+        json!({"kind": "metric", "metrics": ["churn_rate"], "period": {"preset": "last_month"}});
+    let dsl = json!({"kind": "define", "metrics": ["churn_rate"], "then": metric});
+    let raw = serde_json::to_vec(&dsl).unwrap();
+    let clock = Clock::fixed(date(TODAY));
+    let (r, trace) = e.run(&raw, "analyst", "acme", &clock).await.unwrap();
+    assert_eq!(r.outcome, Outcome::Answered, "{}", r.answer);
+    assert!(
+        !trace.statements.is_empty(),
+        "the numeric part reads the warehouse"
+    );
+    let r = serde_json::to_value(&r).unwrap();
+    // The same numbers, answer and chart as the metric query sent alone.
+    let (alone, _) = e
+        .run(
+            &serde_json::to_vec(&metric).unwrap(),
+            "analyst",
+            "acme",
+            &clock,
+        )
+        .await
+        .unwrap();
+    let alone = serde_json::to_value(&alone).unwrap();
+    assert_eq!(r["data"]["then"], alone["data"]);
+    assert_eq!(r["chart"], alone["chart"]);
+    assert_eq!(r["executed_dsl"]["then"], alone["executed_dsl"]);
+    assert_eq!(r["source"], "catalog+warehouse");
+    let text = r["answer"].as_str().unwrap();
+    assert!(text.starts_with("Churn rate (churn_rate): "), "{text}");
+    assert!(text.ends_with(alone["answer"].as_str().unwrap()), "{text}");
+    assert_eq!(r["data"]["define"]["metrics"][0]["name"], "churn_rate");
+
+    // The rule translator splits the question at "and what", "it" being the metric defined.
+    let asked = ask(
+        &e,
+        "what is churn rate and what was it last month?",
+        "analyst",
+    )
+    .await;
+    assert_eq!(asked["executed_dsl"], r["executed_dsl"]);
+    assert_eq!(asked["answer"], r["answer"]);
+}
+
+#[tokio::test]
+async fn the_question_asked_with_a_definition_is_checked_as_if_alone() {
+    let e = engine().await;
+    // Refused for the role: the whole is refused with the numeric part's reason.
+    let (outcome, r) = run(
+        &e,
+        &json!({"kind": "define", "metrics": ["dau"],
+                "then": {"kind": "metric", "metrics": ["mrr"], "period": {"preset": "today"}}}),
+        "support_agent",
+    )
+    .await;
+    assert_eq!(outcome, Outcome::Refused);
+    assert_eq!(r["refusal"]["code"], "sensitivity_not_permitted");
+    // Invalid: its diagnostics point inside `then`.
+    let (outcome, r) = run(
+        &e,
+        &json!({"kind": "define", "metrics": ["dau"], "then": {"kind": "metric", "metrics": ["dua"]}}),
+        "analyst",
+    )
+    .await;
+    assert_eq!(outcome, Outcome::Invalid);
+    let pointers: Vec<&str> = r["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["pointer"].as_str().unwrap())
+        .collect();
+    assert!(
+        pointers.iter().all(|p| p.starts_with("/then")),
+        "{pointers:?}"
+    );
+    // A definition inside a definition is not a question of another kind.
+    let (outcome, r) = run(
+        &e,
+        &json!({"kind": "define", "metrics": ["dau"], "then": {"kind": "define", "metrics": ["mau"]}}),
+        "analyst",
+    )
+    .await;
+    assert_eq!(outcome, Outcome::Invalid);
+    assert_eq!(r["diagnostics"][0]["pointer"], "/then/kind");
+    assert_eq!(r["diagnostics"][0]["code"], "invalid_value");
+}

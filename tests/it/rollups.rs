@@ -129,8 +129,9 @@ async fn every_golden_case_a_rollup_serves_gives_the_warehouses_numbers() {
             "{name}: the rollups changed the answer"
         );
         // A definition reads the catalog, not the warehouse.
-        let read_from = match case["dsl"]["kind"].as_str() {
-            Some("define") => "catalog",
+        let read_from = match (case["dsl"]["kind"].as_str(), case["dsl"].get("then")) {
+            (Some("define"), None) => "catalog",
+            (Some("define"), Some(_)) => "catalog+warehouse",
             _ => "warehouse",
         };
         assert_eq!(

@@ -1012,5 +1012,6 @@ pub(crate) fn define(items: &[super::scan::Item], catalog: &Catalog) -> Built {
         metrics: metrics.into_iter().map(MetricName).collect(),
         dimensions: dimensions.into_iter().map(DimensionName).collect(),
         search,
+        then: None,
     }))
 }

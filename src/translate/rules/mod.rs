@@ -86,6 +86,33 @@ impl Rules {
         today: NaiveDate,
         previous: Option<&Value>,
     ) -> Built {
+        // "what is churn rate and what was it last month?": a definition, then the question
+        // asked with it, each read on its own ("it" is the metric defined).
+        if let Some((first, second)) = compound(question) {
+            if let Ok(Query::Define(mut d)) = self.query(first, catalog, today, None) {
+                let second = referred(second, &d, catalog);
+                match self.query(&second, catalog, today, None)? {
+                    Query::Define(more) => {
+                        for m in more.metrics {
+                            if !d.metrics.contains(&m) {
+                                d.metrics.push(m);
+                            }
+                        }
+                        for x in more.dimensions {
+                            if !d.dimensions.contains(&x) {
+                                d.dimensions.push(x);
+                            }
+                        }
+                        d.search = match (d.search.take(), more.search) {
+                            (Some(a), Some(b)) => Some(format!("{a} {b}")),
+                            (a, b) => a.or(b),
+                        };
+                    }
+                    other => d.then = Some(Box::new(other)),
+                }
+                return Ok(Query::Define(d));
+            }
+        }
         let scanned = scan::scan(
             question,
             today,
@@ -270,4 +297,46 @@ fn bare_definition(question: &str, items: &[Item]) -> bool {
                 .any(|c| matches!(c, Concept::Metric(_) | Concept::Dimension(_))),
             _ => false,
         })
+}
+
+/// A question of two asks joined by "and" and a question word ("… and what was it last
+/// month?"): the two parts.
+fn compound(question: &str) -> Option<(&str, &str)> {
+    let lower = question.to_ascii_lowercase();
+    // (joint, bytes before the question word that starts the second part)
+    [
+        (" and what ", 5),
+        (" and how ", 5),
+        (", and what ", 6),
+        (", and how ", 6),
+        (" and which ", 5),
+    ]
+    .iter()
+    .filter_map(|(joint, skip)| lower.find(joint).map(|i| (i, *skip)))
+    .min()
+    .map(|(i, skip)| (question[..i].trim(), question[i + skip..].trim()))
+}
+
+/// The second part of a compound question with "it", "its", "they" and "them" said as what the
+/// definition names (one metric or dimension), so it reads on its own.
+fn referred(second: &str, d: &crate::dsl::DefineQuery, catalog: &Catalog) -> String {
+    let name = match (d.metrics.as_slice(), d.dimensions.as_slice()) {
+        ([m], []) => catalog
+            .metrics
+            .get(m.as_str())
+            .map_or_else(|| m.to_string(), |x| x.label.clone()),
+        ([], [x]) => x.as_str().replace('_', " "),
+        _ => return second.to_string(),
+    };
+    second
+        .split(' ')
+        .map(|w| {
+            let bare = w.trim_end_matches(['?', '!', '.', ',']);
+            match bare.to_ascii_lowercase().as_str() {
+                "it" | "they" | "them" | "that" => format!("{name}{}", &w[bare.len()..]),
+                _ => w.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -28,6 +28,7 @@ from .date_period import DatePeriod
 from .define_out import DefineOut
 from .define_query import DefineQuery
 from .define_query_kind import DefineQueryKind
+from .define_query_then_type_0 import DefineQueryThenType0
 from .diagnostic import Diagnostic
 from .diagnostic_code import DiagnosticCode
 from .dialect import Dialect
@@ -142,6 +143,7 @@ __all__ = (
     "DefineOut",
     "DefineQuery",
     "DefineQueryKind",
+    "DefineQueryThenType0",
     "Diagnostic",
     "DiagnosticCode",
     "Dialect",

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -9,6 +9,10 @@ from ..models.define_query_kind import DefineQueryKind
 from ..models.dimension_name import DimensionName
 from ..models.metric_name import MetricName
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.define_query_then_type_0 import DefineQueryThenType0
+
 
 T = TypeVar("T", bound="DefineQuery")
 
@@ -25,6 +29,8 @@ class DefineQuery:
         search (None | str | Unset): Free text looked up in the catalog's docs (words that name no catalog entry, such
             as
             "active customer"); at most 200 characters.
+        then (DefineQueryThenType0 | None | Unset): A query of another kind asked in the same question, checked and run
+            as if sent alone; its data is `data.then`.
     """
 
     kind: DefineQueryKind
@@ -32,8 +38,11 @@ class DefineQuery:
     metrics: list[MetricName] | Unset = UNSET
     dimensions: list[DimensionName] | Unset = UNSET
     search: None | str | Unset = UNSET
+    then: DefineQueryThenType0 | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.define_query_then_type_0 import DefineQueryThenType0
+
         kind = self.kind.value
 
         version: int | None | Unset
@@ -62,6 +71,14 @@ class DefineQuery:
         else:
             search = self.search
 
+        then: dict[str, Any] | None | Unset
+        if isinstance(self.then, Unset):
+            then = UNSET
+        elif isinstance(self.then, DefineQueryThenType0):
+            then = self.then.to_dict()
+        else:
+            then = self.then
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -77,11 +94,15 @@ class DefineQuery:
             field_dict["dimensions"] = dimensions
         if search is not UNSET:
             field_dict["search"] = search
+        if then is not UNSET:
+            field_dict["then"] = then
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.define_query_then_type_0 import DefineQueryThenType0
+
         d = dict(src_dict)
         kind = DefineQueryKind(d.pop("kind"))
 
@@ -121,12 +142,30 @@ class DefineQuery:
 
         search = _parse_search(d.pop("search", UNSET))
 
+        def _parse_then(data: object) -> DefineQueryThenType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                then_type_0 = DefineQueryThenType0.from_dict(data)
+
+                return then_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(DefineQueryThenType0 | None | Unset, data)
+
+        then = _parse_then(d.pop("then", UNSET))
+
         define_query = cls(
             kind=kind,
             version=version,
             metrics=metrics,
             dimensions=dimensions,
             search=search,
+            then=then,
         )
 
         return define_query

@@ -48,6 +48,7 @@ class QueryResult:
             first.
         define (DefineOut | None | Unset): `define`: the catalog entries asked about and the quoted passages of the
             docs.
+        then (None | QueryResult | Unset): `define` with `then`: the data of the query asked with the definition.
         trend (None | Trend | Unset): A series' direction over its complete buckets (least squares), when it has enough.
         total_groups (int | None | Unset): Groups there were in all, before `top_n`.
     """
@@ -66,6 +67,7 @@ class QueryResult:
     retention: None | RetentionOut | Unset = UNSET
     anomalies: AnomaliesOut | None | Unset = UNSET
     define: DefineOut | None | Unset = UNSET
+    then: None | QueryResult | Unset = UNSET
     trend: None | Trend | Unset = UNSET
     total_groups: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -164,6 +166,14 @@ class QueryResult:
         else:
             define = self.define
 
+        then: dict[str, Any] | None | Unset
+        if isinstance(self.then, Unset):
+            then = UNSET
+        elif isinstance(self.then, QueryResult):
+            then = self.then.to_dict()
+        else:
+            then = self.then
+
         trend: dict[str, Any] | None | Unset
         if isinstance(self.trend, Unset):
             trend = UNSET
@@ -206,6 +216,8 @@ class QueryResult:
             field_dict["anomalies"] = anomalies
         if define is not UNSET:
             field_dict["define"] = define
+        if then is not UNSET:
+            field_dict["then"] = then
         if trend is not UNSET:
             field_dict["trend"] = trend
         if total_groups is not UNSET:
@@ -381,6 +393,23 @@ class QueryResult:
 
         define = _parse_define(d.pop("define", UNSET))
 
+        def _parse_then(data: object) -> None | QueryResult | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                then_type_0 = QueryResult.from_dict(data)
+
+                return then_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | QueryResult | Unset, data)
+
+        then = _parse_then(d.pop("then", UNSET))
+
         def _parse_trend(data: object) -> None | Trend | Unset:
             if data is None:
                 return data
@@ -422,6 +451,7 @@ class QueryResult:
             retention=retention,
             anomalies=anomalies,
             define=define,
+            then=then,
             trend=trend,
             total_groups=total_groups,
         )
