@@ -288,4 +288,27 @@ mod tests {
             "{m}"
         );
     }
+
+    /// The catalog's docs are data for `define` answers only: no passage reaches any message
+    /// the LLM is sent (instructions, the data message, the schema).
+    #[test]
+    fn no_docs_passage_reaches_the_prompt() {
+        let catalog = Catalog::embedded_default();
+        assert!(!catalog.docs.passages().is_empty());
+        let sent = [
+            instructions(&[]),
+            data_message(&catalog, &[]),
+            response_schema(&catalog).to_string(),
+        ]
+        .join("\n");
+        for p in catalog.docs.passages() {
+            let start: String = p.text.chars().take(40).collect();
+            assert!(
+                !sent.contains(&start),
+                "{} › {} is in the prompt",
+                p.file,
+                p.heading
+            );
+        }
+    }
 }

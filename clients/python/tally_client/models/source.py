@@ -14,7 +14,8 @@ T = TypeVar("T", bound="Source")
 @_attrs_define
 class Source:
     """What an answer rests on: a catalog entry's definition (`metric` names it: a metric, the
-    entity of a list, a funnel or retention definition) or a quoted passage of the catalog's
+    entity of a list, a funnel or retention definition, a dimension a definition describes) or a quoted passage of the
+    catalog's
     docs (`file` and `heading`; `definition` holds the passage's text, verbatim).
 
         Attributes:
