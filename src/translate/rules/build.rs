@@ -926,6 +926,7 @@ pub(crate) fn define(items: &[super::scan::Item], catalog: &Catalog) -> Built {
         Words(String),
     }
     let mut pieces: Vec<Piece> = Vec::new();
+    let mut time_said: Option<String> = None;
     for item in items {
         match item {
             Item::Concept {
@@ -962,8 +963,22 @@ pub(crate) fn define(items: &[super::scan::Item], catalog: &Catalog) -> Built {
                 pieces.push(Piece::Words(w.clone()))
             }
             Item::Name { text, .. } => pieces.push(Piece::Words(text.clone())),
-            Item::Time(..) | Item::Top { .. } | Item::Number { .. } => {}
+            Item::Number { value, .. } => pieces.push(Piece::Words(format!("{value}"))),
+            // "how is DAU calculated last week": a definition has no period, and a value asked
+            // for is another question; say so rather than drop the words.
+            Item::Time(_, said) => time_said = Some(said.clone()),
+            Item::Top { .. } => pieces.push(Piece::Words("top".into())),
         }
+    }
+    if let Some(said) = time_said {
+        let named = pieces.iter().find_map(|p| match p {
+            Piece::Metrics(names, _, _) => catalog.metrics.get(&names[0]).map(|m| m.label.clone()),
+            _ => None,
+        });
+        let name = named.unwrap_or_else(|| "it".into());
+        return Err(Clarify::message(format!(
+            "A definition has no period (“{said}”): ask what {name} means, or ask for its value as its own question, for example “what was {name} {said}?”."
+        )));
     }
     // "a power user": beside words no catalog entry has, a bare "user" is part of the term
     // looked up, not the metric it names alone.
