@@ -571,7 +571,9 @@
       // The answer sentence is every result's text alternative, as it is the chart's.
       if (view && !view.hasAttribute('aria-label')) view.setAttribute('aria-label', r.answer || 'the answer');
       if (view) parts.push(view);
-      else if (r.chart) parts.push(chartBox(r.chart, r.answer));
+      // A definition asked with a question (`then`) shows that question's chart after its card.
+      const definitionWithChart = view && r.executed_dsl && r.executed_dsl.kind === 'define';
+      if ((!view || definitionWithChart) && r.chart) parts.push(chartBox(r.chart, r.answer));
       parts.push(actions(r));
     } else if (outcome === 'refused') {
       parts.push(refusalBox(r));
