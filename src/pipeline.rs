@@ -82,8 +82,8 @@ pub struct Response {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub sources: Vec<Source>,
-    /// What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`
-    /// (only for answered queries).
+    /// What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`;
+    /// `catalog` for a definition (only for answered queries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     pub catalog_version: String,
@@ -676,13 +676,20 @@ impl Engine {
         let see_sql = checked.role().see_sql;
         let mut response = self.base(Outcome::Answered, answer.text);
         response.executed_dsl = Some(checked.query().clone());
-        response.sql = see_sql.then(|| sql::render(&statements));
+        response.sql = (see_sql && !statements.is_empty()).then(|| sql::render(&statements));
         response.data = Some(result.clone());
         response.chart = answer.chart;
         response.sources = answer.sources;
         response.repairs = checked.repairs().to_vec();
         response.cached = cached;
-        response.source = Some(rollup::source(&statements));
+        response.source = Some(match &plan.body {
+            // A definition is read from the catalog and its docs, not the warehouse.
+            plan::PlanBody::Define(d) if d.then.is_some() => {
+                format!("catalog+{}", rollup::source(&statements))
+            }
+            plan::PlanBody::Define(_) => "catalog".to_string(),
+            _ => rollup::source(&statements),
+        });
         timings.total = ms(started);
         response.timings_ms = timings;
 

@@ -6,12 +6,14 @@
 //! no rows as zero. Ordering ties break on the group key, so the same data gives the same bytes.
 
 mod anomalies;
+mod define;
 mod explain;
 mod retention;
 mod significance;
 mod trend;
 
 pub use anomalies::{AnomaliesOut, Anomaly, ANOMALY_ALPHA, MAX_ANOMALIES};
+pub use define::{DefineOut, DimensionDefinition, MetricDefinition, PassageOut};
 pub use explain::{Driver, ExplainInfo, SegmentChange, SegmentTests};
 pub use retention::{Cohort, RetentionCell, RetentionOut, MAX_RETENTION_GROUPS};
 pub use trend::{complete as complete_bucket, Trend, FLAT_TREND};
@@ -185,6 +187,12 @@ pub struct QueryResult {
     /// `anomalies`: the days that fell outside their usual range, most severe first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anomalies: Option<AnomaliesOut>,
+    /// `define`: the catalog entries asked about and the quoted passages of the docs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub define: Option<DefineOut>,
+    /// `define` with `then`: the data of the query asked with the definition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub then: Option<Box<QueryResult>>,
     /// A series' direction over its complete buckets (least squares), when it has enough.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trend: Option<Trend>,
@@ -264,6 +272,11 @@ pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
         PlanBody::Explain(e) => explain::explain(e, rows, catalog, plan.min_group_size),
         PlanBody::Retention(r) => retention::retention(r, rows, plan.today, plan.min_group_size),
         PlanBody::Anomalies(a) => anomalies::anomalies(a, rows, plan.min_group_size),
+        PlanBody::Define(d) => {
+            let mut r = define::define(d, catalog);
+            r.then = d.then.as_ref().map(|p| Box::new(assemble(p, rows)));
+            r
+        }
     }
 }
 
@@ -777,6 +790,8 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog, min_group_size: u
         explain: None,
         retention: None,
         anomalies: None,
+        define: None,
+        then: None,
         trend: None,
         rows: Vec::new(),
         total_groups,

@@ -146,6 +146,11 @@ pub fn compile(plan: &Plan, dialect: Dialect) -> Result<Vec<Statement>, CompileE
         PlanBody::List(l) => Ok(vec![compile_list(l, catalog, &plan.workspace, dialect)?]),
         PlanBody::Explain(e) => units(&e.units),
         PlanBody::Anomalies(a) => units(&a.units),
+        // A definition reads nothing; the query asked with it compiles as if alone.
+        PlanBody::Define(d) => match &d.then {
+            Some(then) => compile(then, dialect),
+            None => Ok(Vec::new()),
+        },
         PlanBody::Funnel(f) => f
             .units
             .iter()

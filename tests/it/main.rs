@@ -9,6 +9,7 @@ mod adnavi;
 mod anomalies;
 mod browser;
 mod cli;
+mod define;
 mod demo_data;
 mod dsl_spec;
 mod engine_resilience;

@@ -187,8 +187,7 @@ pub fn case_catalog(case: &serde_json::Value) -> &str {
 pub fn catalog_named(name: &str) -> Catalog {
     let example =
         examples::find(name).unwrap_or_else(|| panic!("no embedded example named `{name}`"));
-    Catalog::from_toml(example.catalog_toml, example.catalog_file)
-        .expect("embedded example catalogs load")
+    Catalog::of_example(&example).expect("embedded example catalogs load")
 }
 
 /// The Adnavi demo warehouse file (seed 42, data to 2026-11-22, scale 1), generated if absent.

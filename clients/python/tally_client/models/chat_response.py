@@ -13,6 +13,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.anomalies_query import AnomaliesQuery
     from ..models.clarification import Clarification
+    from ..models.define_query import DefineQuery
     from ..models.diagnostic import Diagnostic
     from ..models.explain_query import ExplainQuery
     from ..models.funnel_query import FunnelQuery
@@ -39,8 +40,8 @@ class ChatResponse:
         outcome (Outcome):
         answer (str):
         translator (Translator): `none`: The caller sent DSL.
-        executed_dsl (AnomaliesQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | None | OverviewQuery |
-            RetentionQuery):
+        executed_dsl (AnomaliesQuery | DefineQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | None |
+            OverviewQuery | RetentionQuery):
         data (None | QueryResult):
         chart (Any):
         refusal (None | Refusal):
@@ -56,8 +57,8 @@ class ChatResponse:
         diagnostics (list[Diagnostic] | Unset): Only for `invalid`.
         repairs (list[Repair] | Unset): Deterministic repairs applied to the DSL (synonyms, case).
         note (None | str | Unset): Why the translator is not the configured one (an LLM over budget or unavailable).
-        source (None | str | Unset): What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`
-            (only for answered queries).
+        source (None | str | Unset): What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`;
+            `catalog` for a definition (only for answered queries).
     """
 
     query_id: str
@@ -66,6 +67,7 @@ class ChatResponse:
     translator: Translator
     executed_dsl: (
         AnomaliesQuery
+        | DefineQuery
         | ExplainQuery
         | FunnelQuery
         | ListQuery
@@ -93,6 +95,7 @@ class ChatResponse:
     def to_dict(self) -> dict[str, Any]:
         from ..models.anomalies_query import AnomaliesQuery
         from ..models.clarification import Clarification
+        from ..models.define_query import DefineQuery
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
         from ..models.list_query import ListQuery
@@ -119,6 +122,7 @@ class ChatResponse:
             or isinstance(self.executed_dsl, ExplainQuery)
             or isinstance(self.executed_dsl, RetentionQuery)
             or isinstance(self.executed_dsl, AnomaliesQuery)
+            or isinstance(self.executed_dsl, DefineQuery)
         ):
             executed_dsl = self.executed_dsl.to_dict()
         else:
@@ -229,6 +233,7 @@ class ChatResponse:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.anomalies_query import AnomaliesQuery
         from ..models.clarification import Clarification
+        from ..models.define_query import DefineQuery
         from ..models.diagnostic import Diagnostic
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
@@ -255,6 +260,7 @@ class ChatResponse:
             data: object,
         ) -> (
             AnomaliesQuery
+            | DefineQuery
             | ExplainQuery
             | FunnelQuery
             | ListQuery
@@ -321,8 +327,17 @@ class ChatResponse:
                 return componentsschemas_dsl_query_type_6
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_dsl_query_type_7 = DefineQuery.from_dict(data)
+
+                return componentsschemas_dsl_query_type_7
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             return cast(
                 AnomaliesQuery
+                | DefineQuery
                 | ExplainQuery
                 | FunnelQuery
                 | ListQuery

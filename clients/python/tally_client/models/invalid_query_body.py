@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.anomalies_query import AnomaliesQuery
     from ..models.clarification import Clarification
+    from ..models.define_query import DefineQuery
     from ..models.diagnostic import Diagnostic
     from ..models.explain_query import ExplainQuery
     from ..models.funnel_query import FunnelQuery
@@ -42,8 +43,8 @@ class InvalidQueryBody:
         outcome (Outcome):
         answer (str):
         translator (Translator): `none`: The caller sent DSL.
-        executed_dsl (AnomaliesQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | None | OverviewQuery |
-            RetentionQuery):
+        executed_dsl (AnomaliesQuery | DefineQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | None |
+            OverviewQuery | RetentionQuery):
         data (None | QueryResult):
         chart (Any):
         refusal (None | Refusal):
@@ -58,8 +59,8 @@ class InvalidQueryBody:
         diagnostics (list[Diagnostic] | Unset): Only for `invalid`.
         repairs (list[Repair] | Unset): Deterministic repairs applied to the DSL (synonyms, case).
         note (None | str | Unset): Why the translator is not the configured one (an LLM over budget or unavailable).
-        source (None | str | Unset): What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`
-            (only for answered queries).
+        source (None | str | Unset): What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`;
+            `catalog` for a definition (only for answered queries).
     """
 
     code: ErrorCode
@@ -69,6 +70,7 @@ class InvalidQueryBody:
     translator: Translator
     executed_dsl: (
         AnomaliesQuery
+        | DefineQuery
         | ExplainQuery
         | FunnelQuery
         | ListQuery
@@ -95,6 +97,7 @@ class InvalidQueryBody:
     def to_dict(self) -> dict[str, Any]:
         from ..models.anomalies_query import AnomaliesQuery
         from ..models.clarification import Clarification
+        from ..models.define_query import DefineQuery
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
         from ..models.list_query import ListQuery
@@ -123,6 +126,7 @@ class InvalidQueryBody:
             or isinstance(self.executed_dsl, ExplainQuery)
             or isinstance(self.executed_dsl, RetentionQuery)
             or isinstance(self.executed_dsl, AnomaliesQuery)
+            or isinstance(self.executed_dsl, DefineQuery)
         ):
             executed_dsl = self.executed_dsl.to_dict()
         else:
@@ -231,6 +235,7 @@ class InvalidQueryBody:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.anomalies_query import AnomaliesQuery
         from ..models.clarification import Clarification
+        from ..models.define_query import DefineQuery
         from ..models.diagnostic import Diagnostic
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
@@ -259,6 +264,7 @@ class InvalidQueryBody:
             data: object,
         ) -> (
             AnomaliesQuery
+            | DefineQuery
             | ExplainQuery
             | FunnelQuery
             | ListQuery
@@ -325,8 +331,17 @@ class InvalidQueryBody:
                 return componentsschemas_dsl_query_type_6
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_dsl_query_type_7 = DefineQuery.from_dict(data)
+
+                return componentsschemas_dsl_query_type_7
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             return cast(
                 AnomaliesQuery
+                | DefineQuery
                 | ExplainQuery
                 | FunnelQuery
                 | ListQuery

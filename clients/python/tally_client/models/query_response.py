@@ -13,6 +13,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.anomalies_query import AnomaliesQuery
     from ..models.clarification import Clarification
+    from ..models.define_query import DefineQuery
     from ..models.diagnostic import Diagnostic
     from ..models.explain_query import ExplainQuery
     from ..models.funnel_query import FunnelQuery
@@ -39,8 +40,8 @@ class QueryResponse:
         outcome (Outcome):
         answer (str):
         translator (Translator): `none`: The caller sent DSL.
-        executed_dsl (AnomaliesQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | None | OverviewQuery |
-            RetentionQuery):
+        executed_dsl (AnomaliesQuery | DefineQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | None |
+            OverviewQuery | RetentionQuery):
         data (None | QueryResult):
         chart (Any):
         refusal (None | Refusal):
@@ -55,8 +56,8 @@ class QueryResponse:
         diagnostics (list[Diagnostic] | Unset): Only for `invalid`.
         repairs (list[Repair] | Unset): Deterministic repairs applied to the DSL (synonyms, case).
         note (None | str | Unset): Why the translator is not the configured one (an LLM over budget or unavailable).
-        source (None | str | Unset): What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`
-            (only for answered queries).
+        source (None | str | Unset): What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`;
+            `catalog` for a definition (only for answered queries).
     """
 
     query_id: str
@@ -65,6 +66,7 @@ class QueryResponse:
     translator: Translator
     executed_dsl: (
         AnomaliesQuery
+        | DefineQuery
         | ExplainQuery
         | FunnelQuery
         | ListQuery
@@ -91,6 +93,7 @@ class QueryResponse:
     def to_dict(self) -> dict[str, Any]:
         from ..models.anomalies_query import AnomaliesQuery
         from ..models.clarification import Clarification
+        from ..models.define_query import DefineQuery
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
         from ..models.list_query import ListQuery
@@ -117,6 +120,7 @@ class QueryResponse:
             or isinstance(self.executed_dsl, ExplainQuery)
             or isinstance(self.executed_dsl, RetentionQuery)
             or isinstance(self.executed_dsl, AnomaliesQuery)
+            or isinstance(self.executed_dsl, DefineQuery)
         ):
             executed_dsl = self.executed_dsl.to_dict()
         else:
@@ -224,6 +228,7 @@ class QueryResponse:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.anomalies_query import AnomaliesQuery
         from ..models.clarification import Clarification
+        from ..models.define_query import DefineQuery
         from ..models.diagnostic import Diagnostic
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
@@ -250,6 +255,7 @@ class QueryResponse:
             data: object,
         ) -> (
             AnomaliesQuery
+            | DefineQuery
             | ExplainQuery
             | FunnelQuery
             | ListQuery
@@ -316,8 +322,17 @@ class QueryResponse:
                 return componentsschemas_dsl_query_type_6
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_dsl_query_type_7 = DefineQuery.from_dict(data)
+
+                return componentsschemas_dsl_query_type_7
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             return cast(
                 AnomaliesQuery
+                | DefineQuery
                 | ExplainQuery
                 | FunnelQuery
                 | ListQuery
