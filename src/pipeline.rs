@@ -292,6 +292,13 @@ impl Engine {
         Ok(Engine::new(catalog, warehouse, limits).with_discovery(DISCOVERY_REFRESH))
     }
 
+    /// Runs each request's statements one after another (a one-shot CLI run: see
+    /// `Warehouse::one_at_a_time`).
+    pub fn one_statement_at_a_time(mut self) -> Engine {
+        self.warehouse = self.warehouse.one_at_a_time();
+        self
+    }
+
     /// The time limit and row cap of every statement.
     pub fn with_limits(mut self, limits: Limits) -> Engine {
         self.limits = limits;

@@ -33,8 +33,10 @@ fn summary<'a>(r: &'a Value, metric: &str) -> &'a Value {
 #[tokio::test]
 async fn an_overviews_snapshots_read_every_instant_in_one_statement_each() {
     let (e, pool) = (engine().await, hand_pool().await);
-    let raw = serde_json::to_vec(&json!({"kind": "overview", "period": {"preset": "last_week"},
-        "compare": "previous_period"}))
+    let raw = serde_json::to_vec(
+        &json!({"kind": "overview", "period": {"preset": "last_week"},
+        "compare": "previous_period"}),
+    )
     .unwrap();
     let (r, trace) = e
         .run(&raw, "executive", "acme", &Clock::fixed(date(TODAY)))
