@@ -252,7 +252,11 @@ pub(super) fn demo_dir() -> PathBuf {
 
 async fn write_demo(path: &Path, example: &Example, opts: &DemoOptions) -> Result<(), Failure> {
     let started = Instant::now();
-    let mut display = ProgressDisplay::new(&example.generator, opts, "compacting the file");
+    let mut display = ProgressDisplay::new(
+        &example.generator,
+        opts,
+        ("compacting the file", "compacting"),
+    );
     let report = demo::write_sqlite(path, &example.generator, opts, &mut |event| {
         display.show(event)
     })
@@ -272,8 +276,8 @@ const PLAIN_LINE_EVERY: Duration = Duration::from_secs(10);
 /// [`PLAIN_LINE_EVERY`] while a big table loads.
 struct ProgressDisplay {
     bar: Option<ProgressBar>,
-    /// What the last step is called (`Progress::Finishing`).
-    finishing: &'static str,
+    /// What the last step is called (`Progress::Finishing`), in a line and on the bar.
+    finishing: (&'static str, &'static str),
     /// Every table's estimated rows, with the real count for the tables done.
     total: u64,
     /// Rows of the tables done.
@@ -285,10 +289,16 @@ struct ProgressDisplay {
 }
 
 impl ProgressDisplay {
-    fn new(generator: &demo::Generator, opts: &DemoOptions, finishing: &'static str) -> Self {
+    fn new(
+        generator: &demo::Generator,
+        opts: &DemoOptions,
+        finishing: (&'static str, &'static str),
+    ) -> Self {
         let total = (generator.estimated_rows)(opts).iter().sum();
         let bar = std::io::stderr().is_terminal().then(|| {
-            let template = "  {prefix:<16} [{bar:30}] {human_pos}/{human_len} rows · {rate} rows/s · {elapsed} · ETA {eta} {msg}";
+            // Under 80 columns with the longest table name and message, so it never wraps.
+            let template =
+                "{prefix:<15} [{bar:16}] {human_pos}/{human_len} {rate}/s ETA {eta} {msg}";
             let style = ProgressStyle::with_template(template)
                 .map(|style| {
                     style
@@ -378,9 +388,9 @@ impl ProgressDisplay {
             Progress::Finishing => match &self.bar {
                 Some(bar) => {
                     bar.set_prefix("");
-                    bar.set_message(self.finishing);
+                    bar.set_message(self.finishing.1);
                 }
-                None => eprintln!("  {}", self.finishing),
+                None => eprintln!("  {}", self.finishing.0),
             },
         }
     }
@@ -449,7 +459,10 @@ pub(super) async fn load_demo(catalog: &Catalog, a: LoadDemoArgs) -> Result<i32,
     let mut display = ProgressDisplay::new(
         &example.generator,
         &opts,
-        "analysing the new tables and swapping them in",
+        (
+            "analysing the new tables and swapping them in",
+            "swapping in",
+        ),
     );
     let report = demo::load_demo(&a.warehouse, &example.generator, &opts, &mut |event| {
         display.show(event)
