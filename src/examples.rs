@@ -73,6 +73,7 @@ macro_rules! example {
                 tables: $generator::tables,
                 generate: $generator::generate,
                 workspaces: $generator::workspaces,
+                estimated_rows: $generator::estimated_rows,
             },
         }
     };

@@ -314,7 +314,7 @@ async fn the_generator_is_deterministic_and_keeps_the_catalogs_contract() {
             path,
             &tally::examples::adnavi().generator,
             &DemoOptions { seed, ..options },
-            &mut |_, _| {},
+            &mut |_| {},
         )
         .await
         .expect("the generator writes");
