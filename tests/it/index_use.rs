@@ -391,6 +391,7 @@ async fn every_golden_case_reads_its_tables_through_an_index_on_mariadb() {
     // The check sees a full scan when there is one.
     let control = Statement {
         rollup: None,
+        merged: None,
         sql: "SELECT COUNT(*) AS `n` FROM `user_profiles` AS `t0` WHERE `t0`.`device` = ?".into(),
         params: vec![Param::Text("android".into())],
         columns: Vec::new(),
