@@ -213,6 +213,7 @@ async fn the_chat_page_in_a_real_browser() {
         "funnel",
         "anomalies",
         "retention",
+        "define",
         "chart",
         "glossary",
     ] {

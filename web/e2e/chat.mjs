@@ -42,6 +42,7 @@ const KINDS = [
   ['funnel', "What's the conversion rate for the checkout flow?", 'funnel'],
   ['anomalies', 'Anything unusual last week?', 'anomalies'],
   ['retention', 'week 1 retention', 'retention'],
+  ['define', 'what does churn rate mean?', 'definition'],
   ['chart', 'DAU by country last week', 'chart'],
 ];
 const DESKTOP = { width: 1200, height: 900 };
@@ -572,6 +573,23 @@ async function kindsScenario(context, name, viewport) {
     const rows = await turn.locator('[data-testid="anomalies"] tbody tr').count();
     check(rows > 0 && rows === r.data.anomalies.anomalies.length, `"Anything unusual last week?" shows the anomalies table${at}`, `${rows} rows`);
   }
+  // define: an entry per metric described and a quotation per passage, each with its source,
+  // the passage text as text.
+  {
+    const { turn, r } = turns.define;
+    const def = r.data.define;
+    const entries = await turn.locator('[data-testid="definition"] .entry').count();
+    check(entries === def.metrics.length + def.dimensions.length && entries > 0, `the definition card has an entry per term${at}`, `${entries}`);
+    const quotes = turn.locator('[data-testid="definition"] figure.passage');
+    check((await quotes.count()) === def.passages.length && def.passages.length > 0, `the definition card quotes every passage${at}`);
+    const first = def.passages[0];
+    check(
+      (await quotes.first().locator('blockquote').textContent()) === first.text &&
+        (await quotes.first().locator('figcaption').textContent()) === `${first.file} › ${first.heading}`,
+      `a quoted passage shows its text and its file and heading${at}`,
+    );
+  }
+
   // retention: the heatmap holds every cohort.
   {
     const { turn, r } = turns.retention;
