@@ -63,6 +63,7 @@ enum Command {
     /// The catalog: check it against the warehouse it describes.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// Rollups: build the catalog's pre-aggregations into a store file, or show what it holds.
     #[command(subcommand)]
     Rollup(rollup::RollupCommand),
 }
