@@ -201,7 +201,8 @@ pub struct Field {
     pub synonyms: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Format {
     Integer,
     Decimal,
@@ -213,15 +214,7 @@ pub enum Format {
 
 impl Format {
     fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "integer" => Format::Integer,
-            "decimal" => Format::Decimal,
-            "percent" => Format::Percent,
-            "currency" => Format::Currency,
-            "duration_minutes" => Format::DurationMinutes,
-            "duration_hours" => Format::DurationHours,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 
@@ -247,14 +240,7 @@ pub struct Metric {
 impl Format {
     /// The format's name in the catalog (`percent`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Integer => "integer",
-            Format::Decimal => "decimal",
-            Format::Percent => "percent",
-            Format::Currency => "currency",
-            Format::DurationMinutes => "duration_minutes",
-            Format::DurationHours => "duration_hours",
-        }
+        self.into()
     }
 }
 

@@ -98,17 +98,6 @@ struct FieldInfo {
     format: Option<&'static str>,
 }
 
-fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Integer => "integer",
-        Format::Decimal => "decimal",
-        Format::Percent => "percent",
-        Format::Currency => "currency",
-        Format::DurationMinutes => "duration_minutes",
-        Format::DurationHours => "duration_hours",
-    }
-}
-
 fn type_name(t: ValueType) -> &'static str {
     t.as_str()
 }
@@ -133,7 +122,7 @@ async fn role_catalog(
             name: m.name.clone(),
             label: m.label.clone(),
             description: m.description.clone(),
-            format: format_name(m.format),
+            format: m.format.as_str(),
             lower_is_better: m.lower_is_better,
             dimensions: catalog
                 .dimensions_for_metric(&m.name)
@@ -171,7 +160,7 @@ async fn role_catalog(
                     name: f.name.clone(),
                     ty: type_name(f.ty),
                     description: f.description.clone(),
-                    format: f.format.map(format_name),
+                    format: f.format.map(Format::as_str),
                 })
                 .collect(),
         })
