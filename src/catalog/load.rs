@@ -170,10 +170,12 @@ pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
         retention,
         roles,
         rollups: BTreeMap::new(),
+        sources: BTreeMap::new(),
         tenancy,
         reach,
     };
     catalog.rollups = load_rollups(&l, &raw, &catalog)?;
+    catalog.sources = super::sources::load(file, &raw.sources, &catalog)?;
     Ok(catalog)
 }
 
