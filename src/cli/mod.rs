@@ -65,6 +65,9 @@ enum Command {
     Catalog(catalog::CatalogCommand),
     #[command(subcommand)]
     Rollup(rollup::RollupCommand),
+    /// A Metrics API (dsl-spec/metrics-api.md): `serve` runs the reference server.
+    #[command(subcommand, name = "metrics-api")]
+    MetricsApi(metrics_api::MetricsApiCommand),
 }
 
 /// The app store's flags, shared by `demo`, `serve` and `audit`.
@@ -96,6 +99,7 @@ macro_rules! say {
 mod audit;
 mod catalog;
 mod demo;
+mod metrics_api;
 mod query;
 mod rollup;
 mod serve;
@@ -168,6 +172,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Catalog(CatalogCommand::Check(a)) => catalog::check_cmd(&catalog, a).await,
         Command::Catalog(CatalogCommand::Init(_)) => unreachable!("handled above"),
         Command::Rollup(c) => rollup::rollup_cmd(catalog, c).await,
+        Command::MetricsApi(c) => metrics_api::metrics_api_cmd(catalog, c).await,
     }
 }
 
