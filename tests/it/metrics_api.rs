@@ -524,3 +524,96 @@ async fn grouped_filtered_and_suppressed_queries_never_reach_the_api() {
     }
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
+
+/// `tally metrics-api serve` as a process, and `tally run` on a catalog whose source is it.
+#[tokio::test]
+async fn the_cli_serves_the_protocol_and_run_answers_from_it() {
+    let db = common::demo_db().await;
+    let warehouse = format!("sqlite://{}", db.display());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["metrics-api", "serve", "--warehouse", &warehouse])
+        .args(["--listen", "127.0.0.1:0", "--today", common::TODAY])
+        .args(["--token-env", "KPI_TEST_TOKEN"])
+        .env("KPI_TEST_TOKEN", "t0ken")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx.recv().expect("the server says where it listens");
+    // The catalog has no source: the first role by name that may ask for metrics and
+    // withholds nothing.
+    assert!(line.ends_with("as role analyst"), "{line}");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches("/v1/metrics/{name}")
+        .to_string();
+
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("with-kpi.toml");
+    let base = tally::examples::default_example().catalog_toml;
+    std::fs::write(
+        &catalog,
+        format!("{base}\n[sources.kpi]\nkind = \"metrics_api\"\nurl = \"{url}\"\ntimeout_ms = 20000\ntoken_env = \"KPI_TEST_TOKEN\"\nmetrics = {SERVED}\n"),
+    )
+    .unwrap();
+    let query = dir.path().join("q.json");
+    std::fs::write(
+        &query,
+        r#"{"kind":"metric","metrics":["dau","signups"],"period":{"preset":"last_week"},"compare":"previous_period"}"#,
+    )
+    .unwrap();
+    let run = |token: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+            .args([
+                "run",
+                query.to_str().unwrap(),
+                "--role",
+                "executive",
+                "--workspace",
+                "acme",
+            ])
+            .args([
+                "--today",
+                common::TODAY,
+                "--warehouse",
+                &warehouse,
+                "--json",
+            ])
+            .args(["--catalog", catalog.to_str().unwrap()])
+            .env("KPI_TEST_TOKEN", token)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let answered = run("t0ken");
+    assert_eq!(answered["source"], "metrics_api:kpi", "{answered}");
+    // A wrong token: the server says 401, the warehouse answers the same numbers.
+    let refused = run("wrong");
+    assert_eq!(refused["source"], "warehouse");
+    assert_eq!(
+        refused["source_note"],
+        "the metrics API `kpi` answered HTTP 401; answered from the warehouse"
+    );
+    assert_eq!(answered["data"], refused["data"]);
+    assert_eq!(answered["answer"], refused["answer"]);
+    let _ = child.kill();
+    let _ = child.wait();
+}
