@@ -142,7 +142,9 @@ fn what_the_api_cannot_answer_exactly_stays_on_the_warehouse() {
     );
     // Weekly active users by month: Tally clips a week to the query's period, not the month.
     assert_eq!(
-        not(r#"{"kind":"metric","metrics":["wau"],"period":{"last_n":{"count":3,"unit":"month"}},"granularity":"month"}"#),
+        not(
+            r#"{"kind":"metric","metrics":["wau"],"period":{"last_n":{"count":3,"unit":"month"}},"granularity":"month"}"#
+        ),
         NotRouted::NotExact("wau".into())
     );
     // Small groups withheld: the API cannot say how many users a value covers.
