@@ -617,3 +617,82 @@ async fn the_cli_serves_the_protocol_and_run_answers_from_it() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Over HTTP: `POST /v1/query` says `source` and `source_note`, and `GET /metrics` exports the
+/// API's counters; a breaker with no cool-down probes on the next call and closes once the API
+/// recovers.
+#[tokio::test]
+async fn over_http_the_source_its_note_and_the_counters_show_and_the_breaker_recovers() {
+    use tally::server::{mint_dev_token, AuthConfig, DevSecret};
+    const SECRET: &str = "metrics-api-test-secret-0123456789abcdef";
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = healthy.clone();
+    let (url, hits) = fake(Duration::ZERO, move |m, p| {
+        if flag.load(Ordering::SeqCst) {
+            series(m, p, 5.0, 0)
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, "down".into())
+        }
+    })
+    .await;
+    let engine = with_api(&url, "breaker_failures = 2\nbreaker_cooldown_ms = 0").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = tally::store::Store::open(
+        &format!("sqlite://{}", dir.path().join("store.db").display()),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let secret = DevSecret::new(SECRET).unwrap();
+    let auth = AuthConfig::hs256(&secret, common::http::ISSUER, common::http::AUDIENCE);
+    let api = common::http::start_with(engine, store, dir, auth, |s| s).await;
+    let token = mint_dev_token(
+        &secret,
+        common::http::ISSUER,
+        common::http::AUDIENCE,
+        "user-exec",
+        "executive",
+        &["acme".to_string()],
+        Duration::from_secs(600),
+    )
+    .unwrap();
+    let dsl = json!({"kind": "metric", "metrics": ["signups"], "period": {"preset": "last_week"}});
+    let query = || async {
+        let r = api
+            .post(
+                "/v1/query",
+                Some(&token),
+                &json!({"dsl": dsl, "workspace": "acme"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body
+    };
+    for _ in 0..2 {
+        let b = query().await;
+        assert_eq!(b["source"], "warehouse");
+        assert_eq!(
+            b["source_note"],
+            "the metrics API `kpi` answered HTTP 503; answered from the warehouse"
+        );
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    healthy.store(true, Ordering::SeqCst);
+    // No cool-down: the next call is the probe; it succeeds and closes the breaker.
+    let b = query().await;
+    assert_eq!(b["source"], "metrics_api:kpi", "{b}");
+    assert!(b.get("source_note").is_none(), "{b}");
+    assert!(b.get("sql").is_none(), "{b}");
+    assert_eq!(b["data"]["summary"][0]["value"], 5);
+    let m = api.get("/metrics", None).await.text;
+    for line in [
+        "tally_metrics_api_calls_total{source=\"kpi\",outcome=\"http_status\"} 2",
+        "tally_metrics_api_calls_total{source=\"kpi\",outcome=\"ok\"} 1",
+        "tally_metrics_api_fallbacks_total{source=\"kpi\",reason=\"http_status\"} 2",
+        "tally_metrics_api_answers_total{source=\"kpi\"} 1",
+        "tally_metrics_api_breaker_state{source=\"kpi\"} 0",
+        "tally_metrics_api_drift_total{source=\"kpi\"} 0",
+    ] {
+        assert!(m.contains(line), "{line} in\n{m}");
+    }
+}
