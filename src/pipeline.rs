@@ -683,11 +683,16 @@ impl Engine {
         timings.compile = ms(t);
 
         let mut source_note = None;
+        // Time spent on a Metrics API that failed counts as execution.
+        let mut api_ms = 0.0;
         if let Some(apis) = &self.metrics_apis {
             let t = Instant::now();
             match apis.answer(&plan).await {
                 Attempt::NotRouted => {}
-                Attempt::FellBack(f) => source_note = Some(f.note()),
+                Attempt::FellBack(f) => {
+                    source_note = Some(f.note());
+                    api_ms = ms(t);
+                }
                 Attempt::Answered(a) => {
                     if let Some(result) = result::from_values(&plan, &a.values) {
                         timings.execute = ms(t);
@@ -721,7 +726,7 @@ impl Engine {
 
         let t = Instant::now();
         let (rows, cached) = self.execute(&statements).await?;
-        timings.execute = ms(t);
+        timings.execute = api_ms + ms(t);
         progress(Stage::Executed {
             statements: statements.len(),
             rows: rows.iter().map(|r| r.rows.len()).sum(),

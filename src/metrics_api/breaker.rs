@@ -35,8 +35,11 @@ enum State {
     Open {
         until: Instant,
     },
-    /// A probe is out; every other call is refused until it ends.
-    Probing,
+    /// A probe is out; every other call is refused until it ends, or until `until` (a probe
+    /// whose request was dropped never reports: after one cool-down another may probe).
+    Probing {
+        until: Instant,
+    },
 }
 
 #[derive(Debug)]
@@ -59,11 +62,13 @@ impl Breaker {
     pub fn admit(&mut self, now: Instant) -> bool {
         match self.state {
             State::Closed { .. } => true,
-            State::Open { until } if now >= until => {
-                self.state = State::Probing;
+            State::Open { until } | State::Probing { until } if now >= until => {
+                self.state = State::Probing {
+                    until: now + self.cooldown,
+                };
                 true
             }
-            State::Open { .. } | State::Probing => false,
+            State::Open { .. } | State::Probing { .. } => false,
         }
     }
 
@@ -87,7 +92,7 @@ impl Breaker {
             State::Closed { .. } => BreakerState::Closed,
             State::Open { until } if now >= until => BreakerState::HalfOpen,
             State::Open { .. } => BreakerState::Open,
-            State::Probing => BreakerState::HalfOpen,
+            State::Probing { .. } => BreakerState::HalfOpen,
         }
     }
 }
@@ -122,6 +127,10 @@ mod tests {
         assert_eq!(b.state(later), BreakerState::HalfOpen);
         assert!(b.admit(later), "the probe");
         assert!(!b.admit(later), "one probe at a time");
+        // A probe that never reports (its request dropped) gives way after a cool-down.
+        let lost = later + Duration::from_secs(30);
+        assert!(b.admit(lost), "another probe");
+        let later = lost;
         b.failed(later);
         assert_eq!(b.state(later), BreakerState::Open);
         let again = later + Duration::from_secs(30);
