@@ -734,7 +734,7 @@ impl Engine {
         });
 
         let t = Instant::now();
-        let result = result::assemble(&plan, &rows);
+        let result = result::assemble(&plan, &result::unit_rows(&statements, rows.clone()));
         let answer = answer::answer(&plan, &result);
         timings.answer = ms(t);
 
@@ -783,7 +783,7 @@ impl Engine {
             let ran = execute_on(&warehouse, rollups.as_deref(), None, &statements, &limits).await;
             match ran {
                 Ok((rows, _)) => {
-                    let sql = result::assemble(&plan, &rows);
+                    let sql = result::assemble(&plan, &result::unit_rows(&statements, rows));
                     let mismatches = crate::metrics_api::compare(&api, &sql);
                     apis.record_drift(&source, plan.workspace.as_str(), &mismatches);
                 }

@@ -99,6 +99,7 @@ pub struct TableEntry {
 fn text_statement(sql: &str, params: Vec<Param>, columns: &[&str]) -> Statement {
     Statement {
         rollup: None,
+        merged: None,
         sql: sql.to_string(),
         params,
         columns: columns

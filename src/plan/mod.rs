@@ -576,10 +576,25 @@ fn metric_plan(
         // One scan per range: an ungrouped count over a series' range is the sum of the
         // series' buckets (they tile the range, each row in exactly one), so it needs no
         // statement of its own (`MetricPlan::total_from_series`).
+        // A count whose period has a series but whose compare period has none (an overview's
+        // sparkline) takes the compare total from a series of that period too, when the two
+        // periods touch: both series are then one statement (`sql` merges adjacent ranges).
+        let hidden_previous = match (granularity, compare) {
+            (Some(g), Some((_, r)))
+                if previous_buckets.is_empty()
+                    && r.until_instant() == resolved.range.from_instant()
+                    && series_counts_total(key, agg, true, &group_by) =>
+            {
+                Some((r, series_shape(agg, g, &series(&r)?)))
+            }
+            _ => None,
+        };
         for range in &ranges {
             let shape = total_shape(agg, range);
-            let has_series =
-                granularity.is_some() && (*range == resolved.range || !previous_buckets.is_empty());
+            let has_series = granularity.is_some()
+                && (*range == resolved.range
+                    || !previous_buckets.is_empty()
+                    || hidden_previous.is_some());
             if !series_counts_total(key, agg, has_series, &group_by) {
                 add(unit(*range, shape.clone(), false));
             }
@@ -594,6 +609,9 @@ fn metric_plan(
                 let shape = series_shape(agg, g, &previous_buckets);
                 add(unit(r, shape, !group_by.is_empty()));
             }
+        }
+        if let Some((r, shape)) = hidden_previous {
+            add(unit(r, shape, false));
         }
     }
     if coverage {

@@ -31,6 +31,7 @@ use crate::plan::{
     coverage_aggregate, series_shape, snapshot_instant, total_shape, DateRange, FunnelPlan,
     ListPlan, MetricPlan, Plan, PlanBody, Split, UnitKey,
 };
+use crate::sql::{alias, Statement};
 
 /// A number as the result states it: whole values serialize as integers.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
@@ -205,6 +206,66 @@ pub struct QueryResult {
 
 /// A group: the values of the group-by dimensions, in order.
 type Key = Vec<Option<String>>;
+
+/// Each unit's rows, in the plan's unit order, from the rows of the statements that ran (in
+/// `sql::compile`'s order): a merged statement's rows are split by their range column into the
+/// rows each of its units' own statement returns (the column dropped; an ungrouped total's range
+/// without rows gets the row an aggregate over no rows is: counts 0, sums NULL). A statement
+/// that is not merged answers the first unit no other statement claims.
+pub fn unit_rows(statements: &[Statement], rows: Vec<Rows>) -> Vec<Rows> {
+    if statements.iter().all(|s| s.merged.is_none()) {
+        return rows;
+    }
+    let claimed: BTreeSet<usize> = statements
+        .iter()
+        .filter_map(|s| s.merged.as_ref())
+        .flat_map(|m| m.units.iter().copied())
+        .collect();
+    let total = claimed.len() + statements.iter().filter(|s| s.merged.is_none()).count();
+    let mut alone = (0..total).filter(|i| !claimed.contains(i));
+    let mut out: Vec<Option<Rows>> = vec![None; total];
+    for (statement, got) in statements.iter().zip(rows) {
+        let Some(merged) = &statement.merged else {
+            out[alone.next().expect("a unit for every statement")] = Some(got);
+            continue;
+        };
+        let columns = got.columns[1..].to_vec();
+        let mut parts: Vec<Rows> = merged
+            .units
+            .iter()
+            .map(|_| Rows {
+                columns: columns.clone(),
+                rows: Vec::new(),
+                truncated: got.truncated,
+            })
+            .collect();
+        for mut row in got.rows {
+            let Some(Cell::Int(k)) = row.first() else {
+                unreachable!("a merged statement's rows start with their range")
+            };
+            let k = *k as usize;
+            row.remove(0);
+            parts[k].rows.push(row);
+        }
+        for (unit, mut part) in merged.units.iter().zip(parts) {
+            if merged.one_row_each && part.rows.is_empty() {
+                part.rows.push(
+                    columns
+                        .iter()
+                        .map(|c| match c.name.as_str() {
+                            alias::COUNT => Cell::Int(0),
+                            _ => Cell::Null,
+                        })
+                        .collect(),
+                );
+            }
+            out[*unit] = Some(part);
+        }
+    }
+    out.into_iter()
+        .map(|r| r.expect("every unit answered"))
+        .collect()
+}
 
 pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
     let catalog = &plan.catalog;
@@ -781,5 +842,86 @@ fn list(plan: &ListPlan, rows: &Rows) -> QueryResult {
         truncated: rows.truncated,
         empty: rows.rows.is_empty(),
         ..QueryResult::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::{Column, ColumnKind, Merged};
+
+    fn statement(merged: Option<Merged>) -> Statement {
+        Statement {
+            sql: String::new(),
+            params: Vec::new(),
+            columns: Vec::new(),
+            rollup: None,
+            merged,
+        }
+    }
+
+    fn rows(columns: &[(&str, ColumnKind)], rows: Vec<Vec<Cell>>) -> Rows {
+        Rows {
+            columns: columns
+                .iter()
+                .map(|(name, kind)| Column {
+                    name: (*name).into(),
+                    kind: *kind,
+                })
+                .collect(),
+            rows,
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn a_merged_statement_gives_each_unit_its_own_rows_in_unit_order() {
+        use ColumnKind::{Float, Int};
+        // Units 0 and 2 merged (an ungrouped count and sum over two ranges), unit 1 alone.
+        let statements = [
+            statement(Some(Merged {
+                units: vec![2, 0],
+                one_row_each: true,
+            })),
+            statement(None),
+        ];
+        let merged = rows(
+            &[
+                (alias::RANGE, Int),
+                (alias::COUNT, Int),
+                (alias::SUM, Float),
+            ],
+            vec![vec![Cell::Int(1), Cell::Int(7), Cell::Float(2.5)]],
+        );
+        let alone = rows(&[(alias::COUNT, Int)], vec![vec![Cell::Int(3)]]);
+        let out = unit_rows(&statements, vec![merged, alone.clone()]);
+        assert_eq!(out.len(), 3);
+        // Range 1 is unit 0; range 0 (unit 2) had no rows: an aggregate over none.
+        assert_eq!(out[0].rows, vec![vec![Cell::Int(7), Cell::Float(2.5)]]);
+        assert_eq!(out[2].rows, vec![vec![Cell::Int(0), Cell::Null]]);
+        assert_eq!(out[0].index(alias::RANGE), None);
+        assert_eq!(out[1].rows, alone.rows);
+    }
+
+    #[test]
+    fn a_merged_grouped_statement_leaves_a_range_without_rows_empty() {
+        let statements = [statement(Some(Merged {
+            units: vec![0, 1],
+            one_row_each: false,
+        }))];
+        let merged = rows(
+            &[
+                (alias::RANGE, ColumnKind::Int),
+                ("g0", ColumnKind::Text),
+                (alias::COUNT, ColumnKind::Int),
+            ],
+            vec![
+                vec![Cell::Int(0), Cell::Text("a".into()), Cell::Int(1)],
+                vec![Cell::Int(0), Cell::Text("b".into()), Cell::Int(2)],
+            ],
+        );
+        let out = unit_rows(&statements, vec![merged]);
+        assert_eq!(out[0].rows.len(), 2);
+        assert!(out[1].rows.is_empty());
     }
 }

@@ -190,6 +190,7 @@ async fn read_built(store: &Warehouse, limits: &Limits) -> Result<BuiltSet, Exec
             text("row_count", ColumnKind::Int),
         ],
         rollup: None,
+        merged: None,
     };
     let rows = store.run(&statement, limits).await?;
     let day = |c: &crate::exec::Cell| c.as_text().and_then(|t| t.parse::<NaiveDate>().ok());
@@ -338,6 +339,7 @@ mod tests {
             params: Vec::new(),
             columns: Vec::new(),
             rollup: rollup.map(str::to_string),
+            merged: None,
         };
         assert_eq!(source(&[s(None)]), "warehouse");
         assert_eq!(

@@ -24,7 +24,7 @@ use crate::catalog::{
 };
 use crate::dsl::{FieldFilter, FilterOp, FilterValue, Order};
 use crate::plan::{
-    FunnelPlan, FunnelUnit, ListPlan, Plan, PlanBody, Shape, Split, Unit, WorkspaceId,
+    DateRange, FunnelPlan, FunnelUnit, ListPlan, Plan, PlanBody, Shape, Split, Unit, WorkspaceId,
 };
 
 /// One SQL statement, its parameters, and the types of its output columns.
@@ -37,6 +37,23 @@ pub struct Statement {
     /// The rollup whose store runs it (SQLite), or `None` for the warehouse.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollup: Option<String>,
+    /// When it answers several units at once (ranges that tile one span), which ones.
+    #[serde(skip)]
+    pub merged: Option<Merged>,
+}
+
+/// A statement answering several units that differ only in their ranges, which are adjacent:
+/// one scan of the span they tile, its rows keyed first by the range's index ([`alias::RANGE`],
+/// 0-based in `units` order). `result::unit_rows` splits it back into each unit's rows, exactly
+/// those the unit's own statement returns: a row belongs to one range, and within a range the
+/// groups, buckets and order are the unit's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// The plan's units it answers, in range order.
+    pub units: Vec<usize>,
+    /// An ungrouped total: a range without rows still has its one row (a count of 0, a sum of
+    /// NULL), as an aggregate without GROUP BY returns.
+    pub one_row_each: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,19 +95,42 @@ impl CompileError {
 /// `dialect`, or for the rollup store when a rollup answers the unit.
 pub fn compile(plan: &Plan, dialect: Dialect) -> Result<Vec<Statement>, CompileError> {
     let catalog = &plan.catalog;
-    let unit = |u: &Unit| match &u.rollup {
-        Some(r) => {
-            let mut s = compile_unit(u, catalog, &plan.workspace, Dialect::ROLLUP_STORE)?;
-            s.rollup = Some(r.clone());
-            Ok(s)
-        }
-        None => compile_unit(u, catalog, &plan.workspace, dialect),
+    let units = |units: &[Unit]| -> Result<Vec<Statement>, CompileError> {
+        merge_groups(units)
+            .into_iter()
+            .map(|group| {
+                let u = &units[group[0]];
+                let ranges: Vec<DateRange> = group.iter().map(|&i| units[i].range).collect();
+                let split = (group.len() > 1).then_some(ranges.as_slice());
+                let mut s = match &u.rollup {
+                    Some(r) => {
+                        let mut s = compile_unit(
+                            u,
+                            split,
+                            catalog,
+                            &plan.workspace,
+                            Dialect::ROLLUP_STORE,
+                        )?;
+                        s.rollup = Some(r.clone());
+                        s
+                    }
+                    None => compile_unit(u, split, catalog, &plan.workspace, dialect)?,
+                };
+                if group.len() > 1 {
+                    s.merged = Some(Merged {
+                        one_row_each: u.shape == Shape::Total && u.group_by.is_empty(),
+                        units: group,
+                    });
+                }
+                Ok(s)
+            })
+            .collect()
     };
     match &plan.body {
-        PlanBody::Metric(m) => m.units.iter().map(unit).collect(),
+        PlanBody::Metric(m) => units(&m.units),
         PlanBody::List(l) => Ok(vec![compile_list(l, catalog, &plan.workspace, dialect)?]),
-        PlanBody::Explain(e) => e.units.iter().map(unit).collect(),
-        PlanBody::Anomalies(a) => a.units.iter().map(unit).collect(),
+        PlanBody::Explain(e) => units(&e.units),
+        PlanBody::Anomalies(a) => units(&a.units),
         PlanBody::Funnel(f) => f
             .units
             .iter()
@@ -302,8 +342,68 @@ fn measure(m: &Measure, dialect: Dialect) -> Expr {
     }
 }
 
+/// The plan's units in statements: each alone, or with the others that differ from it only in
+/// their range when those ranges are adjacent (a compared period and its current one), as one
+/// statement over the span they tile. Groups come in the order of their first unit, each in
+/// range order; a unit is in exactly one group.
+fn merge_groups(units: &[Unit]) -> Vec<Vec<usize>> {
+    let mergeable = |u: &Unit| {
+        matches!(
+            u.shape,
+            Shape::Total | Shape::ByBucket(_) | Shape::ByWindow(_)
+        ) && matches!(u.aggregate.time, TimeBasis::Column(_))
+            && !matches!(u.aggregate.func, AggFunc::Median(_))
+    };
+    let same_but_range = |a: &Unit, b: &Unit| {
+        Unit {
+            range: a.range,
+            ..b.clone()
+        } == *a
+    };
+    let mut placed = vec![false; units.len()];
+    let mut groups = Vec::new();
+    for i in 0..units.len() {
+        if placed[i] {
+            continue;
+        }
+        let mut like: Vec<usize> = if mergeable(&units[i]) {
+            (i..units.len())
+                .filter(|&j| !placed[j] && same_but_range(&units[i], &units[j]))
+                .collect()
+        } else {
+            vec![i]
+        };
+        like.sort_by_key(|&j| units[j].range.start);
+        // Runs of adjacent ranges; a gap (a year-ago period) or an overlap starts a new one.
+        let mut runs: Vec<Vec<usize>> = Vec::new();
+        for j in like {
+            match runs.last_mut() {
+                Some(run)
+                    if units[*run.last().expect("non-empty")].range.until_instant()
+                        == units[j].range.from_instant() =>
+                {
+                    run.push(j)
+                }
+                _ => runs.push(vec![j]),
+            }
+        }
+        // Keep the unit `i` itself here; other runs wait for their own first unit.
+        let run = runs
+            .into_iter()
+            .find(|r| r.contains(&i))
+            .expect("i is in a run");
+        for &j in &run {
+            placed[j] = true;
+        }
+        groups.push(run);
+    }
+    groups.sort_by_key(|g| *g.iter().min().expect("non-empty"));
+    groups
+}
+
 fn compile_unit(
     unit: &Unit,
+    split: Option<&[DateRange]>,
     catalog: &Catalog,
     workspace: &WorkspaceId,
     dialect: Dialect,
@@ -317,11 +417,16 @@ fn compile_unit(
     };
     let mut columns = Vec::new();
 
-    // Time: a half-open range on the raw column, or the snapshot's validity.
+    // Time: a half-open range on the raw column (a merged statement's: the span its ranges
+    // tile), or the snapshot's validity.
+    let (from, until) = match split {
+        Some(ranges) => (ranges[0], *ranges.last().expect("ranges")),
+        None => (unit.range, unit.range),
+    };
     match (&agg.time, &unit.shape) {
         (TimeBasis::Column(t), _) => {
-            q.and_where(col("t0", t).gte(dialect.timestamp(unit.range.from_instant())));
-            q.and_where(col("t0", t).lt(dialect.timestamp(unit.range.until_instant())));
+            q.and_where(col("t0", t).gte(dialect.timestamp(from.from_instant())));
+            q.and_where(col("t0", t).lt(dialect.timestamp(until.until_instant())));
         }
         (TimeBasis::Snapshot { from, .. }, Shape::AtInstants(instants)) => {
             let last = *instants.iter().max().expect("at least one instant");
@@ -344,7 +449,22 @@ fn compile_unit(
         }
     }
 
-    // Keys: the bucket or window, then the groups.
+    // Keys: a merged statement's range, the bucket or window, then the groups.
+    let range_key = split.map(|ranges| {
+        let TimeBasis::Column(t) = &agg.time else {
+            unreachable!("merged units have a time column")
+        };
+        let boundaries: Vec<_> = ranges[..ranges.len() - 1]
+            .iter()
+            .map(|r| r.until_instant())
+            .collect();
+        let e = dialect.range_index(col("t0", t), &boundaries);
+        columns.push(Column {
+            name: alias::RANGE.into(),
+            kind: ColumnKind::Int,
+        });
+        e
+    });
     let mut keys: Vec<(String, Expr)> = Vec::new();
     if let Shape::ByBucket(w) | Shape::ByWindow(w) = &unit.shape {
         let TimeBasis::Column(t) = &agg.time else {
@@ -380,6 +500,11 @@ fn compile_unit(
         return median(q, keys, measure(m, dialect), columns, dialect);
     }
 
+    if let Some(e) = &range_key {
+        q.expr_as(e.clone(), Alias::new(alias::RANGE));
+        q.add_group_by([out(alias::RANGE)]);
+        q.order_by_expr(out(alias::RANGE), SqlOrder::Asc);
+    }
     for (name, e) in &keys {
         q.expr_as(e.clone(), Alias::new(name.as_str()));
     }
@@ -791,6 +916,7 @@ fn finish(
         params,
         columns,
         rollup: None,
+        merged: None,
     })
 }
 

@@ -953,6 +953,7 @@ async fn fresh_warehouse(on: On) {
             .run(
                 &tally::sql::Statement {
                     rollup: None,
+                    merged: None,
                     sql: hand.clone(),
                     params: vec![],
                     columns: vec![

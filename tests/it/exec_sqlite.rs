@@ -11,6 +11,7 @@ use tally::sql::{Column, ColumnKind, Param, Statement};
 fn statement(sql: &str, kind: ColumnKind) -> Statement {
     Statement {
         rollup: None,
+        merged: None,
         sql: sql.to_string(),
         params: Vec::new(),
         columns: vec![Column {

@@ -152,6 +152,7 @@ async fn every_golden_case_reads_its_tables_through_an_index_on_sqlite() {
     let (pool, tables) = &pools["metrica"];
     let unscoped = Statement {
         rollup: None,
+        merged: None,
         sql: r#"SELECT COUNT(*) AS "n" FROM "user_profiles" AS "t0" WHERE "t0"."device" = ?"#
             .into(),
         params: vec![Param::Text("android".into())],
@@ -252,6 +253,7 @@ async fn every_golden_case_reads_its_tables_through_an_index_on_postgresql() {
     // The check sees a full scan when there is one.
     let control = Statement {
         rollup: None,
+        merged: None,
         sql: r#"SELECT COUNT(*) AS "n" FROM "user_profiles" AS "t0" WHERE "t0"."device" = $1"#
             .into(),
         params: vec![Param::Text("android".into())],

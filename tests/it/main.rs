@@ -27,6 +27,7 @@ mod http_lifecycle;
 mod http_ops;
 mod index_use;
 mod llm;
+mod merged_ranges;
 mod metrics_api;
 mod partition_pruning;
 mod properties;

@@ -321,6 +321,7 @@ pub fn engine_on_catalog(warehouse: Warehouse, catalog: &str) -> Engine {
 pub fn statement(sql: &str, kind: ColumnKind) -> Statement {
     Statement {
         rollup: None,
+        merged: None,
         sql: sql.to_owned(),
         params: Vec::new(),
         columns: vec![Column {
