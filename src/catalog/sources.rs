@@ -43,7 +43,8 @@ pub(crate) struct RawSource {
     /// may ask for every metric served and withholds no small groups).
     #[serde(default)]
     pub role: Option<String>,
-    /// Consecutive failed calls after which the API is not called (the breaker opens).
+    /// Consecutive failed queries (any of their calls failed) after which the API is not
+    /// called (the breaker opens).
     #[serde(default = "default_breaker_failures")]
     pub breaker_failures: u32,
     /// How long the breaker stays open before one call probes the API again.

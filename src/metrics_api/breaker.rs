@@ -1,6 +1,6 @@
-//! The circuit breaker of one Metrics API: closed until `failures` calls in a row fail, then
-//! open (no call is made, so a failing API adds no latency) for the cool-down, then half-open:
-//! one call probes, and its outcome closes or re-opens the breaker.
+//! The circuit breaker of one Metrics API: closed until `failures` queries in a row fail (any of
+//! their calls), then open (no call is made, so a failing API adds no latency) for the
+//! cool-down, then half-open: one query's calls probe, and their outcome closes or re-opens it.
 //!
 //! Pure: the caller passes the instant, so tests need no clock.
 

@@ -61,7 +61,7 @@ impl Fallback {
                 format!("the metrics API `{source}` sent an unusable answer: {why}")
             }
             Fallback::BreakerOpen { source, failures } => format!(
-                "the metrics API `{source}` is not being called after {failures} failed calls in a row (circuit breaker open)"
+                "the metrics API `{source}` is not being called after {failures} failed queries in a row (circuit breaker open)"
             ),
         };
         format!("{why}; answered from the warehouse")
@@ -264,6 +264,13 @@ impl MetricsApis {
             return Attempt::NotRouted;
         };
         let workspace = plan.workspace.as_str();
+        // The breaker judges queries, not calls: a query whose calls partly time out fails as a
+        // whole, so a slow API that answers some calls still opens it.
+        if !lock(&api.breaker).admit(Instant::now()) {
+            let fallback = api.fallback(Failed::BreakerOpen);
+            *lock(&api.fallbacks).entry(fallback.code()).or_insert(0) += 1;
+            return Attempt::FellBack(fallback);
+        }
         let got = futures_util::future::join_all(
             routed
                 .calls
@@ -271,6 +278,15 @@ impl MetricsApis {
                 .map(|c| api.fetch(c, workspace, &plan.catalog)),
         )
         .await;
+        let failed = got.iter().any(Result::is_err);
+        {
+            let mut breaker = lock(&api.breaker);
+            if failed {
+                breaker.failed(Instant::now());
+            } else {
+                breaker.succeeded();
+            }
+        }
         let mut points = Vec::with_capacity(got.len());
         for r in got {
             match r {
@@ -458,28 +474,19 @@ impl Api {
         }
     }
 
-    /// One call: admitted by the breaker, made, validated; its outcome counted and told to the
-    /// breaker.
+    /// One call: made, validated, its outcome counted.
     async fn fetch(
         &self,
         call: &Call,
         workspace: &str,
         catalog: &Catalog,
     ) -> Result<Vec<Option<f64>>, Failed> {
-        if !lock(&self.breaker).admit(Instant::now()) {
-            return Err(Failed::BreakerOpen);
-        }
         let result = self.request(call, workspace, catalog).await;
         let outcome = match &result {
             Ok(_) => "ok",
             Err(f) => f.outcome().unwrap_or("breaker_open"),
         };
         *lock(&self.calls).entry(outcome).or_insert(0) += 1;
-        let mut breaker = lock(&self.breaker);
-        match &result {
-            Ok(_) => breaker.succeeded(),
-            Err(_) => breaker.failed(Instant::now()),
-        }
         result
     }
 

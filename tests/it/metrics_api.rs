@@ -696,3 +696,41 @@ async fn over_http_the_source_its_note_and_the_counters_show_and_the_breaker_rec
         assert!(m.contains(line), "{line} in\n{m}");
     }
 }
+
+/// An API that answers some calls and times out on others fails whole queries: the breaker
+/// counts those and opens, so it stops costing the timeout.
+#[tokio::test]
+async fn an_api_slow_on_some_calls_still_opens_the_breaker() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let router = Router::new().route(
+        "/v1/metrics/{name}",
+        get(move |Path(name): Path<String>, Query(p): Query<Params>| {
+            let hits = counted.clone();
+            async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                if p["grain"] == "day" {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                series(&name, &p, 1.0, 0)
+            }
+        }),
+    );
+    let url = listen(router).await;
+    let api = with_api(&url, "timeout_ms = 100\nbreaker_failures = 2").await;
+    // Days of last week (times out) and the week's total (answers), for this week and the last.
+    let dsl = json!({"kind": "metric", "metrics": ["signups"], "period": {"preset": "last_week"}, "granularity": "day", "compare": "previous_period"});
+    let mut notes = Vec::new();
+    for _ in 0..3 {
+        notes.push(run(&api, "executive", &dsl).await.source_note.unwrap());
+    }
+    assert!(
+        notes[..2]
+            .iter()
+            .all(|n| n.contains("timed out after 100 ms")),
+        "{notes:?}"
+    );
+    assert!(notes[2].contains("circuit breaker open"), "{notes:?}");
+    // Two calls per range (days, and the week): 4 per query, none for the third.
+    assert_eq!(hits.load(Ordering::SeqCst), 8);
+}
