@@ -32,7 +32,7 @@ use crate::catalog::{
     AggFunc, Catalog, MetricDef, MetricsApiSource, SnapshotAt, TimeBasis, Window,
 };
 use crate::plan::time::{granularity_window, window_key, windows};
-use crate::plan::{DateRange, MetricPlan, Plan, PlanBody};
+use crate::plan::{DateRange, MetricPlan, Plan, PlanBody, MAX_POINTS};
 
 /// One call of the protocol: a metric's points at a grain over whole buckets.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -244,8 +244,10 @@ fn period_value(
     let MetricDef::Aggregate(agg) = &catalog.metrics.get(metric)?.def else {
         return None;
     };
-    // The fewest whole buckets that tile the range, for what adds up or averages exactly.
-    let tiling = grains.iter().rev().copied().find(|g| whole(&range, *g));
+    // The fewest whole buckets that tile the range, for what adds up or averages exactly (no
+    // call asks for more points than a series may have).
+    let fits = |g: Window| whole(&range, g) && windows(&range, g).len() <= MAX_POINTS;
+    let tiling = grains.iter().rev().copied().find(|g| fits(*g));
     match (&agg.time, &agg.func) {
         (TimeBasis::Column(_), AggFunc::Count | AggFunc::Sum(_)) => {
             let g = tiling?;
@@ -253,7 +255,7 @@ fn period_value(
         }
         (TimeBasis::Column(_), AggFunc::ActiveUsers { window, .. }) => {
             let g = grains.iter().copied().find(|g| g == window)?;
-            whole(&range, g).then(|| From::Mean(routed.call(metric, range, g)))
+            fits(g).then(|| From::Mean(routed.call(metric, range, g)))
         }
         (TimeBasis::Snapshot { at, .. }, _) => {
             let g = tiling?;

@@ -81,6 +81,11 @@ async fn listen(router: Router) -> String {
 
 /// The reference server on the demo warehouse, answering as the executive.
 async fn reference(token: Option<&str>) -> String {
+    reference_as("executive", token).await
+}
+
+/// The reference server on the demo warehouse, answering as `role`.
+async fn reference_as(role: &str, token: Option<&str>) -> String {
     let engine = Engine::new(
         Arc::new(Catalog::embedded_default()),
         warehouse().await,
@@ -89,7 +94,7 @@ async fn reference(token: Option<&str>) -> String {
     .with_metrics_apis(None);
     listen(reference_router(ReferenceServer {
         engine: Arc::new(engine),
-        role: "executive".into(),
+        role: role.into(),
         today: Some(common::date(common::TODAY)),
         token: token.map(str::to_string),
     }))
@@ -733,4 +738,58 @@ async fn an_api_slow_on_some_calls_still_opens_the_breaker() {
     assert!(notes[2].contains("circuit breaker open"), "{notes:?}");
     // Two calls per range (days, and the week): 4 per query, none for the third.
     assert_eq!(hits.load(Ordering::SeqCst), 8);
+}
+
+/// Random ungrouped metric queries (every metric, period form, granularity and comparison of
+/// the query generator) through a source serving every metric, answered by the reference
+/// server: whatever is routed has exactly the warehouse's data and answer.
+#[tokio::test]
+async fn random_queries_routed_to_the_reference_server_match_the_warehouse() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let url = reference_as("analyst", None).await;
+    let every: Vec<String> = Catalog::embedded_default()
+        .metrics
+        .keys()
+        .cloned()
+        .collect();
+    let base = tally::examples::default_example().catalog_toml;
+    let text = format!(
+        "{base}\n[sources.all]\nkind = \"metrics_api\"\nurl = \"{url}\"\ntimeout_ms = 20000\nmetrics = {}\n",
+        serde_json::to_string(&every).unwrap()
+    );
+    let catalog = Arc::new(Catalog::from_toml(&text, "all.toml").unwrap());
+    let api = Engine::new(catalog.clone(), warehouse().await, Limits::default());
+    let plain =
+        Engine::new(catalog.clone(), warehouse().await, Limits::default()).with_metrics_apis(None);
+    let strategy = common::gen::metric_query(&catalog);
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[18; 32]),
+    );
+    let clock = Clock::fixed(common::date(common::TODAY));
+    let (mut routed, mut answered) = (0, 0);
+    for _ in 0..80 {
+        let mut dsl = strategy.new_tree(&mut runner).unwrap().current();
+        dsl.as_object_mut().unwrap().remove("group_by");
+        dsl.as_object_mut().unwrap().remove("filters");
+        let raw = serde_json::to_vec(&dsl).unwrap();
+        let (a, _) = api.run(&raw, "analyst", "acme", &clock).await.unwrap();
+        let (w, _) = plain.run(&raw, "analyst", "acme", &clock).await.unwrap();
+        assert_eq!(a.outcome, w.outcome, "{dsl}");
+        if a.outcome.as_str() != "answered" {
+            continue;
+        }
+        answered += 1;
+        if a.source.as_deref() == Some("metrics_api:all") {
+            routed += 1;
+        } else {
+            assert_eq!(a.source_note, None, "{dsl}: routed and failed");
+        }
+        assert_eq!(said(&a), said(&w), "{dsl} from {:?}", a.source);
+    }
+    assert!(
+        routed >= 20,
+        "{routed} of {answered} answered queries routed"
+    );
 }
