@@ -29,6 +29,7 @@ echo "${#manifests[@]} manifest(s) valid"
 
 echo "-- the catalog in the kustomization is examples/metrica's"
 cmp examples/metrica/catalog.toml deploy/kubernetes/catalog.toml
+diff -r examples/metrica/docs deploy/kubernetes/docs
 
 work="$(mktemp -d)"
 if command -v kubectl >/dev/null; then

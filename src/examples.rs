@@ -27,6 +27,8 @@ pub struct Example {
     /// Where the catalog comes from, for its load errors: `examples/<name>/catalog.toml`.
     pub catalog_file: &'static str,
     pub catalog_toml: &'static str,
+    /// The catalog's docs folder (`docs/*.md`), as (file name, markdown).
+    pub docs: &'static [(&'static str, &'static str)],
     /// `fewshot.jsonl`: questions and their DSL shown to the LLM ("" when there are none).
     pub fewshot: &'static str,
     /// `followups.txt`: follow-up phrasings, one a line, that the LLM's instructions quote to
@@ -58,11 +60,12 @@ impl Example {
 
 /// An entry of the registry: each file of `examples/<dir>/` named once, by the directory.
 macro_rules! example {
-    ($dir:ident, $generator:ident, fewshot: $fewshot:expr, followups: $followups:expr) => {
+    ($dir:ident, $generator:ident, fewshot: $fewshot:expr, followups: $followups:expr, docs: [$($doc:literal),*]) => {
         Example {
             name: stringify!($dir),
             catalog_file: concat!("examples/", stringify!($dir), "/catalog.toml"),
             catalog_toml: include_str!(concat!("../examples/", stringify!($dir), "/catalog.toml")),
+            docs: &[$(($doc, include_str!(concat!("../examples/", stringify!($dir), "/docs/", $doc)))),*],
             fewshot: $fewshot,
             followups: $followups,
             demo_queries: include_str!(concat!("../examples/", stringify!($dir), "/demo.json")),
@@ -70,6 +73,7 @@ macro_rules! example {
                 tables: $generator::tables,
                 generate: $generator::generate,
                 workspaces: $generator::workspaces,
+                estimated_rows: $generator::estimated_rows,
             },
         }
     };
@@ -96,12 +100,13 @@ pub fn metrica() -> Example {
         metrica,
         metrica_gen,
         fewshot: include_str!("../examples/metrica/fewshot.jsonl"),
-        followups: include_str!("../examples/metrica/followups.txt")
+        followups: include_str!("../examples/metrica/followups.txt"),
+        docs: ["metrics.md", "active-users.md", "churn.md", "data-freshness.md", "support.md"]
     )
 }
 
 /// Ad analytics across Google, Meta and TikTok (DESIGN §4, `examples/adnavi`); no few-shot
 /// examples or follow-up phrasings of its own yet.
 pub fn adnavi() -> Example {
-    example!(adnavi, adnavi_gen, fewshot: "", followups: "")
+    example!(adnavi, adnavi_gen, fewshot: "", followups: "", docs: ["attribution.md"])
 }

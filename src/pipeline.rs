@@ -84,7 +84,7 @@ pub struct Response {
     pub note: Option<String>,
     pub sources: Vec<Source>,
     /// What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`, or
-    /// `metrics_api:NAME` (only for answered queries).
+    /// `metrics_api:NAME`; `catalog` for a definition (only for answered queries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Why a query a metrics API would have answered was answered from the warehouse ("the
@@ -299,6 +299,13 @@ impl Engine {
             catalog
         };
         Ok(Engine::new(catalog, warehouse, limits).with_discovery(DISCOVERY_REFRESH))
+    }
+
+    /// Runs each request's statements one after another (a one-shot CLI run: see
+    /// `Warehouse::one_at_a_time`).
+    pub fn one_statement_at_a_time(mut self) -> Engine {
+        self.warehouse = self.warehouse.one_at_a_time();
+        self
     }
 
     /// The time limit and row cap of every statement.
@@ -741,13 +748,20 @@ impl Engine {
         let see_sql = checked.role().see_sql;
         let mut response = self.base(Outcome::Answered, answer.text);
         response.executed_dsl = Some(checked.query().clone());
-        response.sql = see_sql.then(|| sql::render(&statements));
+        response.sql = (see_sql && !statements.is_empty()).then(|| sql::render(&statements));
         response.data = Some(result.clone());
         response.chart = answer.chart;
         response.sources = answer.sources;
         response.repairs = checked.repairs().to_vec();
         response.cached = cached;
-        response.source = Some(rollup::source(&statements));
+        response.source = Some(match &plan.body {
+            // A definition is read from the catalog and its docs, not the warehouse.
+            plan::PlanBody::Define(d) if d.then.is_some() => {
+                format!("catalog+{}", rollup::source(&statements))
+            }
+            plan::PlanBody::Define(_) => "catalog".to_string(),
+            _ => rollup::source(&statements),
+        });
         response.source_note = source_note;
         timings.total = ms(started);
         response.timings_ms = timings;

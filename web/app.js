@@ -571,7 +571,9 @@
       // The answer sentence is every result's text alternative, as it is the chart's.
       if (view && !view.hasAttribute('aria-label')) view.setAttribute('aria-label', r.answer || 'the answer');
       if (view) parts.push(view);
-      else if (r.chart) parts.push(chartBox(r.chart, r.answer));
+      // A definition asked with a question (`then`) shows that question's chart after its card.
+      const definitionWithChart = view && r.executed_dsl && r.executed_dsl.kind === 'define';
+      if ((!view || definitionWithChart) && r.chart) parts.push(chartBox(r.chart, r.answer));
       parts.push(actions(r));
     } else if (outcome === 'refused') {
       parts.push(refusalBox(r));
@@ -840,7 +842,50 @@
     if (kind === 'anomalies' && d.anomalies && Array.isArray(d.anomalies.anomalies) && d.anomalies.anomalies.length) {
       return anomalyTable(r);
     }
+    if (kind === 'define' && d.define) return definitionCard(r);
     return null;
+  }
+
+  // A definition: each metric and dimension with its catalog description and how it is read,
+  // then the docs' passages as quotations with their file and heading. Passage text is set as
+  // text (never as HTML): it is data, whatever it says.
+  function definitionCard(r) {
+    const def = r.data.define;
+    const facts = (m) => {
+      const parts = [`type ${m.type.replace(/_/g, ' ')}`];
+      if (m.table) parts.push(`table ${m.table}`);
+      if (m.time) parts.push(`dated by ${m.time}`);
+      if (m.snapshot) parts.push(`at the ${m.snapshot.at} of the period`);
+      if (m.window) parts.push(`per ${m.window}`);
+      if (m.numerator) parts.push(`${metricLabel(m.numerator)} / ${metricLabel(m.denominator)}`);
+      if (m.expression) parts.push(m.expression);
+      parts.push(`format ${m.format.replace(/_/g, ' ')}`);
+      if (m.lower_is_better) parts.push('lower is better');
+      return parts.join(' · ');
+    };
+    const entries = [
+      ...def.metrics.map((m) =>
+        el('div', { class: 'entry' }, el('dt', {}, m.label), el('dd', {}, m.description), el('dd', { class: 'note' }, facts(m))),
+      ),
+      ...def.dimensions.map((x) =>
+        el(
+          'div',
+          { class: 'entry' },
+          el('dt', {}, humanize(x.name)),
+          el('dd', {}, x.description),
+          Array.isArray(x.values) ? el('dd', { class: 'note' }, `values: ${x.values.join(', ')}`) : null,
+        ),
+      ),
+    ];
+    const quotes = def.passages.map((p) =>
+      el('figure', { class: 'passage' }, el('blockquote', {}, p.text), el('figcaption', { class: 'note' }, `${p.file} › ${p.heading}`)),
+    );
+    return el(
+      'section',
+      { class: 'result definition', 'data-testid': 'definition' },
+      entries.length ? el('dl', {}, entries) : null,
+      quotes.length ? el('div', { class: 'passages' }, el('h3', {}, 'From the docs'), quotes) : null,
+    );
   }
 
   // One row per anomaly, most severe first: the day's value against its expected range.

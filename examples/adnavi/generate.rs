@@ -166,6 +166,18 @@ const WORKSPACES: [Workspace; 3] = [
 const ADSETS: [&str; 3] = ["Broad", "Interests", "Lookalike"];
 const ADS: [&str; 3] = ["Static", "Carousel", "Video"];
 
+/// Rows of each table of [`tables`] at scale 1 (seed 42, data to 2026-11-22): the estimate
+/// for other options scales them, which is close for every table (all of them grow with the
+/// scale) and only meant for a progress display.
+const ROWS_AT_SCALE_ONE: [f64; 2] = [273.0, 7_034.0];
+
+pub(crate) fn estimated_rows(opts: &DemoOptions) -> Vec<u64> {
+    ROWS_AT_SCALE_ONE
+        .iter()
+        .map(|rows| (rows * opts.scale).round() as u64)
+        .collect()
+}
+
 /// The workspaces the generator writes, as `WORKSPACES` declares them.
 pub(crate) fn workspaces() -> Vec<&'static str> {
     WORKSPACES.iter().map(|workspace| workspace.id).collect()

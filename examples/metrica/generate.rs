@@ -137,6 +137,18 @@ pub(crate) fn planted_anomaly_day(end_date: NaiveDate) -> NaiveDate {
     monday - Duration::days(6)
 }
 
+/// Rows of each table of [`tables`] at scale 1 (seed 42, data to 2026-11-22): the estimate
+/// for other options scales them, which is close for every table (all of them grow with the
+/// scale) and only meant for a progress display.
+const ROWS_AT_SCALE_ONE: [f64; 5] = [50_797.0, 161_070.0, 557_396.0, 302.0, 805.0];
+
+pub(crate) fn estimated_rows(opts: &DemoOptions) -> Vec<u64> {
+    ROWS_AT_SCALE_ONE
+        .iter()
+        .map(|rows| (rows * opts.scale).round() as u64)
+        .collect()
+}
+
 /// The workspaces the generator writes, as `WORKSPACES` declares them.
 pub(crate) fn workspaces() -> Vec<&'static str> {
     WORKSPACES.iter().map(|workspace| workspace.id).collect()

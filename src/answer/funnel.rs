@@ -130,9 +130,10 @@ pub(super) fn answer(
         text: sentences.join(" "),
         chart: chart(plan, result),
         sources: vec![Source {
-            metric: plan.funnel.clone().unwrap_or_else(|| "funnel".into()),
+            metric: Some(plan.funnel.clone().unwrap_or_else(|| "funnel".into())),
             label: format!("{} funnel", plan.label),
             definition: definition(plan, catalog),
+            ..Source::default()
         }],
     }
 }

@@ -70,9 +70,10 @@ pub(super) fn answer(plan: &ListPlan, result: &QueryResult, catalog: &Catalog) -
         text,
         chart: None,
         sources: vec![Source {
-            metric: plan.entity.clone(),
+            metric: Some(plan.entity.clone()),
             label: noun,
             definition: entity.description.clone(),
+            ..Source::default()
         }],
     }
 }

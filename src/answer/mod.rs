@@ -8,6 +8,7 @@
 mod anomalies;
 mod change;
 mod clarification;
+mod define;
 mod explain;
 pub mod format;
 mod funnel;
@@ -35,11 +36,21 @@ pub struct Answer {
     pub sources: Vec<Source>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+/// What an answer rests on: a catalog entry's definition (`metric` names it: a metric, the
+/// entity of a list, a funnel or retention definition, a dimension a definition describes) or a quoted passage of the catalog's
+/// docs (`file` and `heading`; `definition` holds the passage's text, verbatim).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Source {
-    pub metric: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
     pub label: String,
     pub definition: String,
+    /// A docs passage's file, relative to the catalog's docs folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// A docs passage's heading.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heading: Option<String>,
 }
 
 /// Renders the answer for a plan (its catalog, periods and wording are the plan's).
@@ -53,6 +64,17 @@ pub fn answer(plan: &Plan, result: &QueryResult) -> Answer {
         PlanBody::Explain(e) => explain::answer(e, result, catalog, plan.min_group_size),
         PlanBody::Retention(r) => retention::answer(r, result, plan.min_group_size),
         PlanBody::Anomalies(a) => anomalies::answer(a, result, catalog, plan.min_group_size),
+        PlanBody::Define(d) => {
+            let mut a = define::answer(result, catalog);
+            // The query asked with the definition: its answer after it, its chart and sources.
+            if let (Some(plan), Some(data)) = (&d.then, &result.then) {
+                let then = answer(plan, data);
+                a.text = format!("{}\n\n{}", a.text, then.text);
+                a.chart = then.chart;
+                a.sources.extend(then.sources);
+            }
+            a
+        }
     }
 }
 
@@ -186,9 +208,10 @@ fn sources(catalog: &Catalog, metrics: &[String]) -> Vec<Source> {
         .iter()
         .filter_map(|m| catalog.metrics.get(m))
         .map(|m| Source {
-            metric: m.name.clone(),
+            metric: Some(m.name.clone()),
             label: m.label.clone(),
             definition: m.description.clone(),
+            ..Source::default()
         })
         .collect()
 }

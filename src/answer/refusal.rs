@@ -136,6 +136,16 @@ fn describe_suggestion(q: &Query, catalog: &Catalog) -> String {
             let names: Vec<String> = a.metrics.iter().map(|m| label(m.as_str())).collect();
             format!("an anomaly scan of {}{when}.", names.join(", "))
         }
+        Query::Define(d) => {
+            let mut names: Vec<String> = d.metrics.iter().map(|m| label(m.as_str())).collect();
+            names.extend(d.dimensions.iter().map(|x| x.as_str().replace('_', " ")));
+            if names.is_empty() {
+                "what the docs say.".to_string()
+            } else {
+                let verb = if names.len() == 1 { "means" } else { "mean" };
+                format!("what {} {verb}.", super::join_and(&names))
+            }
+        }
         Query::Funnel(f) => match &f.funnel {
             Some(name) => format!("the {name} funnel{when}."),
             None => format!("the funnel{when}."),

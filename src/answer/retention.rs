@@ -99,9 +99,10 @@ pub(super) fn answer(plan: &RetentionPlan, result: &QueryResult, min_group_size:
         text: sentences.join(" "),
         chart: chart(plan, result),
         sources: vec![Source {
-            metric: r.name.clone(),
+            metric: Some(r.name.clone()),
             label: r.label.clone(),
             definition: definition(plan),
+            ..Source::default()
         }],
     }
 }

@@ -28,6 +28,40 @@ impl Expr {
         }
     }
 
+    /// The expression as text, each metric said by `name` (its catalog name, or its label),
+    /// parenthesised only where precedence needs it: `mrr / active_customers`.
+    pub fn render(&self, name: &dyn Fn(&str) -> String) -> String {
+        fn level(op: Op) -> u8 {
+            match op {
+                Op::Add | Op::Sub => 1,
+                Op::Mul | Op::Div => 2,
+            }
+        }
+        fn go(e: &Expr, name: &dyn Fn(&str) -> String, parent: u8, right: bool) -> String {
+            match e {
+                Expr::Number(n) => format!("{n}"),
+                Expr::Metric(m) => name(m),
+                Expr::Neg(inner) => format!("-{}", go(inner, name, 3, false)),
+                Expr::Binary(a, op, b) => {
+                    let l = level(*op);
+                    let sym = match op {
+                        Op::Add => "+",
+                        Op::Sub => "-",
+                        Op::Mul => "×",
+                        Op::Div => "/",
+                    };
+                    let text = format!("{} {sym} {}", go(a, name, l, false), go(b, name, l, true));
+                    if l < parent || (l == parent && right) {
+                        format!("({text})")
+                    } else {
+                        text
+                    }
+                }
+            }
+        }
+        go(self, name, 0, false)
+    }
+
     /// Metric names in order of first appearance.
     pub fn metrics(&self) -> Vec<&str> {
         let mut out = Vec::new();

@@ -21,6 +21,24 @@ impl CatalogError {
     }
 }
 
+/// `[catalog] docs`: a relative folder below the catalog file's.
+fn docs_dir(l: &Loader, docs: Option<&str>) -> Result<Option<String>, CatalogError> {
+    let Some(d) = docs.map(str::trim) else {
+        return Ok(None);
+    };
+    let path = std::path::Path::new(d);
+    let below = path
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if d.is_empty() || !below {
+        return Err(l.err(
+            "catalog.docs",
+            format!("`{d}` is not a folder below the catalog file's: give a relative path such as \"docs\""),
+        ));
+    }
+    Ok(Some(d.to_string()))
+}
+
 struct Loader<'a> {
     file: &'a str,
 }
@@ -173,6 +191,8 @@ pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
         sources: BTreeMap::new(),
         tenancy,
         reach,
+        docs_dir: docs_dir(&l, raw.catalog.docs.as_deref())?,
+        docs: Arc::new(DocIndex::empty()),
     };
     catalog.rollups = load_rollups(&l, &raw, &catalog)?;
     catalog.sources = super::sources::load(file, &raw.sources, &catalog)?;

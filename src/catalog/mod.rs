@@ -8,6 +8,7 @@
 //! derived metrics have no cycles, and each (table, dimension) pair has at most one nearest binding.
 //! Nothing here does IO except `load_file`; nothing here knows a domain.
 
+pub mod docs;
 mod expr;
 mod load;
 mod raw;
@@ -16,6 +17,7 @@ mod sources;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+pub use docs::{DocFile, DocIndex, Passage};
 pub use expr::Expr;
 pub use load::CatalogError;
 pub use raw::file_schema;
@@ -48,6 +50,10 @@ pub struct Catalog {
     pub tenancy: Tenancy,
     /// (table, dimension) → where the dimension's column is reached from that table.
     pub(crate) reach: BTreeMap<(String, String), Reach>,
+    /// `[catalog] docs`: the docs folder, relative to the catalog file.
+    pub docs_dir: Option<String>,
+    /// The docs folder's passages and their BM25 index (empty without docs).
+    pub docs: Arc<DocIndex>,
 }
 
 /// Whether the warehouse holds many workspaces' data (every query scoped to one) or one's.
@@ -240,6 +246,20 @@ pub struct Metric {
     /// A fall is good news (churn, tickets opened, resolution time).
     pub lower_is_better: bool,
     pub def: MetricDef,
+}
+
+impl Format {
+    /// The format's name in the catalog (`percent`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Integer => "integer",
+            Format::Decimal => "decimal",
+            Format::Percent => "percent",
+            Format::Currency => "currency",
+            Format::DurationMinutes => "duration_minutes",
+            Format::DurationHours => "duration_hours",
+        }
+    }
 }
 
 impl Metric {
@@ -540,22 +560,76 @@ impl Catalog {
     /// The default example's catalog (the example registry's first), so the binary works from
     /// any directory.
     pub fn embedded_default() -> Catalog {
-        let example = crate::examples::default_example();
-        Catalog::from_toml(example.catalog_toml, example.catalog_file)
+        Catalog::of_example(&crate::examples::default_example())
             .expect("the embedded catalog is checked by tests")
     }
 
+    /// An embedded example's catalog with its docs indexed.
+    pub fn of_example(example: &crate::examples::Example) -> Result<Catalog, CatalogError> {
+        let docs = example
+            .docs
+            .iter()
+            .map(|(name, text)| DocFile {
+                name: name.to_string(),
+                text: text.to_string(),
+            })
+            .collect();
+        Ok(Catalog::from_toml(example.catalog_toml, example.catalog_file)?.with_docs(docs))
+    }
+
+    /// The catalog in `text`, without its docs (`[catalog] docs` names a folder only a file
+    /// has: `load_file` reads it, `with_docs` takes its files).
     pub fn from_toml(text: &str, file: &str) -> Result<Catalog, CatalogError> {
         load::load(text, file)
     }
 
+    /// This catalog with `files` as its docs, indexed.
+    pub fn with_docs(mut self, files: Vec<DocFile>) -> Catalog {
+        self.docs = Arc::new(DocIndex::build(files));
+        self
+    }
+
+    /// The catalog file at `path` and, when it names one, its docs folder's `*.md` files.
     pub fn load_file(path: &std::path::Path) -> Result<Catalog, CatalogError> {
         let text = std::fs::read_to_string(path).map_err(|e| CatalogError {
             file: path.display().to_string(),
             key: String::new(),
             message: format!("cannot read the catalog: {e}"),
         })?;
-        load::load(&text, &path.display().to_string())
+        let catalog = load::load(&text, &path.display().to_string())?;
+        let Some(dir) = catalog.docs_dir.clone() else {
+            return Ok(catalog);
+        };
+        let folder = path
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(&dir);
+        let error = |message: String| CatalogError {
+            file: path.display().to_string(),
+            key: "catalog.docs".into(),
+            message,
+        };
+        let entries = std::fs::read_dir(&folder).map_err(|e| {
+            error(format!(
+                "cannot read the docs folder {}: {e}",
+                folder.display()
+            ))
+        })?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| error(format!("cannot read the docs folder: {e}")))?;
+            let p = entry.path();
+            if p.extension().and_then(|e| e.to_str()) != Some("md") || !p.is_file() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| error(format!("cannot read {}: {e}", p.display())))?;
+            files.push(DocFile {
+                name: entry.file_name().to_string_lossy().into_owned(),
+                text,
+            });
+        }
+        Ok(catalog.with_docs(files))
     }
 
     pub fn role(&self, name: &str) -> Option<&Arc<Role>> {

@@ -80,6 +80,10 @@ pub(crate) struct RawHeader {
     pub tenancy: RawTenancy,
     /// The one workspace a single-tenant catalog serves (default `default`).
     pub workspace: Option<String>,
+    /// A folder of markdown files (`*.md`) relative to the catalog file, indexed at load and
+    /// quoted by `define` answers (metric definitions, data freshness, policies).
+    #[serde(default)]
+    pub docs: Option<String>,
 }
 
 #[derive(Deserialize, serde::Serialize, JsonSchema, Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -130,7 +130,9 @@ fn slot_of(pointer: &str) -> Option<NameSlot> {
     let parts: Vec<&str> = pointer.split('/').skip(1).collect();
     match parts.as_slice() {
         ["metrics", _] | ["metric"] => Some(NameSlot::Metric),
-        ["group_by", _] | ["filters", _, "dimension"] => Some(NameSlot::Dimension),
+        ["group_by", _] | ["dimensions", _] | ["filters", _, "dimension"] => {
+            Some(NameSlot::Dimension)
+        }
         ["entity"] => Some(NameSlot::Entity),
         ["funnel"] => Some(NameSlot::Funnel),
         ["fields", _] | ["filters", _, "field"] | ["sort", "field"] | ["time_field"] => {

@@ -207,9 +207,37 @@ impl Checker {
             .map(String::from);
             return Err(invalid(d));
         };
-        value["kind"] = Value::String(kind);
+        value["kind"] = Value::String(kind.clone());
 
-        let repairs = repair::repair(&mut value, catalog);
+        // A define's `then` is a query of its own: checked first, exactly as if sent alone.
+        let mut then: Option<CheckedQuery> = None;
+        if kind == "define" {
+            let nested = value
+                .as_object_mut()
+                .and_then(|o| o.remove("then"))
+                .filter(|t| !t.is_null());
+            if let Some(nested) = nested {
+                if nested.get("kind").and_then(Value::as_str).map(str::trim) == Some("define") {
+                    return Err(invalid(Diagnostic::new(
+                        DiagnosticCode::InvalidValue,
+                        "/then/kind",
+                        "a define's `then` is a query of another kind",
+                    )));
+                }
+                match self.check_value(nested, role_name) {
+                    Ok(c) => then = Some(c),
+                    Err(Rejection::Invalid { mut diagnostics }) => {
+                        for d in &mut diagnostics {
+                            d.pointer = format!("/then{}", d.pointer);
+                        }
+                        return Err(Rejection::Invalid { diagnostics });
+                    }
+                    Err(refused) => return Err(refused),
+                }
+            }
+        }
+
+        let mut repairs = repair::repair(&mut value, catalog);
         let mut diagnostics = diagnostics::from_schema(validator, &value, catalog, role);
         if !diagnostics.is_empty() {
             diagnostics.sort_by(|a, b| a.pointer.cmp(&b.pointer));
@@ -222,7 +250,14 @@ impl Checker {
                 format!("the query does not match the DSL: {e}"),
             ))
         })?;
-        let query = canonical(query, catalog, role);
+        let mut query = canonical(query, catalog, role);
+        if let (Query::Define(q), Some(t)) = (&mut query, then) {
+            q.then = Some(Box::new(t.query));
+            repairs.extend(t.repairs.into_iter().map(|mut r| {
+                r.pointer = format!("/then{}", r.pointer);
+                r
+            }));
+        }
         let diagnostics = semantic::check(&query, catalog);
         if !diagnostics.is_empty() {
             return Err(Rejection::Invalid { diagnostics });
@@ -338,6 +373,15 @@ fn canonical(query: Query, catalog: &Catalog, role: &crate::catalog::Role) -> Qu
                 q.metrics = anomaly_defaults(catalog, role);
             }
             Query::Anomalies(q)
+        }
+        Query::Define(mut q) => {
+            q.version = Some(DSL_VERSION);
+            // Spacing around and inside the search text is not part of it (blank text is
+            // `invalid_value`).
+            q.search = q
+                .search
+                .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
+            Query::Define(q)
         }
     }
 }

@@ -105,6 +105,17 @@ pub(super) fn repair(value: &mut Value, catalog: &Catalog) -> Vec<Repair> {
             fix(Some(v), || format!("/group_by/{i}"), &dimensions, &mut out);
         }
     }
+    // `define` names the dimensions it describes.
+    if let Some(Value::Array(list)) = obj.get_mut("dimensions") {
+        for (i, v) in list.iter_mut().enumerate() {
+            fix(
+                Some(v),
+                || format!("/dimensions/{i}"),
+                &dimensions,
+                &mut out,
+            );
+        }
+    }
     fix(
         obj.get_mut("entity"),
         || "/entity".into(),

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::catalog::{capitalise, Catalog, MetricDef, Role, Sensitivity, TimeBasis};
-use crate::dsl::{DimensionName, Filter, Kind, ListQuery, MetricQuery, Query};
+use crate::dsl::{DefineQuery, DimensionName, Filter, Kind, ListQuery, MetricQuery, Query};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -95,6 +95,17 @@ pub(super) fn check(query: &Query, catalog: &Catalog, role: &Role) -> Option<Ref
             }
         }
     }
+    if let Query::Define(q) = query {
+        for (i, d) in q.dimensions.iter().enumerate() {
+            if catalog.dimensions[d.as_str()].sensitivity == Sensitivity::Pii {
+                reasons.push(reason(
+                    RefusalCode::PiiNotPermitted,
+                    &format!("/dimensions/{i}"),
+                    format!("`{d}` is personal data (PII)"),
+                ));
+            }
+        }
+    }
     if let Some((group_by, filters)) = dimensions_of(query) {
         for (i, d) in group_by.iter().enumerate() {
             if catalog.dimensions[d.as_str()].sensitivity == Sensitivity::Pii {
@@ -156,6 +167,7 @@ pub(super) fn check(query: &Query, catalog: &Catalog, role: &Role) -> Option<Ref
                 ));
             }
         }
+        Query::Define(q) => define(q, catalog, role, &mut reasons),
         Query::Overview(_) => {
             if role.overview.is_empty() && role.kinds.contains(&Kind::Overview) {
                 reasons.push(reason(
@@ -255,7 +267,21 @@ fn dimensions_of(query: &Query) -> Option<(&[DimensionName], &[Filter])> {
         Query::Funnel(q) => Some((&q.group_by, &q.filters)),
         Query::Retention(q) => Some((&q.group_by, &q.filters)),
         Query::Explain(q) => Some((&[], &q.filters)),
-        Query::Overview(_) | Query::List(_) | Query::Anomalies(_) => None,
+        Query::Overview(_) | Query::List(_) | Query::Anomalies(_) | Query::Define(_) => None,
+    }
+}
+
+/// Only what the role may ask about is described: its metrics and dimensions.
+fn define(q: &DefineQuery, catalog: &Catalog, role: &Role, reasons: &mut Vec<Reason>) {
+    metrics(&q.metrics, catalog, role, reasons);
+    for (i, d) in q.dimensions.iter().enumerate() {
+        if let Some((code, message)) = dimension_refusal(catalog, role, d.as_str()) {
+            reasons.push(Reason {
+                code,
+                pointer: format!("/dimensions/{i}"),
+                message,
+            });
+        }
     }
 }
 
@@ -367,6 +393,7 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
             Query::Funnel(f) => dimensions(&f.group_by, &f.filters, catalog, role, &mut reasons),
             Query::Retention(r) => dimensions(&r.group_by, &r.filters, catalog, role, &mut reasons),
             Query::Anomalies(a) => metrics(&a.metrics, catalog, role, &mut reasons),
+            Query::Define(d) => define(d, catalog, role, &mut reasons),
             Query::Explain(_) => {}
             Query::Overview(_) => {}
         }
@@ -519,6 +546,19 @@ fn suggest(query: &Query, catalog: &Catalog, role: &Role, code: RefusalCode) -> 
             let candidate = Query::Anomalies(a.clone());
             (!a.metrics.is_empty() && may_run(&candidate) && &candidate != query)
                 .then(|| Box::new(candidate))
+        }
+        Query::Define(q) => {
+            // The same question about what the role may see (PII never).
+            let mut d = q.clone();
+            d.metrics
+                .retain(|m| metric_refusal(catalog, role, m.as_str()).is_none());
+            d.dimensions.retain(|x| {
+                dimension_refusal(catalog, role, x.as_str()).is_none()
+                    && catalog.dimensions[x.as_str()].sensitivity != Sensitivity::Pii
+            });
+            let asks = !d.metrics.is_empty() || !d.dimensions.is_empty() || d.search.is_some();
+            let candidate = Query::Define(d);
+            (asks && may_run(&candidate) && &candidate != query).then(|| Box::new(candidate))
         }
         Query::Explain(_) | Query::Overview(_) => None,
     }

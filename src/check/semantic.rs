@@ -30,8 +30,47 @@ pub(super) fn check(query: &Query, catalog: &Catalog) -> Vec<Diagnostic> {
         Query::Explain(q) => explain(q, catalog, &mut out),
         Query::Retention(q) => retention(q, catalog, &mut out),
         Query::Anomalies(q) => anomalies(q, catalog, &mut out),
+        Query::Define(q) => define(q, &mut out),
     }
     out
+}
+
+/// A define query asks about something: a metric, a dimension or a search text; each name once.
+fn define(q: &crate::dsl::DefineQuery, out: &mut Vec<Diagnostic>) {
+    if q.metrics.is_empty() && q.dimensions.is_empty() && q.search.is_none() {
+        out.push(Diagnostic::new(
+            DiagnosticCode::MissingField,
+            "",
+            "a define query names a metric or a dimension, or gives `search` text",
+        ));
+    }
+    if q.search.as_ref().is_some_and(|s| s.trim().is_empty()) {
+        out.push(Diagnostic::new(
+            DiagnosticCode::InvalidValue,
+            "/search",
+            "`search` is blank: give words to look up, or leave it out",
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, m) in q.metrics.iter().enumerate() {
+        if !seen.insert(m.as_str()) {
+            out.push(Diagnostic::new(
+                DiagnosticCode::Duplicate,
+                &format!("/metrics/{i}"),
+                format!("`{m}` is named twice"),
+            ));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (i, d) in q.dimensions.iter().enumerate() {
+        if !seen.insert(d.as_str()) {
+            out.push(Diagnostic::new(
+                DiagnosticCode::Duplicate,
+                &format!("/dimensions/{i}"),
+                format!("`{d}` is named twice"),
+            ));
+        }
+    }
 }
 
 /// An anomaly scan reads counts per day over at most `MAX_ANOMALY_DAYS` days.

@@ -2,13 +2,15 @@
 //! a cached SQLite file on first use, into a file, or loaded into PostgreSQL or MySQL after a
 //! y/N prompt), its showcase queries, and the demo server with a token per role.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
 use clap::Args;
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use super::audit::spawn_hourly_purge;
 use super::serve::{bind, print_role_tokens, serve_until_signal};
@@ -84,7 +86,7 @@ pub(super) struct LoadDemoArgs {
     warehouse: String,
     #[command(flatten)]
     data: DataArgs,
-    /// Drop and recreate the demo's tables without asking.
+    /// Replace the demo's tables without asking.
     #[arg(long)]
     yes: bool,
 }
@@ -249,27 +251,172 @@ pub(super) fn demo_dir() -> PathBuf {
 }
 
 async fn write_demo(path: &Path, example: &Example, opts: &DemoOptions) -> Result<(), Failure> {
-    let started = std::time::Instant::now();
-    let report = demo::write_sqlite(path, &example.generator, opts, &mut show_progress)
-        .await
-        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
-    show_done(&report, started);
+    let started = Instant::now();
+    let mut display = ProgressDisplay::new(
+        &example.generator,
+        opts,
+        ("compacting the file", "compacting"),
+    );
+    let report = demo::write_sqlite(path, &example.generator, opts, &mut |event| {
+        display.show(event)
+    })
+    .await
+    .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    display.finish(&report, started);
     Ok(())
 }
 
-/// Rows written so far, on one line of stderr rewritten in place.
-fn show_progress(table: &str, rows: u64) {
-    eprint!("\r  {table}: {rows} rows          ");
-    let _ = std::io::stderr().flush();
+/// How often a plain progress line is written while one table loads.
+const PLAIN_LINE_EVERY: Duration = Duration::from_secs(10);
+
+/// A demo writer's progress on stderr. On a terminal, one bar over every table's rows (the
+/// generator's estimate, corrected as each table finishes) with the table, the rate and the
+/// time left. Anywhere else (a CI log, a pipe), plain lines that are never rewritten in place:
+/// one when a table's rows are in, one when it is indexed, and one every
+/// [`PLAIN_LINE_EVERY`] while a big table loads.
+struct ProgressDisplay {
+    bar: Option<ProgressBar>,
+    /// What the last step is called (`Progress::Finishing`), in a line and on the bar.
+    finishing: (&'static str, &'static str),
+    /// Every table's estimated rows, with the real count for the tables done.
+    total: u64,
+    /// Rows of the tables done.
+    done: u64,
+    table_estimate: u64,
+    table_started: Instant,
+    indexing_started: Instant,
+    last_line: Instant,
 }
 
-/// The last progress line: every row, and how long they took.
-fn show_done(report: &demo::GenerateReport, started: std::time::Instant) {
-    eprintln!(
-        "\r  {} rows in {:.1} s                    ",
-        report.total_rows(),
-        started.elapsed().as_secs_f64()
-    );
+impl ProgressDisplay {
+    fn new(
+        generator: &demo::Generator,
+        opts: &DemoOptions,
+        finishing: (&'static str, &'static str),
+    ) -> Self {
+        let total = (generator.estimated_rows)(opts).iter().sum();
+        let bar = std::io::stderr().is_terminal().then(|| {
+            // Under 80 columns with the longest table name and message, so it never wraps.
+            let template =
+                "{prefix:<15} [{bar:16}] {human_pos}/{human_len} {rate}/s ETA {eta} {msg}";
+            let style = ProgressStyle::with_template(template)
+                .map(|style| {
+                    style
+                        .with_key(
+                            "rate",
+                            |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                                let _ = write!(out, "{}", HumanCount(state.per_sec() as u64));
+                            },
+                        )
+                        .progress_chars("=> ")
+                })
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            bar.set_style(style);
+            // Redrawn while nothing moves too (an index build), so time keeps counting.
+            bar.enable_steady_tick(Duration::from_millis(250));
+            bar
+        });
+        let now = Instant::now();
+        ProgressDisplay {
+            bar,
+            finishing,
+            total,
+            done: 0,
+            table_estimate: 0,
+            table_started: now,
+            indexing_started: now,
+            last_line: now,
+        }
+    }
+
+    fn show(&mut self, event: demo::Progress<'_>) {
+        use demo::Progress;
+        match event {
+            Progress::Table {
+                table,
+                expected_rows,
+            } => {
+                self.table_estimate = expected_rows;
+                self.table_started = Instant::now();
+                self.last_line = self.table_started;
+                if let Some(bar) = &self.bar {
+                    bar.set_prefix(table.to_owned());
+                    bar.set_message("");
+                }
+            }
+            Progress::Rows { table, rows } => match &self.bar {
+                Some(bar) => bar.set_position(self.done + rows),
+                None if self.last_line.elapsed() >= PLAIN_LINE_EVERY => {
+                    self.last_line = Instant::now();
+                    eprintln!(
+                        "  {table}: {} rows so far ({} rows/s)",
+                        HumanCount(rows),
+                        HumanCount(per_second(rows, self.table_started))
+                    );
+                }
+                None => {}
+            },
+            Progress::Indexing { table, rows } => {
+                self.indexing_started = Instant::now();
+                match &self.bar {
+                    Some(bar) => bar.set_message("indexing"),
+                    None => eprintln!(
+                        "  {table}: {} rows in {:.1} s ({} rows/s), indexing",
+                        HumanCount(rows),
+                        self.table_started.elapsed().as_secs_f64(),
+                        HumanCount(per_second(rows, self.table_started))
+                    ),
+                }
+            }
+            Progress::Done { table, rows } => {
+                self.done += rows;
+                self.total = (self.total + rows).saturating_sub(self.table_estimate);
+                self.total = self.total.max(self.done);
+                match &self.bar {
+                    Some(bar) => {
+                        bar.set_length(self.total);
+                        bar.set_position(self.done);
+                        bar.set_message("");
+                    }
+                    None => eprintln!(
+                        "  {table}: indexed in {:.1} s",
+                        self.indexing_started.elapsed().as_secs_f64()
+                    ),
+                }
+            }
+            Progress::Finishing => match &self.bar {
+                Some(bar) => {
+                    bar.set_prefix("");
+                    bar.set_message(self.finishing.1);
+                }
+                None => eprintln!("  {}", self.finishing.0),
+            },
+        }
+    }
+
+    /// Clears the bar and writes the last line: every row, how long they took, the rate.
+    fn finish(self, report: &demo::GenerateReport, started: Instant) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+        let rows = report.total_rows();
+        eprintln!(
+            "  {} rows in {:.1} s ({} rows/s)",
+            HumanCount(rows),
+            started.elapsed().as_secs_f64(),
+            HumanCount(per_second(rows, started))
+        );
+    }
+}
+
+fn per_second(rows: u64, since: Instant) -> u64 {
+    let seconds = since.elapsed().as_secs_f64();
+    if seconds > 0.0 {
+        (rows as f64 / seconds) as u64
+    } else {
+        0
+    }
 }
 
 pub(super) async fn gen_demo(catalog: &Catalog, a: GenDemoArgs) -> Result<i32, Failure> {
@@ -308,14 +455,24 @@ pub(super) async fn load_demo(catalog: &Catalog, a: LoadDemoArgs) -> Result<i32,
         "loading {} demo data (seed {}, end {}, scale {})",
         example.name, opts.seed, opts.end_date, opts.scale
     );
-    let started = std::time::Instant::now();
-    let report = demo::load_demo(&a.warehouse, &example.generator, &opts, &mut show_progress)
-        .await
-        .map_err(|e| match e {
-            demo::DemoError::InvalidOptions { .. } => Failure::usage(e.code(), e.to_string()),
-            _ => Failure::runtime(e.code(), e.to_string()),
-        })?;
-    show_done(&report, started);
+    let started = Instant::now();
+    let mut display = ProgressDisplay::new(
+        &example.generator,
+        &opts,
+        (
+            "analysing the new tables and swapping them in",
+            "swapping in",
+        ),
+    );
+    let report = demo::load_demo(&a.warehouse, &example.generator, &opts, &mut |event| {
+        display.show(event)
+    })
+    .await
+    .map_err(|e| match e {
+        demo::DemoError::InvalidOptions { .. } => Failure::usage(e.code(), e.to_string()),
+        _ => Failure::runtime(e.code(), e.to_string()),
+    })?;
+    display.finish(&report, started);
     for entry in &report.tables {
         say!("{:<20} {:>12}", entry.table, entry.rows);
     }
@@ -335,8 +492,6 @@ fn generator_example(catalog: &Catalog) -> Result<Example, Failure> {
 /// Asks on the terminal whether `tables` may be dropped and recreated (`y` or `yes`); without
 /// a terminal to ask on, `--yes` is required.
 fn confirm_replacing(tables: &[&str]) -> Result<bool, Failure> {
-    use std::io::IsTerminal;
-
     if !std::io::stdin().is_terminal() {
         return Err(Failure::usage(
             "confirmation_required",
@@ -347,7 +502,7 @@ fn confirm_replacing(tables: &[&str]) -> Result<bool, Failure> {
         ));
     }
     eprint!(
-        "This drops and recreates the tables {} in the warehouse. Continue? [y/N] ",
+        "This replaces the tables {} in the warehouse (the new ones are loaded beside them and swapped in at the end). Continue? [y/N] ",
         tables.join(", ")
     );
     let _ = std::io::stderr().flush();

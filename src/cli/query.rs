@@ -207,7 +207,10 @@ pub(super) async fn ask(catalog: Arc<Catalog>, a: AskArgs) -> Result<i32, Failur
     };
     let rules = Arc::new(Rules::new(&catalog));
     let early = translators(&catalog, &rules)?;
-    let engine = open_engine(catalog.clone(), a.warehouse.clone(), &a.rollups, &clock).await?;
+    // One question, a fresh pool: statements one at a time (see `Warehouse::one_at_a_time`).
+    let engine = open_engine(catalog.clone(), a.warehouse.clone(), &a.rollups, &clock)
+        .await?
+        .one_statement_at_a_time();
     let engine = if Arc::ptr_eq(engine.catalog(), &catalog) {
         engine.with_translators(early)
     } else {
@@ -338,7 +341,9 @@ pub(super) async fn run(catalog: Arc<Catalog>, a: RunArgs) -> Result<i32, Failur
             return Ok(exit_for(engine_free.outcome));
         }
     }
-    let engine = open_engine(catalog, a.warehouse, &a.rollups, &clock).await?;
+    let engine = open_engine(catalog, a.warehouse, &a.rollups, &clock)
+        .await?
+        .one_statement_at_a_time();
     let (response, _) = engine
         .run(&raw, &a.role, &a.workspace, &clock)
         .await

@@ -174,6 +174,37 @@ pub struct Generator {
     pub generate: fn(&DemoOptions, &mut dyn RowSink) -> Result<(), DemoError>,
     /// The workspaces whose rows it writes, in the order it declares them.
     pub workspaces: fn() -> Vec<&'static str>,
+    /// About how many rows each table of `tables` gets for these options, in the same order: an
+    /// estimate for a progress display's rate and time left, never a promise.
+    pub estimated_rows: fn(&DemoOptions) -> Vec<u64>,
+}
+
+impl Generator {
+    /// The estimate of `table`'s rows for `opts` (0 for a table the generator does not declare).
+    pub fn estimated_rows_of(&self, opts: &DemoOptions, table: &str) -> u64 {
+        (self.tables)()
+            .iter()
+            .zip((self.estimated_rows)(opts))
+            .find(|(def, _)| def.name == table)
+            .map_or(0, |(_, rows)| rows)
+    }
+}
+
+/// What a writer reports while it works, in this order per table: `Table`, any number of
+/// `Rows`, `Indexing`, `Done`; then `Finishing` once every table is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress<'a> {
+    /// A table begins; `expected_rows` is the generator's estimate of its size.
+    Table { table: &'a str, expected_rows: u64 },
+    /// Rows of the table written so far (after every batch).
+    Rows { table: &'a str, rows: u64 },
+    /// Every row of the table is in; its indexes are being built.
+    Indexing { table: &'a str, rows: u64 },
+    /// The table is complete, indexes included.
+    Done { table: &'a str, rows: u64 },
+    /// Every table is complete: the SQLite file is being compacted, or the loaded tables are
+    /// analysed and swapped in for the old ones.
+    Finishing,
 }
 
 /// Rows written per table, in the order the tables were written.
@@ -204,13 +235,13 @@ impl GenerateReport {
 /// Generates `generator`'s rows into a new SQLite file at `path`, replacing any file there.
 ///
 /// The rows go to `path` + `.tmp` first, which is renamed over `path` only once every table,
-/// index and the final `VACUUM` are done. `progress(table, rows_so_far)` is called every
-/// [`PROGRESS_EVERY_ROWS`] rows and when a table is complete.
+/// index and the final `VACUUM` are done. `progress` hears of every table, batch and index
+/// build ([`Progress`]).
 pub async fn write_sqlite(
     path: &Path,
     generator: &Generator,
     opts: &DemoOptions,
-    progress: &mut dyn FnMut(&str, u64),
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<GenerateReport, DemoError> {
     opts.validate()?;
     let temporary = temporary_path(path);
@@ -235,20 +266,61 @@ pub async fn write_sqlite(
     }
 }
 
-pub const PROGRESS_EVERY_ROWS: u64 = 50_000;
+/// Rows per INSERT statement into SQLite; fewer for wide tables so that no statement binds
+/// more than SQLite's 32766 parameters.
+const SQLITE_ROWS_PER_INSERT: usize = 500;
+const SQLITE_MAX_BOUND_VALUES: usize = 32_766;
 
-/// Rows per INSERT statement; fewer for wide tables so that no statement binds more than
-/// SQLite's 32766 parameters.
-const ROWS_PER_INSERT: usize = 500;
-const MAX_BOUND_VALUES: usize = 32_766;
+/// About how many bytes of PostgreSQL COPY text one batch carries (one `CopyData` message).
+const COPY_CHUNK_BYTES: usize = 1 << 20;
 
 /// The exact text a timestamp is stored as in SQLite, which has no timestamp type.
 pub(crate) const SQLITE_TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
-/// `CREATE TABLE` for one demo table, with its primary key but without secondary indexes.
-pub(crate) fn create_table_sql(def: &TableDef, backend: Dialect) -> String {
+/// What a table is loaded under before it is swapped in: `<table>__tally_load`.
+pub(crate) const STAGING_SUFFIX: &str = "__tally_load";
+
+/// Under which names a writer creates a table and its indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Naming {
+    /// The table's own name: a new SQLite file, where nothing old is in the way.
+    Final,
+    /// `<table>__tally_load`, renamed to the table's own name once every table is loaded, so
+    /// the old tables serve until then and an interrupted load leaves them as they were.
+    Staging,
+}
+
+impl Naming {
+    pub(crate) fn table(self, def: &TableDef) -> String {
+        match self {
+            Naming::Final => def.name.to_owned(),
+            Naming::Staging => format!("{}{STAGING_SUFFIX}", def.name),
+        }
+    }
+
+    /// `<table>_<columns>_idx`. Index names are per schema on SQLite and PostgreSQL, so a
+    /// staging table's are its own (`<table>__tally_load_<columns>_idx`, renamed when it is
+    /// swapped in); on MySQL they are per table, so they already have their final names.
+    pub(crate) fn index(self, def: &TableDef, columns: &[&str], backend: Dialect) -> String {
+        let table = match backend {
+            Dialect::Mysql => def.name.to_owned(),
+            Dialect::Postgres | Dialect::Sqlite => self.table(def),
+        };
+        format!("{table}_{}_idx", columns.join("_"))
+    }
+
+    /// The primary key's constraint name on PostgreSQL: `<table>_pkey`, the name PostgreSQL
+    /// itself would give it, spelled out so that the swap can rename it.
+    pub(crate) fn primary_key(self, def: &TableDef) -> String {
+        format!("{}_pkey", self.table(def))
+    }
+}
+
+/// `CREATE TABLE` for one demo table under `naming`, with its primary key (named on
+/// PostgreSQL: [`Naming::primary_key`]) but without secondary indexes.
+pub(crate) fn create_table_sql(def: &TableDef, naming: Naming, backend: Dialect) -> String {
     let mut statement = Table::create();
-    statement.table(def.name);
+    statement.table(naming.table(def));
     for column in &def.columns {
         let mut column_def = sea_query::ColumnDef::new(column.name);
         column_def.custom(column_type_sql(def, column, backend));
@@ -260,6 +332,9 @@ pub(crate) fn create_table_sql(def: &TableDef, backend: Dialect) -> String {
         statement.col(&mut column_def);
     }
     let mut primary_key = Index::create();
+    if backend == Dialect::Postgres {
+        primary_key.name(naming.primary_key(def));
+    }
     for column in &def.primary_key {
         primary_key.col(*column);
     }
@@ -267,15 +342,15 @@ pub(crate) fn create_table_sql(def: &TableDef, backend: Dialect) -> String {
     backend.schema(&statement)
 }
 
-/// `CREATE INDEX` for each secondary index of a table, named `<table>_<columns>_idx`.
-pub(crate) fn create_index_sql(def: &TableDef, backend: Dialect) -> Vec<String> {
+/// `CREATE INDEX` for each secondary index of a table under `naming` ([`Naming::index`]).
+pub(crate) fn create_index_sql(def: &TableDef, naming: Naming, backend: Dialect) -> Vec<String> {
     def.indexes
         .iter()
         .map(|columns| {
             let mut statement = Index::create();
             statement
-                .name(format!("{}_{}_idx", def.name, columns.join("_")))
-                .table(def.name);
+                .name(naming.index(def, columns, backend))
+                .table(naming.table(def));
             for column in columns {
                 statement.col(*column);
             }
@@ -297,15 +372,16 @@ fn column_type_sql(def: &TableDef, column: &ColumnDef, backend: Dialect) -> &'st
     }
 }
 
-/// One multi-row INSERT for a batch of rows already checked against `def`.
+/// One multi-row INSERT into `table` for a batch of rows already checked against `def`.
 pub(crate) fn insert_statement(
     def: &TableDef,
+    table: &str,
     rows: Vec<Vec<Cell>>,
     backend: Dialect,
 ) -> Result<InsertStatement, DemoError> {
     let mut statement = Query::insert();
     statement
-        .into_table(def.name)
+        .into_table(table.to_owned())
         .columns(def.columns.iter().map(|column| column.name));
     for row in rows {
         let values = row
@@ -337,6 +413,67 @@ fn cell_value(cell: Cell, ty: ColumnType, backend: Dialect) -> Value {
         (Cell::Null, ColumnType::Timestamp) if !timestamp_as_text => Value::ChronoDateTime(None),
         (Cell::Null, ColumnType::Text | ColumnType::Timestamp) => Value::String(None),
     }
+}
+
+/// About how many bytes a cell takes in a MySQL `COM_STMT_EXECUTE` packet, to keep a batch
+/// under the server's `max_allowed_packet`.
+fn cell_bytes(cell: &Cell) -> usize {
+    match cell {
+        Cell::Null => 1,
+        Cell::Int(_) => 9,
+        Cell::Text(text) => text.len() + 9,
+        Cell::Timestamp(_) => 12,
+    }
+}
+
+/// Appends one row in PostgreSQL's `COPY … FROM STDIN` text format: cells separated by tabs,
+/// `\N` for NULL, a newline at the end; in text, backslash, newline, carriage return and tab
+/// are escaped (`\\`, `\n`, `\r`, `\t`) and every other character, Unicode included, is
+/// itself (the connection's encoding is UTF-8). A timestamp is `YYYY-MM-DD HH:MM:SS`, which
+/// PostgreSQL reads the same under any `DateStyle`. PostgreSQL text cannot hold NUL, so a NUL
+/// is refused here with the table's name rather than by the server mid-stream.
+pub(crate) fn copy_text_row(
+    def: &TableDef,
+    cells: &[Cell],
+    out: &mut Vec<u8>,
+) -> Result<(), DemoError> {
+    use std::io::Write as _;
+    for (index, cell) in cells.iter().enumerate() {
+        if index > 0 {
+            out.push(b'\t');
+        }
+        match cell {
+            Cell::Null => out.extend_from_slice(b"\\N"),
+            Cell::Int(value) => {
+                let _ = write!(out, "{value}");
+            }
+            Cell::Timestamp(value) => {
+                let _ = write!(out, "{}", value.format(SQLITE_TIMESTAMP_FORMAT));
+            }
+            Cell::Text(text) => {
+                for &byte in text.as_bytes() {
+                    match byte {
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'\n' => out.extend_from_slice(b"\\n"),
+                        b'\r' => out.extend_from_slice(b"\\r"),
+                        b'\t' => out.extend_from_slice(b"\\t"),
+                        0 => {
+                            return Err(DemoError::RowShape {
+                                table: def.name,
+                                reason: format!(
+                                    "column {} holds a NUL character, which PostgreSQL text cannot store",
+                                    def.columns[index].name
+                                ),
+                            })
+                        }
+                        other => out.push(other),
+                    }
+                }
+            }
+        }
+    }
+    out.push(b'\n');
+    Ok(())
 }
 
 /// Checks one row against its table: arity, types, nulls only where allowed, whole seconds.
@@ -392,16 +529,167 @@ fn database_error(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Dem
     move |source| DemoError::Database { context, source }
 }
 
-/// What the generator thread sends to the writer. Statements are built on the generator's
-/// thread, so building them overlaps with the database's work.
+/// How the generator's side turns rows into batches for the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// Multi-row INSERTs for `backend` into the tables `naming` names: at most `max_rows`
+    /// rows, `max_values` bound values and about `max_bytes` of values per statement.
+    Insert {
+        backend: Dialect,
+        naming: Naming,
+        max_rows: usize,
+        max_values: usize,
+        max_bytes: usize,
+    },
+    /// PostgreSQL's COPY text format ([`copy_text_row`]), in chunks of about
+    /// [`COPY_CHUNK_BYTES`].
+    CopyText,
+}
+
+/// One batch of a table's rows, as the writer sends it to the database.
+pub(crate) enum Batch {
+    /// One multi-row INSERT: its text (shared by every full batch) and values.
+    Insert { sql: Arc<str>, values: SqlxValues },
+    /// Whole rows in COPY text format.
+    CopyText(Vec<u8>),
+}
+
+/// What the generator thread sends to the writer. Statements and COPY text are built on the
+/// generator's thread, so building them overlaps with the database's work.
 enum SinkMessage {
     Begin(TableDef),
-    Rows {
-        rows: u64,
-        sql: Arc<str>,
-        values: SqlxValues,
-    },
+    Rows { rows: u64, batch: Batch },
     End,
+}
+
+/// Writes one table: creates it, sends its batches, builds its indexes.
+pub(crate) trait TableWriter {
+    /// Writes `def`'s rows, taken from `batches` until it returns `None`, and indexes the
+    /// table (saying so with [`Batches::indexing`] first).
+    async fn write_table(
+        &mut self,
+        def: &TableDef,
+        batches: &mut Batches<'_>,
+    ) -> Result<(), DemoError>;
+}
+
+/// The batches of the table being written, as the generator sends them.
+pub(crate) struct Batches<'a> {
+    receiver: &'a mut mpsc::Receiver<SinkMessage>,
+    table: &'static str,
+    rows: u64,
+    /// Rows of the batch handed out last: written once the next one is asked for.
+    pending: u64,
+    ended: bool,
+    progress: &'a mut dyn FnMut(Progress<'_>),
+}
+
+impl Batches<'_> {
+    /// The table's next batch, or `None` once the table has ended. Asking for the next batch
+    /// says the one before is written: its rows are counted and reported then.
+    pub(crate) async fn next(&mut self) -> Result<Option<Batch>, DemoError> {
+        self.count_written();
+        if self.ended {
+            return Ok(None);
+        }
+        match self.receiver.recv().await {
+            Some(SinkMessage::Rows { rows, batch }) => {
+                self.pending = rows;
+                Ok(Some(batch))
+            }
+            Some(SinkMessage::End) => {
+                self.ended = true;
+                Ok(None)
+            }
+            Some(SinkMessage::Begin(next)) => Err(DemoError::SinkProtocol {
+                reason: format!(
+                    "table {} began before table {} ended",
+                    next.name, self.table
+                ),
+            }),
+            None => Err(DemoError::SinkProtocol {
+                reason: format!("the generator stopped inside table {}", self.table),
+            }),
+        }
+    }
+
+    /// Says that every row is in and the indexes are being built.
+    pub(crate) fn indexing(&mut self) {
+        self.count_written();
+        (self.progress)(Progress::Indexing {
+            table: self.table,
+            rows: self.rows,
+        });
+    }
+
+    fn count_written(&mut self) {
+        if self.pending > 0 {
+            self.rows += std::mem::take(&mut self.pending);
+            (self.progress)(Progress::Rows {
+                table: self.table,
+                rows: self.rows,
+            });
+        }
+    }
+}
+
+/// Writes each table with multi-row INSERTs inside one transaction per table, then builds its
+/// indexes: SQLite and MySQL/MariaDB.
+pub(crate) struct InsertWriter<'c, DB: sqlx::Database> {
+    pub(crate) connection: &'c mut DB::Connection,
+    pub(crate) backend: Dialect,
+    pub(crate) naming: Naming,
+}
+
+impl<DB> TableWriter for InsertWriter<'_, DB>
+where
+    DB: sqlx::Database,
+    SqlxValues: sqlx::IntoArguments<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    async fn write_table(
+        &mut self,
+        def: &TableDef,
+        batches: &mut Batches<'_>,
+    ) -> Result<(), DemoError> {
+        let sql = create_table_sql(def, self.naming, self.backend);
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *self.connection)
+            .await
+            .map_err(database_error(format!("creating table {}", def.name)))?;
+        let mut transaction = self
+            .connection
+            .begin()
+            .await
+            .map_err(database_error(format!(
+                "starting to load table {}",
+                def.name
+            )))?;
+        while let Some(batch) = batches.next().await? {
+            let Batch::Insert { sql, values } = batch else {
+                return Err(DemoError::SinkProtocol {
+                    reason: format!("COPY text sent for an INSERT into table {}", def.name),
+                });
+            };
+            sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+                .execute(&mut *transaction)
+                .await
+                .map_err(database_error(format!("inserting into table {}", def.name)))?;
+        }
+        transaction
+            .commit()
+            .await
+            .map_err(database_error(format!("committing table {}", def.name)))?;
+        batches.indexing();
+        for sql in create_index_sql(def, self.naming, self.backend) {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *self.connection)
+                .await
+                .map_err(database_error(format!("indexing table {}", def.name)))?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs the generator on a blocking thread and the SQLite writer on this task, joined by a
@@ -410,9 +698,8 @@ async fn load_sqlite(
     path: &Path,
     generator: &Generator,
     opts: &DemoOptions,
-    progress: &mut dyn FnMut(&str, u64),
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<GenerateReport, DemoError> {
-    let declared = (generator.tables)();
     let mut connection = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -424,24 +711,21 @@ async fn load_sqlite(
             "opening the demo database {}",
             path.display()
         )))?;
-    for def in &declared {
-        let sql = create_table_sql(def, Dialect::Sqlite);
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut connection)
-            .await
-            .map_err(database_error(format!("creating table {}", def.name)))?;
-    }
+    let encoding = Encoding::Insert {
+        backend: Dialect::Sqlite,
+        naming: Naming::Final,
+        max_rows: SQLITE_ROWS_PER_INSERT,
+        max_values: SQLITE_MAX_BOUND_VALUES,
+        max_bytes: usize::MAX,
+    };
+    let mut writer = InsertWriter::<sqlx::Sqlite> {
+        connection: &mut connection,
+        backend: Dialect::Sqlite,
+        naming: Naming::Final,
+    };
+    let report = generate_rows(&mut writer, generator, opts, encoding, progress).await?;
 
-    let report = generate_rows::<sqlx::Sqlite>(
-        &mut connection,
-        generator,
-        opts,
-        &declared,
-        Dialect::Sqlite,
-        progress,
-    )
-    .await?;
-
+    progress(Progress::Finishing);
     sqlx::query("VACUUM")
         .execute(&mut connection)
         .await
@@ -453,33 +737,26 @@ async fn load_sqlite(
     Ok(report)
 }
 
-/// Runs `generator` on a blocking thread and writes its rows through `connection` on
-/// this task, joined by a bounded channel, so generation and writing overlap and memory stays
-/// flat. The tables must exist; each is loaded in one transaction and then indexed.
-async fn generate_rows<DB>(
-    connection: &mut DB::Connection,
+/// Runs `generator` on a blocking thread and hands its tables to `writer` on this task, joined
+/// by a bounded channel, so generation and writing overlap and memory stays flat.
+pub(crate) async fn generate_rows<W: TableWriter>(
+    writer: &mut W,
     generator: &Generator,
     opts: &DemoOptions,
-    declared: &[TableDef],
-    backend: Dialect,
-    progress: &mut dyn FnMut(&str, u64),
-) -> Result<GenerateReport, DemoError>
-where
-    DB: sqlx::Database,
-    SqlxValues: sqlx::IntoArguments<DB>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-{
+    encoding: Encoding,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<GenerateReport, DemoError> {
+    let declared = (generator.tables)();
     let (sender, receiver) = mpsc::channel(16);
     let generate = generator.generate;
     let generator_options = *opts;
-    let generator = tokio::task::spawn_blocking(move || {
-        let mut sink = ChannelSink::new(sender, backend);
+    let generating = tokio::task::spawn_blocking(move || {
+        let mut sink = ChannelSink::new(sender, encoding);
         generate(&generator_options, &mut sink)?;
         sink.finish()
     });
-    let written = write_rows::<DB>(connection, receiver, declared, backend, progress).await;
-    let generated = generator
+    let written = write_rows(writer, receiver, generator, opts, &declared, progress).await;
+    let generated = generating
         .await
         .map_err(|error| DemoError::GeneratorFailed {
             reason: error.to_string(),
@@ -499,19 +776,14 @@ where
     Ok(report)
 }
 
-async fn write_rows<DB>(
-    connection: &mut DB::Connection,
+async fn write_rows<W: TableWriter>(
+    writer: &mut W,
     mut receiver: mpsc::Receiver<SinkMessage>,
+    generator: &Generator,
+    opts: &DemoOptions,
     declared: &[TableDef],
-    backend: Dialect,
-    progress: &mut dyn FnMut(&str, u64),
-) -> Result<GenerateReport, DemoError>
-where
-    DB: sqlx::Database,
-    SqlxValues: sqlx::IntoArguments<DB>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-{
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<GenerateReport, DemoError> {
     let mut report = GenerateReport { tables: Vec::new() };
     while let Some(message) = receiver.recv().await {
         let SinkMessage::Begin(def) = message else {
@@ -527,7 +799,29 @@ where
                 ),
             });
         }
-        let rows = write_table::<DB>(connection, &mut receiver, &def, backend, progress).await?;
+        progress(Progress::Table {
+            table: def.name,
+            expected_rows: generator.estimated_rows_of(opts, def.name),
+        });
+        let mut batches = Batches {
+            receiver: &mut receiver,
+            table: def.name,
+            rows: 0,
+            pending: 0,
+            ended: false,
+            progress: &mut *progress,
+        };
+        writer.write_table(&def, &mut batches).await?;
+        if !batches.ended {
+            return Err(DemoError::SinkProtocol {
+                reason: format!("table {} was written before its last row", def.name),
+            });
+        }
+        let rows = batches.rows;
+        progress(Progress::Done {
+            table: def.name,
+            rows,
+        });
         report.tables.push(TableRows {
             table: def.name,
             rows,
@@ -536,91 +830,39 @@ where
     Ok(report)
 }
 
-/// Loads one table inside one transaction, then builds its indexes.
-async fn write_table<DB>(
-    connection: &mut DB::Connection,
-    receiver: &mut mpsc::Receiver<SinkMessage>,
-    def: &TableDef,
-    backend: Dialect,
-    progress: &mut dyn FnMut(&str, u64),
-) -> Result<u64, DemoError>
-where
-    DB: sqlx::Database,
-    SqlxValues: sqlx::IntoArguments<DB>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-{
-    let mut transaction = connection.begin().await.map_err(database_error(format!(
-        "starting to load table {}",
-        def.name
-    )))?;
-    let mut rows = 0u64;
-    loop {
-        match receiver.recv().await {
-            Some(SinkMessage::Rows {
-                rows: batch_rows,
-                sql,
-                values,
-            }) => {
-                sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(database_error(format!("inserting into table {}", def.name)))?;
-                let before = rows;
-                rows += batch_rows;
-                if rows / PROGRESS_EVERY_ROWS > before / PROGRESS_EVERY_ROWS {
-                    progress(def.name, rows);
-                }
-            }
-            Some(SinkMessage::End) => break,
-            Some(SinkMessage::Begin(next)) => {
-                return Err(DemoError::SinkProtocol {
-                    reason: format!("table {} began before table {} ended", next.name, def.name),
-                })
-            }
-            None => {
-                return Err(DemoError::SinkProtocol {
-                    reason: format!("the generator stopped inside table {}", def.name),
-                })
-            }
-        }
-    }
-    transaction
-        .commit()
-        .await
-        .map_err(database_error(format!("committing table {}", def.name)))?;
-    for sql in create_index_sql(def, backend) {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut *connection)
-            .await
-            .map_err(database_error(format!("indexing table {}", def.name)))?;
-    }
-    progress(def.name, rows);
-    Ok(rows)
-}
-
 /// The generator's side of the channel: checks the protocol and every row, and turns batches
-/// of rows into INSERT statements for the writer.
+/// of rows into INSERT statements or COPY text for the writer.
 struct ChannelSink {
     sender: mpsc::Sender<SinkMessage>,
-    backend: Dialect,
+    encoding: Encoding,
     open: Option<TableDef>,
+    /// The open table's name in the database ([`Naming::table`]).
+    open_as: String,
     rows_per_batch: usize,
     batch: Vec<Vec<Cell>>,
+    /// The INSERT batch's values' size so far ([`cell_bytes`]).
+    batch_bytes: usize,
     /// The open table's INSERT for a full batch: the same text every time, so it is built once.
     full_batch_sql: Option<Arc<str>>,
+    /// COPY text of the rows not sent yet, and how many rows it holds.
+    copy: Vec<u8>,
+    copy_rows: u64,
     written: Vec<&'static str>,
 }
 
 impl ChannelSink {
-    fn new(sender: mpsc::Sender<SinkMessage>, backend: Dialect) -> Self {
+    fn new(sender: mpsc::Sender<SinkMessage>, encoding: Encoding) -> Self {
         ChannelSink {
             sender,
-            backend,
+            encoding,
             open: None,
-            rows_per_batch: ROWS_PER_INSERT,
+            open_as: String::new(),
+            rows_per_batch: 1,
             batch: Vec::new(),
+            batch_bytes: 0,
             full_batch_sql: None,
+            copy: Vec::new(),
+            copy_rows: 0,
             written: Vec::new(),
         }
     }
@@ -632,13 +874,22 @@ impl ChannelSink {
     }
 
     fn flush(&mut self) -> Result<(), DemoError> {
+        if self.copy_rows > 0 {
+            let data = std::mem::replace(&mut self.copy, Vec::with_capacity(COPY_CHUNK_BYTES));
+            let rows = std::mem::take(&mut self.copy_rows);
+            return self.send(SinkMessage::Rows {
+                rows,
+                batch: Batch::CopyText(data),
+            });
+        }
         if self.batch.is_empty() {
             return Ok(());
         }
-        let Some(def) = &self.open else {
+        let (Some(def), Encoding::Insert { backend, .. }) = (&self.open, self.encoding) else {
             return Ok(());
         };
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.rows_per_batch));
+        self.batch_bytes = 0;
         let rows = batch.len();
         let full = rows == self.rows_per_batch;
         let (sql, values) = match &self.full_batch_sql {
@@ -650,14 +901,14 @@ impl ChannelSink {
                     .flat_map(|row| {
                         row.into_iter()
                             .zip(&def.columns)
-                            .map(|(cell, column)| cell_value(cell, column.ty, self.backend))
+                            .map(|(cell, column)| cell_value(cell, column.ty, backend))
                     })
                     .collect();
                 (sql.clone(), SqlxValues(Values(values)))
             }
             _ => {
-                let statement = insert_statement(def, batch, self.backend)?;
-                let (sql, values) = self.backend.insert(&statement);
+                let statement = insert_statement(def, &self.open_as, batch, backend)?;
+                let (sql, values) = backend.insert(&statement);
                 let sql: Arc<str> = sql.into();
                 if full {
                     self.full_batch_sql = Some(sql.clone());
@@ -667,8 +918,7 @@ impl ChannelSink {
         };
         self.send(SinkMessage::Rows {
             rows: rows as u64,
-            sql,
-            values,
+            batch: Batch::Insert { sql, values },
         })
     }
 
@@ -695,9 +945,23 @@ impl RowSink for ChannelSink {
             });
         }
         self.written.push(def.name);
-        self.rows_per_batch =
-            (MAX_BOUND_VALUES / def.columns.len().max(1)).clamp(1, ROWS_PER_INSERT);
-        self.batch = Vec::with_capacity(self.rows_per_batch);
+        match self.encoding {
+            Encoding::Insert {
+                naming,
+                max_rows,
+                max_values,
+                ..
+            } => {
+                self.rows_per_batch = (max_values / def.columns.len().max(1)).clamp(1, max_rows);
+                self.batch = Vec::with_capacity(self.rows_per_batch);
+                self.open_as = naming.table(def);
+            }
+            Encoding::CopyText => {
+                self.copy = Vec::with_capacity(COPY_CHUNK_BYTES);
+                self.open_as = Naming::Staging.table(def);
+            }
+        }
+        self.batch_bytes = 0;
         self.full_batch_sql = None;
         self.open = Some(def.clone());
         self.send(SinkMessage::Begin(def.clone()))
@@ -710,8 +974,19 @@ impl RowSink for ChannelSink {
             });
         };
         check_row(def, &cells)?;
-        self.batch.push(cells);
-        if self.batch.len() >= self.rows_per_batch {
+        let full = match self.encoding {
+            Encoding::CopyText => {
+                copy_text_row(def, &cells, &mut self.copy)?;
+                self.copy_rows += 1;
+                self.copy.len() >= COPY_CHUNK_BYTES
+            }
+            Encoding::Insert { max_bytes, .. } => {
+                self.batch_bytes += cells.iter().map(cell_bytes).sum::<usize>();
+                self.batch.push(cells);
+                self.batch.len() >= self.rows_per_batch || self.batch_bytes >= max_bytes
+            }
+        };
+        if full {
             self.flush()?;
         }
         Ok(())
@@ -770,24 +1045,40 @@ mod tests {
             indexes: vec![vec!["tenant", "at"]],
         };
         assert_eq!(
-            create_table_sql(&def, Dialect::Sqlite),
+            create_table_sql(&def, Naming::Final, Dialect::Sqlite),
             r#"CREATE TABLE "things" ( "tenant" TEXT NOT NULL, "id" BIGINT NOT NULL, "at" TEXT NOT NULL, "note" TEXT NULL, PRIMARY KEY ("tenant", "id") )"#
         );
         assert_eq!(
-            create_table_sql(&def, Dialect::Postgres),
-            r#"CREATE TABLE "things" ( "tenant" TEXT NOT NULL, "id" BIGINT NOT NULL, "at" TIMESTAMP NOT NULL, "note" TEXT NULL, PRIMARY KEY ("tenant", "id") )"#
+            create_table_sql(&def, Naming::Final, Dialect::Postgres),
+            r#"CREATE TABLE "things" ( "tenant" TEXT NOT NULL, "id" BIGINT NOT NULL, "at" TIMESTAMP NOT NULL, "note" TEXT NULL, CONSTRAINT "things_pkey" PRIMARY KEY ("tenant", "id") )"#
         );
         assert_eq!(
-            create_table_sql(&def, Dialect::Mysql),
+            create_table_sql(&def, Naming::Staging, Dialect::Postgres),
+            r#"CREATE TABLE "things__tally_load" ( "tenant" TEXT NOT NULL, "id" BIGINT NOT NULL, "at" TIMESTAMP NOT NULL, "note" TEXT NULL, CONSTRAINT "things__tally_load_pkey" PRIMARY KEY ("tenant", "id") )"#
+        );
+        assert_eq!(
+            create_table_sql(&def, Naming::Final, Dialect::Mysql),
             "CREATE TABLE `things` ( `tenant` VARCHAR(255) NOT NULL, `id` BIGINT NOT NULL, `at` DATETIME NOT NULL, `note` TEXT NULL, PRIMARY KEY (`tenant`, `id`) )"
         );
         assert_eq!(
-            create_index_sql(&def, Dialect::Sqlite),
+            create_index_sql(&def, Naming::Final, Dialect::Sqlite),
             [r#"CREATE INDEX "things_tenant_at_idx" ON "things" ("tenant", "at")"#]
         );
         assert_eq!(
-            create_index_sql(&def, Dialect::Mysql),
+            create_index_sql(&def, Naming::Final, Dialect::Mysql),
             ["CREATE INDEX `things_tenant_at_idx` ON `things` (`tenant`, `at`)"]
+        );
+        // Staged: PostgreSQL's index names are the staging table's (renamed at the swap),
+        // MySQL's already final (they are per table).
+        assert_eq!(
+            create_index_sql(&def, Naming::Staging, Dialect::Postgres),
+            [
+                r#"CREATE INDEX "things__tally_load_tenant_at_idx" ON "things__tally_load" ("tenant", "at")"#
+            ]
+        );
+        assert_eq!(
+            create_index_sql(&def, Naming::Staging, Dialect::Mysql),
+            ["CREATE INDEX `things_tenant_at_idx` ON `things__tally_load` (`tenant`, `at`)"]
         );
     }
 
@@ -821,8 +1112,9 @@ mod tests {
             tables: one_table,
             generate: bad_generator,
             workspaces: Vec::new,
+            estimated_rows: |_| vec![1_000],
         };
-        let error = write_sqlite(&path, &generator, &small_options(), &mut |_, _| {})
+        let error = write_sqlite(&path, &generator, &small_options(), &mut |_| {})
             .await
             .expect_err("the generator fails");
         assert_eq!(error.code(), "demo_row_shape");
@@ -835,10 +1127,65 @@ mod tests {
                 scale: 0.0,
                 ..small_options()
             },
-            &mut |_, _| {},
+            &mut |_| {},
         )
         .await
         .expect_err("a zero scale is refused");
         assert_eq!(error.code(), "demo_invalid_options");
+    }
+
+    fn copy_text(cells: Vec<Cell>) -> Result<String, DemoError> {
+        let columns = cells
+            .iter()
+            .enumerate()
+            .map(|(index, cell)| ColumnDef {
+                name: ["a", "b", "c", "d", "e", "f", "g", "h"][index],
+                ty: match cell {
+                    Cell::Int(_) => ColumnType::BigInt,
+                    Cell::Timestamp(_) => ColumnType::Timestamp,
+                    Cell::Text(_) | Cell::Null => ColumnType::Text,
+                },
+                nullable: true,
+            })
+            .collect();
+        let def = TableDef {
+            name: "things",
+            columns,
+            primary_key: vec![],
+            indexes: vec![],
+        };
+        let mut out = Vec::new();
+        copy_text_row(&def, &cells, &mut out)?;
+        Ok(String::from_utf8(out).expect("COPY text is UTF-8"))
+    }
+
+    #[test]
+    fn copy_text_escapes_what_postgresql_reads_as_syntax() {
+        let at = NaiveDate::from_ymd_opt(2026, 2, 3)
+            .and_then(|day| day.and_hms_opt(4, 5, 6))
+            .expect("a valid time");
+        let text = |s: &str| Cell::Text(s.to_owned());
+        assert_eq!(
+            copy_text(vec![
+                Cell::Int(-42),
+                Cell::Null,
+                Cell::Timestamp(at),
+                text("tab\there"),
+                text("line\nbreak\r\n"),
+                text("back\\slash \\N"),
+                text(r#"{"quote":"it's"} ,;|"#),
+                text("Zürich · 東京 🙂"),
+            ])
+            .expect("encodes"),
+            "-42\t\\N\t2026-02-03 04:05:06\ttab\\there\tline\\nbreak\\r\\n\tback\\\\slash \\\\N\t{\"quote\":\"it's\"} ,;|\tZürich · 東京 🙂\n"
+        );
+        // An empty string is a value, not NULL; a string spelled `\N` stays that string.
+        assert_eq!(
+            copy_text(vec![text(""), text("\\N")]).expect("encodes"),
+            "\t\\\\N\n"
+        );
+        let error = copy_text(vec![text("nul\0byte")]).expect_err("NUL is refused");
+        assert_eq!(error.code(), "demo_row_shape");
+        assert!(error.to_string().contains("column a"), "{error}");
     }
 }

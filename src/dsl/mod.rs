@@ -37,6 +37,8 @@ pub enum Query {
     /// day, in total and per driver segment, each day against the same weekday of the 4 weeks
     /// before.
     Anomalies(AnomaliesQuery),
+    /// What metrics and dimensions mean, answered from the catalog and its docs: no numbers.
+    Define(DefineQuery),
 }
 
 impl Query {
@@ -49,6 +51,7 @@ impl Query {
             Query::Explain(_) => Kind::Explain,
             Query::Retention(_) => Kind::Retention,
             Query::Anomalies(_) => Kind::Anomalies,
+            Query::Define(_) => Kind::Define,
         }
     }
 
@@ -62,6 +65,7 @@ impl Query {
             Query::Explain(e) => Some(&e.period),
             Query::Retention(r) => Some(&r.period),
             Query::Anomalies(a) => a.period.as_ref(),
+            Query::Define(_) => None,
         }
     }
 }
@@ -81,6 +85,7 @@ pub enum Kind {
     Explain,
     Retention,
     Anomalies,
+    Define,
 }
 
 impl Kind {
@@ -99,6 +104,7 @@ impl Kind {
                 | Kind::Explain
                 | Kind::Retention
                 | Kind::Anomalies
+                | Kind::Define
         )
     }
 
@@ -112,6 +118,7 @@ impl Kind {
             Kind::Explain,
             Kind::Retention,
             Kind::Anomalies,
+            Kind::Define,
         ]
         .into_iter()
         .filter(|k| k.supported())
@@ -370,6 +377,40 @@ pub struct AnomaliesQuery {
     #[schemars(length(max = 10))]
     pub metrics: Vec<MetricName>,
 }
+
+/// What metrics and dimensions mean: each named one described from the catalog (label,
+/// description, how it is computed, where it is read, its format), and passages of the
+/// catalog's docs that match `search` and the names asked about, quoted with file and heading.
+/// Names at least one metric or dimension, or gives `search`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DefineQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1))]
+    pub version: Option<u32>,
+    /// Up to four metrics to describe.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 4))]
+    pub metrics: Vec<MetricName>,
+    /// Up to four dimensions to describe.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 4))]
+    pub dimensions: Vec<DimensionName>,
+    /// Free text looked up in the catalog's docs (words that name no catalog entry, such as
+    /// "active customer"); at most 200 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 200))]
+    pub search: Option<String>,
+    /// A query of another kind asked in the same question ("what is churn rate and what was it
+    /// last month?"): checked and run exactly as if it were sent alone, its answer after the
+    /// definition and its data in `data.then`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+    pub then: Option<Box<Query>>,
+}
+
+/// The most characters of a `define` query's `search`.
+pub const MAX_DEFINE_SEARCH_CHARS: usize = 200;
 
 /// The most days an anomaly scan covers.
 pub const MAX_ANOMALY_DAYS: u32 = 31;

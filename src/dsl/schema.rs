@@ -223,6 +223,34 @@ pub fn schema(names: &Names, form: Form) -> Value {
         })
         .collect();
 
+    // `define`'s `then` is a query of another kind, checked on its own (`check` takes it out
+    // first); the strict form (the LLM's) leaves it out: the model answers one part.
+    let branches: Vec<Value> = branches
+        .into_iter()
+        .map(|mut b| {
+            let kind = b
+                .pointer("/properties/kind/const")
+                .or_else(|| b.pointer("/properties/kind/enum/0"))
+                .and_then(Value::as_str);
+            if kind == Some("define") {
+                if let Some(props) = b.get_mut("properties").and_then(Value::as_object_mut) {
+                    match form {
+                        Form::Validation => {
+                            props.insert(
+                                "then".into(),
+                                json!({"type": ["object", "null"], "description": "A query of another kind asked in the same question, checked and run as if sent alone; its data is `data.then`."}),
+                            );
+                        }
+                        Form::Strict => {
+                            props.remove("then");
+                        }
+                    }
+                }
+            }
+            b
+        })
+        .collect();
+
     let mut out = match form {
         Form::Validation => json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -445,7 +473,8 @@ mod tests {
                 "funnel",
                 "explain",
                 "retention",
-                "anomalies"
+                "anomalies",
+                "define"
             ]
         );
     }

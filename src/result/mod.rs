@@ -6,6 +6,7 @@
 //! no rows as zero. Ordering ties break on the group key, so the same data gives the same bytes.
 
 mod anomalies;
+mod define;
 mod explain;
 mod retention;
 mod significance;
@@ -13,6 +14,7 @@ mod trend;
 mod values;
 
 pub use anomalies::{AnomaliesOut, Anomaly, ANOMALY_ALPHA, MAX_ANOMALIES};
+pub use define::{DefineOut, DimensionDefinition, MetricDefinition, PassageOut};
 pub use explain::{Driver, ExplainInfo, SegmentChange, SegmentTests};
 pub use retention::{Cohort, RetentionCell, RetentionOut, MAX_RETENTION_GROUPS};
 pub use trend::{complete as complete_bucket, Trend, FLAT_TREND};
@@ -31,7 +33,7 @@ use crate::plan::{
     coverage_aggregate, series_shape, snapshot_instant, total_shape, DateRange, FunnelPlan,
     ListPlan, MetricPlan, Plan, PlanBody, Split, UnitKey,
 };
-use crate::sql::{alias, Statement};
+use crate::sql::{alias, Column, Statement};
 
 /// A number as the result states it: whole values serialize as integers.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
@@ -187,6 +189,12 @@ pub struct QueryResult {
     /// `anomalies`: the days that fell outside their usual range, most severe first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anomalies: Option<AnomaliesOut>,
+    /// `define`: the catalog entries asked about and the quoted passages of the docs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub define: Option<DefineOut>,
+    /// `define` with `then`: the data of the query asked with the definition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub then: Option<Box<QueryResult>>,
     /// A series' direction over its complete buckets (least squares), when it has enough.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trend: Option<Trend>,
@@ -208,9 +216,8 @@ pub struct QueryResult {
 type Key = Vec<Option<String>>;
 
 /// Each unit's rows, in the plan's unit order, from the rows of the statements that ran (in
-/// `sql::compile`'s order): a merged statement's rows are split by their range column into the
-/// rows each of its units' own statement returns (the column dropped; an ungrouped total's range
-/// without rows gets the row an aggregate over no rows is: counts 0, sums NULL). A statement
+/// `sql::compile`'s order): a merged statement's one row gives each of its units the columns of
+/// its own instants (`sql::Merged`), as its own statement would have returned them. A statement
 /// that is not merged answers the first unit no other statement claims.
 pub fn unit_rows(statements: &[Statement], rows: Vec<Rows>) -> Vec<Rows> {
     if statements.iter().all(|s| s.merged.is_none()) {
@@ -229,37 +236,21 @@ pub fn unit_rows(statements: &[Statement], rows: Vec<Rows>) -> Vec<Rows> {
             out[alone.next().expect("a unit for every statement")] = Some(got);
             continue;
         };
-        let columns = got.columns[1..].to_vec();
-        let mut parts: Vec<Rows> = merged
-            .units
-            .iter()
-            .map(|_| Rows {
-                columns: columns.clone(),
-                rows: Vec::new(),
+        for (unit, cols) in merged.units.iter().zip(&merged.columns) {
+            out[*unit] = Some(Rows {
+                columns: (0..cols.len())
+                    .map(|i| Column {
+                        name: alias::instant(i),
+                        ..got.columns[cols[i]].clone()
+                    })
+                    .collect(),
+                rows: got
+                    .rows
+                    .iter()
+                    .map(|row| cols.iter().map(|&c| row[c].clone()).collect())
+                    .collect(),
                 truncated: got.truncated,
-            })
-            .collect();
-        for mut row in got.rows {
-            let Some(Cell::Int(k)) = row.first() else {
-                unreachable!("a merged statement's rows start with their range")
-            };
-            let k = *k as usize;
-            row.remove(0);
-            parts[k].rows.push(row);
-        }
-        for (unit, mut part) in merged.units.iter().zip(parts) {
-            if merged.one_row_each && part.rows.is_empty() {
-                part.rows.push(
-                    columns
-                        .iter()
-                        .map(|c| match c.name.as_str() {
-                            alias::COUNT => Cell::Int(0),
-                            _ => Cell::Null,
-                        })
-                        .collect(),
-                );
-            }
-            out[*unit] = Some(part);
+            });
         }
     }
     out.into_iter()
@@ -283,6 +274,11 @@ pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
         PlanBody::Explain(e) => explain::explain(e, rows, catalog, plan.min_group_size),
         PlanBody::Retention(r) => retention::retention(r, rows, plan.today, plan.min_group_size),
         PlanBody::Anomalies(a) => anomalies::anomalies(a, rows, plan.min_group_size),
+        PlanBody::Define(d) => {
+            let mut r = define::define(d, catalog);
+            r.then = d.then.as_ref().map(|p| Box::new(assemble(p, rows)));
+            r
+        }
     }
 }
 
@@ -796,6 +792,8 @@ fn metric(plan: &MetricPlan, rows: &[Rows], catalog: &Catalog, min_group_size: u
         explain: None,
         retention: None,
         anomalies: None,
+        define: None,
+        then: None,
         trend: None,
         rows: Vec::new(),
         total_groups,
@@ -848,7 +846,7 @@ fn list(plan: &ListPlan, rows: &Rows) -> QueryResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::{Column, ColumnKind, Merged};
+    use crate::sql::{ColumnKind, Merged};
 
     fn statement(merged: Option<Merged>) -> Statement {
         Statement {
@@ -860,13 +858,13 @@ mod tests {
         }
     }
 
-    fn rows(columns: &[(&str, ColumnKind)], rows: Vec<Vec<Cell>>) -> Rows {
+    fn rows(columns: &[&str], rows: Vec<Vec<Cell>>) -> Rows {
         Rows {
             columns: columns
                 .iter()
-                .map(|(name, kind)| Column {
+                .map(|name| Column {
                     name: (*name).into(),
-                    kind: *kind,
+                    kind: ColumnKind::Int,
                 })
                 .collect(),
             rows,
@@ -875,53 +873,30 @@ mod tests {
     }
 
     #[test]
-    fn a_merged_statement_gives_each_unit_its_own_rows_in_unit_order() {
-        use ColumnKind::{Float, Int};
-        // Units 0 and 2 merged (an ungrouped count and sum over two ranges), unit 1 alone.
+    fn a_merged_snapshot_gives_each_unit_its_own_instants_in_unit_order() {
+        // Units 0 and 2 merged (the period's end; the compare period's end and a sparkline),
+        // unit 1 alone.
         let statements = [
             statement(Some(Merged {
-                units: vec![2, 0],
-                one_row_each: true,
+                units: vec![0, 2],
+                columns: vec![vec![2], vec![0, 1, 2]],
             })),
             statement(None),
         ];
         let merged = rows(
-            &[
-                (alias::RANGE, Int),
-                (alias::COUNT, Int),
-                (alias::SUM, Float),
-            ],
-            vec![vec![Cell::Int(1), Cell::Int(7), Cell::Float(2.5)]],
+            &["v0", "v1", "v2"],
+            vec![vec![Cell::Int(5), Cell::Int(6), Cell::Int(7)]],
         );
-        let alone = rows(&[(alias::COUNT, Int)], vec![vec![Cell::Int(3)]]);
+        let alone = rows(&["n"], vec![vec![Cell::Int(3)]]);
         let out = unit_rows(&statements, vec![merged, alone.clone()]);
         assert_eq!(out.len(), 3);
-        // Range 1 is unit 0; range 0 (unit 2) had no rows: an aggregate over none.
-        assert_eq!(out[0].rows, vec![vec![Cell::Int(7), Cell::Float(2.5)]]);
-        assert_eq!(out[2].rows, vec![vec![Cell::Int(0), Cell::Null]]);
-        assert_eq!(out[0].index(alias::RANGE), None);
+        assert_eq!(out[0].rows, vec![vec![Cell::Int(7)]]);
+        assert_eq!(out[0].index("v0"), Some(0));
+        assert_eq!(out[0].index("v1"), None);
         assert_eq!(out[1].rows, alone.rows);
-    }
-
-    #[test]
-    fn a_merged_grouped_statement_leaves_a_range_without_rows_empty() {
-        let statements = [statement(Some(Merged {
-            units: vec![0, 1],
-            one_row_each: false,
-        }))];
-        let merged = rows(
-            &[
-                (alias::RANGE, ColumnKind::Int),
-                ("g0", ColumnKind::Text),
-                (alias::COUNT, ColumnKind::Int),
-            ],
-            vec![
-                vec![Cell::Int(0), Cell::Text("a".into()), Cell::Int(1)],
-                vec![Cell::Int(0), Cell::Text("b".into()), Cell::Int(2)],
-            ],
+        assert_eq!(
+            out[2].rows,
+            vec![vec![Cell::Int(5), Cell::Int(6), Cell::Int(7)]]
         );
-        let out = unit_rows(&statements, vec![merged]);
-        assert_eq!(out[0].rows.len(), 2);
-        assert!(out[1].rows.is_empty());
     }
 }

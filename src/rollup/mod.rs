@@ -107,6 +107,12 @@ pub fn route(plan: &mut Plan, built: &BuiltSet) {
         PlanBody::Metric(m) => &mut m.units,
         PlanBody::Explain(e) => &mut e.units,
         PlanBody::Anomalies(a) => &mut a.units,
+        PlanBody::Define(d) => {
+            if let Some(then) = &mut d.then {
+                route(then, built);
+            }
+            return;
+        }
         PlanBody::List(_) | PlanBody::Funnel(_) | PlanBody::Retention(_) => return,
     };
     for unit in units {

@@ -3,10 +3,6 @@
 //!
 //! A unit's row is its keys (the bucket, then the groups, in that order), then its values.
 
-/// A merged statement's range: the 0-based index of the unit whose range a row falls in, its
-/// first column (`Merged`).
-pub const RANGE: &str = "r";
-
 /// The bucket (a series) or window (active users) of a row: its first day, as text.
 pub const BUCKET: &str = "b0";
 

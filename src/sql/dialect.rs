@@ -134,22 +134,6 @@ impl Dialect {
         }
     }
 
-    /// Which of the adjacent ranges ending at `boundaries` (each range's end, the last one's
-    /// excepted) the timestamp `col` falls in: `CASE WHEN col < b0 THEN 0 WHEN col < b1 THEN 1 …
-    /// ELSE n END`, the indices literal integers (Tally's own ordinals, never a query's values),
-    /// the boundaries bound parameters.
-    pub(crate) fn range_index(self, col: Expr, boundaries: &[NaiveDateTime]) -> Expr {
-        let mut case = sea_query::CaseStatement::new();
-        for (i, b) in boundaries.iter().enumerate() {
-            case = case.case(
-                col.clone().lt(self.timestamp(*b)),
-                Expr::cust(i.to_string()),
-            );
-        }
-        case.finally(Expr::cust(boundaries.len().to_string()))
-            .into()
-    }
-
     /// The engine of Tally's rollup store (`rollup/`), which routed units are compiled for.
     pub(crate) const ROLLUP_STORE: Dialect = Dialect::Sqlite;
 

@@ -24,7 +24,7 @@ use crate::catalog::{
 };
 use crate::dsl::{FieldFilter, FilterOp, FilterValue, Order};
 use crate::plan::{
-    DateRange, FunnelPlan, FunnelUnit, ListPlan, Plan, PlanBody, Shape, Split, Unit, WorkspaceId,
+    FunnelPlan, FunnelUnit, ListPlan, Plan, PlanBody, Shape, Split, Unit, WorkspaceId,
 };
 
 /// One SQL statement, its parameters, and the types of its output columns.
@@ -37,23 +37,26 @@ pub struct Statement {
     /// The rollup whose store runs it (SQLite), or `None` for the warehouse.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollup: Option<String>,
-    /// When it answers several units at once (ranges that tile one span), which ones.
+    /// When it answers several units at once, which ones and how.
     #[serde(skip)]
     pub merged: Option<Merged>,
 }
 
-/// A statement answering several units that differ only in their ranges, which are adjacent:
-/// one scan of the span they tile, its rows keyed first by the range's index ([`alias::RANGE`],
-/// 0-based in `units` order). `result::unit_rows` splits it back into each unit's rows, exactly
-/// those the unit's own statement returns: a row belongs to one range, and within a range the
-/// groups, buckets and order are the unit's.
+/// A statement answering several units at once: ungrouped snapshot units of one aggregate that
+/// differ only in their instants (a period's end, its compare period's, a sparkline's days),
+/// which read the same rows. It returns one row with a value column per instant of them all;
+/// `result::unit_rows` gives each unit the columns of its own instants, in its order: exactly
+/// the row its own statement returns.
+///
+/// Units over different ranges of a time column are not merged: their rows are disjoint, so a
+/// merged statement reads no fewer rows, and measured it was slower than the separate
+/// statements run side by side (README, Performance).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Merged {
-    /// The plan's units it answers, in range order.
+    /// The plan's units it answers.
     pub units: Vec<usize>,
-    /// An ungrouped total: a range without rows still has its one row (a count of 0, a sum of
-    /// NULL), as an aggregate without GROUP BY returns.
-    pub one_row_each: bool,
+    /// Per unit, the statement's value columns that are its instants'.
+    pub columns: Vec<Vec<usize>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,33 +98,45 @@ impl CompileError {
 /// `dialect`, or for the rollup store when a rollup answers the unit.
 pub fn compile(plan: &Plan, dialect: Dialect) -> Result<Vec<Statement>, CompileError> {
     let catalog = &plan.catalog;
+    let one = |u: &Unit| match &u.rollup {
+        Some(r) => {
+            let mut s = compile_unit(u, catalog, &plan.workspace, Dialect::ROLLUP_STORE)?;
+            s.rollup = Some(r.clone());
+            Ok(s)
+        }
+        None => compile_unit(u, catalog, &plan.workspace, dialect),
+    };
     let units = |units: &[Unit]| -> Result<Vec<Statement>, CompileError> {
         merge_groups(units)
             .into_iter()
             .map(|group| {
                 let u = &units[group[0]];
-                let ranges: Vec<DateRange> = group.iter().map(|&i| units[i].range).collect();
-                let split = (group.len() > 1).then_some(ranges.as_slice());
-                let mut s = match &u.rollup {
-                    Some(r) => {
-                        let mut s = compile_unit(
-                            u,
-                            split,
-                            catalog,
-                            &plan.workspace,
-                            Dialect::ROLLUP_STORE,
-                        )?;
-                        s.rollup = Some(r.clone());
-                        s
-                    }
-                    None => compile_unit(u, split, catalog, &plan.workspace, dialect)?,
-                };
-                if group.len() > 1 {
-                    s.merged = Some(Merged {
-                        one_row_each: u.shape == Shape::Total && u.group_by.is_empty(),
-                        units: group,
-                    });
+                if group.len() == 1 {
+                    return one(u);
                 }
+                let mut all: Vec<chrono::NaiveDateTime> = group
+                    .iter()
+                    .flat_map(|&i| instants_of(&units[i]).iter().copied())
+                    .collect();
+                all.sort();
+                all.dedup();
+                let columns = group
+                    .iter()
+                    .map(|&i| {
+                        instants_of(&units[i])
+                            .iter()
+                            .map(|t| all.binary_search(t).expect("in the union"))
+                            .collect()
+                    })
+                    .collect();
+                let mut s = one(&Unit {
+                    shape: Shape::AtInstants(all),
+                    ..u.clone()
+                })?;
+                s.merged = Some(Merged {
+                    units: group,
+                    columns,
+                });
                 Ok(s)
             })
             .collect()
@@ -131,6 +146,11 @@ pub fn compile(plan: &Plan, dialect: Dialect) -> Result<Vec<Statement>, CompileE
         PlanBody::List(l) => Ok(vec![compile_list(l, catalog, &plan.workspace, dialect)?]),
         PlanBody::Explain(e) => units(&e.units),
         PlanBody::Anomalies(a) => units(&a.units),
+        // A definition reads nothing; the query asked with it compiles as if alone.
+        PlanBody::Define(d) => match &d.then {
+            Some(then) => compile(then, dialect),
+            None => Ok(Vec::new()),
+        },
         PlanBody::Funnel(f) => f
             .units
             .iter()
@@ -333,30 +353,17 @@ fn condition(
     }
 }
 
-fn measure(m: &Measure, dialect: Dialect) -> Expr {
-    match m {
-        Measure::Column(c) => col("t0", c),
-        Measure::Duration { from, to, .. } => {
-            dialect.seconds_between(col("t0", from), col("t0", to))
-        }
-    }
-}
-
-/// The plan's units in statements: each alone, or with the others that differ from it only in
-/// their range when those ranges are adjacent (a compared period and its current one), as one
-/// statement over the span they tile. Groups come in the order of their first unit, each in
-/// range order; a unit is in exactly one group.
+/// The plan's units in statements: each alone, or, for ungrouped snapshots of one aggregate,
+/// with the others that differ from it only in their instants (see [`Merged`]). Groups come in
+/// the order of their first unit; a unit is in exactly one group.
 fn merge_groups(units: &[Unit]) -> Vec<Vec<usize>> {
-    let mergeable = |u: &Unit| {
-        matches!(
-            u.shape,
-            Shape::Total | Shape::ByBucket(_) | Shape::ByWindow(_)
-        ) && matches!(u.aggregate.time, TimeBasis::Column(_))
-            && !matches!(u.aggregate.func, AggFunc::Median(_))
-    };
-    let same_but_range = |a: &Unit, b: &Unit| {
+    // A grouped snapshot keeps its statement: over a later instant, a group with no row valid
+    // at the unit's own instants would appear (with zeros).
+    let mergeable = |u: &Unit| matches!(u.shape, Shape::AtInstants(_)) && u.group_by.is_empty();
+    let same_but_instants = |a: &Unit, b: &Unit| {
         Unit {
             range: a.range,
+            shape: a.shape.clone(),
             ..b.clone()
         } == *a
     };
@@ -366,44 +373,41 @@ fn merge_groups(units: &[Unit]) -> Vec<Vec<usize>> {
         if placed[i] {
             continue;
         }
-        let mut like: Vec<usize> = if mergeable(&units[i]) {
+        let group: Vec<usize> = if mergeable(&units[i]) {
             (i..units.len())
-                .filter(|&j| !placed[j] && same_but_range(&units[i], &units[j]))
+                .filter(|&j| {
+                    !placed[j] && mergeable(&units[j]) && same_but_instants(&units[i], &units[j])
+                })
                 .collect()
         } else {
             vec![i]
         };
-        like.sort_by_key(|&j| units[j].range.start);
-        // Runs of adjacent ranges; a gap (a year-ago period) or an overlap starts a new one.
-        let mut runs: Vec<Vec<usize>> = Vec::new();
-        for j in like {
-            match runs.last_mut() {
-                Some(run)
-                    if units[*run.last().expect("non-empty")].range.until_instant()
-                        == units[j].range.from_instant() =>
-                {
-                    run.push(j)
-                }
-                _ => runs.push(vec![j]),
-            }
-        }
-        // Keep the unit `i` itself here; other runs wait for their own first unit.
-        let run = runs
-            .into_iter()
-            .find(|r| r.contains(&i))
-            .expect("i is in a run");
-        for &j in &run {
+        for &j in &group {
             placed[j] = true;
         }
-        groups.push(run);
+        groups.push(group);
     }
-    groups.sort_by_key(|g| *g.iter().min().expect("non-empty"));
     groups
+}
+
+fn instants_of(u: &Unit) -> &[chrono::NaiveDateTime] {
+    match &u.shape {
+        Shape::AtInstants(instants) => instants,
+        _ => unreachable!("a snapshot unit"),
+    }
+}
+
+fn measure(m: &Measure, dialect: Dialect) -> Expr {
+    match m {
+        Measure::Column(c) => col("t0", c),
+        Measure::Duration { from, to, .. } => {
+            dialect.seconds_between(col("t0", from), col("t0", to))
+        }
+    }
 }
 
 fn compile_unit(
     unit: &Unit,
-    split: Option<&[DateRange]>,
     catalog: &Catalog,
     workspace: &WorkspaceId,
     dialect: Dialect,
@@ -417,16 +421,11 @@ fn compile_unit(
     };
     let mut columns = Vec::new();
 
-    // Time: a half-open range on the raw column (a merged statement's: the span its ranges
-    // tile), or the snapshot's validity.
-    let (from, until) = match split {
-        Some(ranges) => (ranges[0], *ranges.last().expect("ranges")),
-        None => (unit.range, unit.range),
-    };
+    // Time: a half-open range on the raw column, or the snapshot's validity.
     match (&agg.time, &unit.shape) {
         (TimeBasis::Column(t), _) => {
-            q.and_where(col("t0", t).gte(dialect.timestamp(from.from_instant())));
-            q.and_where(col("t0", t).lt(dialect.timestamp(until.until_instant())));
+            q.and_where(col("t0", t).gte(dialect.timestamp(unit.range.from_instant())));
+            q.and_where(col("t0", t).lt(dialect.timestamp(unit.range.until_instant())));
         }
         (TimeBasis::Snapshot { from, .. }, Shape::AtInstants(instants)) => {
             let last = *instants.iter().max().expect("at least one instant");
@@ -449,22 +448,7 @@ fn compile_unit(
         }
     }
 
-    // Keys: a merged statement's range, the bucket or window, then the groups.
-    let range_key = split.map(|ranges| {
-        let TimeBasis::Column(t) = &agg.time else {
-            unreachable!("merged units have a time column")
-        };
-        let boundaries: Vec<_> = ranges[..ranges.len() - 1]
-            .iter()
-            .map(|r| r.until_instant())
-            .collect();
-        let e = dialect.range_index(col("t0", t), &boundaries);
-        columns.push(Column {
-            name: alias::RANGE.into(),
-            kind: ColumnKind::Int,
-        });
-        e
-    });
+    // Keys: the bucket or window, then the groups.
     let mut keys: Vec<(String, Expr)> = Vec::new();
     if let Shape::ByBucket(w) | Shape::ByWindow(w) = &unit.shape {
         let TimeBasis::Column(t) = &agg.time else {
@@ -500,11 +484,6 @@ fn compile_unit(
         return median(q, keys, measure(m, dialect), columns, dialect);
     }
 
-    if let Some(e) = &range_key {
-        q.expr_as(e.clone(), Alias::new(alias::RANGE));
-        q.add_group_by([out(alias::RANGE)]);
-        q.order_by_expr(out(alias::RANGE), SqlOrder::Asc);
-    }
     for (name, e) in &keys {
         q.expr_as(e.clone(), Alias::new(name.as_str()));
     }

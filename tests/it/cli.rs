@@ -451,6 +451,7 @@ async fn catalog_check_exits_2_naming_every_mistake_and_serve_refuses_a_broken_c
         dir.path(),
         "broken.toml",
         &include_str!("../../examples/metrica/catalog.toml")
+            .replace("docs = \"docs\"\n", "")
             .replace("time = \"ts\"\n", "time = \"tss\"\n")
             .replace("support_tickets", "support_ticket"),
     );

@@ -11,7 +11,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use sea_query::{Order, Query, SqliteQueryBuilder};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Row, SqliteConnection};
-use tally::demo::{write_sqlite, ColumnType, DemoOptions, GenerateReport, TableDef};
+use tally::demo::{write_sqlite, ColumnType, DemoOptions, GenerateReport, Progress, TableDef};
 use tally::examples::{self, Example};
 
 /// The exact text a timestamp is stored as in the demo's SQLite files, which have no timestamp
@@ -46,8 +46,10 @@ fn small_options() -> DemoOptions {
 
 async fn generate_into(path: &Path, opts: &DemoOptions) -> GenerateReport {
     let mut calls = Vec::new();
-    let report = write_sqlite(path, &metrica().generator, opts, &mut |table, rows| {
-        calls.push((table.to_owned(), rows))
+    let report = write_sqlite(path, &metrica().generator, opts, &mut |event| {
+        if let Progress::Done { table, rows } = event {
+            calls.push((table.to_owned(), rows))
+        }
     })
     .await
     .expect("the demo generates");

@@ -53,7 +53,7 @@ async fn sqlite_db(demo: &Demo) -> PathBuf {
             &private,
             &demo.example.generator,
             &demo.options,
-            &mut |_, _| {},
+            &mut |_| {},
         )
         .await
         .expect("the demo generator writes a warehouse");

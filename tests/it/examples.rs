@@ -42,6 +42,36 @@ fn every_example_directory_is_registered_under_its_catalogs_name() {
     assert!(examples::find("no_such_catalog").is_none());
 }
 
+/// Each example's docs folder is embedded whole: every `*.md` file of it, with its text, and the
+/// embedded catalog indexes them; the catalog loaded from its file reads the same passages.
+#[test]
+fn every_docs_file_is_embedded_and_indexed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for example in examples::all() {
+        let dir = root.join("examples").join(example.name).join("docs");
+        let mut on_disk = BTreeSet::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "md") {
+                on_disk.insert(path.file_name().unwrap().to_string_lossy().to_string());
+            }
+        }
+        let embedded: BTreeSet<String> = example.docs.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(
+            embedded, on_disk,
+            "{}: register every docs file in src/examples.rs",
+            example.name
+        );
+        for (name, text) in example.docs {
+            assert_eq!(&std::fs::read_to_string(dir.join(name)).unwrap(), text);
+        }
+        let embedded = Catalog::of_example(&example).unwrap();
+        let from_file = Catalog::load_file(&root.join(example.catalog_file)).unwrap();
+        assert!(!embedded.docs.passages().is_empty(), "{}", example.name);
+        assert_eq!(embedded.docs.passages(), from_file.docs.passages());
+    }
+}
+
 #[test]
 fn the_default_catalog_is_the_first_examples() {
     let first = &examples::all()[0];

@@ -568,6 +568,13 @@ async fn the_cli_serves_the_protocol_and_run_answers_from_it() {
 
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("with-kpi.toml");
+    // The catalog's docs folder sits beside it.
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/metrica/docs");
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    for f in std::fs::read_dir(&docs).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.path().join("docs").join(f.file_name().unwrap())).unwrap();
+    }
     let base = tally::examples::default_example().catalog_toml;
     std::fs::write(
         &catalog,

@@ -1051,4 +1051,26 @@ fn the_deploy_catalog_is_the_metrica_catalog() {
         source == copy,
         "deploy/kubernetes/catalog.toml differs from examples/metrica/catalog.toml: copy it over"
     );
+    // Its docs folder too, each file listed in the kustomization's docs ConfigMap.
+    let kustomization =
+        std::fs::read_to_string(root.join("deploy/kubernetes/kustomization.yaml")).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(root.join("examples/metrica/docs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let source =
+            std::fs::read_to_string(root.join("examples/metrica/docs").join(&name)).unwrap();
+        let copy = std::fs::read_to_string(root.join("deploy/kubernetes/docs").join(&name))
+            .unwrap_or_default();
+        assert!(
+            source == copy,
+            "deploy/kubernetes/docs/{name} differs from examples/metrica/docs/{name}: copy it over"
+        );
+        assert!(
+            kustomization.contains(&format!("- docs/{name}")),
+            "deploy/kubernetes/kustomization.yaml does not list docs/{name}"
+        );
+    }
 }

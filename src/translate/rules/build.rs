@@ -910,3 +910,123 @@ pub(crate) fn list_follow_up(prev: ListQuery, r: Reading, catalog: &Catalog) -> 
     }
     Ok(Query::List(q))
 }
+
+/// A definition ("what does churn rate mean?", "difference between WAU and MAU", "what counts
+/// as a power user?"): the metrics and dimensions named (a phrase that could be several metrics
+/// names them all), and the other words that may carry meaning as `search` text for the docs.
+/// A period or a number says nothing about a definition and is not asked about.
+pub(crate) fn define(items: &[super::scan::Item], catalog: &Catalog) -> Built {
+    use super::lexicon::{Concept, Word};
+    use super::scan::Item;
+    // Each piece in order: a metric reading (with whether it was one who-did-it noun such as
+    // "users"), a dimension, or words to look up.
+    enum Piece {
+        Metrics(Vec<String>, String, bool),
+        Dimension(String),
+        Words(String),
+    }
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut time_said: Option<String> = None;
+    for item in items {
+        match item {
+            Item::Concept {
+                concepts,
+                words: said,
+                subject,
+                ..
+            } => {
+                let named: Vec<String> = concepts
+                    .iter()
+                    .filter_map(|c| match c {
+                        Concept::Metric(m) => Some(m.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let dimension = concepts.iter().find_map(|c| match c {
+                    Concept::Dimension(d) => Some(d.clone()),
+                    _ => None,
+                });
+                pieces.push(if !named.is_empty() {
+                    Piece::Metrics(named, said.clone(), *subject)
+                } else if let Some(d) = dimension {
+                    Piece::Dimension(d)
+                } else {
+                    Piece::Words(said.clone())
+                });
+            }
+            Item::Word(
+                Word::Define | Word::Which | Word::And | Word::Versus | Word::CompareVerb,
+                _,
+            ) => {}
+            Item::Word(_, said) => pieces.push(Piece::Words(said.clone())),
+            Item::Unknown(w) | Item::Code(w) | Item::Quoted(w) => {
+                pieces.push(Piece::Words(w.clone()))
+            }
+            Item::Name { text, .. } => pieces.push(Piece::Words(text.clone())),
+            Item::Number { value, .. } => pieces.push(Piece::Words(format!("{value}"))),
+            // "how is DAU calculated last week": a definition has no period, and a value asked
+            // for is another question; say so rather than drop the words.
+            Item::Time(_, said) => time_said = Some(said.clone()),
+            Item::Top { .. } => pieces.push(Piece::Words("top".into())),
+        }
+    }
+    if let Some(said) = time_said {
+        let named = pieces.iter().find_map(|p| match p {
+            Piece::Metrics(names, _, _) => catalog.metrics.get(&names[0]).map(|m| m.label.clone()),
+            _ => None,
+        });
+        let name = named.unwrap_or_else(|| "it".into());
+        return Err(Clarify::message(format!(
+            "A definition has no period (“{said}”): ask what {name} means, or ask for its value as its own question, for example “what was {name} {said}?”."
+        )));
+    }
+    // "a power user": beside words no catalog entry has, a bare "user" is part of the term
+    // looked up, not the metric it names alone.
+    let has_words = pieces.iter().any(|p| matches!(p, Piece::Words(_)));
+    let mut metrics: Vec<String> = Vec::new();
+    let mut dimensions: Vec<String> = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let push = |list: &mut Vec<String>, name: &str| {
+        if !list.iter().any(|x| x == name) {
+            list.push(name.to_string());
+        }
+    };
+    for piece in pieces {
+        match piece {
+            Piece::Metrics(_, said, true) if has_words => words.push(said),
+            Piece::Metrics(names, _, _) => names.iter().for_each(|m| push(&mut metrics, m)),
+            Piece::Dimension(d) => push(&mut dimensions, &d),
+            Piece::Words(w) => words.push(w),
+        }
+    }
+    if metrics.len() > 4 || dimensions.len() > 4 {
+        return Err(Clarify::message(
+            "Ask what at most four metrics and four dimensions mean at a time.".into(),
+        ));
+    }
+    let search: String = words
+        .join(" ")
+        .chars()
+        .take(crate::dsl::MAX_DEFINE_SEARCH_CHARS)
+        .collect();
+    let search = (!search.trim().is_empty()).then(|| search.trim().to_string());
+    if metrics.is_empty() && dimensions.is_empty() && search.is_none() {
+        let some: Vec<String> = catalog
+            .metrics
+            .values()
+            .take(3)
+            .map(|m| m.label.clone())
+            .collect();
+        return Err(Clarify::message(format!(
+            "Which metric or term do you mean? For example: {}.",
+            some.join(", ")
+        )));
+    }
+    Ok(Query::Define(crate::dsl::DefineQuery {
+        version: None,
+        metrics: metrics.into_iter().map(MetricName).collect(),
+        dimensions: dimensions.into_iter().map(DimensionName).collect(),
+        search,
+        then: None,
+    }))
+}

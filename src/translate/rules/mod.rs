@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use self::build::Built;
 use self::clarify::Clarify;
-use self::lexicon::{Concept, English, Lexicon};
+use self::lexicon::{Concept, English, Lexicon, Word};
 use self::scan::Item;
 use super::{Clarification, Translation};
 use crate::catalog::Catalog;
@@ -86,6 +86,33 @@ impl Rules {
         today: NaiveDate,
         previous: Option<&Value>,
     ) -> Built {
+        // "what is churn rate and what was it last month?": a definition, then the question
+        // asked with it, each read on its own ("it" is the metric defined).
+        if let Some((first, second)) = compound(question) {
+            if let Ok(Query::Define(mut d)) = self.query(first, catalog, today, None) {
+                let second = referred(second, &d, catalog);
+                match self.query(&second, catalog, today, None)? {
+                    Query::Define(more) => {
+                        for m in more.metrics {
+                            if !d.metrics.contains(&m) {
+                                d.metrics.push(m);
+                            }
+                        }
+                        for x in more.dimensions {
+                            if !d.dimensions.contains(&x) {
+                                d.dimensions.push(x);
+                            }
+                        }
+                        d.search = match (d.search.take(), more.search) {
+                            (Some(a), Some(b)) => Some(format!("{a} {b}")),
+                            (a, b) => a.or(b),
+                        };
+                    }
+                    other => d.then = Some(Box::new(other)),
+                }
+                return Ok(Query::Define(d));
+            }
+        }
         let scanned = scan::scan(
             question,
             today,
@@ -118,6 +145,11 @@ impl Rules {
             return Err(Clarify::message(
                 "Tally only reads data; it cannot change or delete anything.".into(),
             ));
+        }
+        // "what does churn rate mean?", "how is DAU calculated?", "what is ARPA?": words, not
+        // numbers. A question with a period ("what is DAU last week?") stays a metric question.
+        if r.define_intent || bare_definition(question, items) {
+            return build::define(items, catalog);
         }
         if let Some(f) = &r.future {
             return Err(Clarify::message(format!(
@@ -233,4 +265,78 @@ fn without_period_if_future(r: &read::Reading) -> read::Reading {
     let mut r = r.clone();
     r.period = None;
     r
+}
+
+/// "what is ARPA?", "what are WAU and MAU?": a bare "what is" and catalog names only, nothing
+/// else (no period, no "the" or "our" before the name, which ask for its value now).
+fn bare_definition(question: &str, items: &[Item]) -> bool {
+    let q = question.to_lowercase().replace('’', "'");
+    let rest = ["what is ", "what's ", "whats ", "what are "]
+        .iter()
+        .find_map(|p| q.trim_start().strip_prefix(p));
+    let Some(rest) = rest else {
+        return false;
+    };
+    let next = rest
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or("");
+    const VALUE_NOW: &[&str] = &[
+        "the", "our", "my", "your", "their", "current", "today", "todays", "this", "that", "it",
+        "total", "latest",
+    ];
+    if VALUE_NOW.contains(&next) {
+        return false;
+    }
+    let names = items.iter().any(|i| matches!(i, Item::Concept { .. }));
+    names
+        && items.iter().all(|i| match i {
+            Item::Word(w, _) => matches!(w, Word::Which | Word::And),
+            Item::Concept { concepts, .. } => concepts
+                .iter()
+                .any(|c| matches!(c, Concept::Metric(_) | Concept::Dimension(_))),
+            _ => false,
+        })
+}
+
+/// A question of two asks joined by "and" and a question word ("… and what was it last
+/// month?"): the two parts.
+fn compound(question: &str) -> Option<(&str, &str)> {
+    let lower = question.to_ascii_lowercase();
+    // (joint, bytes before the question word that starts the second part)
+    [
+        (" and what ", 5),
+        (" and how ", 5),
+        (", and what ", 6),
+        (", and how ", 6),
+        (" and which ", 5),
+    ]
+    .iter()
+    .filter_map(|(joint, skip)| lower.find(joint).map(|i| (i, *skip)))
+    .min()
+    .map(|(i, skip)| (question[..i].trim(), question[i + skip..].trim()))
+}
+
+/// The second part of a compound question with "it", "its", "they" and "them" said as what the
+/// definition names (one metric or dimension), so it reads on its own.
+fn referred(second: &str, d: &crate::dsl::DefineQuery, catalog: &Catalog) -> String {
+    let name = match (d.metrics.as_slice(), d.dimensions.as_slice()) {
+        ([m], []) => catalog
+            .metrics
+            .get(m.as_str())
+            .map_or_else(|| m.to_string(), |x| x.label.clone()),
+        ([], [x]) => x.as_str().replace('_', " "),
+        _ => return second.to_string(),
+    };
+    second
+        .split(' ')
+        .map(|w| {
+            let bare = w.trim_end_matches(['?', '!', '.', ',']);
+            match bare.to_ascii_lowercase().as_str() {
+                "it" | "they" | "them" | "that" => format!("{name}{}", &w[bare.len()..]),
+                _ => w.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -80,6 +80,8 @@ pub(crate) struct Reading {
     pub retention_intent: bool,
     /// "anomalies", "anything unusual", "what changed": an anomaly scan.
     pub anomalies_intent: bool,
+    /// "what does … mean", "how is … calculated", "difference between": a definition.
+    pub define_intent: bool,
     pub funnel: Option<String>,
     pub shift: bool,
     pub drop_filters: bool,
@@ -693,6 +695,7 @@ pub(crate) fn read(
                 Word::Funnel => r.funnel_intent = true,
                 Word::Retention => r.retention_intent = true,
                 Word::Anomalies => r.anomalies_intent = true,
+                Word::Define => r.define_intent = true,
                 Word::Trend => r.trend = true,
                 Word::Versus => {
                     versus = last_value_dim.clone();

@@ -201,7 +201,7 @@ pub async fn ensure_demo_loaded(kind: Kind, url: &str, demo: &Demo) {
         return;
     }
     let started = Instant::now();
-    let report = demo::load_demo(url, &demo.example.generator, &demo.options, &mut |_, _| {})
+    let report = demo::load_demo(url, &demo.example.generator, &demo.options, &mut |_| {})
         .await
         .unwrap_or_else(|e| {
             panic!(

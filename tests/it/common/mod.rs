@@ -57,6 +57,7 @@ pub async fn signups_db_ending(end_date: NaiveDate) -> PathBuf {
                 )
             },
             workspaces: full.generator.workspaces,
+            estimated_rows: |opts| vec![(examples::metrica().generator.estimated_rows)(opts)[0]],
         },
         ..full
     };
@@ -152,7 +153,7 @@ async fn generated_db(example: Example, source: &str, end_date: NaiveDate) -> Pa
             end_date,
             scale: 1.0,
         };
-        demo::write_sqlite(&private, &example.generator, &opts, &mut |_, _| {})
+        demo::write_sqlite(&private, &example.generator, &opts, &mut |_| {})
             .await
             .unwrap_or_else(|e| panic!("the {name} generator writes a warehouse: {e}"));
         std::fs::rename(&private, &path)
@@ -187,8 +188,7 @@ pub fn case_catalog(case: &serde_json::Value) -> &str {
 pub fn catalog_named(name: &str) -> Catalog {
     let example =
         examples::find(name).unwrap_or_else(|| panic!("no embedded example named `{name}`"));
-    Catalog::from_toml(example.catalog_toml, example.catalog_file)
-        .expect("embedded example catalogs load")
+    Catalog::of_example(&example).expect("embedded example catalogs load")
 }
 
 /// The Adnavi demo warehouse file (seed 42, data to 2026-11-22, scale 1), generated if absent.

@@ -25,13 +25,19 @@ from .compile_request import CompileRequest
 from .compile_response import CompileResponse
 from .compile_response_sql import CompileResponseSql
 from .date_period import DatePeriod
+from .define_out import DefineOut
+from .define_query import DefineQuery
+from .define_query_kind import DefineQueryKind
+from .define_query_then_type_0 import DefineQueryThenType0
 from .diagnostic import Diagnostic
 from .diagnostic_code import DiagnosticCode
 from .dialect import Dialect
+from .dimension_definition import DimensionDefinition
 from .dimension_info import DimensionInfo
 from .dimension_name import DimensionName
 from .driver import Driver
 from .driver_dimensions import DriverDimensions
+from .duration_out import DurationOut
 from .entity_info import EntityInfo
 from .entity_name import EntityName
 from .error_body import ErrorBody
@@ -57,6 +63,8 @@ from .last_n import LastN
 from .last_n_period import LastNPeriod
 from .list_query import ListQuery
 from .list_query_kind import ListQueryKind
+from .metric_definition import MetricDefinition
+from .metric_definition_conditions import MetricDefinitionConditions
 from .metric_info import MetricInfo
 from .metric_name import MetricName
 from .metric_query import MetricQuery
@@ -66,6 +74,7 @@ from .order import Order
 from .outcome import Outcome
 from .overview_query import OverviewQuery
 from .overview_query_kind import OverviewQueryKind
+from .passage_out import PassageOut
 from .period_out import PeriodOut
 from .period_unit import PeriodUnit
 from .preset import Preset
@@ -96,6 +105,7 @@ from .segment_change_dimensions import SegmentChangeDimensions
 from .segment_tests import SegmentTests
 from .series_point import SeriesPoint
 from .series_point_dimensions_type_0 import SeriesPointDimensionsType0
+from .snapshot_out import SnapshotOut
 from .sort import Sort
 from .source import Source
 from .step_name import StepName
@@ -130,13 +140,19 @@ __all__ = (
     "CompileResponse",
     "CompileResponseSql",
     "DatePeriod",
+    "DefineOut",
+    "DefineQuery",
+    "DefineQueryKind",
+    "DefineQueryThenType0",
     "Diagnostic",
     "DiagnosticCode",
     "Dialect",
+    "DimensionDefinition",
     "DimensionInfo",
     "DimensionName",
     "Driver",
     "DriverDimensions",
+    "DurationOut",
     "EntityInfo",
     "EntityName",
     "ErrorBody",
@@ -162,6 +178,8 @@ __all__ = (
     "LastNPeriod",
     "ListQuery",
     "ListQueryKind",
+    "MetricDefinition",
+    "MetricDefinitionConditions",
     "MetricInfo",
     "MetricName",
     "MetricQuery",
@@ -171,6 +189,7 @@ __all__ = (
     "Outcome",
     "OverviewQuery",
     "OverviewQueryKind",
+    "PassageOut",
     "PeriodOut",
     "PeriodUnit",
     "Preset",
@@ -201,6 +220,7 @@ __all__ = (
     "SegmentTests",
     "SeriesPoint",
     "SeriesPointDimensionsType0",
+    "SnapshotOut",
     "Sort",
     "Source",
     "StepName",

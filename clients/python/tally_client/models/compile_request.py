@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.anomalies_query import AnomaliesQuery
+    from ..models.define_query import DefineQuery
     from ..models.explain_query import ExplainQuery
     from ..models.funnel_query import FunnelQuery
     from ..models.list_query import ListQuery
@@ -25,15 +26,16 @@ T = TypeVar("T", bound="CompileRequest")
 class CompileRequest:
     """
     Attributes:
-        dsl (AnomaliesQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | OverviewQuery | RetentionQuery): A
-            DSL v1 document: one query kind (`kind`) with its fields. Names are the catalog's; `GET /v1/schema` narrows them
-            to the caller's role.
+        dsl (AnomaliesQuery | DefineQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | OverviewQuery |
+            RetentionQuery): A DSL v1 document: one query kind (`kind`) with its fields. Names are the catalog's; `GET
+            /v1/schema` narrows them to the caller's role.
         dialect (Dialect | None | Unset): One dialect; default: all three.
         workspace (None | str | Unset):
     """
 
     dsl: (
         AnomaliesQuery
+        | DefineQuery
         | ExplainQuery
         | FunnelQuery
         | ListQuery
@@ -45,6 +47,7 @@ class CompileRequest:
     workspace: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.anomalies_query import AnomaliesQuery
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
         from ..models.list_query import ListQuery
@@ -60,6 +63,7 @@ class CompileRequest:
             or isinstance(self.dsl, FunnelQuery)
             or isinstance(self.dsl, ExplainQuery)
             or isinstance(self.dsl, RetentionQuery)
+            or isinstance(self.dsl, AnomaliesQuery)
         ):
             dsl = self.dsl.to_dict()
         else:
@@ -96,6 +100,7 @@ class CompileRequest:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.anomalies_query import AnomaliesQuery
+        from ..models.define_query import DefineQuery
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
         from ..models.list_query import ListQuery
@@ -109,6 +114,7 @@ class CompileRequest:
             data: object,
         ) -> (
             AnomaliesQuery
+            | DefineQuery
             | ExplainQuery
             | FunnelQuery
             | ListQuery
@@ -164,11 +170,19 @@ class CompileRequest:
                 return componentsschemas_dsl_query_type_5
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_dsl_query_type_6 = AnomaliesQuery.from_dict(data)
+
+                return componentsschemas_dsl_query_type_6
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             if not isinstance(data, dict):
                 raise TypeError()
-            componentsschemas_dsl_query_type_6 = AnomaliesQuery.from_dict(data)
+            componentsschemas_dsl_query_type_7 = DefineQuery.from_dict(data)
 
-            return componentsschemas_dsl_query_type_6
+            return componentsschemas_dsl_query_type_7
 
         dsl = _parse_dsl(d.pop("dsl"))
 

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.anomalies_query import AnomaliesQuery
     from ..models.clarification import Clarification
+    from ..models.define_query import DefineQuery
     from ..models.diagnostic import Diagnostic
     from ..models.explain_query import ExplainQuery
     from ..models.funnel_query import FunnelQuery
@@ -42,8 +43,8 @@ class InvalidQueryBody:
         outcome (Outcome):
         answer (str):
         translator (Translator): `none`: The caller sent DSL.
-        executed_dsl (AnomaliesQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | None | OverviewQuery |
-            RetentionQuery):
+        executed_dsl (AnomaliesQuery | DefineQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | None |
+            OverviewQuery | RetentionQuery):
         data (None | QueryResult):
         chart (Any):
         refusal (None | Refusal):
@@ -60,7 +61,7 @@ class InvalidQueryBody:
         note (None | str | Unset): Why the translator is not the configured one (an LLM over budget or unavailable).
         source (None | str | Unset): What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`,
             or
-            `metrics_api:NAME` (only for answered queries).
+            `metrics_api:NAME`; `catalog` for a definition (only for answered queries).
         source_note (None | str | Unset): Why a query a metrics API would have answered was answered from the warehouse
             ("the
             metrics API `kpi` timed out after 300 ms; answered from the warehouse").
@@ -73,6 +74,7 @@ class InvalidQueryBody:
     translator: Translator
     executed_dsl: (
         AnomaliesQuery
+        | DefineQuery
         | ExplainQuery
         | FunnelQuery
         | ListQuery
@@ -100,6 +102,7 @@ class InvalidQueryBody:
     def to_dict(self) -> dict[str, Any]:
         from ..models.anomalies_query import AnomaliesQuery
         from ..models.clarification import Clarification
+        from ..models.define_query import DefineQuery
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
         from ..models.list_query import ListQuery
@@ -128,6 +131,7 @@ class InvalidQueryBody:
             or isinstance(self.executed_dsl, ExplainQuery)
             or isinstance(self.executed_dsl, RetentionQuery)
             or isinstance(self.executed_dsl, AnomaliesQuery)
+            or isinstance(self.executed_dsl, DefineQuery)
         ):
             executed_dsl = self.executed_dsl.to_dict()
         else:
@@ -244,6 +248,7 @@ class InvalidQueryBody:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.anomalies_query import AnomaliesQuery
         from ..models.clarification import Clarification
+        from ..models.define_query import DefineQuery
         from ..models.diagnostic import Diagnostic
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
@@ -272,6 +277,7 @@ class InvalidQueryBody:
             data: object,
         ) -> (
             AnomaliesQuery
+            | DefineQuery
             | ExplainQuery
             | FunnelQuery
             | ListQuery
@@ -338,8 +344,17 @@ class InvalidQueryBody:
                 return componentsschemas_dsl_query_type_6
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_dsl_query_type_7 = DefineQuery.from_dict(data)
+
+                return componentsschemas_dsl_query_type_7
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             return cast(
                 AnomaliesQuery
+                | DefineQuery
                 | ExplainQuery
                 | FunnelQuery
                 | ListQuery

@@ -9,6 +9,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.anomalies_query import AnomaliesQuery
+    from ..models.define_query import DefineQuery
     from ..models.explain_query import ExplainQuery
     from ..models.funnel_query import FunnelQuery
     from ..models.list_query import ListQuery
@@ -24,14 +25,15 @@ T = TypeVar("T", bound="QueryRequest")
 class QueryRequest:
     """
     Attributes:
-        dsl (AnomaliesQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | OverviewQuery | RetentionQuery): A
-            DSL v1 document: one query kind (`kind`) with its fields. Names are the catalog's; `GET /v1/schema` narrows them
-            to the caller's role.
+        dsl (AnomaliesQuery | DefineQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | OverviewQuery |
+            RetentionQuery): A DSL v1 document: one query kind (`kind`) with its fields. Names are the catalog's; `GET
+            /v1/schema` narrows them to the caller's role.
         workspace (None | str | Unset): Default: the token's only workspace.
     """
 
     dsl: (
         AnomaliesQuery
+        | DefineQuery
         | ExplainQuery
         | FunnelQuery
         | ListQuery
@@ -42,6 +44,7 @@ class QueryRequest:
     workspace: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.anomalies_query import AnomaliesQuery
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
         from ..models.list_query import ListQuery
@@ -57,6 +60,7 @@ class QueryRequest:
             or isinstance(self.dsl, FunnelQuery)
             or isinstance(self.dsl, ExplainQuery)
             or isinstance(self.dsl, RetentionQuery)
+            or isinstance(self.dsl, AnomaliesQuery)
         ):
             dsl = self.dsl.to_dict()
         else:
@@ -83,6 +87,7 @@ class QueryRequest:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.anomalies_query import AnomaliesQuery
+        from ..models.define_query import DefineQuery
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
         from ..models.list_query import ListQuery
@@ -96,6 +101,7 @@ class QueryRequest:
             data: object,
         ) -> (
             AnomaliesQuery
+            | DefineQuery
             | ExplainQuery
             | FunnelQuery
             | ListQuery
@@ -151,11 +157,19 @@ class QueryRequest:
                 return componentsschemas_dsl_query_type_5
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_dsl_query_type_6 = AnomaliesQuery.from_dict(data)
+
+                return componentsschemas_dsl_query_type_6
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             if not isinstance(data, dict):
                 raise TypeError()
-            componentsschemas_dsl_query_type_6 = AnomaliesQuery.from_dict(data)
+            componentsschemas_dsl_query_type_7 = DefineQuery.from_dict(data)
 
-            return componentsschemas_dsl_query_type_6
+            return componentsschemas_dsl_query_type_7
 
         dsl = _parse_dsl(d.pop("dsl"))
 

@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.anomalies_out import AnomaliesOut
     from ..models.breakdown_row import BreakdownRow
+    from ..models.define_out import DefineOut
     from ..models.driver import Driver
     from ..models.explain_info import ExplainInfo
     from ..models.funnel_step import FunnelStep
@@ -45,6 +46,9 @@ class QueryResult:
         retention (None | RetentionOut | Unset): `retention`: the cohorts and, per offset that has ended, who came back.
         anomalies (AnomaliesOut | None | Unset): `anomalies`: the days that fell outside their usual range, most severe
             first.
+        define (DefineOut | None | Unset): `define`: the catalog entries asked about and the quoted passages of the
+            docs.
+        then (None | QueryResult | Unset): `define` with `then`: the data of the query asked with the definition.
         trend (None | Trend | Unset): A series' direction over its complete buckets (least squares), when it has enough.
         total_groups (int | None | Unset): Groups there were in all, before `top_n`.
     """
@@ -62,12 +66,15 @@ class QueryResult:
     explain: ExplainInfo | None | Unset = UNSET
     retention: None | RetentionOut | Unset = UNSET
     anomalies: AnomaliesOut | None | Unset = UNSET
+    define: DefineOut | None | Unset = UNSET
+    then: None | QueryResult | Unset = UNSET
     trend: None | Trend | Unset = UNSET
     total_groups: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.anomalies_out import AnomaliesOut
+        from ..models.define_out import DefineOut
         from ..models.explain_info import ExplainInfo
         from ..models.period_out import PeriodOut
         from ..models.retention_out import RetentionOut
@@ -151,6 +158,22 @@ class QueryResult:
         else:
             anomalies = self.anomalies
 
+        define: dict[str, Any] | None | Unset
+        if isinstance(self.define, Unset):
+            define = UNSET
+        elif isinstance(self.define, DefineOut):
+            define = self.define.to_dict()
+        else:
+            define = self.define
+
+        then: dict[str, Any] | None | Unset
+        if isinstance(self.then, Unset):
+            then = UNSET
+        elif isinstance(self.then, QueryResult):
+            then = self.then.to_dict()
+        else:
+            then = self.then
+
         trend: dict[str, Any] | None | Unset
         if isinstance(self.trend, Unset):
             trend = UNSET
@@ -191,6 +214,10 @@ class QueryResult:
             field_dict["retention"] = retention
         if anomalies is not UNSET:
             field_dict["anomalies"] = anomalies
+        if define is not UNSET:
+            field_dict["define"] = define
+        if then is not UNSET:
+            field_dict["then"] = then
         if trend is not UNSET:
             field_dict["trend"] = trend
         if total_groups is not UNSET:
@@ -202,6 +229,7 @@ class QueryResult:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.anomalies_out import AnomaliesOut
         from ..models.breakdown_row import BreakdownRow
+        from ..models.define_out import DefineOut
         from ..models.driver import Driver
         from ..models.explain_info import ExplainInfo
         from ..models.funnel_step import FunnelStep
@@ -348,6 +376,40 @@ class QueryResult:
 
         anomalies = _parse_anomalies(d.pop("anomalies", UNSET))
 
+        def _parse_define(data: object) -> DefineOut | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                define_type_0 = DefineOut.from_dict(data)
+
+                return define_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(DefineOut | None | Unset, data)
+
+        define = _parse_define(d.pop("define", UNSET))
+
+        def _parse_then(data: object) -> None | QueryResult | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                then_type_0 = QueryResult.from_dict(data)
+
+                return then_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | QueryResult | Unset, data)
+
+        then = _parse_then(d.pop("then", UNSET))
+
         def _parse_trend(data: object) -> None | Trend | Unset:
             if data is None:
                 return data
@@ -388,6 +450,8 @@ class QueryResult:
             explain=explain,
             retention=retention,
             anomalies=anomalies,
+            define=define,
+            then=then,
             trend=trend,
             total_groups=total_groups,
         )

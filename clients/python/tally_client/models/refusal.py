@@ -10,6 +10,7 @@ from ..models.refusal_code import RefusalCode
 
 if TYPE_CHECKING:
     from ..models.anomalies_query import AnomaliesQuery
+    from ..models.define_query import DefineQuery
     from ..models.explain_query import ExplainQuery
     from ..models.funnel_query import FunnelQuery
     from ..models.list_query import ListQuery
@@ -30,8 +31,8 @@ class Refusal:
         code (RefusalCode):
         message (str):
         reasons (list[Reason]): Every reason, most important first.
-        suggestion (AnomaliesQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | None | OverviewQuery |
-            RetentionQuery): A query this role may run instead, when one keeps the spirit of the question.
+        suggestion (AnomaliesQuery | DefineQuery | ExplainQuery | FunnelQuery | ListQuery | MetricQuery | None |
+            OverviewQuery | RetentionQuery): A query this role may run instead, when one keeps the spirit of the question.
     """
 
     code: RefusalCode
@@ -39,6 +40,7 @@ class Refusal:
     reasons: list[Reason]
     suggestion: (
         AnomaliesQuery
+        | DefineQuery
         | ExplainQuery
         | FunnelQuery
         | ListQuery
@@ -51,6 +53,7 @@ class Refusal:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.anomalies_query import AnomaliesQuery
+        from ..models.define_query import DefineQuery
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
         from ..models.list_query import ListQuery
@@ -76,6 +79,7 @@ class Refusal:
             or isinstance(self.suggestion, ExplainQuery)
             or isinstance(self.suggestion, RetentionQuery)
             or isinstance(self.suggestion, AnomaliesQuery)
+            or isinstance(self.suggestion, DefineQuery)
         ):
             suggestion = self.suggestion.to_dict()
         else:
@@ -97,6 +101,7 @@ class Refusal:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.anomalies_query import AnomaliesQuery
+        from ..models.define_query import DefineQuery
         from ..models.explain_query import ExplainQuery
         from ..models.funnel_query import FunnelQuery
         from ..models.list_query import ListQuery
@@ -121,6 +126,7 @@ class Refusal:
             data: object,
         ) -> (
             AnomaliesQuery
+            | DefineQuery
             | ExplainQuery
             | FunnelQuery
             | ListQuery
@@ -187,8 +193,17 @@ class Refusal:
                 return componentsschemas_dsl_query_type_6
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_dsl_query_type_7 = DefineQuery.from_dict(data)
+
+                return componentsschemas_dsl_query_type_7
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
             return cast(
                 AnomaliesQuery
+                | DefineQuery
                 | ExplainQuery
                 | FunnelQuery
                 | ListQuery
