@@ -545,6 +545,15 @@ async fn the_cli_serves_the_protocol_and_run_answers_from_it() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    // Killed when the test ends, passed or failed.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Killed(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
@@ -626,8 +635,6 @@ async fn the_cli_serves_the_protocol_and_run_answers_from_it() {
     );
     assert_eq!(answered["data"], refused["data"]);
     assert_eq!(answered["answer"], refused["answer"]);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// Over HTTP: `POST /v1/query` says `source` and `source_note`, and `GET /metrics` exports the
