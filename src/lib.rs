@@ -22,6 +22,7 @@ pub mod dsl;
 pub mod examples;
 pub mod exec;
 pub mod inspect;
+pub mod metrics_api;
 pub mod pipeline;
 pub mod plan;
 pub mod result;

@@ -15,6 +15,7 @@ use crate::catalog::Catalog;
 use crate::check::{Checker, Diagnostic, DiagnosticCode, Refusal, Rejection, Repair};
 use crate::dsl::Query;
 use crate::exec::{ExecError, Limits, ResultCache, Rows, Warehouse};
+use crate::metrics_api::{Attempt, MetricsApis};
 use crate::plan::{self, Clock, Plan, WorkspaceId};
 use crate::result::{self, QueryResult};
 use crate::rollup::{self, Rollups};
@@ -82,10 +83,14 @@ pub struct Response {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub sources: Vec<Source>,
-    /// What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`;
-    /// `catalog` for a definition (only for answered queries).
+    /// What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`, or
+    /// `metrics_api:NAME`; `catalog` for a definition (only for answered queries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Why a query a metrics API would have answered was answered from the warehouse ("the
+    /// metrics API `kpi` timed out after 300 ms; answered from the warehouse").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_note: Option<String>,
     pub catalog_version: String,
     /// Every statement's rows came from the result cache (no warehouse time; at most the
     /// cache's time to live old).
@@ -228,6 +233,8 @@ pub struct Engine {
     views: Option<moka::future::Cache<String, Arc<Engine>>>,
     /// The rollup store, when one is set up: units it serves exactly are read from it.
     rollups: Option<Arc<Rollups>>,
+    /// The catalog's Metrics APIs (`[sources.*]`), asked first for what they answer exactly.
+    metrics_apis: Option<Arc<MetricsApis>>,
 }
 
 /// How long a workspace's discovered values are kept before they are read again.
@@ -258,6 +265,7 @@ pub fn new_query_id() -> String {
 impl Engine {
     pub fn new(catalog: Arc<Catalog>, warehouse: Warehouse, limits: Limits) -> Engine {
         let rules = Arc::new(Rules::new(&catalog));
+        let metrics_apis = MetricsApis::new(&catalog).map(Arc::new);
         Engine {
             checker: Checker::new(catalog.clone()),
             translators: Translators::rules_only(catalog.clone(), rules.clone()),
@@ -268,6 +276,7 @@ impl Engine {
             cache: None,
             views: None,
             rollups: None,
+            metrics_apis,
         }
     }
 
@@ -314,6 +323,18 @@ impl Engine {
     /// The rollup store, if one is set up.
     pub fn rollups(&self) -> Option<&Arc<Rollups>> {
         self.rollups.as_ref()
+    }
+
+    /// The Metrics APIs asked before the warehouse (`Engine::new` sets up the catalog's
+    /// `[sources.*]`; `None`: the warehouse only, as the reference server's own engine).
+    pub fn with_metrics_apis(mut self, apis: Option<Arc<MetricsApis>>) -> Engine {
+        self.metrics_apis = apis;
+        self
+    }
+
+    /// The catalog's Metrics APIs, their breakers and counters.
+    pub fn metrics_apis(&self) -> Option<&Arc<MetricsApis>> {
+        self.metrics_apis.as_ref()
     }
 
     /// Keeps statement results for repeated questions (`None`: every question runs).
@@ -408,6 +429,7 @@ impl Engine {
             cache: self.cache.clone(),
             views: None,
             rollups: self.rollups.clone(),
+            metrics_apis: self.metrics_apis.clone(),
         }
     }
 
@@ -583,6 +605,7 @@ fn base(catalog: &Catalog, outcome: Outcome, answer: String) -> Response {
         note: None,
         sources: Vec::new(),
         source: None,
+        source_note: None,
         cached: false,
         catalog_version: catalog.version.clone(),
         timings_ms: Timings::default(),
@@ -666,9 +689,51 @@ impl Engine {
         let statements = sql::compile(&plan, self.warehouse.dialect())?;
         timings.compile = ms(t);
 
+        let mut source_note = None;
+        // Time spent on a Metrics API that failed counts as execution.
+        let mut api_ms = 0.0;
+        if let Some(apis) = &self.metrics_apis {
+            let t = Instant::now();
+            match apis.answer(&plan).await {
+                Attempt::NotRouted => {}
+                Attempt::FellBack(f) => {
+                    source_note = Some(f.note());
+                    api_ms = ms(t);
+                }
+                Attempt::Answered(a) => {
+                    if let Some(result) = result::from_values(&plan, &a.values) {
+                        timings.execute = ms(t);
+                        progress(Stage::Executed {
+                            statements: 0,
+                            rows: a.points,
+                            ms: timings.execute,
+                        });
+                        if a.verify {
+                            self.check_drift(apis, &a.source, &plan, statements, &result);
+                        }
+                        let t = Instant::now();
+                        let answer = answer::answer(&plan, &result);
+                        timings.answer = ms(t);
+                        let mut response = self.base(Outcome::Answered, answer.text);
+                        response.executed_dsl = Some(checked.query().clone());
+                        response.data = Some(result.clone());
+                        response.chart = answer.chart;
+                        response.sources = answer.sources;
+                        response.repairs = checked.repairs().to_vec();
+                        response.source = Some(format!("metrics_api:{}", a.source));
+                        timings.total = ms(started);
+                        response.timings_ms = timings;
+                        trace.plan = Some(plan);
+                        trace.result = Some(result);
+                        return Ok((response, trace));
+                    }
+                }
+            }
+        }
+
         let t = Instant::now();
         let (rows, cached) = self.execute(&statements).await?;
-        timings.execute = ms(t);
+        timings.execute = api_ms + ms(t);
         progress(Stage::Executed {
             statements: statements.len(),
             rows: rows.iter().map(|r| r.rows.len()).sum(),
@@ -697,6 +762,7 @@ impl Engine {
             plan::PlanBody::Define(_) => "catalog".to_string(),
             _ => rollup::source(&statements),
         });
+        response.source_note = source_note;
         timings.total = ms(started);
         response.timings_ms = timings;
 
@@ -709,19 +775,69 @@ impl Engine {
 }
 
 impl Engine {
+    /// The drift check of an answer a metrics API gave: `statements` run on the warehouse in a
+    /// background task (the response does not wait), their result compared with the API's;
+    /// a disagreement is counted and logged by `apis`.
+    fn check_drift(
+        &self,
+        apis: &Arc<MetricsApis>,
+        source: &str,
+        plan: &Plan,
+        statements: Vec<Statement>,
+        api: &QueryResult,
+    ) {
+        let apis = apis.clone();
+        let warehouse = self.warehouse.clone();
+        let rollups = self.rollups.clone();
+        let limits = self.limits;
+        let (source, plan, api) = (source.to_string(), plan.clone(), api.clone());
+        let running = apis.checking();
+        tokio::spawn(async move {
+            let _running = running;
+            let ran = execute_on(&warehouse, rollups.as_deref(), None, &statements, &limits).await;
+            match ran {
+                Ok((rows, _)) => {
+                    let sql = result::assemble(&plan, &result::unit_rows(&statements, rows));
+                    let mismatches = crate::metrics_api::compare(&api, &sql);
+                    apis.record_drift(&source, plan.workspace.as_str(), &mismatches);
+                }
+                Err(e) => {
+                    tracing::warn!(source, error = %e, "the drift check could not read the warehouse")
+                }
+            }
+        });
+    }
+
     /// Runs each statement where it reads from (the warehouse, or the rollup store), through the
     /// result cache when there is one; says whether every one was cached. Rows come back in
     /// statement order.
     async fn execute(&self, statements: &[Statement]) -> Result<(Vec<Rows>, bool), ExecError> {
+        execute_on(
+            &self.warehouse,
+            self.rollups.as_deref(),
+            self.cache.as_ref(),
+            statements,
+            &self.limits,
+        )
+        .await
+    }
+}
+
+/// `Engine::execute` on given parts (the drift check's task owns clones of them).
+async fn execute_on(
+    warehouse: &Warehouse,
+    rollups: Option<&Rollups>,
+    cache: Option<&ResultCache>,
+    statements: &[Statement],
+    limits: &Limits,
+) -> Result<(Vec<Rows>, bool), ExecError> {
+    {
         let mut rows: Vec<Option<Rows>> = vec![None; statements.len()];
-        let mut all_cached = self.cache.is_some();
+        let mut all_cached = cache.is_some();
         let stored = |s: &Statement| s.rollup.is_some();
         let targets = [
-            (false, &self.warehouse),
-            (
-                true,
-                self.rollups.as_ref().map_or(&self.warehouse, |r| r.store()),
-            ),
+            (false, warehouse),
+            (true, rollups.map_or(warehouse, |r| r.store())),
         ];
         for (on_store, warehouse) in targets {
             let (at, these): (Vec<usize>, Vec<Statement>) = statements
@@ -733,9 +849,9 @@ impl Engine {
             if these.is_empty() {
                 continue;
             }
-            let (got, cached) = match &self.cache {
-                Some(cache) => cache.run_all(warehouse, &these, &self.limits).await?,
-                None => (warehouse.run_all(&these, &self.limits).await?, false),
+            let (got, cached) = match cache {
+                Some(cache) => cache.run_all(warehouse, &these, limits).await?,
+                None => (warehouse.run_all(&these, limits).await?, false),
             };
             all_cached &= cached;
             for (i, r) in at.into_iter().zip(got) {

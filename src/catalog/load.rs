@@ -188,12 +188,14 @@ pub(super) fn load(text: &str, file: &str) -> Result<Catalog, CatalogError> {
         retention,
         roles,
         rollups: BTreeMap::new(),
+        sources: BTreeMap::new(),
         tenancy,
         reach,
         docs_dir: docs_dir(&l, raw.catalog.docs.as_deref())?,
         docs: Arc::new(DocIndex::empty()),
     };
     catalog.rollups = load_rollups(&l, &raw, &catalog)?;
+    catalog.sources = super::sources::load(file, &raw.sources, &catalog)?;
     Ok(catalog)
 }
 

@@ -12,6 +12,7 @@ pub mod docs;
 mod expr;
 mod load;
 mod raw;
+mod sources;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use docs::{DocFile, DocIndex, Passage};
 pub use expr::Expr;
 pub use load::CatalogError;
 pub use raw::file_schema;
+pub use sources::{BreakerSettings, MetricsApiSource};
 
 use crate::dsl::Kind;
 
@@ -43,6 +45,8 @@ pub struct Catalog {
     pub roles: BTreeMap<String, Arc<Role>>,
     /// Pre-aggregations (`[rollups.NAME]`), by name.
     pub rollups: BTreeMap<String, Rollup>,
+    /// Metrics APIs (`[sources.NAME] kind = "metrics_api"`), by name.
+    pub sources: BTreeMap<String, MetricsApiSource>,
     pub tenancy: Tenancy,
     /// (table, dimension) → where the dimension's column is reached from that table.
     pub(crate) reach: BTreeMap<(String, String), Reach>,

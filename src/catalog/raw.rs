@@ -33,6 +33,11 @@ pub(crate) struct RawCatalog {
     /// provably the same as the raw table's.
     #[serde(default)]
     pub rollups: BTreeMap<String, RawRollup>,
+    /// Other sources of numbers, tried before the warehouse when they can answer a query
+    /// exactly (`kind = "metrics_api"`: a Metrics API of pre-computed KPIs). Reference:
+    /// dsl-spec/catalog.md and dsl-spec/metrics-api.md.
+    #[serde(default)]
+    pub sources: BTreeMap<String, super::sources::RawSource>,
 }
 
 /// A rollup: one row per workspace, day and value of its dimensions (and entity, when a metric

@@ -66,6 +66,9 @@ enum Command {
     /// Rollups: build the catalog's pre-aggregations into a store file, or show what it holds.
     #[command(subcommand)]
     Rollup(rollup::RollupCommand),
+    /// A Metrics API (dsl-spec/metrics-api.md): `serve` runs the reference server.
+    #[command(subcommand, name = "metrics-api")]
+    MetricsApi(metrics_api::MetricsApiCommand),
 }
 
 /// The app store's flags, shared by `demo`, `serve` and `audit`.
@@ -97,6 +100,7 @@ macro_rules! say {
 mod audit;
 mod catalog;
 mod demo;
+mod metrics_api;
 mod query;
 mod rollup;
 mod serve;
@@ -169,6 +173,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Catalog(CatalogCommand::Check(a)) => catalog::check_cmd(&catalog, a).await,
         Command::Catalog(CatalogCommand::Init(_)) => unreachable!("handled above"),
         Command::Rollup(c) => rollup::rollup_cmd(catalog, c).await,
+        Command::MetricsApi(c) => metrics_api::metrics_api_cmd(catalog, c).await,
     }
 }
 

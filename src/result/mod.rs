@@ -11,12 +11,14 @@ mod explain;
 mod retention;
 mod significance;
 mod trend;
+mod values;
 
 pub use anomalies::{AnomaliesOut, Anomaly, ANOMALY_ALPHA, MAX_ANOMALIES};
 pub use define::{DefineOut, DimensionDefinition, MetricDefinition, PassageOut};
 pub use explain::{Driver, ExplainInfo, SegmentChange, SegmentTests};
 pub use retention::{Cohort, RetentionCell, RetentionOut, MAX_RETENTION_GROUPS};
 pub use trend::{complete as complete_bucket, Trend, FLAT_TREND};
+pub use values::from_values;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};

@@ -17,6 +17,7 @@ mod caller;
 pub mod error;
 pub mod jwks;
 pub mod metrics;
+pub mod metrics_api;
 pub mod openapi;
 pub mod ratelimit;
 mod routes;

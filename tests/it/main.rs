@@ -30,6 +30,7 @@ mod index_use;
 mod llm;
 mod load_demo;
 mod merged_snapshots;
+mod metrics_api;
 mod partition_pruning;
 mod properties;
 mod replicas;

@@ -2,7 +2,7 @@
 //! Scans every `crate::` path in the code of each module's files (`crate::a::…`, `crate::a;`,
 //! grouped `use crate::{a, b::…}`; comments and strings left out), the files it compiles in
 //! through `#[path]` (the examples' generators) included. And `src/` says no example's names;
-//! only the CLI names clap, only the LLM and JWKS name reqwest, only the shared rate limit names
+//! only the CLI names clap, only the LLM, JWKS and metrics API client name reqwest, only the shared rate limit names
 //! redis, only the dialects name an
 //! engine's builder or variant; and no test reaches a real engine without `#[ignore]`.
 
@@ -30,6 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "rollup",
         &["dsl", "catalog", "plan", "sql", "exec", "dialect"],
     ),
+    ("metrics_api", &["catalog", "plan", "result"]),
     ("store", &[]),
     (
         "pipeline",
@@ -45,6 +46,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "answer",
             "inspect",
             "rollup",
+            "metrics_api",
         ],
     ),
     (
@@ -59,6 +61,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "exec",
             "result",
             "answer",
+            "metrics_api",
             "pipeline",
             "store",
         ],
@@ -80,6 +83,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "answer",
             "inspect",
             "rollup",
+            "metrics_api",
             "store",
             "pipeline",
             "server",
@@ -787,21 +791,22 @@ fn names_word(code: &str, word: &str) -> bool {
     })
 }
 
-/// The network after translation is the LLM's alone (and, in the server, the SSO issuer's keys):
-/// no other file names an HTTP client.
+/// The network is the LLM's (translation), the SSO issuer's keys (the server) and the
+/// catalog's Metrics APIs (their client): no other file names an HTTP client.
 #[test]
-fn only_the_llm_and_the_jwks_name_reqwest() {
+fn only_the_llm_the_jwks_and_the_metrics_api_client_name_reqwest() {
     let offenders = files_naming(
         &["reqwest"],
         &[
             "src/translate/llm.rs",
             "src/translate/llm/",
             "src/server/jwks.rs",
+            "src/metrics_api/client.rs",
         ],
     );
     assert!(
         offenders.is_empty(),
-        "reqwest outside translate/llm and server/jwks.rs: {offenders:?}"
+        "reqwest outside translate/llm, server/jwks.rs and metrics_api/client.rs: {offenders:?}"
     );
 }
 

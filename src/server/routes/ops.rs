@@ -37,6 +37,10 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "tally_rate_limit_redis_fallback {}\n",
         u8::from(fallback)
     ));
+    // The catalog's Metrics APIs: calls by outcome, fallbacks by reason, breakers, drift.
+    if let Some(apis) = state.engine.metrics_apis() {
+        text.push_str(&apis.render());
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

@@ -57,8 +57,12 @@ class ChatResponse:
         diagnostics (list[Diagnostic] | Unset): Only for `invalid`.
         repairs (list[Repair] | Unset): Deterministic repairs applied to the DSL (synonyms, case).
         note (None | str | Unset): Why the translator is not the configured one (an LLM over budget or unavailable).
-        source (None | str | Unset): What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`;
-            `catalog` for a definition (only for answered queries).
+        source (None | str | Unset): What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`,
+            or
+            `metrics_api:NAME`; `catalog` for a definition (only for answered queries).
+        source_note (None | str | Unset): Why a query a metrics API would have answered was answered from the warehouse
+            ("the
+            metrics API `kpi` timed out after 300 ms; answered from the warehouse").
     """
 
     query_id: str
@@ -90,6 +94,7 @@ class ChatResponse:
     repairs: list[Repair] | Unset = UNSET
     note: None | str | Unset = UNSET
     source: None | str | Unset = UNSET
+    source_note: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,6 +200,12 @@ class ChatResponse:
         else:
             source = self.source
 
+        source_note: None | str | Unset
+        if isinstance(self.source_note, Unset):
+            source_note = UNSET
+        else:
+            source_note = self.source_note
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -226,6 +237,8 @@ class ChatResponse:
             field_dict["note"] = note
         if source is not UNSET:
             field_dict["source"] = source
+        if source_note is not UNSET:
+            field_dict["source_note"] = source_note
 
         return field_dict
 
@@ -459,6 +472,15 @@ class ChatResponse:
 
         source = _parse_source(d.pop("source", UNSET))
 
+        def _parse_source_note(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        source_note = _parse_source_note(d.pop("source_note", UNSET))
+
         chat_response = cls(
             query_id=query_id,
             outcome=outcome,
@@ -479,6 +501,7 @@ class ChatResponse:
             repairs=repairs,
             note=note,
             source=source,
+            source_note=source_note,
         )
 
         chat_response.additional_properties = d

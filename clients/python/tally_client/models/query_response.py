@@ -56,8 +56,12 @@ class QueryResponse:
         diagnostics (list[Diagnostic] | Unset): Only for `invalid`.
         repairs (list[Repair] | Unset): Deterministic repairs applied to the DSL (synonyms, case).
         note (None | str | Unset): Why the translator is not the configured one (an LLM over budget or unavailable).
-        source (None | str | Unset): What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`;
-            `catalog` for a definition (only for answered queries).
+        source (None | str | Unset): What the numbers were read from: `warehouse`, `rollup:NAME`, or both joined by `+`,
+            or
+            `metrics_api:NAME`; `catalog` for a definition (only for answered queries).
+        source_note (None | str | Unset): Why a query a metrics API would have answered was answered from the warehouse
+            ("the
+            metrics API `kpi` timed out after 300 ms; answered from the warehouse").
     """
 
     query_id: str
@@ -88,6 +92,7 @@ class QueryResponse:
     repairs: list[Repair] | Unset = UNSET
     note: None | str | Unset = UNSET
     source: None | str | Unset = UNSET
+    source_note: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,6 +196,12 @@ class QueryResponse:
         else:
             source = self.source
 
+        source_note: None | str | Unset
+        if isinstance(self.source_note, Unset):
+            source_note = UNSET
+        else:
+            source_note = self.source_note
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -221,6 +232,8 @@ class QueryResponse:
             field_dict["note"] = note
         if source is not UNSET:
             field_dict["source"] = source
+        if source_note is not UNSET:
+            field_dict["source_note"] = source_note
 
         return field_dict
 
@@ -452,6 +465,15 @@ class QueryResponse:
 
         source = _parse_source(d.pop("source", UNSET))
 
+        def _parse_source_note(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        source_note = _parse_source_note(d.pop("source_note", UNSET))
+
         query_response = cls(
             query_id=query_id,
             outcome=outcome,
@@ -471,6 +493,7 @@ class QueryResponse:
             repairs=repairs,
             note=note,
             source=source,
+            source_note=source_note,
         )
 
         query_response.additional_properties = d
