@@ -51,26 +51,8 @@ fn define(q: &crate::dsl::DefineQuery, out: &mut Vec<Diagnostic>) {
             "`search` is blank: give words to look up, or leave it out",
         ));
     }
-    let mut seen = BTreeSet::new();
-    for (i, m) in q.metrics.iter().enumerate() {
-        if !seen.insert(m.as_str()) {
-            out.push(Diagnostic::new(
-                DiagnosticCode::Duplicate,
-                &format!("/metrics/{i}"),
-                format!("`{m}` is named twice"),
-            ));
-        }
-    }
-    let mut seen = BTreeSet::new();
-    for (i, d) in q.dimensions.iter().enumerate() {
-        if !seen.insert(d.as_str()) {
-            out.push(Diagnostic::new(
-                DiagnosticCode::Duplicate,
-                &format!("/dimensions/{i}"),
-                format!("`{d}` is named twice"),
-            ));
-        }
-    }
+    duplicates("/metrics", q.metrics.iter().map(|x| x.as_str()), out);
+    duplicates("/dimensions", q.dimensions.iter().map(|x| x.as_str()), out);
 }
 
 /// An anomaly scan reads counts per day over at most `MAX_ANOMALY_DAYS` days.
@@ -253,16 +235,7 @@ fn funnel(q: &FunnelQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
                     "a funnel has two to six steps",
                 ));
             }
-            let mut seen = BTreeSet::new();
-            for (i, s) in q.steps.iter().enumerate() {
-                if !seen.insert(s.as_str()) {
-                    out.push(Diagnostic::new(
-                        DiagnosticCode::Duplicate,
-                        &format!("/steps/{i}"),
-                        format!("`{s}` is listed twice"),
-                    ));
-                }
-            }
+            duplicates("/steps", q.steps.iter().map(|x| x.as_str()), out);
             if catalog.event_table().is_none() {
                 out.push(Diagnostic::new(
                     DiagnosticCode::InvalidValue,
@@ -430,18 +403,23 @@ fn filter_shape(
     }
 }
 
-fn metric(q: &MetricQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
-    period(&q.period, "/period", out);
+/// A `duplicate` diagnostic at `{list}/{i}` for each name that repeats an earlier one.
+fn duplicates<'a>(list: &str, names: impl Iterator<Item = &'a str>, out: &mut Vec<Diagnostic>) {
     let mut seen = BTreeSet::new();
-    for (i, m) in q.metrics.iter().enumerate() {
-        if !seen.insert(m.as_str()) {
+    for (i, name) in names.enumerate() {
+        if !seen.insert(name) {
             out.push(Diagnostic::new(
                 DiagnosticCode::Duplicate,
-                &format!("/metrics/{i}"),
-                format!("`{m}` is listed twice"),
+                &format!("{list}/{i}"),
+                format!("`{name}` is listed twice"),
             ));
         }
     }
+}
+
+fn metric(q: &MetricQuery, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
+    period(&q.period, "/period", out);
+    duplicates("/metrics", q.metrics.iter().map(|x| x.as_str()), out);
     let mut seen = BTreeSet::new();
     for (i, d) in q.group_by.iter().enumerate() {
         if !seen.insert(d.as_str()) {
