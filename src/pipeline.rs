@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::answer::{self, Source};
 use crate::catalog::Catalog;
-use crate::check::{Checker, Diagnostic, DiagnosticCode, Refusal, Rejection, Repair};
+use crate::check::{CheckedQuery, Checker, Diagnostic, DiagnosticCode, Refusal, Rejection, Repair};
 use crate::dsl::Query;
 use crate::exec::{ExecError, Limits, ResultCache, Rows, Warehouse};
 use crate::metrics_api::{Attempt, MetricsApis};
@@ -445,6 +445,23 @@ impl Engine {
         base(&self.catalog, outcome, answer)
     }
 
+    /// An answered query's response, whichever source answered: the answer's text, chart and
+    /// sources, the data, the DSL that ran and its repairs.
+    fn answered(
+        &self,
+        checked: &CheckedQuery,
+        answer: answer::Answer,
+        result: &QueryResult,
+    ) -> Response {
+        let mut response = self.base(Outcome::Answered, answer.text);
+        response.executed_dsl = Some(checked.query().clone());
+        response.data = Some(result.clone());
+        response.chart = answer.chart;
+        response.sources = answer.sources;
+        response.repairs = checked.repairs().to_vec();
+        response
+    }
+
     /// Answers a question in English as the first turn of a conversation (nothing spent yet).
     /// `previous` is the conversation's last DSL, for follow-ups ("and by country?").
     pub async fn ask(
@@ -714,12 +731,7 @@ impl Engine {
                         let t = Instant::now();
                         let answer = answer::answer(&plan, &result);
                         timings.answer = ms(t);
-                        let mut response = self.base(Outcome::Answered, answer.text);
-                        response.executed_dsl = Some(checked.query().clone());
-                        response.data = Some(result.clone());
-                        response.chart = answer.chart;
-                        response.sources = answer.sources;
-                        response.repairs = checked.repairs().to_vec();
+                        let mut response = self.answered(&checked, answer, &result);
                         response.source = Some(format!("metrics_api:{}", a.source));
                         timings.total = ms(started);
                         response.timings_ms = timings;
@@ -741,18 +753,13 @@ impl Engine {
         });
 
         let t = Instant::now();
-        let result = result::assemble(&plan, &result::unit_rows(&statements, rows.clone()));
+        let result = result::assemble(&plan, &result::unit_rows(&statements, &rows));
         let answer = answer::answer(&plan, &result);
         timings.answer = ms(t);
 
         let see_sql = checked.role().see_sql;
-        let mut response = self.base(Outcome::Answered, answer.text);
-        response.executed_dsl = Some(checked.query().clone());
+        let mut response = self.answered(&checked, answer, &result);
         response.sql = (see_sql && !statements.is_empty()).then(|| sql::render(&statements));
-        response.data = Some(result.clone());
-        response.chart = answer.chart;
-        response.sources = answer.sources;
-        response.repairs = checked.repairs().to_vec();
         response.cached = cached;
         response.source = Some(match &plan.body {
             // A definition is read from the catalog and its docs, not the warehouse.
@@ -797,7 +804,7 @@ impl Engine {
             let ran = execute_on(&warehouse, rollups.as_deref(), None, &statements, &limits).await;
             match ran {
                 Ok((rows, _)) => {
-                    let sql = result::assemble(&plan, &result::unit_rows(&statements, rows));
+                    let sql = result::assemble(&plan, &result::unit_rows(&statements, &rows));
                     let mismatches = crate::metrics_api::compare(&api, &sql);
                     apis.record_drift(&source, plan.workspace.as_str(), &mismatches);
                 }
@@ -831,40 +838,38 @@ async fn execute_on(
     statements: &[Statement],
     limits: &Limits,
 ) -> Result<(Vec<Rows>, bool), ExecError> {
-    {
-        let mut rows: Vec<Option<Rows>> = vec![None; statements.len()];
-        let mut all_cached = cache.is_some();
-        let stored = |s: &Statement| s.rollup.is_some();
-        let targets = [
-            (false, warehouse),
-            (true, rollups.map_or(warehouse, |r| r.store())),
-        ];
-        for (on_store, warehouse) in targets {
-            let (at, these): (Vec<usize>, Vec<Statement>) = statements
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| stored(s) == on_store)
-                .map(|(i, s)| (i, s.clone()))
-                .unzip();
-            if these.is_empty() {
-                continue;
-            }
-            let (got, cached) = match cache {
-                Some(cache) => cache.run_all(warehouse, &these, limits).await?,
-                None => (warehouse.run_all(&these, limits).await?, false),
-            };
-            all_cached &= cached;
-            for (i, r) in at.into_iter().zip(got) {
-                rows[i] = Some(r);
-            }
+    let mut rows: Vec<Option<Rows>> = vec![None; statements.len()];
+    let mut all_cached = cache.is_some();
+    let stored = |s: &Statement| s.rollup.is_some();
+    let targets = [
+        (false, warehouse),
+        (true, rollups.map_or(warehouse, |r| r.store())),
+    ];
+    for (on_store, warehouse) in targets {
+        let (at, these): (Vec<usize>, Vec<Statement>) = statements
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| stored(s) == on_store)
+            .map(|(i, s)| (i, s.clone()))
+            .unzip();
+        if these.is_empty() {
+            continue;
         }
-        Ok((
-            rows.into_iter()
-                .map(|r| r.expect("every statement ran"))
-                .collect(),
-            all_cached,
-        ))
+        let (got, cached) = match cache {
+            Some(cache) => cache.run_all(warehouse, &these, limits).await?,
+            None => (warehouse.run_all(&these, limits).await?, false),
+        };
+        all_cached &= cached;
+        for (i, r) in at.into_iter().zip(got) {
+            rows[i] = Some(r);
+        }
     }
+    Ok((
+        rows.into_iter()
+            .map(|r| r.expect("every statement ran"))
+            .collect(),
+        all_cached,
+    ))
 }
 
 /// The response for a rejected query; needs no warehouse.

@@ -20,6 +20,7 @@ pub use retention::{Cohort, RetentionCell, RetentionOut, MAX_RETENTION_GROUPS};
 pub use trend::{complete as complete_bucket, Trend, FLAT_TREND};
 pub use values::from_values;
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -219,9 +220,9 @@ type Key = Vec<Option<String>>;
 /// `sql::compile`'s order): a merged statement's one row gives each of its units the columns of
 /// its own instants (`sql::Merged`), as its own statement would have returned them. A statement
 /// that is not merged answers the first unit no other statement claims.
-pub fn unit_rows(statements: &[Statement], rows: Vec<Rows>) -> Vec<Rows> {
+pub fn unit_rows<'a>(statements: &[Statement], rows: &'a [Rows]) -> Cow<'a, [Rows]> {
     if statements.iter().all(|s| s.merged.is_none()) {
-        return rows;
+        return Cow::Borrowed(rows);
     }
     let claimed: BTreeSet<usize> = statements
         .iter()
@@ -233,7 +234,7 @@ pub fn unit_rows(statements: &[Statement], rows: Vec<Rows>) -> Vec<Rows> {
     let mut out: Vec<Option<Rows>> = vec![None; total];
     for (statement, got) in statements.iter().zip(rows) {
         let Some(merged) = &statement.merged else {
-            out[alone.next().expect("a unit for every statement")] = Some(got);
+            out[alone.next().expect("a unit for every statement")] = Some(got.clone());
             continue;
         };
         for (unit, cols) in merged.units.iter().zip(&merged.columns) {
@@ -253,9 +254,11 @@ pub fn unit_rows(statements: &[Statement], rows: Vec<Rows>) -> Vec<Rows> {
             });
         }
     }
-    out.into_iter()
-        .map(|r| r.expect("every unit answered"))
-        .collect()
+    Cow::Owned(
+        out.into_iter()
+            .map(|r| r.expect("every unit answered"))
+            .collect(),
+    )
 }
 
 pub fn assemble(plan: &Plan, rows: &[Rows]) -> QueryResult {
@@ -888,7 +891,8 @@ mod tests {
             vec![vec![Cell::Int(5), Cell::Int(6), Cell::Int(7)]],
         );
         let alone = rows(&["n"], vec![vec![Cell::Int(3)]]);
-        let out = unit_rows(&statements, vec![merged, alone.clone()]);
+        let ran = [merged, alone.clone()];
+        let out = unit_rows(&statements, &ran);
         assert_eq!(out.len(), 3);
         assert_eq!(out[0].rows, vec![vec![Cell::Int(7)]]);
         assert_eq!(out[0].index("v0"), Some(0));
