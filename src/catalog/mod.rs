@@ -310,6 +310,22 @@ impl Rollup {
         format!("tally_rollup_{}", self.name)
     }
 
+    /// The store table of its per-window distinct counts (a rollup with an entity keeps them):
+    /// one row per workspace, window ([`Rollup::GRAIN`] and [`Rollup::START`]) and value of
+    /// each `where` column, with the distinct entities of that window ([`Rollup::ENTITIES`]).
+    pub fn windows_source(&self) -> Option<String> {
+        self.entity
+            .as_ref()
+            .map(|_| format!("tally_rollup_{}__windows", self.name))
+    }
+
+    /// The windows table's grain column: `day`, `week` or `month`.
+    pub const GRAIN: &'static str = "tally_grain";
+    /// The windows table's first day of the window, `YYYY-MM-DD`.
+    pub const START: &'static str = "tally_start";
+    /// The windows table's distinct entities of the window.
+    pub const ENTITIES: &'static str = "tally_entities";
+
     /// The rollup table's column holding dimension `d`.
     pub fn dimension_column(d: &str) -> String {
         format!("dim_{d}")
@@ -318,12 +334,18 @@ impl Rollup {
     /// What the rollup holds, as text: a built rollup whose definition differs is not used.
     pub fn definition(&self) -> String {
         format!(
-            "table={};time={};dimensions={};columns={};entity={}",
+            "table={};time={};dimensions={};columns={};entity={}{}",
             self.table,
             self.time,
             self.dimensions.join(","),
             self.columns.join(","),
-            self.entity.as_deref().unwrap_or("")
+            self.entity.as_deref().unwrap_or(""),
+            // Stores built before per-window counts existed are rebuilt, not read.
+            if self.entity.is_some() {
+                ";windows=day,week,month"
+            } else {
+                ""
+            }
         )
     }
 }

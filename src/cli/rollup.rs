@@ -111,8 +111,13 @@ async fn build(catalog: Arc<Catalog>, a: BuildArgs) -> Result<i32, Failure> {
         let from = r
             .from
             .map_or("the first row".to_string(), |d| d.to_string());
+        let windows = if r.windows_written > 0 {
+            format!(", {} counted windows", r.windows_written)
+        } else {
+            String::new()
+        };
         say!(
-            "{}: {} build, days from {from} to before {}: {} rows written for {} table rows in {} workspace(s), {:.2} s",
+            "{}: {} build, days from {from} to before {}: {} rows written for {} table rows in {} workspace(s){windows}, {:.2} s",
             r.name,
             r.mode,
             r.until,

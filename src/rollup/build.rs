@@ -7,12 +7,12 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Months, NaiveDate};
-use sea_query::{Alias, ColumnDef, Index, Query, Table};
+use sea_query::{Alias, ColumnDef, Expr, Func, Index, Query, Table};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
 use super::{Built, STATE_TABLE};
-use crate::catalog::{Catalog, Rollup, Tenancy};
+use crate::catalog::{Catalog, Rollup, Tenancy, Window};
 use crate::dialect::Dialect;
 use crate::exec::{Cell, ExecError, Limits, Warehouse};
 use crate::plan::{DateRange, WorkspaceId};
@@ -45,6 +45,8 @@ pub struct RollupReport {
     pub workspaces: usize,
     /// Rows written to the store by this build.
     pub rows_written: u64,
+    /// Per-window distinct counts written (rollups with an entity).
+    pub windows_written: u64,
     /// Table rows they stand for.
     pub source_rows: u64,
     pub seconds: f64,
@@ -203,6 +205,7 @@ async fn build_one(
         until,
         workspaces: 0,
         rows_written: 0,
+        windows_written: 0,
         source_rows: 0,
         seconds: 0.0,
     };
@@ -242,6 +245,14 @@ async fn build_one(
             .map_err(One::Store)?;
         for index in index_sql(rollup) {
             execute(&mut tx, &index).await.map_err(One::Store)?;
+        }
+        if let Some(windows) = rollup.windows_source() {
+            execute(&mut tx, &format!("DROP TABLE IF EXISTS \"{windows}\""))
+                .await
+                .map_err(One::Store)?;
+            for ddl in windows_sql(rollup) {
+                execute(&mut tx, &ddl).await.map_err(One::Store)?;
+            }
         }
     }
     for ws in &workspaces {
@@ -304,6 +315,7 @@ async fn build_one(
             report.rows_written += written;
             report.source_rows += source;
         }
+        report.windows_written += write_windows(&mut tx, rollup, ws, first).await?;
         progress(&rollup.name, ws, report.rows_written);
     }
     let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -446,6 +458,113 @@ fn index_sql(rollup: &Rollup) -> Vec<String> {
             Dialect::Sqlite.schema(&i)
         })
         .collect()
+}
+
+/// The grains the windows table counts.
+const GRAINS: [Window; 3] = [Window::Day, Window::Week, Window::Month];
+
+/// The windows table and its covering index (led by workspace, grain and `where` columns, so a
+/// read of one metric's windows is one index range).
+fn windows_sql(rollup: &Rollup) -> Vec<String> {
+    let Some(table) = rollup.windows_source() else {
+        return Vec::new();
+    };
+    let mut t = Table::create();
+    t.table(Alias::new(table.as_str()));
+    let mut key = vec![Rollup::WORKSPACE.to_string(), Rollup::GRAIN.to_string()];
+    key.extend(rollup.columns.iter().cloned());
+    key.push(Rollup::START.into());
+    for c in &key {
+        let mut def = ColumnDef::new(Alias::new(c.as_str()));
+        if rollup.columns.contains(c) {
+            def.text();
+        } else {
+            def.text().not_null();
+        }
+        t.col(&mut def);
+    }
+    t.col(
+        ColumnDef::new(Alias::new(Rollup::ENTITIES))
+            .big_integer()
+            .not_null(),
+    );
+    let mut i = Index::create();
+    i.name(format!("{table}_key"))
+        .table(Alias::new(table.as_str()));
+    for c in key.iter().map(String::as_str).chain([Rollup::ENTITIES]) {
+        i.col(Alias::new(c));
+    }
+    vec![Dialect::Sqlite.schema(&t), Dialect::Sqlite.schema(&i)]
+}
+
+/// Recounts `workspace`'s windows from the one containing `first` on, for every grain, from the
+/// store's own day rows (which hold every entity of every day): a window's distinct entities
+/// are exact because each day keeps each of its entities. Windows before `first`'s are
+/// unchanged, as are their days. Returns the windows written.
+async fn write_windows(
+    tx: &mut SqliteConnection,
+    rollup: &Rollup,
+    workspace: &str,
+    first: NaiveDate,
+) -> Result<u64, sqlx::Error> {
+    use sea_query::ExprTrait;
+    let (Some(table), Some(entity)) = (rollup.windows_source(), &rollup.entity) else {
+        return Ok(0);
+    };
+    let mut written = 0;
+    for grain in GRAINS {
+        let from = crate::plan::time::window_key(first, grain);
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM \"{table}\" WHERE {} = ? AND {} = ? AND {} >= ?",
+            Rollup::WORKSPACE,
+            Rollup::GRAIN,
+            Rollup::START
+        )))
+        .bind(workspace)
+        .bind(grain.as_str())
+        .bind(from.to_string())
+        .execute(&mut *tx)
+        .await?;
+        // The window's first day, as a routed statement would bucket the store's days.
+        let day = Expr::col(Alias::new(rollup.time.as_str()));
+        let start = match grain {
+            Window::Day => Dialect::ROLLUP_STORE.stored_day(day),
+            other => Dialect::ROLLUP_STORE.bucket(day, other),
+        };
+        let mut select = Query::select();
+        select
+            .from(Alias::new(rollup.source()))
+            .column(Alias::new(Rollup::WORKSPACE))
+            .expr(Expr::val(grain.as_str()))
+            .columns(rollup.columns.iter().map(|c| Alias::new(c.as_str())))
+            .expr_as(start, Alias::new(Rollup::START))
+            .expr(Func::count_distinct(Expr::col(Alias::new(entity.as_str()))))
+            .and_where(Expr::col(Alias::new(Rollup::WORKSPACE)).eq(workspace))
+            .and_where(Expr::col(Alias::new(rollup.time.as_str())).gte(format!("{from} 00:00:00")))
+            .add_group_by(
+                rollup
+                    .columns
+                    .iter()
+                    .map(|c| Expr::col(Alias::new(c.as_str())))
+                    .chain([Expr::col(Alias::new(Rollup::START))]),
+            );
+        let mut columns = vec![Rollup::WORKSPACE.to_string(), Rollup::GRAIN.to_string()];
+        columns.extend(rollup.columns.iter().cloned());
+        columns.push(Rollup::START.into());
+        columns.push(Rollup::ENTITIES.into());
+        let mut insert = Query::insert();
+        insert
+            .into_table(Alias::new(table.as_str()))
+            .columns(columns.iter().map(|c| Alias::new(c.as_str())))
+            .select_from(select)
+            .expect("as many values as columns");
+        let (sql, values) = Dialect::Sqlite.insert(&insert);
+        written += sqlx::query_with(sqlx::AssertSqlSafe(sql), values)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    Ok(written)
 }
 
 fn state_table_sql() -> String {

@@ -8,6 +8,7 @@
 pub mod alias;
 pub mod dialect;
 mod retention;
+mod windows;
 
 use std::collections::BTreeMap;
 
@@ -100,7 +101,10 @@ pub fn compile(plan: &Plan, dialect: Dialect) -> Result<Vec<Statement>, CompileE
     let catalog = &plan.catalog;
     let one = |u: &Unit| match &u.rollup {
         Some(r) => {
-            let mut s = compile_unit(u, catalog, &plan.workspace, Dialect::ROLLUP_STORE)?;
+            let mut s = match windows::compile(u, &catalog.rollups[r], &plan.workspace) {
+                Some(s) => s?,
+                None => compile_unit(u, catalog, &plan.workspace, Dialect::ROLLUP_STORE)?,
+            };
             s.rollup = Some(r.clone());
             Ok(s)
         }
