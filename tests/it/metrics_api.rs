@@ -3,7 +3,8 @@
 //! the warehouse's own numbers; a slow server times out, a failing one opens the breaker (its
 //! hits counted), gapped and malformed answers fall back, each with the same numbers as the
 //! warehouse and a note saying why; a server with wrong numbers is caught by the drift check;
-//! grouped, filtered and small-group-suppressed queries never reach an API.
+//! grouped, filtered and small-group-suppressed queries never reach an API; each request's
+//! audit row says which source answered and why not the API.
 
 use crate::common;
 
@@ -637,9 +638,10 @@ async fn the_cli_serves_the_protocol_and_run_answers_from_it() {
     assert_eq!(answered["answer"], refused["answer"]);
 }
 
-/// Over HTTP: `POST /v1/query` says `source` and `source_note`, and `GET /metrics` exports the
-/// API's counters; a breaker with no cool-down probes on the next call and closes once the API
-/// recovers.
+/// Over HTTP: `POST /v1/query` says `source` and `source_note`, and so does each request's
+/// audit row (an operator can tell afterwards which source answered, and why not the API);
+/// `GET /metrics` exports the API's counters; a breaker with no cool-down probes on the next
+/// call and closes once the API recovers.
 #[tokio::test]
 async fn over_http_the_source_its_note_and_the_counters_show_and_the_breaker_recovers() {
     use tally::server::{mint_dev_token, AuthConfig, DevSecret};
@@ -664,7 +666,13 @@ async fn over_http_the_source_its_note_and_the_counters_show_and_the_breaker_rec
     .unwrap();
     let secret = DevSecret::new(SECRET).unwrap();
     let auth = AuthConfig::hs256(&secret, common::http::ISSUER, common::http::AUDIENCE);
-    let api = common::http::start_with(engine, store, dir, auth, |s| s).await;
+    let mut kept_store = None;
+    let api = common::http::start_with(engine, store, dir, auth, |s| {
+        kept_store = Some(s.store.clone());
+        s
+    })
+    .await;
+    let store = kept_store.unwrap();
     let token = mint_dev_token(
         &secret,
         common::http::ISSUER,
@@ -703,6 +711,30 @@ async fn over_http_the_source_its_note_and_the_counters_show_and_the_breaker_rec
     assert!(b.get("source_note").is_none(), "{b}");
     assert!(b.get("sql").is_none(), "{b}");
     assert_eq!(b["data"]["summary"][0]["value"], 5);
+    // The audit rows say the same, in order: the warehouse twice with the API's failure, then
+    // the API; and the chain holds them.
+    let rows = store
+        .audit_rows(&tally::store::AuditFilter {
+            after_seq: None,
+            limit: 100,
+            workspaces: None,
+        })
+        .await
+        .unwrap();
+    let said: Vec<(Option<&str>, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.entry.source.as_deref(), r.entry.source_note.as_deref()))
+        .collect();
+    let failed = "the metrics API `kpi` answered HTTP 503; answered from the warehouse";
+    assert_eq!(
+        said,
+        [
+            (Some("warehouse"), Some(failed)),
+            (Some("warehouse"), Some(failed)),
+            (Some("metrics_api:kpi"), None),
+        ]
+    );
+    assert!(store.verify_chain().await.unwrap().ok);
     let m = api.get("/metrics", None).await.text;
     for line in [
         "tally_metrics_api_calls_total{source=\"kpi\",outcome=\"http_status\"} 2",
