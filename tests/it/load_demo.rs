@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use chrono::NaiveDate;
-use common::engines::{reach, split_url, Kind};
+use common::engines::{own_database, Kind};
 use sqlx::{Connection, Row};
 use tally::demo::{self, Cell, ColumnDef, ColumnType, DemoOptions, RowSink, TableDef};
 use tally::examples::{self, Example};
@@ -30,43 +30,6 @@ fn options(seed: u64, scale: f64) -> DemoOptions {
         end_date: END_DATE.parse().expect("an ISO date"),
         scale,
     }
-}
-
-/// The URL of the engine's database `name`, created if it does not exist (UTF-8 on MariaDB).
-async fn own_database(kind: Kind, name: &str) -> String {
-    let reached = reach(kind).await;
-    let (scheme, user, host, _) = split_url(&reached.url);
-    let user = user.map(|u| format!("{u}@")).unwrap_or_default();
-    match kind {
-        Kind::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&reached.url).await.unwrap();
-            let exists: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                    .bind(name)
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap();
-            if !exists {
-                let created = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut c)
-                    .await;
-                // Another test may have created it in between.
-                if let Err(e) = created {
-                    assert!(e.to_string().contains("already exists"), "{e}");
-                }
-            }
-        }
-        Kind::Mysql => {
-            let mut c = sqlx::MySqlConnection::connect(&reached.url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4"
-            )))
-            .execute(&mut c)
-            .await
-            .unwrap();
-        }
-    }
-    format!("{scheme}://{user}{host}/{name}")
 }
 
 /// A cell as text, for comparing engines: NULL is `None`, a timestamp `YYYY-MM-DD HH:MM:SS`.
