@@ -760,6 +760,9 @@ async fn chat_streams_stage_events_then_the_response() {
     assert_eq!(rows.len(), 1, "a streamed answer is audited once");
     assert_eq!(rows[0].entry.outcome.as_deref(), Some("answered"));
     assert_eq!(rows[0].entry.status, Some(200));
+    // Its row says which source answered, as the streamed response did.
+    assert_eq!(response["source"], "warehouse");
+    assert_eq!(rows[0].entry.source.as_deref(), Some("warehouse"));
 }
 
 #[tokio::test]
