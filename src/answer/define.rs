@@ -9,7 +9,9 @@ use super::{join_and, Answer, Source};
 use crate::catalog::Catalog;
 use crate::result::{DefineOut, DimensionDefinition, MetricDefinition, QueryResult};
 
-pub(super) fn answer(result: &QueryResult, catalog: &Catalog) -> Answer {
+/// `withheld`: passages that matched but name what the role may not ask about (not quoted,
+/// and said only when nothing else is).
+pub(super) fn answer(result: &QueryResult, catalog: &Catalog, withheld: usize) -> Answer {
     let Some(d) = &result.define else {
         return Answer {
             text: String::new(),
@@ -27,7 +29,7 @@ pub(super) fn answer(result: &QueryResult, catalog: &Catalog) -> Answer {
     for x in &d.dimensions {
         paragraphs.push(dimension_text(x));
     }
-    paragraphs.push(passages_text(d, catalog));
+    paragraphs.push(passages_text(d, catalog, withheld));
     let mut sources = super::sources(
         catalog,
         &d.metrics.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
@@ -273,11 +275,16 @@ fn dimension_text(x: &DimensionDefinition) -> String {
     s
 }
 
-/// The passages as quotations with file and heading, or what the docs did not have.
-fn passages_text(d: &DefineOut, catalog: &Catalog) -> String {
+/// The passages as quotations with file and heading, or what the docs did not have (or had
+/// only for other roles: said so, without saying what).
+fn passages_text(d: &DefineOut, catalog: &Catalog, withheld: usize) -> String {
     if d.passages.is_empty() {
         let has_docs = !catalog.docs.passages().is_empty();
         return match (&d.search, has_docs) {
+            (Some(s), true) if withheld > 0 => format!(
+                "The docs say nothing about “{}” that this role may read.",
+                s.trim()
+            ),
             (Some(s), true) => format!("The docs say nothing about “{}”.", s.trim()),
             (Some(s), false) => format!("This catalog has no docs to look up “{}” in.", s.trim()),
             (None, _) => String::new(),

@@ -65,7 +65,7 @@ pub fn answer(plan: &Plan, result: &QueryResult) -> Answer {
         PlanBody::Retention(r) => retention::answer(r, result, plan.min_group_size),
         PlanBody::Anomalies(a) => anomalies::answer(a, result, catalog, plan.min_group_size),
         PlanBody::Define(d) => {
-            let mut a = define::answer(result, catalog);
+            let mut a = define::answer(result, catalog, d.withheld);
             // The query asked with the definition: its answer after it, its chart and sources.
             if let (Some(plan), Some(data)) = (&d.then, &result.then) {
                 let then = answer(plan, data);

@@ -30,6 +30,31 @@ pub struct Passage {
     pub text: String,
 }
 
+impl Passage {
+    /// Whether the heading or the text holds `term` as whole words, in order, case and
+    /// punctuation ignored (`_` reads as a space: `churn_rate` is "churn rate"). Words are
+    /// compared as written, not stemmed: "event" does not name `events`.
+    pub fn names(&self, term: &str) -> bool {
+        let term = plain_words(term);
+        if term.is_empty() {
+            return false;
+        }
+        [&self.heading, &self.text].iter().any(|part| {
+            plain_words(part)
+                .windows(term.len())
+                .any(|w| w == term.as_slice())
+        })
+    }
+}
+
+/// The lower-cased runs of letters and digits of `text` (`_`, `-` and punctuation split).
+pub fn plain_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 /// The passages of every file, and the BM25 index over them (heading and text).
 pub struct DocIndex {
     passages: Vec<Passage>,
@@ -241,6 +266,23 @@ mod tests {
         let both = index.search("events session", 3);
         assert_eq!(both.len(), 2);
         assert_eq!(both[0].0.file, "a.md");
+    }
+
+    #[test]
+    fn a_passage_names_a_term_by_whole_words_in_its_heading_or_text() {
+        let p = Passage {
+            file: "a.md".into(),
+            heading: "Customers and MRR".into(),
+            text: "Churn_rate and revenue-churn, tracked events.".into(),
+        };
+        assert!(p.names("mrr"));
+        assert!(p.names("churn_rate"));
+        assert!(p.names("Revenue churn"));
+        assert!(p.names("events"));
+        assert!(!p.names("event"), "words are not stemmed");
+        assert!(!p.names("rate and churn"), "in order");
+        assert!(!p.names("custom"), "whole words");
+        assert!(!p.names("  "));
     }
 
     #[test]

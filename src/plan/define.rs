@@ -1,7 +1,19 @@
 //! A `define` plan: the catalog entries asked about and the passages of the catalog's docs that
-//! match the search text and their names. Reads no warehouse: a define plan has no units.
+//! match the search text and their names, less those that name what the role may not ask
+//! about. Reads no warehouse: a define plan has no units.
+//!
+//! Invariant: a passage is quoted to a role only if neither its heading nor its text names a
+//! metric or dimension the role may not ask about (`dsl::schema::Names::of_role`: its lists,
+//! its sensitivity, record level, never PII). A passage names an entry when it holds, as whole
+//! words in order (case and punctuation ignored, `_` read as a space, no stemming), the entry's
+//! name, its label, or one of its synonyms of two words or more: a one-word synonym ("revenue",
+//! "users") is too common a word to say which entry a passage means, while an entry's own name
+//! and label are what a passage about it says.
 
-use crate::catalog::{Catalog, Passage};
+use std::collections::BTreeSet;
+
+use crate::catalog::{docs::plain_words, Catalog, Passage, Role};
+use crate::dsl::schema::Names;
 use crate::dsl::DefineQuery;
 
 /// The most passages a define answer quotes.
@@ -18,6 +30,9 @@ pub struct DefinePlan {
     pub dimensions: Vec<String>,
     pub search: Option<String>,
     pub passages: Vec<Retrieved>,
+    /// Passages that matched but were not quoted: they name an entry the role may not ask
+    /// about (counted once each, however many lookups found them).
+    pub withheld: usize,
     /// The plan of the query asked with the definition (`then`), run as if asked alone.
     pub then: Option<Box<super::Plan>>,
 }
@@ -32,7 +47,7 @@ pub struct Retrieved {
     pub found_for: String,
 }
 
-pub(super) fn define_plan(catalog: &Catalog, q: &DefineQuery) -> DefinePlan {
+pub(super) fn define_plan(catalog: &Catalog, role: &Role, q: &DefineQuery) -> DefinePlan {
     let metrics: Vec<String> = q.metrics.iter().map(|m| m.as_str().to_string()).collect();
     let dimensions: Vec<String> = q
         .dimensions
@@ -51,9 +66,22 @@ pub(super) fn define_plan(catalog: &Catalog, q: &DefineQuery) -> DefinePlan {
     for d in &dimensions {
         lookups.push((d.replace('_', " "), PER_NAME));
     }
+    let unaskable = unaskable_terms(catalog, role);
+    let quotable = |p: &Passage| !unaskable.iter().any(|term| p.names(term));
     let mut passages: Vec<Retrieved> = Vec::new();
+    let mut withheld: BTreeSet<(String, String)> = BTreeSet::new();
     for (text, limit) in lookups {
-        for (p, score) in catalog.docs.search(&text, limit) {
+        // Every match, so that a withheld passage never takes a quotable one's place.
+        let mut taken = 0;
+        for (p, score) in catalog.docs.search(&text, usize::MAX) {
+            if taken == limit {
+                break;
+            }
+            if !quotable(p) {
+                withheld.insert((p.file.clone(), p.heading.clone()));
+                continue;
+            }
+            taken += 1;
             let seen = passages
                 .iter()
                 .any(|r| r.passage.file == p.file && r.passage.heading == p.heading);
@@ -71,6 +99,29 @@ pub(super) fn define_plan(catalog: &Catalog, q: &DefineQuery) -> DefinePlan {
         dimensions,
         search: q.search.clone(),
         passages,
+        withheld: withheld.len(),
         then: None,
     }
+}
+
+/// The words that name a metric or dimension the role may not ask about: its name, its label
+/// and its synonyms of two words or more (see the module's invariant).
+fn unaskable_terms(catalog: &Catalog, role: &Role) -> Vec<String> {
+    let names = Names::of_role(catalog, role);
+    let mut terms: Vec<String> = Vec::new();
+    let multi_word = |s: &&String| plain_words(s).len() >= 2;
+    for m in catalog.metrics.values() {
+        if !names.metrics.contains(&m.name) {
+            terms.push(m.name.clone());
+            terms.push(m.label.clone());
+            terms.extend(m.synonyms.iter().filter(multi_word).cloned());
+        }
+    }
+    for d in catalog.dimensions.values() {
+        if !names.dimensions.contains(&d.name) {
+            terms.push(d.name.clone());
+            terms.extend(d.synonyms.iter().filter(multi_word).cloned());
+        }
+    }
+    terms
 }

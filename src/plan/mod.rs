@@ -472,7 +472,7 @@ fn plan_query(
             suppression,
         )?),
         Query::Define(q) => {
-            let mut d = define::define_plan(catalog, q);
+            let mut d = define::define_plan(catalog, role, q);
             if let Some(then) = &q.then {
                 let p = plan_query(catalog_arc, role, then, workspace, clock)?;
                 d.then = Some(Box::new(p));

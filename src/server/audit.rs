@@ -152,6 +152,8 @@ impl AuditSlot {
                 });
             e.row_count = trace.result.is_some().then_some(rows as i64);
             e.result_hash = result_hash(response);
+            e.source = response.source.clone();
+            e.source_note = response.source_note.clone();
         });
     }
 

@@ -79,6 +79,13 @@ pub struct AuditEntry {
     /// Personal data typed into the question was replaced before the row was stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redacted: Option<bool>,
+    /// Which source answered: the response's `source` (`warehouse`, `rollup:NAME`,
+    /// `metrics_api:NAME`, `catalog`, …). Covered by the hash only when set, like the two above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Why the source that was asked first did not answer (the response's `source_note`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_note: Option<String>,
 }
 
 /// A stored audit row.
@@ -182,9 +189,9 @@ const INSERT: &str =
     "INSERT INTO audit (seq, ts, ts_ms, event, request_id, method, route, status, \
      subject, role, workspace, token_id, query_id, conversation_id, question, translator, dsl, \
      dsl_hash, sql_hash, outcome, code, detail, row_count, latency_ms, tokens_in, tokens_out, \
-     cost_usd, result_hash, redacted, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-     $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, \
-     $27, $28, $29, $30, $31)";
+     cost_usd, result_hash, redacted, source, source_note, prev_hash, hash) VALUES ($1, $2, $3, \
+     $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+     $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)";
 
 const MOVE_HEAD: &str = "INSERT INTO audit_head (id, head_seq, head_hash) VALUES (1, $1, $2) \
      ON CONFLICT (id) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash";
@@ -228,6 +235,8 @@ macro_rules! read_row {
                 cost_usd: r.try_get("cost_usd")?,
                 result_hash: r.try_get("result_hash")?,
                 redacted: r.try_get("redacted")?,
+                source: r.try_get("source")?,
+                source_note: r.try_get("source_note")?,
             },
             prev_hash: r.try_get("prev_hash")?,
             hash: r.try_get("hash")?,
@@ -281,6 +290,8 @@ macro_rules! append_in {
             .bind(entry.cost_usd)
             .bind(&entry.result_hash)
             .bind(entry.redacted)
+            .bind(&entry.source)
+            .bind(&entry.source_note)
             .bind(&prev_hash)
             .bind(&hash)
             .execute(&mut *$tx)
@@ -739,14 +750,14 @@ const SELECT_PAGE: &str = concat!(
     "SELECT seq, ts, ts_ms, event, request_id, method, route, status, subject, role, ",
     "workspace, token_id, query_id, conversation_id, question, translator, dsl, dsl_hash, ",
     "sql_hash, outcome, code, detail, row_count, latency_ms, tokens_in, tokens_out, cost_usd, ",
-    "result_hash, redacted, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"
+    "result_hash, redacted, source, source_note, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2"
 );
 
 const SELECT_BY_QUERY_ID: &str = concat!(
     "SELECT seq, ts, ts_ms, event, request_id, method, route, status, subject, role, ",
     "workspace, token_id, query_id, conversation_id, question, translator, dsl, dsl_hash, ",
     "sql_hash, outcome, code, detail, row_count, latency_ms, tokens_in, tokens_out, cost_usd, ",
-    "result_hash, redacted, prev_hash, hash FROM audit WHERE query_id = $1 ORDER BY seq LIMIT 1"
+    "result_hash, redacted, source, source_note, prev_hash, hash FROM audit WHERE query_id = $1 ORDER BY seq LIMIT 1"
 );
 
 #[cfg(test)]
@@ -769,5 +780,21 @@ mod tests {
             ..entry.clone()
         };
         assert_ne!(h, row_hash(1, "t", 0, &edited, GENESIS_HASH));
+        // The source is covered once set, and absent from the hashed content until then.
+        let answered = AuditEntry {
+            source: Some("warehouse".into()),
+            ..entry.clone()
+        };
+        assert_ne!(h, row_hash(1, "t", 0, &answered, GENESIS_HASH));
+        let noted = AuditEntry {
+            source_note: Some("the metrics API timed out".into()),
+            ..answered.clone()
+        };
+        assert_ne!(
+            row_hash(1, "t", 0, &answered, GENESIS_HASH),
+            row_hash(1, "t", 0, &noted, GENESIS_HASH)
+        );
+        let text = serde_json::to_string(&entry).unwrap();
+        assert!(!text.contains("source"), "{text}");
     }
 }

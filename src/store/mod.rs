@@ -129,6 +129,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "hardening",
         include_str!("migrations/sqlite/0002_hardening.sql"),
     ),
+    (
+        3,
+        "source",
+        include_str!("migrations/sqlite/0003_source.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -136,6 +141,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "hardening",
         include_str!("migrations/postgres/0002_hardening.sql"),
+    ),
+    (
+        3,
+        "source",
+        include_str!("migrations/postgres/0003_source.sql"),
     ),
 ];
 

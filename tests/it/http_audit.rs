@@ -760,6 +760,9 @@ async fn chat_streams_stage_events_then_the_response() {
     assert_eq!(rows.len(), 1, "a streamed answer is audited once");
     assert_eq!(rows[0].entry.outcome.as_deref(), Some("answered"));
     assert_eq!(rows[0].entry.status, Some(200));
+    // Its row says which source answered, as the streamed response did.
+    assert_eq!(response["source"], "warehouse");
+    assert_eq!(rows[0].entry.source.as_deref(), Some("warehouse"));
 }
 
 #[tokio::test]
@@ -862,5 +865,181 @@ async fn the_metrica_brief_questions_for_every_demo_role_via_chat_and_ask() {
             );
             assert_eq!(asked["answer"], r.body["answer"], "{role}: {question}");
         }
+    }
+}
+
+/// The hash of a row as the store wrote it before the source columns existed (issue 18): the
+/// SHA-256 of the previous hash, a newline and the row's JSON (entry fields in their declared
+/// order, every one but `result_hash` and `redacted` written even when null). Written out here
+/// rather than called, so that a change in how the store hashes old rows fails this test.
+fn hash_as_before_the_source_columns(
+    seq: i64,
+    ts: &str,
+    ts_ms: i64,
+    entry: &Value,
+    prev: &str,
+) -> String {
+    use sha2::Digest;
+    let content = serde_json::to_vec(
+        &json!({"seq": seq, "ts": ts, "ts_ms": ts_ms, "entry": entry, "prev_hash": prev}),
+    )
+    .unwrap();
+    let digest = sha2::Sha256::new()
+        .chain_update(prev.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(&content)
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A SQLite store file as the schema before issue 18 left it (migrations 1 and 2, applied
+/// the way `Store::open` applies them) holding two request rows hashed as then.
+async fn store_file_before_the_source_columns(path: &std::path::Path) {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use sqlx::{Connection, SqlSafeStr};
+    let before: [(i64, &str, &'static str); 2] = [
+        (
+            1,
+            "init",
+            include_str!("../../src/store/migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            2,
+            "hardening",
+            include_str!("../../src/store/migrations/sqlite/0002_hardening.sql"),
+        ),
+    ];
+    let migrator = Migrator::with_migrations(
+        before
+            .iter()
+            .map(|(v, d, sql)| {
+                Migration::new(
+                    *v,
+                    std::borrow::Cow::Borrowed(*d),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    );
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    migrator.run(&mut c).await.unwrap();
+    let mut prev = tally::store::GENESIS_HASH.to_string();
+    for seq in 1..=2_i64 {
+        let (ts, ts_ms) = (
+            format!("2026-11-2{seq}T10:00:00.000Z"),
+            1_795_000_000_000 + seq,
+        );
+        let query_id = format!("q_before_{seq}");
+        let dsl = dau().to_string();
+        let entry = json!({
+            "event": "request", "request_id": null, "method": "POST", "route": "/v1/query",
+            "status": 200, "subject": "ana", "role": "analyst", "workspace": "acme",
+            "token_id": null, "query_id": query_id, "conversation_id": null, "question": null,
+            "translator": "none", "dsl": dsl, "dsl_hash": null, "sql_hash": null,
+            "outcome": "answered", "code": null, "detail": null, "row_count": 14,
+            "latency_ms": null, "tokens_in": null, "tokens_out": null, "cost_usd": null,
+            "result_hash": "00ff",
+        });
+        let hash = hash_as_before_the_source_columns(seq, &ts, ts_ms, &entry, &prev);
+        sqlx::query(
+            "INSERT INTO audit (seq, ts, ts_ms, event, method, route, status, subject, role, \
+             workspace, query_id, translator, dsl, outcome, row_count, result_hash, prev_hash, \
+             hash) VALUES (?, ?, ?, 'request', 'POST', '/v1/query', 200, 'ana', 'analyst', \
+             'acme', ?, 'none', ?, 'answered', 14, '00ff', ?, ?)",
+        )
+        .bind(seq)
+        .bind(&ts)
+        .bind(ts_ms)
+        .bind(&query_id)
+        .bind(&dsl)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut c)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO audit_head (id, head_seq, head_hash) VALUES (1, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET head_seq = excluded.head_seq, \
+             head_hash = excluded.head_hash",
+        )
+        .bind(seq)
+        .bind(&hash)
+        .execute(&mut c)
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn audit_rows_say_which_source_answered_on_a_store_migrated_from_before_they_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    store_file_before_the_source_columns(&path).await;
+    let store = Store::open(
+        &format!("sqlite://{}", path.display()),
+        tally::store::StoreOptions::default(),
+    )
+    .await
+    .expect("the old store migrates");
+    let chain = store.verify_chain().await.unwrap();
+    assert!(
+        chain.ok,
+        "rows hashed before the columns still verify: {chain:?}"
+    );
+    assert_eq!(chain.rows, 2);
+    let api = common::http::start_with(common::engine().await, store, dir, auth(), |s| s).await;
+    let ana = token_for("ana", "analyst", &["acme"]);
+    let exec = token_for("eve", "executive", &["acme"]);
+
+    let asked = [
+        (&ana, json!({"dsl": dau()})),
+        (
+            &exec,
+            json!({"dsl": {"kind": "define", "metrics": ["churn_rate"]}}),
+        ),
+        (
+            &exec,
+            json!({"dsl": {"kind": "define", "metrics": ["churn_rate"], "then": {"kind": "metric", "metrics": ["churn_rate"], "period": {"preset": "last_month"}}}}),
+        ),
+    ];
+    let mut sources = Vec::new();
+    for (token, body) in &asked {
+        let r = api.post("/v1/query", Some(token), body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        sources.push((
+            r.body["query_id"].as_str().unwrap().to_string(),
+            r.body["source"].clone(),
+            r.body["source_note"].clone(),
+        ));
+    }
+    let said: Vec<&str> = sources.iter().map(|s| s.1.as_str().unwrap()).collect();
+    assert_eq!(said, ["warehouse", "catalog", "catalog+warehouse"]);
+
+    // The admin's audit page: the old rows without a source, each new one with its response's.
+    let admin = token_for("root", "admin", &["acme"]);
+    let page = api.get("/v1/admin/audit?limit=1000", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert_eq!(page.body["chain"]["ok"], true, "{}", page.body["chain"]);
+    let rows = page.body["rows"].as_array().unwrap();
+    let row_of = |query_id: &str| {
+        rows.iter()
+            .find(|r| r["query_id"] == query_id)
+            .unwrap_or_else(|| panic!("no audit row for {query_id}: {rows:?}"))
+    };
+    for old in ["q_before_1", "q_before_2"] {
+        let row = row_of(old);
+        assert!(row.get("source").is_none(), "{row}");
+        assert!(row.get("source_note").is_none(), "{row}");
+    }
+    for (query_id, source, note) in &sources {
+        let row = row_of(query_id);
+        assert_eq!(&row["source"], source, "{row}");
+        assert!(note.is_null(), "no source was tried first: {note}");
+        assert!(row.get("source_note").is_none(), "{row}");
     }
 }

@@ -119,27 +119,30 @@ async fn full_scans(
         .collect()
 }
 
-#[tokio::test]
-async fn every_golden_case_reads_its_tables_through_an_index_on_sqlite() {
-    let mut pools: BTreeMap<String, (sqlx::SqlitePool, BTreeSet<String>)> = BTreeMap::new();
+/// Every golden case's statements in `dialect` through `full_scans` (what the engine's plan of
+/// the statement reads of its catalog's tables without an index, given the case's catalog name,
+/// the statement and that catalog's tables): fails naming each case that scans, or when fewer
+/// than 100 statements compiled. Returns what `full_scans` finds in `control`, a statement on
+/// Metrica's tables that must scan, for the caller to assert: a check that sees nothing fails.
+async fn golden_cases_read_through_an_index<F, Fut>(
+    dialect: Dialect,
+    full_scans: F,
+    control: Statement,
+) -> Vec<String>
+where
+    F: Fn(&str, Statement, BTreeSet<String>) -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
     let (mut scans, mut statements) = (Vec::new(), 0);
-    for (case, catalog, compiled) in compiled_golden_cases(Dialect::Sqlite) {
-        if !pools.contains_key(&catalog) {
-            let db = match catalog.as_str() {
-                "metrica" => common::demo_db().await,
-                "adnavi" => common::adnavi_db().await,
-                other => panic!("no demo warehouse for `{other}`"),
-            };
-            pools.insert(
-                catalog.clone(),
-                (common::read_only_pool(&db).await, tables_of(&catalog)),
-            );
-        }
-        let (pool, tables) = &pools[&catalog];
-        for statement in &compiled {
+    let mut tables: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (case, catalog, compiled) in compiled_golden_cases(dialect) {
+        let tables = tables
+            .entry(catalog.clone())
+            .or_insert_with(|| tables_of(&catalog));
+        for statement in compiled {
             statements += 1;
-            for line in full_scans(pool, statement, tables).await {
-                scans.push(format!("{case}: {line}"));
+            for found in full_scans(&catalog, statement, tables.clone()).await {
+                scans.push(format!("{case}: {found}"));
             }
         }
     }
@@ -149,24 +152,97 @@ async fn every_golden_case_reads_its_tables_through_an_index_on_sqlite() {
         "full scans of catalog tables:\n{}",
         scans.join("\n")
     );
+    full_scans("metrica", control, tables_of("metrica")).await
+}
 
-    // The check sees a full scan when there is one: a count with no tenant or time predicate.
-    let (pool, tables) = &pools["metrica"];
-    let unscoped = Statement {
+/// A statement's bound values as an engine's arguments (PostgreSQL's, MySQL's).
+fn arguments<A>(params: &[Param]) -> A
+where
+    A: sqlx::Arguments,
+    for<'t> String: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> i64: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> f64: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> chrono::NaiveDateTime: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+{
+    let mut args = A::default();
+    for p in params {
+        match p {
+            Param::Text(s) => args.add(s.clone()),
+            Param::Int(i) => args.add(*i),
+            Param::Float(f) => args.add(*f),
+            Param::Timestamp(t) => args.add(*t),
+        }
+        .unwrap();
+    }
+    args
+}
+
+/// The control: a count of Metrica's signups on one device, with no tenant or time
+/// predicate, which no index serves (`sql` in the engine's quoting and placeholders).
+fn unscoped_count(sql: &str) -> Statement {
+    Statement {
         rollup: None,
         merged: None,
-        sql: r#"SELECT COUNT(*) AS "n" FROM "user_profiles" AS "t0" WHERE "t0"."device" = ?"#
-            .into(),
+        sql: sql.into(),
         params: vec![Param::Text("android".into())],
         columns: Vec::new(),
-    };
-    assert_eq!(full_scans(pool, &unscoped, tables).await, ["SCAN t0"]);
-    assert!(statements > 100, "only {statements} statements compiled");
-    assert!(
-        scans.is_empty(),
-        "full scans of catalog tables:\n{}",
-        scans.join("\n")
+    }
+}
+
+/// A one-connection pool on the engine at `url` with every example's demo loaded, each
+/// connection set up by `setup` (what makes a plan keep a scan only where no index could
+/// replace it).
+async fn explain_pool<DB>(
+    kind: common::engines::Kind,
+    url: &str,
+    setup: &'static str,
+) -> sqlx::Pool<DB>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    use common::engines::{demos, ensure_demo_loaded};
+    for demo in demos() {
+        ensure_demo_loaded(kind, url, &demo).await;
+    }
+    sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(1)
+        .after_connect(move |conn, _| {
+            Box::pin(async move { sqlx::Executor::execute(conn, setup).await.map(|_| ()) })
+        })
+        .connect(url)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_golden_case_reads_its_tables_through_an_index_on_sqlite() {
+    let mut pools: BTreeMap<&str, sqlx::SqlitePool> = BTreeMap::new();
+    pools.insert(
+        "metrica",
+        common::read_only_pool(&common::demo_db().await).await,
     );
+    pools.insert(
+        "adnavi",
+        common::read_only_pool(&common::adnavi_db().await).await,
+    );
+    // The check sees a full scan when there is one: a count with no tenant or time predicate.
+    let unscoped = unscoped_count(
+        r#"SELECT COUNT(*) AS "n" FROM "user_profiles" AS "t0" WHERE "t0"."device" = ?"#,
+    );
+    let found = golden_cases_read_through_an_index(
+        Dialect::Sqlite,
+        |catalog, statement, tables| {
+            let pool = pools
+                .get(catalog)
+                .unwrap_or_else(|| panic!("no demo warehouse for `{catalog}`"))
+                .clone();
+            async move { full_scans(&pool, &statement, &tables).await }
+        },
+        unscoped,
+    )
+    .await;
+    assert_eq!(found, ["SCAN t0"]);
 }
 
 /// Catalog tables a PostgreSQL plan (`EXPLAIN (FORMAT JSON)`) reads without an index condition:
@@ -187,82 +263,42 @@ fn pg_full_scans(node: &Value, tables: &BTreeSet<String>, out: &mut Vec<String>)
 #[tokio::test]
 #[ignore = "needs PostgreSQL on 127.0.0.1: cargo test -- --ignored"]
 async fn every_golden_case_reads_its_tables_through_an_index_on_postgresql() {
-    use common::engines::{demos, ensure_demo_loaded, reach, Kind};
-    use sqlx::postgres::{PgArguments, PgPoolOptions};
-    use sqlx::{Arguments, Executor};
+    use common::engines::{reach, Kind};
+    use sqlx::postgres::{PgArguments, Postgres};
 
     let reached = reach(Kind::Postgres).await;
-    for demo in demos() {
-        ensure_demo_loaded(Kind::Postgres, &reached.url, &demo).await;
-    }
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        // Plan with the bound values, and price sequential scans out: a seq scan left in the
-        // plan is one no index could replace.
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute("SET plan_cache_mode = force_custom_plan; SET enable_seqscan = off")
-                    .await
-                    .map(|_| ())
-            })
-        })
-        .connect(&reached.url)
-        .await
-        .unwrap();
-    let explain = |statement: Statement| {
-        let pool = pool.clone();
-        async move {
-            let mut args = PgArguments::default();
-            for p in &statement.params {
-                match p {
-                    Param::Text(s) => args.add(s.clone()),
-                    Param::Int(i) => args.add(*i),
-                    Param::Float(f) => args.add(*f),
-                    Param::Timestamp(t) => args.add(*t),
-                }
-                .unwrap();
-            }
-            let sql = format!("EXPLAIN (FORMAT JSON) {}", statement.sql);
-            let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            let plan: Value = row.get(0);
-            plan[0]["Plan"].clone()
-        }
-    };
-
-    let (mut scans, mut statements) = (Vec::new(), 0);
-    let mut tables: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (case, catalog, compiled) in compiled_golden_cases(Dialect::Postgres) {
-        let tables = tables
-            .entry(catalog.clone())
-            .or_insert_with(|| tables_of(&catalog));
-        for statement in compiled {
-            statements += 1;
-            let mut found = Vec::new();
-            pg_full_scans(&explain(statement).await, tables, &mut found);
-            scans.extend(found.into_iter().map(|f| format!("{case}: {f}")));
-        }
-    }
-    assert!(statements > 100, "only {statements} statements compiled");
-    assert!(
-        scans.is_empty(),
-        "full scans of catalog tables:\n{}",
-        scans.join("\n")
-    );
-
+    // Plan with the bound values, and price sequential scans out: a seq scan left in the plan
+    // is one no index could replace.
+    let pool = explain_pool::<Postgres>(
+        Kind::Postgres,
+        &reached.url,
+        "SET plan_cache_mode = force_custom_plan; SET enable_seqscan = off",
+    )
+    .await;
     // The check sees a full scan when there is one.
-    let control = Statement {
-        rollup: None,
-        merged: None,
-        sql: r#"SELECT COUNT(*) AS "n" FROM "user_profiles" AS "t0" WHERE "t0"."device" = $1"#
-            .into(),
-        params: vec![Param::Text("android".into())],
-        columns: Vec::new(),
-    };
-    let mut found = Vec::new();
-    pg_full_scans(&explain(control).await, &tables["metrica"], &mut found);
+    let control = unscoped_count(
+        r#"SELECT COUNT(*) AS "n" FROM "user_profiles" AS "t0" WHERE "t0"."device" = $1"#,
+    );
+    let found = golden_cases_read_through_an_index(
+        Dialect::Postgres,
+        |_, statement, tables| {
+            let pool = pool.clone();
+            async move {
+                let sql = format!("EXPLAIN (FORMAT JSON) {}", statement.sql);
+                let args: PgArguments = arguments(&statement.params);
+                let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                let plan: Value = row.get(0);
+                let mut found = Vec::new();
+                pg_full_scans(&plan[0]["Plan"], &tables, &mut found);
+                found
+            }
+        },
+        control,
+    )
+    .await;
     assert_eq!(found.len(), 1, "{found:?}");
 }
 
@@ -320,84 +356,45 @@ fn mysql_table_aliases(sql: &str, tables: &BTreeSet<String>) -> BTreeSet<String>
 #[tokio::test]
 #[ignore = "needs MariaDB on 127.0.0.1: cargo test -- --ignored"]
 async fn every_golden_case_reads_its_tables_through_an_index_on_mariadb() {
-    use common::engines::{demos, ensure_demo_loaded, reach, Kind};
-    use sqlx::mysql::{MySqlArguments, MySqlPoolOptions};
-    use sqlx::{Arguments, Executor};
+    use common::engines::{reach, Kind};
+    use sqlx::mysql::{MySql, MySqlArguments};
 
     let reached = reach(Kind::Mysql).await;
-    for demo in demos() {
-        ensure_demo_loaded(Kind::Mysql, &reached.url, &demo).await;
-    }
-    let pool = MySqlPoolOptions::new()
-        .max_connections(1)
-        // The demo's tables are small enough that a scan can look as cheap as a seek; with
-        // at most one assumed seek per key lookup the optimizer takes any index that serves
-        // the statement, so a scan left in the plan is one no index could replace.
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute("SET SESSION max_seeks_for_key = 1")
-                    .await
-                    .map(|_| ())
-            })
-        })
-        .connect(&reached.url)
-        .await
-        .unwrap();
-    let explain = |statement: Statement| {
-        let pool = pool.clone();
-        async move {
-            let mut args = MySqlArguments::default();
-            for p in &statement.params {
-                match p {
-                    Param::Text(s) => args.add(s.clone()),
-                    Param::Int(i) => args.add(*i),
-                    Param::Float(f) => args.add(*f),
-                    Param::Timestamp(t) => args.add(*t),
-                }
-                .unwrap();
-            }
-            let sql = format!("EXPLAIN FORMAT=JSON {}", statement.sql);
-            let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
-                .fetch_one(&pool)
-                .await
-                .unwrap_or_else(|e| panic!("EXPLAIN of {}: {e}", statement.sql));
-            let plan: String = row.get(0);
-            serde_json::from_str::<Value>(&json_escapes_repaired(&plan))
-                .unwrap_or_else(|e| panic!("{e}: {plan}"))
-        }
-    };
-
-    let (mut scans, mut statements) = (Vec::new(), 0);
-    let mut tables: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (case, catalog, compiled) in compiled_golden_cases(Dialect::Mysql) {
-        let tables = tables
-            .entry(catalog.clone())
-            .or_insert_with(|| tables_of(&catalog));
-        for statement in compiled {
-            statements += 1;
-            let aliases = mysql_table_aliases(&statement.sql, tables);
-            let mut found = Vec::new();
-            mysql_full_scans(&explain(statement).await, &aliases, &mut found);
-            scans.extend(found.into_iter().map(|f| format!("{case}: {f}")));
-        }
-    }
-    assert!(statements > 100, "only {statements} statements compiled");
-    assert!(
-        scans.is_empty(),
-        "full scans of catalog tables:\n{}",
-        scans.join("\n")
-    );
-
+    // The demo's tables are small enough that a scan can look as cheap as a seek; with at most
+    // one assumed seek per key lookup the optimizer takes any index that serves the statement,
+    // so a scan left in the plan is one no index could replace.
+    let pool = explain_pool::<MySql>(
+        Kind::Mysql,
+        &reached.url,
+        "SET SESSION max_seeks_for_key = 1",
+    )
+    .await;
     // The check sees a full scan when there is one.
-    let control = Statement {
-        rollup: None,
-        merged: None,
-        sql: "SELECT COUNT(*) AS `n` FROM `user_profiles` AS `t0` WHERE `t0`.`device` = ?".into(),
-        params: vec![Param::Text("android".into())],
-        columns: Vec::new(),
-    };
-    let aliases = mysql_table_aliases(&control.sql, &tables["metrica"]);
-    let mut found = Vec::new();
-    mysql_full_scans(&explain(control).await, &aliases, &mut found);
+    let control = unscoped_count(
+        "SELECT COUNT(*) AS `n` FROM `user_profiles` AS `t0` WHERE `t0`.`device` = ?",
+    );
+    let found = golden_cases_read_through_an_index(
+        Dialect::Mysql,
+        |_, statement, tables| {
+            let pool = pool.clone();
+            async move {
+                let aliases = mysql_table_aliases(&statement.sql, &tables);
+                let sql = format!("EXPLAIN FORMAT=JSON {}", statement.sql);
+                let args: MySqlArguments = arguments(&statement.params);
+                let row = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap_or_else(|e| panic!("EXPLAIN of {}: {e}", statement.sql));
+                let plan: String = row.get(0);
+                let plan = serde_json::from_str::<Value>(&json_escapes_repaired(&plan))
+                    .unwrap_or_else(|e| panic!("{e}: {plan}"));
+                let mut found = Vec::new();
+                mysql_full_scans(&plan, &aliases, &mut found);
+                found
+            }
+        },
+        control,
+    )
+    .await;
     assert_eq!(found, ["ALL on t0"]);
 }

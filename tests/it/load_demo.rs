@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use chrono::NaiveDate;
-use common::engines::{reach, split_url, Kind};
+use common::engines::{own_database, Kind};
 use sqlx::{Connection, Row};
 use tally::demo::{self, Cell, ColumnDef, ColumnType, DemoOptions, RowSink, TableDef};
 use tally::examples::{self, Example};
@@ -32,53 +32,46 @@ fn options(seed: u64, scale: f64) -> DemoOptions {
     }
 }
 
-/// The URL of the engine's database `name`, created if it does not exist (UTF-8 on MariaDB).
-async fn own_database(kind: Kind, name: &str) -> String {
-    let reached = reach(kind).await;
-    let (scheme, user, host, _) = split_url(&reached.url);
-    let user = user.map(|u| format!("{u}@")).unwrap_or_default();
-    match kind {
-        Kind::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&reached.url).await.unwrap();
-            let exists: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-                    .bind(name)
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap();
-            if !exists {
-                let created = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut c)
-                    .await;
-                // Another test may have created it in between.
-                if let Err(e) = created {
-                    assert!(e.to_string().contains("already exists"), "{e}");
-                }
-            }
+/// Runs `$body` with `$c` a connection to the database at `$url`, on whichever engine the URL
+/// names; the body is compiled once per engine, so one text of the code reads them all.
+macro_rules! on_connection {
+    ($url:expr, $c:ident => $body:expr) => {{
+        let url: &str = $url;
+        if url.starts_with("mysql") {
+            let mut $c = sqlx::MySqlConnection::connect(url).await.unwrap();
+            $body
+        } else if url.starts_with("postgres") {
+            let mut $c = sqlx::PgConnection::connect(url).await.unwrap();
+            $body
+        } else {
+            let mut $c = sqlx::SqliteConnection::connect(url).await.unwrap();
+            $body
         }
-        Kind::Mysql => {
-            let mut c = sqlx::MySqlConnection::connect(&reached.url).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4"
-            )))
-            .execute(&mut c)
-            .await
-            .unwrap();
-        }
-    }
-    format!("{scheme}://{user}{host}/{name}")
+    }};
 }
 
 /// A cell as text, for comparing engines: NULL is `None`, a timestamp `YYYY-MM-DD HH:MM:SS`.
 type Rows = Vec<Vec<Option<String>>>;
 
+/// How the engine of `url` quotes a name.
+fn quote_of(url: &str) -> char {
+    if url.starts_with("mysql") {
+        '`'
+    } else {
+        '"'
+    }
+}
+
 /// Every row of `def`'s table in `table`, each cell cast to text by the engine, sorted.
 async fn rows_of(url: &str, def: &TableDef, table: &str) -> Rows {
-    let (quote, text) = if url.starts_with("mysql") {
-        ('`', "CHAR")
-    } else {
-        ('"', "TEXT")
-    };
+    let (quote, text) = (
+        quote_of(url),
+        if url.starts_with("mysql") {
+            "CHAR"
+        } else {
+            "TEXT"
+        },
+    );
     let columns: Vec<String> = def
         .columns
         .iter()
@@ -86,95 +79,49 @@ async fn rows_of(url: &str, def: &TableDef, table: &str) -> Rows {
         .collect();
     let sql = format!("SELECT {} FROM {quote}{table}{quote}", columns.join(", "));
     let width = def.columns.len();
-    let mut rows: Rows = if url.starts_with("mysql") {
-        let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
-        let found = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+    let mut rows: Rows = on_connection!(url, c => {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut c)
             .await
-            .unwrap();
-        found
+            .unwrap()
             .iter()
             .map(|r| (0..width).map(|i| r.get::<Option<String>, _>(i)).collect())
             .collect()
-    } else if url.starts_with("postgres") {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        let found = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut c)
-            .await
-            .unwrap();
-        found
-            .iter()
-            .map(|r| (0..width).map(|i| r.get::<Option<String>, _>(i)).collect())
-            .collect()
-    } else {
-        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        let found = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut c)
-            .await
-            .unwrap();
-        found
-            .iter()
-            .map(|r| (0..width).map(|i| r.get::<Option<String>, _>(i)).collect())
-            .collect()
-    };
+    });
     rows.sort();
     rows
 }
 
 async fn count(url: &str, table: &str) -> i64 {
-    let sql = if url.starts_with("mysql") {
-        format!("SELECT COUNT(*) FROM `{table}`")
-    } else {
-        format!("SELECT COUNT(*) FROM \"{table}\"")
-    };
-    if url.starts_with("mysql") {
-        let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
+    let quote = quote_of(url);
+    let sql = format!("SELECT COUNT(*) FROM {quote}{table}{quote}");
+    on_connection!(url, c => {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(&mut c)
             .await
             .unwrap()
-    } else {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
-    }
+    })
 }
 
 /// The database's tables and (table, index) names.
 async fn tables_and_indexes(url: &str) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
-    if url.starts_with("mysql") {
-        let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
-        let tables: Vec<String> = sqlx::query_scalar(
+    let (tables, indexes) = if url.starts_with("mysql") {
+        (
             "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE()",
-        )
-        .fetch_all(&mut c)
-        .await
-        .unwrap();
-        let indexes: Vec<(String, String)> = sqlx::query_as(
             "SELECT DISTINCT CAST(table_name AS CHAR), CAST(index_name AS CHAR) FROM information_schema.statistics WHERE table_schema = DATABASE()",
         )
-        .fetch_all(&mut c)
-        .await
-        .unwrap();
-        (tables.into_iter().collect(), indexes.into_iter().collect())
     } else {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        let tables: Vec<String> = sqlx::query_scalar(
+        (
             "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
-        )
-        .fetch_all(&mut c)
-        .await
-        .unwrap();
-        let indexes: Vec<(String, String)> = sqlx::query_as(
             "SELECT tablename::text, indexname::text FROM pg_indexes WHERE schemaname = current_schema()",
         )
-        .fetch_all(&mut c)
-        .await
-        .unwrap();
+    };
+    on_connection!(url, c => {
+        let tables: Vec<String> = sqlx::query_scalar(tables).fetch_all(&mut c).await.unwrap();
+        let indexes: Vec<(String, String)> =
+            sqlx::query_as(indexes).fetch_all(&mut c).await.unwrap();
         (tables.into_iter().collect(), indexes.into_iter().collect())
-    }
+    })
 }
 
 /// The documented DDL's index names of `example`'s tables on the engine of `url`: the primary

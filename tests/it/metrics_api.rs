@@ -3,7 +3,9 @@
 //! the warehouse's own numbers; a slow server times out, a failing one opens the breaker (its
 //! hits counted), gapped and malformed answers fall back, each with the same numbers as the
 //! warehouse and a note saying why; a server with wrong numbers is caught by the drift check;
-//! grouped, filtered and small-group-suppressed queries never reach an API.
+//! grouped, filtered and small-group-suppressed queries never reach an API; each request's
+//! audit row says which source answered and why not the API; and `tally metrics-api serve
+//! --warehouse` on PostgreSQL and MariaDB (`#[ignore]`d) answers as their warehouse does.
 
 use crate::common;
 
@@ -530,30 +532,35 @@ async fn grouped_filtered_and_suppressed_queries_never_reach_the_api() {
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
 
-/// `tally metrics-api serve` as a process, and `tally run` on a catalog whose source is it.
-#[tokio::test]
-async fn the_cli_serves_the_protocol_and_run_answers_from_it() {
-    let db = common::demo_db().await;
-    let warehouse = format!("sqlite://{}", db.display());
+/// A `tally metrics-api serve` process on `warehouse` (`args`: more flags), killed when dropped.
+struct ReferenceProcess(std::process::Child);
+
+impl Drop for ReferenceProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `tally metrics-api serve --warehouse WAREHOUSE --listen 127.0.0.1:0 --today TODAY`
+/// with `args` and `env`; returns it, the line it printed and its base URL.
+fn serve_reference_process(
+    warehouse: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (ReferenceProcess, String, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
-        .args(["metrics-api", "serve", "--warehouse", &warehouse])
+        .args(["metrics-api", "serve", "--warehouse", warehouse])
         .args(["--listen", "127.0.0.1:0", "--today", common::TODAY])
-        .args(["--token-env", "KPI_TEST_TOKEN"])
-        .env("KPI_TEST_TOKEN", "t0ken")
+        .args(args)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     // Killed when the test ends, passed or failed.
-    struct Killed(std::process::Child);
-    impl Drop for Killed {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _server = Killed(child);
+    let server = ReferenceProcess(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
@@ -565,15 +572,28 @@ async fn the_cli_serves_the_protocol_and_run_answers_from_it() {
         }
     });
     let line = rx.recv().expect("the server says where it listens");
-    // The catalog has no source: the first role by name that may ask for metrics and
-    // withholds nothing.
-    assert!(line.ends_with("as role analyst"), "{line}");
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
-        .unwrap()
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
         .trim_end_matches("/v1/metrics/{name}")
         .to_string();
+    (server, line, url)
+}
+
+/// `tally metrics-api serve` as a process, and `tally run` on a catalog whose source is it.
+#[tokio::test]
+async fn the_cli_serves_the_protocol_and_run_answers_from_it() {
+    let db = common::demo_db().await;
+    let warehouse = format!("sqlite://{}", db.display());
+    let (_server, line, url) = serve_reference_process(
+        &warehouse,
+        &["--token-env", "KPI_TEST_TOKEN"],
+        &[("KPI_TEST_TOKEN", "t0ken")],
+    );
+    // The catalog has no source: the first role by name that may ask for metrics and
+    // withholds nothing.
+    assert!(line.ends_with("as role analyst"), "{line}");
 
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("with-kpi.toml");
@@ -637,9 +657,10 @@ async fn the_cli_serves_the_protocol_and_run_answers_from_it() {
     assert_eq!(answered["answer"], refused["answer"]);
 }
 
-/// Over HTTP: `POST /v1/query` says `source` and `source_note`, and `GET /metrics` exports the
-/// API's counters; a breaker with no cool-down probes on the next call and closes once the API
-/// recovers.
+/// Over HTTP: `POST /v1/query` says `source` and `source_note`, and so does each request's
+/// audit row (an operator can tell afterwards which source answered, and why not the API);
+/// `GET /metrics` exports the API's counters; a breaker with no cool-down probes on the next
+/// call and closes once the API recovers.
 #[tokio::test]
 async fn over_http_the_source_its_note_and_the_counters_show_and_the_breaker_recovers() {
     use tally::server::{mint_dev_token, AuthConfig, DevSecret};
@@ -664,7 +685,13 @@ async fn over_http_the_source_its_note_and_the_counters_show_and_the_breaker_rec
     .unwrap();
     let secret = DevSecret::new(SECRET).unwrap();
     let auth = AuthConfig::hs256(&secret, common::http::ISSUER, common::http::AUDIENCE);
-    let api = common::http::start_with(engine, store, dir, auth, |s| s).await;
+    let mut kept_store = None;
+    let api = common::http::start_with(engine, store, dir, auth, |s| {
+        kept_store = Some(s.store.clone());
+        s
+    })
+    .await;
+    let store = kept_store.unwrap();
     let token = mint_dev_token(
         &secret,
         common::http::ISSUER,
@@ -703,6 +730,30 @@ async fn over_http_the_source_its_note_and_the_counters_show_and_the_breaker_rec
     assert!(b.get("source_note").is_none(), "{b}");
     assert!(b.get("sql").is_none(), "{b}");
     assert_eq!(b["data"]["summary"][0]["value"], 5);
+    // The audit rows say the same, in order: the warehouse twice with the API's failure, then
+    // the API; and the chain holds them.
+    let rows = store
+        .audit_rows(&tally::store::AuditFilter {
+            after_seq: None,
+            limit: 100,
+            workspaces: None,
+        })
+        .await
+        .unwrap();
+    let said: Vec<(Option<&str>, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.entry.source.as_deref(), r.entry.source_note.as_deref()))
+        .collect();
+    let failed = "the metrics API `kpi` answered HTTP 503; answered from the warehouse";
+    assert_eq!(
+        said,
+        [
+            (Some("warehouse"), Some(failed)),
+            (Some("warehouse"), Some(failed)),
+            (Some("metrics_api:kpi"), None),
+        ]
+    );
+    assert!(store.verify_chain().await.unwrap().ok);
     let m = api.get("/metrics", None).await.text;
     for line in [
         "tally_metrics_api_calls_total{source=\"kpi\",outcome=\"http_status\"} 2",
@@ -806,4 +857,54 @@ async fn random_queries_routed_to_the_reference_server_match_the_warehouse() {
         routed >= 20,
         "{routed} of {answered} answered queries routed"
     );
+}
+
+/// The reference server as a user runs it on a warehouse engine, `tally metrics-api serve
+/// --warehouse postgres://…` (and `mysql://…`), answers the demo KPIs with the numbers and words
+/// that engine's warehouse path gives (`#[ignore]`d: `cargo test -- --ignored`; SKIPPED when an
+/// engine is not reachable, failing in CI). The demo is loaded into a database of this test's
+/// own, `tally_test_mapi`, so the other engine tests' `test` database is left alone.
+#[tokio::test]
+#[ignore = "needs PostgreSQL and MariaDB on 127.0.0.1: cargo test -- --ignored"]
+async fn the_reference_server_on_postgresql_and_mariadb_answers_as_their_warehouse() {
+    use common::engines::{database_on, ensure_demo_loaded, metrica_demo, reach_or_skip, Kind};
+    for kind in [Kind::Postgres, Kind::Mysql] {
+        let test = "the_reference_server_on_postgresql_and_mariadb_answers_as_their_warehouse";
+        let Some(reached) = reach_or_skip(kind, test).await else {
+            continue;
+        };
+        let url = database_on(kind, &reached.url, "tally_test_mapi").await;
+        ensure_demo_loaded(kind, &url, &metrica_demo()).await;
+        let (_server, line, api_url) = serve_reference_process(&url, &["--role", "executive"], &[]);
+        assert!(line.ends_with("as role executive"), "{line}");
+        let open = || async {
+            Warehouse::open(&url)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", kind.name()))
+        };
+        // A debug build reading a year of days: the timeout is no test of speed here.
+        let catalog = catalog_with(&api_url, "timeout_ms = 60000");
+        let api = Engine::new(catalog.clone(), open().await, Limits::default());
+        let plain = Engine::new(catalog, open().await, Limits::default()).with_metrics_apis(None);
+        for (role, dsl) in kpi_queries() {
+            let from_api = run(&api, role, &dsl).await;
+            let from_sql = run(&plain, role, &dsl).await;
+            assert_eq!(
+                from_api.source.as_deref(),
+                Some("metrics_api:kpi"),
+                "{} {dsl}: {:?}",
+                kind.name(),
+                from_api.source_note
+            );
+            assert_eq!(from_api.source_note, None);
+            assert_eq!(from_sql.source.as_deref(), Some("warehouse"));
+            assert_eq!(said(&from_api), said(&from_sql), "{} {dsl}", kind.name());
+        }
+        let text = api.metrics_apis().unwrap().render();
+        assert!(
+            text.contains("tally_metrics_api_answers_total{source=\"kpi\"} 7"),
+            "{}: {text}",
+            kind.name()
+        );
+    }
 }

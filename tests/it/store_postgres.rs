@@ -19,6 +19,17 @@ fn entry(subject: &str, n: usize) -> AuditEntry {
         query_id: Some(format!("q_{subject}_{n}")),
         latency_ms: Some(1.25 + n as f64),
         cost_usd: Some(0.001),
+        // Which source answered: every other one the Metrics API, the rest the warehouse
+        // after the API timed out.
+        source: Some(
+            if n % 2 == 0 {
+                "metrics_api:kpi"
+            } else {
+                "warehouse"
+            }
+            .into(),
+        ),
+        source_note: (n % 2 == 1).then(|| "the metrics API `kpi` timed out".into()),
         ..AuditEntry::default()
     }
 }
@@ -68,6 +79,14 @@ async fn the_store_works_on_postgresql() {
     let found = one.find_query("q_ana_7").await.unwrap().unwrap();
     assert_eq!(found.entry.latency_ms, Some(8.25));
     assert!(found.hash_matches());
+    assert_eq!(found.entry.source.as_deref(), Some("warehouse"));
+    assert_eq!(
+        found.entry.source_note.as_deref(),
+        Some("the metrics API `kpi` timed out")
+    );
+    let found = one.find_query("q_ana_6").await.unwrap().unwrap();
+    assert_eq!(found.entry.source.as_deref(), Some("metrics_api:kpi"));
+    assert_eq!(found.entry.source_note, None);
 
     // The database itself refuses edits and deletes outside the purge.
     let pool = PgPoolOptions::new()

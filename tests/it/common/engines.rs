@@ -155,6 +155,65 @@ pub async fn reach(kind: Kind) -> Reached {
     );
 }
 
+/// The engine, or `None` after saying SKIPPED when it is not reachable and `CI` is not set;
+/// in CI (`CI` set, as `.ci/run` runs) an unreachable engine fails the test.
+pub async fn reach_or_skip(kind: Kind, test: &str) -> Option<Reached> {
+    let mut errors = Vec::new();
+    for url in kind.candidate_urls() {
+        match Warehouse::open(&url).await {
+            Ok(warehouse) => return Some(Reached { url, warehouse }),
+            Err(e) => errors.push(format!("{url}: {e}")),
+        }
+    }
+    let what = format!("{} not reachable at {}", kind.name(), errors.join("; "));
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} (CI is set; .ci/run starts it)");
+    }
+    eprintln!("SKIPPED {test} on {}: {what}", kind.name());
+    None
+}
+
+/// The URL of the engine's database `name`, created if it does not exist (UTF-8 on MariaDB).
+pub async fn own_database(kind: Kind, name: &str) -> String {
+    database_on(kind, &reach(kind).await.url, name).await
+}
+
+/// The URL of database `name` on the engine at `url`, created if it does not exist.
+pub async fn database_on(kind: Kind, url: &str, name: &str) -> String {
+    let (scheme, user, host, _) = split_url(url);
+    let user = user.map(|u| format!("{u}@")).unwrap_or_default();
+    match kind {
+        Kind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                    .bind(name)
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap();
+            if !exists {
+                let created = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut c)
+                    .await;
+                // Another test may have created it in between.
+                if let Err(e) = created {
+                    assert!(e.to_string().contains("already exists"), "{e}");
+                }
+            }
+        }
+        Kind::Mysql => {
+            let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4"
+            )))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        }
+    }
+    format!("{scheme}://{user}{host}/{name}")
+}
+
 /// Where a test that checks SQLite and the engines alike runs: its default half on SQLite, and
 /// its ignored twin on PostgreSQL and MariaDB too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
