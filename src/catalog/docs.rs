@@ -35,16 +35,38 @@ impl Passage {
     /// punctuation ignored (`_` reads as a space: `churn_rate` is "churn rate"). Words are
     /// compared as written, not stemmed: "event" does not name `events`.
     pub fn names(&self, term: &str) -> bool {
+        self.names_outside(term, &[])
+    }
+
+    /// [`Passage::names`], except that an occurrence lying wholly inside an occurrence of a
+    /// longer term of `longer` is that term's word, not a mention of `term` ("active users" in
+    /// "daily active users").
+    pub fn names_outside(&self, term: &str, longer: &[Vec<String>]) -> bool {
         let term = plain_words(term);
         if term.is_empty() {
             return false;
         }
         [&self.heading, &self.text].iter().any(|part| {
-            plain_words(part)
-                .windows(term.len())
-                .any(|w| w == term.as_slice())
+            let words = plain_words(part);
+            let spans: Vec<(usize, usize)> = longer
+                .iter()
+                .filter(|l| l.len() > term.len())
+                .flat_map(|l| occurrences(&words, l).map(move |i| (i, i + l.len())))
+                .collect();
+            let mention = occurrences(&words, &term)
+                .any(|i| !spans.iter().any(|&(a, b)| a <= i && i + term.len() <= b));
+            mention
         })
     }
+}
+
+/// Where `term` starts in `words`, as whole words in order.
+fn occurrences<'a>(words: &'a [String], term: &'a [String]) -> impl Iterator<Item = usize> + 'a {
+    words
+        .windows(term.len().max(1))
+        .enumerate()
+        .filter(move |(_, w)| !term.is_empty() && *w == term)
+        .map(|(i, _)| i)
 }
 
 /// The lower-cased runs of letters and digits of `text` (`_`, `-` and punctuation split).
@@ -283,6 +305,18 @@ mod tests {
         assert!(!p.names("rate and churn"), "in order");
         assert!(!p.names("custom"), "whole words");
         assert!(!p.names("  "));
+        let q = Passage {
+            file: "b.md".into(),
+            heading: "MRR".into(),
+            text: "Monthly recurring revenue is summed.".into(),
+        };
+        let longer = [plain_words("monthly recurring revenue")];
+        assert!(
+            !q.names_outside("recurring revenue", &longer),
+            "inside a longer name"
+        );
+        assert!(q.names_outside("recurring revenue", &[]));
+        assert!(q.names_outside("revenue is", &longer), "partly outside");
     }
 
     #[test]

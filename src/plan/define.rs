@@ -66,8 +66,8 @@ pub(super) fn define_plan(catalog: &Catalog, role: &Role, q: &DefineQuery) -> De
     for d in &dimensions {
         lookups.push((d.replace('_', " "), PER_NAME));
     }
-    let unaskable = unaskable_terms(catalog, role);
-    let quotable = |p: &Passage| !unaskable.iter().any(|term| p.names(term));
+    let (unaskable, askable) = terms(catalog, role);
+    let quotable = |p: &Passage| !unaskable.iter().any(|term| p.names_outside(term, &askable));
     let mut passages: Vec<Retrieved> = Vec::new();
     let mut withheld: BTreeSet<(String, String)> = BTreeSet::new();
     for (text, limit) in lookups {
@@ -106,22 +106,37 @@ pub(super) fn define_plan(catalog: &Catalog, role: &Role, q: &DefineQuery) -> De
 
 /// The words that name a metric or dimension the role may not ask about: its name, its label
 /// and its synonyms of two words or more (see the module's invariant).
-fn unaskable_terms(catalog: &Catalog, role: &Role) -> Vec<String> {
+/// Also, as words, the names, labels and synonyms of what the role may ask about: an unaskable
+/// term inside a longer one of those ("active users" in "daily active users") is not a mention.
+fn terms(catalog: &Catalog, role: &Role) -> (Vec<String>, Vec<Vec<String>>) {
     let names = Names::of_role(catalog, role);
-    let mut terms: Vec<String> = Vec::new();
+    let (mut unaskable, mut askable): (Vec<String>, Vec<Vec<String>>) = (Vec::new(), Vec::new());
     let multi_word = |s: &&String| plain_words(s).len() >= 2;
     for m in catalog.metrics.values() {
-        if !names.metrics.contains(&m.name) {
-            terms.push(m.name.clone());
-            terms.push(m.label.clone());
-            terms.extend(m.synonyms.iter().filter(multi_word).cloned());
+        if names.metrics.contains(&m.name) {
+            askable.extend(
+                [&m.name, &m.label]
+                    .into_iter()
+                    .chain(&m.synonyms)
+                    .map(|t| plain_words(t)),
+            );
+        } else {
+            unaskable.push(m.name.clone());
+            unaskable.push(m.label.clone());
+            unaskable.extend(m.synonyms.iter().filter(multi_word).cloned());
         }
     }
     for d in catalog.dimensions.values() {
-        if !names.dimensions.contains(&d.name) {
-            terms.push(d.name.clone());
-            terms.extend(d.synonyms.iter().filter(multi_word).cloned());
+        if names.dimensions.contains(&d.name) {
+            askable.extend(
+                std::iter::once(&d.name)
+                    .chain(&d.synonyms)
+                    .map(|t| plain_words(t)),
+            );
+        } else {
+            unaskable.push(d.name.clone());
+            unaskable.extend(d.synonyms.iter().filter(multi_word).cloned());
         }
     }
-    terms
+    (unaskable, askable)
 }
