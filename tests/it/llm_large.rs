@@ -234,9 +234,12 @@ fn the_large_catalog_has_the_stated_size_and_is_cut_while_the_examples_are_not()
     let large = Arc::new(large_catalog());
     assert_eq!(large.metrics.len(), METRICS);
     assert_eq!(large.dimensions.len(), DIMENSIONS);
-    assert!(offline(&large).selects_entries());
-    let metrica = Arc::new(Catalog::embedded_default());
-    assert!(!offline(&metrica).selects_entries());
+    let large = offline(&large);
+    assert!(large.selects_entries());
+    assert!(large.whole_catalog_tokens() > PROMPT_BUDGET_TOKENS);
+    let metrica = offline(&Arc::new(Catalog::embedded_default()));
+    assert!(!metrica.selects_entries());
+    assert!(metrica.whole_catalog_tokens() <= PROMPT_BUDGET_TOKENS);
     let adnavi = Arc::new(
         Catalog::load_file(std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -244,7 +247,15 @@ fn the_large_catalog_has_the_stated_size_and_is_cut_while_the_examples_are_not()
         )))
         .unwrap(),
     );
-    assert!(!offline(&adnavi).selects_entries());
+    let adnavi = offline(&adnavi);
+    assert!(!adnavi.selects_entries());
+    assert!(adnavi.whole_catalog_tokens() <= PROMPT_BUDGET_TOKENS);
+    eprintln!(
+        "whole first request, estimated tokens: metrica {}, adnavi {}, large {} (budget {PROMPT_BUDGET_TOKENS})",
+        metrica.whole_catalog_tokens(),
+        adnavi.whole_catalog_tokens(),
+        large.whole_catalog_tokens()
+    );
 }
 
 /// recall@k on both question sets: the share of questions (with an expected query naming a

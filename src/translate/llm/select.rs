@@ -24,7 +24,7 @@ use crate::dsl::schema::Names;
 
 /// The most tokens (estimated: [`estimate_tokens`]) a first request to the model may carry:
 /// instructions, catalog digest, few-shot examples, context, question and the response schema.
-/// Both example catalogs fit whole (about 8,600 and 6,100); a larger catalog is cut to fit.
+/// Both example catalogs fit whole (about 6,800 and 4,500 estimated tokens); a larger catalog is cut to fit.
 pub const PROMPT_BUDGET_TOKENS: usize = 12_000;
 
 /// The most entries a cut prompt carries by rank (entries named by the previous query or found
