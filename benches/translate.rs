@@ -7,6 +7,10 @@ use tally::catalog::Catalog;
 use tally::translate::rules::Rules;
 use tally::translate::Translation;
 
+#[path = "../tests/it/common/large_catalog.rs"]
+#[allow(dead_code)]
+mod large_catalog;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -47,6 +51,17 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for q in &set {
                 black_box(rules.translate(black_box(q), &catalog, today, None));
+            }
+        })
+    });
+    // The same questions on the large catalog (Metrica and distractors: 500 metrics, 200
+    // dimensions): the lexicon grows, the questions stay.
+    let large = large_catalog::large_catalog();
+    let large_rules = Rules::new(&large);
+    group.bench_function("tuning_set_large_catalog", |b| {
+        b.iter(|| {
+            for q in &set {
+                black_box(large_rules.translate(black_box(q), &large, today, None));
             }
         })
     });

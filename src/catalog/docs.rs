@@ -226,9 +226,10 @@ fn clip(text: &str) -> String {
 }
 
 /// Words for the index: lower-cased runs of letters and digits, common English function words
-/// dropped, each stemmed (so "churned" finds "churn").
+/// dropped, each stemmed (so "churned" finds "churn"). Shared with the LLM prompt's catalog
+/// index (`translate/llm/select.rs`), so docs and catalog entries are searched alike.
 #[derive(Debug, Clone, Copy, Default)]
-struct Words;
+pub struct Words;
 
 /// Words too common to tell passages apart.
 const STOP_WORDS: &[&str] = &[

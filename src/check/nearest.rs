@@ -32,8 +32,9 @@ pub fn distance(a: &str, b: &str) -> usize {
             }
             cur[j] = d;
         }
-        before = prev;
-        prev = cur;
+        // Only the cells in use move (a whole row is 512 bytes; a word is a few).
+        before[..=b.len()].copy_from_slice(&prev[..=b.len()]);
+        prev[..=b.len()].copy_from_slice(&cur[..=b.len()]);
     }
     prev[b.len()]
 }
@@ -77,12 +78,19 @@ pub fn normalise(s: &str) -> String {
 /// Candidates are `(canonical, aliases)`; ties go to the first candidate.
 pub fn nearest<'a>(input: &str, candidates: &[(&'a str, Vec<&str>)]) -> Option<&'a str> {
     let input = normalise(input);
+    let input_len = input.chars().count();
     let mut best: Option<(usize, &'a str)> = None;
     for (name, aliases) in candidates {
         for alias in std::iter::once(*name).chain(aliases.iter().copied()) {
             let alias = normalise(alias);
+            let alias_len = alias.chars().count();
+            let limit = (input_len.max(alias_len) / 3).max(1);
+            // The distance is at least the difference in length: most aliases of a large
+            // catalog are ruled out without computing it.
+            if input_len.abs_diff(alias_len) > limit {
+                continue;
+            }
             let d = distance(&input, &alias);
-            let limit = (input.chars().count().max(alias.chars().count()) / 3).max(1);
             if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
                 best = Some((d, name));
             }

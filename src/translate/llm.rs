@@ -11,7 +11,9 @@
 mod config;
 mod guard;
 mod prompt;
+pub mod select;
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,14 +21,16 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::catalog::Catalog;
+use crate::catalog::{AggFunc, Catalog, MetricDef, TimeBasis};
 use crate::check::{Checker, DiagnosticCode, Rejection};
+use crate::translate::rules::{Concept, Rules};
 
 pub use config::{ApiKey, ConfigError, LlmConfig};
 pub use prompt::{FewShot, PromptExamples};
 
 use super::{Clarification, Translation, Usage};
 use guard::{Breaker, CacheKey, Lru};
+use select::{estimate_tokens, EntryIndex, EntryKind, Selection, PROMPT_BUDGET_TOKENS};
 
 /// Repair turns after the first answer.
 pub const MAX_REPAIRS: usize = 2;
@@ -83,15 +87,38 @@ pub struct Llm {
     config: LlmConfig,
     client: reqwest::Client,
     checker: Arc<Checker>,
-    schema: Value,
     /// The system message (the rules, with the follow-up phrasings it was given).
     instructions: String,
-    data_message: String,
+    prompt: Prompt,
+    /// Estimated tokens of a first request carrying the whole catalog (and an empty question).
+    whole_tokens: usize,
     /// Example phrasings offered when a question cannot be translated.
     example_questions: Vec<String>,
     cache: Mutex<Lru>,
     breaker: Mutex<Breaker>,
 }
+
+/// What the data message and the response schema carry.
+enum Prompt {
+    /// The whole catalog, built once: it fits `PROMPT_BUDGET_TOKENS`.
+    Whole { schema: Value, data_message: String },
+    /// A catalog too large for one prompt: each question's entries are selected.
+    Selected(Box<Large>),
+}
+
+/// A large catalog's entry index and what selecting needs.
+struct Large {
+    index: EntryIndex,
+    /// For the entries the lexicon finds in a question (typos corrected), which BM25 misses.
+    rules: Rules,
+    examples: Vec<FewShot>,
+    /// Estimated tokens of a first request carrying no entry and an empty question.
+    fixed_tokens: usize,
+}
+
+/// The most entries the rule translator's lexicon may force into one prompt (a word such as
+/// "revenue" may name many).
+const MAX_MENTIONS: usize = 20;
 
 impl Llm {
     /// Whether the circuit breaker is open now: questions go to the rule translator only.
@@ -149,10 +176,20 @@ impl Llm {
             .connect_timeout(config.timeout().min(Duration::from_secs(10)))
             .build()
             .map_err(|e| LlmError::Client(e.to_string()))?;
+        let instructions = prompt::instructions(&shown.followups());
+        let (prompt, whole_tokens) =
+            Prompt::for_catalog(&catalog, &instructions, &config.model, examples.clone());
+        if matches!(prompt, Prompt::Selected(_)) {
+            tracing::info!(
+                whole_tokens,
+                budget = PROMPT_BUDGET_TOKENS,
+                "the catalog does not fit one prompt; each question carries the entries selected for it"
+            );
+        }
         Ok(Llm {
-            schema: prompt::response_schema(&catalog),
-            instructions: prompt::instructions(&shown.followups()),
-            data_message: prompt::data_message(&catalog, &examples),
+            instructions,
+            prompt,
+            whole_tokens,
             example_questions: examples
                 .iter()
                 .filter(|e| e.previous.is_none())
@@ -176,7 +213,20 @@ impl Llm {
 
     /// The request body for the first turn: what `translate` sends (tests snapshot it).
     pub fn request_body(&self, req: &LlmRequest<'_>) -> Value {
-        self.body(&self.first_messages(req))
+        let (messages, schema) = self.first_turn(req);
+        self.body(&messages, &schema)
+    }
+
+    /// Whether each question's prompt carries only the entries selected for it (the whole
+    /// catalog's prompt would exceed `PROMPT_BUDGET_TOKENS`).
+    pub fn selects_entries(&self) -> bool {
+        matches!(self.prompt, Prompt::Selected(_))
+    }
+
+    /// Estimated tokens (`select::estimate_tokens`) of a first request carrying the whole
+    /// catalog and an empty question: what every question would cost without selection.
+    pub fn whole_catalog_tokens(&self) -> usize {
+        self.whole_tokens
     }
 
     /// Translates one question: cache, budget and breaker first, then the model with up to
@@ -215,13 +265,13 @@ impl Llm {
             }
         }
 
-        let mut messages = self.first_messages(req);
+        let (mut messages, schema) = self.first_turn(req);
         for turn in 0..=MAX_REPAIRS {
             let spent = req.spent_usd + usage.cost_usd;
             if turn > 0 && spent >= self.config.budget_usd {
                 return fail(self.budget_spent(spent), usage);
             }
-            let reply = match self.call(&messages, &mut usage).await {
+            let reply = match self.call(&messages, &schema, &mut usage).await {
                 Ok(reply) => {
                     self.breaker.lock().expect("breaker lock").succeeded();
                     reply
@@ -315,25 +365,66 @@ impl Llm {
         })
     }
 
-    fn first_messages(&self, req: &LlmRequest<'_>) -> Vec<Value> {
-        vec![
-            json!({"role": "system", "content": self.instructions}),
-            json!({"role": "user", "content": self.data_message}),
-            json!({"role": "user", "content": prompt::context_message(req.today, req.previous)}),
-            json!({"role": "user", "content": prompt::question_message(req.question)}),
-        ]
+    /// The first turn's messages and response schema: the whole catalog's, or for a large
+    /// catalog the entries selected for this question, trimmed until the request fits.
+    fn first_turn(&self, req: &LlmRequest<'_>) -> (Vec<Value>, Cow<'_, Value>) {
+        let context = prompt::context_message(req.today, req.previous);
+        let question = prompt::question_message(req.question);
+        let large = match &self.prompt {
+            Prompt::Whole {
+                schema,
+                data_message,
+            } => {
+                let messages = first_messages(&self.instructions, data_message, context, question);
+                return (messages, Cow::Borrowed(schema));
+            }
+            Prompt::Selected(large) => large,
+        };
+        let catalog = self.checker.catalog();
+        let mut forced = Vec::new();
+        if let Some(previous) = req.previous {
+            forced.extend(select::named_in(&large.index, previous));
+        }
+        let mentioned = large.rules.mentions(req.question, catalog, req.today);
+        forced.extend(
+            mentioned
+                .concepts
+                .iter()
+                .flat_map(|c| entries_of(c, catalog))
+                .take(MAX_MENTIONS),
+        );
+        forced.extend(select::generalisations(&large.index, &forced));
+        // A period's words ("last week", "daily") name no entry; left in, they rank every entry
+        // whose name or description says "week" or "daily".
+        let mut search = req.question.to_string();
+        for words in &mentioned.time_words {
+            if let Some(at) = search.find(words.as_str()) {
+                search.replace_range(at..at + words.len(), " ");
+            }
+        }
+        // JSON escaping of the question and previous query is the estimate's slack.
+        let room = PROMPT_BUDGET_TOKENS.saturating_sub(
+            large.fixed_tokens + estimate_tokens(&context) + estimate_tokens(&question),
+        );
+        let mut selection = large.index.select(&search, forced, room);
+        let turn = |s: &Selection| {
+            let data = prompt::data_message_with(&s.digest(catalog), &large.examples);
+            let schema = prompt::response_schema_over(&s.names(catalog));
+            let messages =
+                first_messages(&self.instructions, &data, context.clone(), question.clone());
+            (messages, schema)
+        };
+        let fits = |s: &Selection| {
+            let (messages, schema) = turn(s);
+            estimate_tokens(&self.body(&messages, &schema).to_string()) <= PROMPT_BUDGET_TOKENS
+        };
+        large.index.trim(&mut selection, fits);
+        let (messages, schema) = turn(&selection);
+        (messages, Cow::Owned(schema))
     }
 
-    fn body(&self, messages: &[Value]) -> Value {
-        json!({
-            "model": self.config.model,
-            "messages": messages,
-            "temperature": 0,
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": "tally_query", "strict": true, "schema": self.schema},
-            },
-        })
+    fn body(&self, messages: &[Value], schema: &Value) -> Value {
+        request_body(&self.config.model, messages, schema)
     }
 
     /// Reads the model's content: a query to run (valid, or refused by policy), "cannot map", or
@@ -386,8 +477,13 @@ impl Llm {
     /// One chat completion with retries: timeouts, connection errors, 429 and 5xx are retried
     /// with exponential backoff (or the server's Retry-After, whichever is longer, capped);
     /// other statuses are final.
-    async fn call(&self, messages: &[Value], usage: &mut Usage) -> Result<Reply, Unavailable> {
-        let body = self.body(messages);
+    async fn call(
+        &self,
+        messages: &[Value],
+        schema: &Value,
+        usage: &mut Usage,
+    ) -> Result<Reply, Unavailable> {
+        let body = self.body(messages, schema);
         let url = self.config.completions_url();
         let mut last = Unavailable::Unreachable { attempts: 0 };
         for attempt in 0..=self.config.max_retries {
@@ -471,6 +567,133 @@ impl Llm {
             (None, _) => Ok(Reply::Content(String::new())),
         }
     }
+}
+
+impl Prompt {
+    /// The whole catalog's prompt if its first request fits the budget, else an entry index;
+    /// with the whole catalog's estimated tokens.
+    fn for_catalog(
+        catalog: &Catalog,
+        instructions: &str,
+        model: &str,
+        examples: Vec<FewShot>,
+    ) -> (Prompt, usize) {
+        let schema = prompt::response_schema(catalog);
+        let data_message = prompt::data_message(catalog, &examples);
+        let empty = |data: &str, schema: &Value| {
+            let messages = first_messages(
+                instructions,
+                data,
+                prompt::context_message(NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date"), None),
+                prompt::question_message(""),
+            );
+            estimate_tokens(&request_body(model, &messages, schema).to_string())
+        };
+        let whole = empty(&data_message, &schema);
+        if whole <= PROMPT_BUDGET_TOKENS {
+            let prompt = Prompt::Whole {
+                schema,
+                data_message,
+            };
+            return (prompt, whole);
+        }
+        let text = schema.to_string();
+        let mentions = |kind: EntryKind| {
+            let first = match kind {
+                EntryKind::Metric => catalog.metrics.keys().next(),
+                EntryKind::Dimension => catalog.dimensions.keys().next(),
+                EntryKind::Entity => catalog.entities.keys().next(),
+                EntryKind::Funnel => catalog.funnels.keys().next(),
+            };
+            first.map_or(0, |name| text.matches(&format!("\"{name}\"")).count())
+        };
+        let index = EntryIndex::build(catalog, mentions);
+        let none = Selection::default();
+        let fixed_tokens = empty(
+            &prompt::data_message_with(&none.digest(catalog), &examples),
+            &prompt::response_schema_over(&none.names(catalog)),
+        );
+        let large = Large {
+            index,
+            rules: Rules::new(catalog),
+            examples,
+            fixed_tokens,
+        };
+        (Prompt::Selected(Box::new(large)), whole)
+    }
+}
+
+/// The entries a lexicon concept stands for, and the metric it implies as the rule translator
+/// reads it: a value's dimension and the plain count of the tables it is bound to ("page views"
+/// counts events), an entity and its count metric, a field's entities and the count of their
+/// records dated by it ("customers signed up" counts new customers).
+fn entries_of(concept: &Concept, catalog: &Catalog) -> Vec<(EntryKind, String)> {
+    let plain_counts = |table: &str, dated: Option<&str>| -> Vec<(EntryKind, String)> {
+        let own = catalog.tables.get(table).and_then(|t| t.time.as_deref());
+        catalog
+            .metrics
+            .values()
+            .filter(|m| {
+                matches!(&m.def, MetricDef::Aggregate(a)
+                    if a.table == table && a.func == AggFunc::Count && a.filters.is_empty()
+                        && matches!(&a.time, TimeBasis::Column(c) if Some(c.as_str()) == dated.or(own)))
+            })
+            .map(|m| (EntryKind::Metric, m.name.clone()))
+            .collect()
+    };
+    match concept {
+        Concept::Metric(m) => vec![(EntryKind::Metric, m.clone())],
+        Concept::Dimension(d) => vec![(EntryKind::Dimension, d.clone())],
+        Concept::Value { dimension, .. } => {
+            let mut out = vec![(EntryKind::Dimension, dimension.clone())];
+            if let Some(d) = catalog.dimensions.get(dimension) {
+                for (table, _) in &d.bindings {
+                    out.extend(plain_counts(table, None));
+                }
+            }
+            out
+        }
+        Concept::Entity(e) => {
+            let mut out = vec![(EntryKind::Entity, e.clone())];
+            if let Some(m) = catalog.entities.get(e).and_then(|e| e.count_metric.clone()) {
+                out.push((EntryKind::Metric, m));
+            }
+            out
+        }
+        Concept::Field(f) => catalog
+            .entities
+            .values()
+            .filter(|e| e.fields.contains_key(f))
+            .flat_map(|e| {
+                let mut out = vec![(EntryKind::Entity, e.name.clone())];
+                out.extend(plain_counts(&e.table, Some(f)));
+                out
+            })
+            .collect(),
+        Concept::Funnel(f) => vec![(EntryKind::Funnel, f.clone())],
+    }
+}
+
+/// The first turn: instructions, then the data, the context and the question.
+fn first_messages(instructions: &str, data: &str, context: String, question: String) -> Vec<Value> {
+    vec![
+        json!({"role": "system", "content": instructions}),
+        json!({"role": "user", "content": data}),
+        json!({"role": "user", "content": context}),
+        json!({"role": "user", "content": question}),
+    ]
+}
+
+fn request_body(model: &str, messages: &[Value], schema: &Value) -> Value {
+    json!({
+        "model": model,
+        "messages": messages,
+        "temperature": 0,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "tally_query", "strict": true, "schema": schema},
+        },
+    })
 }
 
 /// Dollars with cents, or with four decimals below ten cents (test and local budgets are tiny).

@@ -52,7 +52,7 @@ struct FakeState {
     recorded: Mutex<Recorded>,
 }
 
-struct Fake {
+pub(crate) struct Fake {
     base_url: String,
     state: Arc<FakeState>,
 }
@@ -77,15 +77,15 @@ impl Fake {
     }
 
     /// Always answers with `content`.
-    async fn answering(content: &str) -> Fake {
+    pub(crate) async fn answering(content: &str) -> Fake {
         Fake::start(Vec::new(), Reply::Content(content.to_string())).await
     }
 
-    fn requests(&self) -> usize {
+    pub(crate) fn requests(&self) -> usize {
         self.state.recorded.lock().unwrap().bodies.len()
     }
 
-    fn body(&self, n: usize) -> Value {
+    pub(crate) fn body(&self, n: usize) -> Value {
         self.state.recorded.lock().unwrap().bodies[n].clone()
     }
 
@@ -179,7 +179,7 @@ fn completion(model: &Value, content: Value, refusal: Value) -> Value {
 /// USD per call at the test prices (1 and 2 USD per million tokens).
 const CALL_COST: f64 = (PROMPT_TOKENS as f64 * 1.0 + COMPLETION_TOKENS as f64 * 2.0) / 1e6;
 
-fn config(fake: &Fake) -> LlmConfig {
+pub(crate) fn config(fake: &Fake) -> LlmConfig {
     let mut c = LlmConfig::new(&fake.base_url, "gpt-test");
     c.api_key = Some(ApiKey::new("sk-test-key"));
     c.timeout_ms = 5_000;

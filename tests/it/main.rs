@@ -28,6 +28,7 @@ mod http_lifecycle;
 mod http_ops;
 mod index_use;
 mod llm;
+mod llm_large;
 mod load_demo;
 mod merged_snapshots;
 mod metrics_api;

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Dimension, Entity, Funnel, Metric};
 use crate::check::{Checker, Rejection};
 use crate::dsl::schema::{self, Form, Names};
 
@@ -113,61 +113,58 @@ impl FewShot {
 /// whole catalog so they can say what was asked; the validator then applies the role), with
 /// `query` nullable so "cannot be mapped" has a way to be said.
 pub(crate) fn response_schema(catalog: &Catalog) -> Value {
-    let mut s = schema::schema(&Names::of_catalog(catalog), Form::Strict);
+    response_schema_over(&Names::of_catalog(catalog))
+}
+
+/// The response schema over `names` only: a large catalog's prompt enumerates the entries it
+/// carries ([`super::select`]), not all of them.
+pub(crate) fn response_schema_over(names: &Names) -> Value {
+    let mut s = schema::schema(names, Form::Strict);
     if let Some(Value::Array(branches)) = s.pointer_mut("/properties/query/anyOf") {
         branches.push(json!({"type": "null"}));
     }
     s
 }
 
+/// The kinds of catalog entry a digest lists (and a large catalog's prompt selects).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum EntryKind {
+    Metric,
+    Dimension,
+    Entity,
+    Funnel,
+}
+
 /// Names, descriptions, synonyms and known values: what a model needs to pick names, and no data.
 pub(crate) fn catalog_digest(catalog: &Catalog) -> Value {
+    digest_of(catalog, |_, _| true)
+}
+
+/// The digest of the entries `keep` keeps (in catalog order; an entity with all its fields).
+pub(crate) fn digest_of(catalog: &Catalog, keep: impl Fn(EntryKind, &str) -> bool) -> Value {
     let metrics: Vec<Value> = catalog
         .metrics
         .values()
-        .map(|m| {
-            json!({"name": m.name, "label": m.label, "description": m.description,
-                   "synonyms": m.synonyms})
-        })
+        .filter(|m| keep(EntryKind::Metric, &m.name))
+        .map(metric_digest)
         .collect();
     let dimensions: Vec<Value> = catalog
         .dimensions
         .values()
-        .map(|d| {
-            let mut o = Map::new();
-            o.insert("name".into(), json!(d.name));
-            o.insert("description".into(), json!(d.description));
-            o.insert("type".into(), json!(d.ty.as_str()));
-            o.insert("synonyms".into(), json!(d.synonyms));
-            if !d.values.is_empty() {
-                o.insert("values".into(), json!(d.values));
-            }
-            Value::Object(o)
-        })
+        .filter(|d| keep(EntryKind::Dimension, &d.name))
+        .map(dimension_digest)
         .collect();
     let entities: Vec<Value> = catalog
         .entities
         .values()
-        .map(|e| {
-            let fields: Vec<Value> = e
-                .fields
-                .values()
-                .map(|f| {
-                    json!({"name": f.name, "type": f.ty.as_str(), "description": f.description,
-                           "synonyms": f.synonyms})
-                })
-                .collect();
-            json!({"name": e.name, "description": e.description, "synonyms": e.synonyms,
-                   "default_fields": e.default_fields, "default_time": e.default_time,
-                   "fields": fields})
-        })
+        .filter(|e| keep(EntryKind::Entity, &e.name))
+        .map(entity_digest)
         .collect();
     let funnels: Vec<Value> = catalog
         .funnels
         .values()
-        .map(
-            |f| json!({"name": f.name, "label": f.label, "steps": f.steps, "synonyms": f.synonyms}),
-        )
+        .filter(|f| keep(EntryKind::Funnel, &f.name))
+        .map(funnel_digest)
         .collect();
     json!({
         "catalog": catalog.name,
@@ -179,10 +176,49 @@ pub(crate) fn catalog_digest(catalog: &Catalog) -> Value {
     })
 }
 
+pub(crate) fn metric_digest(m: &Metric) -> Value {
+    json!({"name": m.name, "label": m.label, "description": m.description, "synonyms": m.synonyms})
+}
+
+pub(crate) fn dimension_digest(d: &Dimension) -> Value {
+    let mut o = Map::new();
+    o.insert("name".into(), json!(d.name));
+    o.insert("description".into(), json!(d.description));
+    o.insert("type".into(), json!(d.ty.as_str()));
+    o.insert("synonyms".into(), json!(d.synonyms));
+    if !d.values.is_empty() {
+        o.insert("values".into(), json!(d.values));
+    }
+    Value::Object(o)
+}
+
+pub(crate) fn entity_digest(e: &Entity) -> Value {
+    let fields: Vec<Value> = e
+        .fields
+        .values()
+        .map(|f| {
+            json!({"name": f.name, "type": f.ty.as_str(), "description": f.description,
+                   "synonyms": f.synonyms})
+        })
+        .collect();
+    json!({"name": e.name, "description": e.description, "synonyms": e.synonyms,
+           "default_fields": e.default_fields, "default_time": e.default_time,
+           "fields": fields})
+}
+
+pub(crate) fn funnel_digest(f: &Funnel) -> Value {
+    json!({"name": f.name, "label": f.label, "steps": f.steps, "synonyms": f.synonyms})
+}
+
 /// The data message: the catalog digest and the examples, each fenced and labelled as data.
 pub(crate) fn data_message(catalog: &Catalog, examples: &[FewShot]) -> String {
+    data_message_with(&catalog_digest(catalog), examples)
+}
+
+/// The data message with `digest` (the whole catalog's, or a large catalog's selected entries).
+pub(crate) fn data_message_with(digest: &Value, examples: &[FewShot]) -> String {
     // Compact: every token of this message is paid for on every question.
-    let digest = catalog_digest(catalog).to_string();
+    let digest = digest.to_string();
     let lines: Vec<String> = examples
         .iter()
         .map(|e| {

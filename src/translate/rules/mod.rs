@@ -31,11 +31,20 @@ use serde_json::Value;
 
 use self::build::Built;
 use self::clarify::Clarify;
-use self::lexicon::{Concept, English, Lexicon, Word};
+pub(crate) use self::lexicon::Concept;
+use self::lexicon::{English, Lexicon, Word};
 use self::scan::Item;
 use super::{Clarification, Translation};
 use crate::catalog::Catalog;
 use crate::dsl::Query;
+
+/// What [`Rules::mentions`] finds in a question.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Mentions {
+    pub concepts: Vec<Concept>,
+    /// The words read as a period or a granularity, as typed.
+    pub time_words: Vec<String>,
+}
 
 /// The rule translator for one catalog: its lexicon, built once.
 pub struct Rules {
@@ -76,6 +85,38 @@ impl Rules {
                 unmapped: c.unmapped,
             }),
         }
+    }
+
+    /// What the lexicon finds in `question` (after typo correction), without reading it: the
+    /// catalog entries it names, each once, and the words it reads as a period or a granularity
+    /// ("last week", "daily"), which name no entry. A large catalog's LLM prompt is chosen by
+    /// these.
+    pub(crate) fn mentions(&self, question: &str, catalog: &Catalog, today: NaiveDate) -> Mentions {
+        let scanned = scan::scan(
+            question,
+            today,
+            catalog,
+            &self.lexicon,
+            self.english,
+            &self.stemmer,
+        );
+        let mut out = Mentions::default();
+        for item in &scanned.items {
+            match item {
+                Item::Concept { concepts, .. } => {
+                    for c in concepts {
+                        if !out.concepts.contains(c) {
+                            out.concepts.push(c.clone());
+                        }
+                    }
+                }
+                Item::Time(_, said) | Item::Word(Word::Granularity(_), said) => {
+                    out.time_words.push(said.clone());
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// The typed reading of a question.

@@ -5,6 +5,7 @@
 pub mod engines;
 pub mod gen;
 pub mod http;
+pub mod large_catalog;
 
 use std::path::PathBuf;
 use std::sync::Arc;
