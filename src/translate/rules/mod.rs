@@ -87,19 +87,24 @@ impl Rules {
         }
     }
 
-    /// What the lexicon finds in `question` (after typo correction), without reading it: the
-    /// catalog entries it names, each once, and the words it reads as a period or a granularity
-    /// ("last week", "daily"), which name no entry. A large catalog's LLM prompt is chosen by
-    /// these.
-    pub(crate) fn mentions(&self, question: &str, catalog: &Catalog, today: NaiveDate) -> Mentions {
-        let scanned = scan::scan(
+    /// `question`'s tokens as the lexicon reads them, typos corrected.
+    fn scan(&self, question: &str, catalog: &Catalog, today: NaiveDate) -> scan::Scan {
+        scan::scan(
             question,
             today,
             catalog,
             &self.lexicon,
             self.english,
             &self.stemmer,
-        );
+        )
+    }
+
+    /// What the lexicon finds in `question` (after typo correction), without reading it: the
+    /// catalog entries it names, each once, and the words it reads as a period or a granularity
+    /// ("last week", "daily"), which name no entry. A large catalog's LLM prompt is chosen by
+    /// these.
+    pub(crate) fn mentions(&self, question: &str, catalog: &Catalog, today: NaiveDate) -> Mentions {
+        let scanned = self.scan(question, catalog, today);
         let mut out = Mentions::default();
         for item in &scanned.items {
             match item {
@@ -154,14 +159,7 @@ impl Rules {
                 return Ok(Query::Define(d));
             }
         }
-        let scanned = scan::scan(
-            question,
-            today,
-            catalog,
-            &self.lexicon,
-            self.english,
-            &self.stemmer,
-        );
+        let scanned = self.scan(question, catalog, today);
         let items = &scanned.items;
         let previous: Option<Query> = previous.and_then(|p| serde_json::from_value(p.clone()).ok());
         // A follow-up to a list that names no new metric continues the list.
