@@ -414,12 +414,12 @@ impl Llm {
                 first_messages(&self.instructions, &data, context.clone(), question.clone());
             (messages, schema)
         };
-        let fits = |s: &Selection| {
+        let (messages, schema) = large.index.trim(&mut selection, |s| {
             let (messages, schema) = turn(s);
-            estimate_tokens(&self.body(&messages, &schema).to_string()) <= PROMPT_BUDGET_TOKENS
-        };
-        large.index.trim(&mut selection, fits);
-        let (messages, schema) = turn(&selection);
+            let fits =
+                estimate_tokens(&self.body(&messages, &schema).to_string()) <= PROMPT_BUDGET_TOKENS;
+            ((messages, schema), fits)
+        });
         (messages, Cow::Owned(schema))
     }
 

@@ -240,10 +240,21 @@ impl EntryIndex {
         selection
     }
 
-    /// Drops ranked entries from the end of `selection` until `fits` says it fits (the caller
-    /// measures the real request: the per-entry costs are estimates).
-    pub(crate) fn trim(&self, selection: &mut Selection, fits: impl Fn(&Selection) -> bool) {
-        while !fits(selection) && selection.pop_ranked() {}
+    /// Builds from `selection` and drops ranked entries from its end until `build` says what
+    /// it built fits (the caller measures the real request: the per-entry costs are
+    /// estimates), or none is left to drop; returns what it built last, so the request that
+    /// fits is built once.
+    pub(crate) fn trim<T>(
+        &self,
+        selection: &mut Selection,
+        build: impl Fn(&Selection) -> (T, bool),
+    ) -> T {
+        loop {
+            let (built, fits) = build(selection);
+            if fits || !selection.pop_ranked() {
+                return built;
+            }
+        }
     }
 
     /// The entry of `kind` named `name`, if the catalog has one.
@@ -434,7 +445,7 @@ record_level = true
         let (_, index) = index();
         let mut s = index.select("widgets colour", vec![metric("gadgets")], 100_000);
         assert!(s.order.len() > 1);
-        index.trim(&mut s, |_| false);
+        index.trim(&mut s, |_| ((), false));
         assert_eq!(s.order, vec![metric("gadgets")]);
     }
 
