@@ -106,6 +106,7 @@ pub(super) fn define_plan(catalog: &Catalog, role: &Role, q: &DefineQuery) -> De
 
 /// The words that name a metric or dimension the role may not ask about: its name, its label
 /// and its synonyms of two words or more (see the module's invariant).
+///
 /// Also, as words, the names, labels and synonyms of what the role may ask about: an unaskable
 /// term inside a longer one of those ("active users" in "daily active users") is not a mention.
 fn terms(catalog: &Catalog, role: &Role) -> (Vec<String>, Vec<Vec<String>>) {

@@ -263,21 +263,27 @@ pub fn granularity_window(g: Granularity) -> Window {
     }
 }
 
+/// The whole window (or bucket) of `w` containing `d`.
+pub fn window_of(d: NaiveDate, w: Window) -> DateRange {
+    let key = window_key(d, w);
+    let next = match w {
+        Window::Day => key + Days::new(1),
+        Window::Week => key + Days::new(7),
+        Window::Month => key.checked_add_months(Months::new(1)).expect("in range"),
+    };
+    DateRange::new(key, next - Days::new(1))
+}
+
 /// The windows (or buckets) of `w` that intersect `range`, each clipped to it, in order.
 pub fn windows(range: &DateRange, w: Window) -> Vec<DateRange> {
     let mut out = Vec::new();
     let mut key = window_key(range.start, w);
     while key <= range.end {
-        let next = match w {
-            Window::Day => key + Days::new(1),
-            Window::Week => key + Days::new(7),
-            Window::Month => key.checked_add_months(Months::new(1)).expect("in range"),
-        };
-        let whole = DateRange::new(key, next - Days::new(1));
+        let whole = window_of(key, w);
         if let Some(c) = whole.clip(range) {
             out.push(c);
         }
-        key = next;
+        key = whole.end + Days::new(1);
     }
     out
 }

@@ -463,6 +463,15 @@ fn index_sql(rollup: &Rollup) -> Vec<String> {
 /// The grains the windows table counts.
 const GRAINS: [Window; 3] = [Window::Day, Window::Week, Window::Month];
 
+/// The windows table's key columns, in insert order: workspace, grain, `where` columns, the
+/// window's first day.
+fn windows_key(rollup: &Rollup) -> Vec<String> {
+    let mut key = vec![Rollup::WORKSPACE.to_string(), Rollup::GRAIN.to_string()];
+    key.extend(rollup.columns.iter().cloned());
+    key.push(Rollup::START.into());
+    key
+}
+
 /// The windows table and its covering index (led by workspace, grain and `where` columns, so a
 /// read of one metric's windows is one index range).
 fn windows_sql(rollup: &Rollup) -> Vec<String> {
@@ -471,9 +480,7 @@ fn windows_sql(rollup: &Rollup) -> Vec<String> {
     };
     let mut t = Table::create();
     t.table(Alias::new(table.as_str()));
-    let mut key = vec![Rollup::WORKSPACE.to_string(), Rollup::GRAIN.to_string()];
-    key.extend(rollup.columns.iter().cloned());
-    key.push(Rollup::START.into());
+    let key = windows_key(rollup);
     for c in &key {
         let mut def = ColumnDef::new(Alias::new(c.as_str()));
         if rollup.columns.contains(c) {
@@ -548,9 +555,7 @@ async fn write_windows(
                     .map(|c| Expr::col(Alias::new(c.as_str())))
                     .chain([Expr::col(Alias::new(Rollup::START))]),
             );
-        let mut columns = vec![Rollup::WORKSPACE.to_string(), Rollup::GRAIN.to_string()];
-        columns.extend(rollup.columns.iter().cloned());
-        columns.push(Rollup::START.into());
+        let mut columns = windows_key(rollup);
         columns.push(Rollup::ENTITIES.into());
         let mut insert = Query::insert();
         insert

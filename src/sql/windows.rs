@@ -9,28 +9,21 @@
 //! per value of those columns). Anything else is counted from the day rows as before, which is
 //! exactly the same number, only slower.
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::NaiveDate;
 use sea_query::{Alias, Expr, ExprTrait, Func, Order as SqlOrder, Query};
 
 use super::{alias, col, finish, Column, ColumnKind, CompileError, Statement};
 use crate::catalog::{AggFunc, Rollup, Window};
-use crate::plan::time::{window_key, windows};
+use crate::plan::time::{window_key, window_of, windows};
 use crate::plan::{DateRange, Shape, Unit, WorkspaceId};
 
 use super::Dialect;
 
 /// The calendar window `range` is, if it is one whole window of a grain the store counts.
 fn whole(range: &DateRange) -> Option<Window> {
-    if range.start == range.end {
-        return Some(Window::Day);
-    }
-    if range.start == window_key(range.start, Window::Week)
-        && range.end == range.start + Days::new(6)
-    {
-        return Some(Window::Week);
-    }
-    let next_month = range.start.checked_add_months(chrono::Months::new(1))?;
-    (range.start.day() == 1 && range.end == next_month - Days::new(1)).then_some(Window::Month)
+    [Window::Day, Window::Week, Window::Month]
+        .into_iter()
+        .find(|&w| window_of(range.start, w) == *range)
 }
 
 /// What one statement reads: the windows of one grain starting in `from..=to`, each its own
