@@ -14,7 +14,7 @@ use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, Prog
 
 use super::audit::spawn_hourly_purge;
 use super::serve::{bind, print_role_tokens, serve_until_signal};
-use super::{example_for, open_engine, open_store, retention, today, Failure, StoreArgs};
+use super::{example_for, open_engine, open_store_to_serve, retention, today, Failure, StoreArgs};
 use crate::catalog::Catalog;
 use crate::demo::{self, DemoOptions};
 use crate::examples::{Example, ShowcaseQuery};
@@ -137,7 +137,7 @@ pub(super) async fn demo_cmd(catalog: Arc<Catalog>, a: DemoArgs) -> Result<i32, 
     say!("\nAlso: GET {url}/v1/catalog, GET {url}/v1/schema, POST {url}/v1/compile (analyst). Ctrl-C stops.");
     server::init_logging();
     let today = a.today.map(Today::Fixed).unwrap_or(Today::System);
-    let store = open_store(&a.store).await?;
+    let store = open_store_to_serve(&a.store).await?;
     say!("Audit log: {}", store.display_url());
     spawn_hourly_purge(store.clone(), retention(&a.store));
     let state = AppState::new(Arc::new(engine), auth, store)

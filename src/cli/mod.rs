@@ -251,6 +251,17 @@ async fn open_store(a: &StoreArgs) -> Result<Arc<Store>, Failure> {
     Ok(Arc::new(store))
 }
 
+/// Opens the app store for a server process and claims it (`Store::serve_alone`): a second
+/// server on one SQLite store is refused here, before it says it is listening.
+async fn open_store_to_serve(a: &StoreArgs) -> Result<Arc<Store>, Failure> {
+    let store = open_store(a).await?;
+    store
+        .serve_alone()
+        .await
+        .map_err(|e| Failure::runtime(e.code(), e.to_string()))?;
+    Ok(store)
+}
+
 /// Days audit rows are kept: `--retention-days`, or the store's default.
 fn retention(a: &StoreArgs) -> u32 {
     a.retention_days

@@ -9,7 +9,9 @@ use chrono::NaiveDate;
 use clap::Args;
 
 use super::audit::spawn_hourly_purge;
-use super::{open_engine, open_store, prompt_examples, retention, today, Failure, StoreArgs};
+use super::{
+    open_engine, open_store_to_serve, prompt_examples, retention, today, Failure, StoreArgs,
+};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::exec::{CacheConfig, Limits, ResultCache};
@@ -207,7 +209,7 @@ pub(super) async fn serve_cmd(catalog: Arc<Catalog>, a: ServeArgs) -> Result<i32
         url: a.store.url.clone().or(file.store.url.clone()),
         retention_days: a.store.retention_days.or(file.store.retention_days),
     };
-    let store = open_store(&store_args).await?;
+    let store = open_store_to_serve(&store_args).await?;
     spawn_hourly_purge(store.clone(), retention(&store_args));
     let engine = engine
         .with_limits(limits)

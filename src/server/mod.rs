@@ -246,6 +246,12 @@ pub async fn serve_router(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Refused before the first request: a second server on one SQLite store.
+    state
+        .store
+        .serve_alone()
+        .await
+        .map_err(std::io::Error::other)?;
     let housekeeping = {
         let state = state.clone();
         tokio::spawn(async move {

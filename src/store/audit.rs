@@ -185,16 +185,82 @@ pub struct PurgeReport {
     pub recorded_seq: i64,
 }
 
-const INSERT: &str =
-    "INSERT INTO audit (seq, ts, ts_ms, event, request_id, method, route, status, \
-     subject, role, workspace, token_id, query_id, conversation_id, question, translator, dsl, \
-     dsl_hash, sql_hash, outcome, code, detail, row_count, latency_ms, tokens_in, tokens_out, \
-     cost_usd, result_hash, redacted, source, source_note, prev_hash, hash) VALUES ($1, $2, $3, \
-     $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-     $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)";
+/// The audit table's columns in the order `append_in!` binds them.
+const COLUMNS: [&str; 33] = [
+    "seq",
+    "ts",
+    "ts_ms",
+    "event",
+    "request_id",
+    "method",
+    "route",
+    "status",
+    "subject",
+    "role",
+    "workspace",
+    "token_id",
+    "query_id",
+    "conversation_id",
+    "question",
+    "translator",
+    "dsl",
+    "dsl_hash",
+    "sql_hash",
+    "outcome",
+    "code",
+    "detail",
+    "row_count",
+    "latency_ms",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "result_hash",
+    "redacted",
+    "source",
+    "source_note",
+    "prev_hash",
+    "hash",
+];
+
+/// Most rows one INSERT carries: 64 × 33 parameters stays far below SQLite's 32,766 and
+/// PostgreSQL's 65,535.
+const ROWS_PER_INSERT: usize = 64;
+
+/// Whether the engine of `_tx` is given `$1, $2, …` (any but SQLite) rather than `?`.
+fn numbered_placeholders<DB: sqlx::Database>(_tx: &sqlx::Transaction<'_, DB>) -> bool {
+    DB::NAME != "SQLite"
+}
+
+/// `INSERT INTO audit (…) VALUES (…), (…)` for `rows` rows of parameters, `$1, $2, …` or (SQLite,
+/// where sqlx looks each numbered name up in a list as long as the statement's) plain `?`. The
+/// text depends only on `rows` and the style: no value is ever spliced in.
+fn insert_rows(rows: usize, numbered: bool) -> String {
+    use std::fmt::Write as _;
+    let mut sql = format!("INSERT INTO audit ({}) VALUES ", COLUMNS.join(", "));
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..COLUMNS.len() {
+            let sep = if c == 0 { "" } else { ", " };
+            if numbered {
+                let _ = write!(sql, "{sep}${}", r * COLUMNS.len() + c + 1);
+            } else {
+                let _ = write!(sql, "{sep}?");
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
 
 const MOVE_HEAD: &str = "INSERT INTO audit_head (id, head_seq, head_hash) VALUES (1, $1, $2) \
      ON CONFLICT (id) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash";
+/// `MOVE_HEAD` with `?` placeholders, for the SQLite group statement.
+const MOVE_HEAD_UNNUMBERED: &str =
+    "INSERT INTO audit_head (id, head_seq, head_hash) VALUES (1, ?, ?) \
+     ON CONFLICT (id) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash";
+/// Opens the SQLite group's transaction and reads the chain's head in one round trip.
+const BEGIN_AND_HEAD: &str =
+    "BEGIN IMMEDIATE; SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
 const READ_HEAD: &str = "SELECT head_seq, head_hash FROM audit_head WHERE id = 1";
 
 const HEAD: &str = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
@@ -244,26 +310,69 @@ macro_rules! read_row {
     }};
 }
 
-/// Appends `$entry` inside the open transaction `$tx` (which holds the append lock) and
-/// evaluates to the stored row.
-macro_rules! append_in {
-    ($tx:ident, $entry:expr) => {{
-        let entry: &AuditEntry = $entry;
-        let head = sqlx::query(HEAD).fetch_optional(&mut *$tx).await?;
-        let (prev_seq, prev_hash): (i64, String) = match head {
-            Some(r) => (r.try_get("seq")?, r.try_get("hash")?),
-            None => match sqlx::query(ANCHOR).fetch_optional(&mut *$tx).await? {
-                Some(a) => (a.try_get("anchor_seq")?, a.try_get("anchor_hash")?),
-                None => (0, GENESIS_HASH.to_string()),
-            },
-        };
+/// The rows `entries` become when chained after `(prev_seq, prev_hash)`, in order.
+fn chain(entries: &[AuditEntry], mut prev_seq: i64, mut prev_hash: String) -> Vec<AuditRow> {
+    let mut rows = Vec::with_capacity(entries.len());
+    for entry in entries {
         let seq = prev_seq + 1;
         let (ts, ts_ms) = now();
         let hash = row_hash(seq, &ts, ts_ms, entry, &prev_hash);
-        sqlx::query(INSERT)
-            .bind(seq)
-            .bind(&ts)
-            .bind(ts_ms)
+        rows.push(AuditRow {
+            seq,
+            ts,
+            ts_ms,
+            entry: entry.clone(),
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        });
+        prev_seq = seq;
+    }
+    rows
+}
+
+/// Tells each waiter of a group how its row went.
+fn acknowledge(group: Vec<Waiting>, rows: Result<Vec<AuditRow>, StoreError>) {
+    match rows {
+        Ok(rows) => {
+            for (w, row) in group.into_iter().zip(rows) {
+                let _ = w.done.send(Ok(row));
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            for w in group {
+                let _ = w.done.send(Err(message.clone()));
+            }
+        }
+    }
+}
+
+/// Makes what was committed to `file` (a SQLite store's WAL) durable: `fdatasync` through a
+/// descriptor of our own (the data is the same page cache SQLite wrote to). No file: nothing
+/// to sync (a PostgreSQL store syncs in its commit; a WAL that is gone was checkpointed into
+/// the database file, which the checkpoint synced).
+fn sync_file(file: Option<&std::path::Path>) -> Result<(), StoreError> {
+    let Some(file) = file else { return Ok(()) };
+    match std::fs::File::open(file) {
+        Ok(f) => f
+            .sync_data()
+            .map_err(|e| StoreError::Unavailable(format!("cannot sync `{}`: {e}", file.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::Unavailable(format!(
+            "cannot open `{}` to sync it: {e}",
+            file.display()
+        ))),
+    }
+}
+
+/// Binds `$row`'s values to the query `$q`, in [`COLUMNS`] order.
+macro_rules! bind_row {
+    ($q:expr, $row:expr) => {{
+        let row: &AuditRow = $row;
+        let entry = &row.entry;
+        $q.bind(row.seq)
+            .bind(&row.ts)
+            .bind(row.ts_ms)
             .bind(&entry.event)
             .bind(&entry.request_id)
             .bind(&entry.method)
@@ -292,23 +401,49 @@ macro_rules! append_in {
             .bind(entry.redacted)
             .bind(&entry.source)
             .bind(&entry.source_note)
-            .bind(&prev_hash)
-            .bind(&hash)
-            .execute(&mut *$tx)
-            .await?;
-        sqlx::query(MOVE_HEAD)
-            .bind(seq)
-            .bind(&hash)
-            .execute(&mut *$tx)
-            .await?;
-        AuditRow {
-            seq,
-            ts,
-            ts_ms,
-            entry: entry.clone(),
-            prev_hash,
-            hash,
+            .bind(&row.prev_hash)
+            .bind(&row.hash)
+    }};
+}
+
+/// Where the chain goes on from, read inside the open transaction `$tx`: the newest row, or
+/// the anchor a purge left, or the genesis.
+macro_rules! chain_head_in {
+    ($tx:expr) => {{
+        match sqlx::query(HEAD).fetch_optional(&mut *$tx).await? {
+            Some(r) => (r.try_get("seq")?, r.try_get("hash")?),
+            None => match sqlx::query(ANCHOR).fetch_optional(&mut *$tx).await? {
+                Some(a) => (a.try_get("anchor_seq")?, a.try_get("anchor_hash")?),
+                None => (0, GENESIS_HASH.to_string()),
+            },
         }
+    }};
+}
+
+/// Appends `$entries` (a slice of `AuditEntry`), chained in order, inside the open transaction
+/// `$tx` (which holds the append lock) and evaluates to the stored rows: the head read once,
+/// the rows [`ROWS_PER_INSERT`] to a statement, the head moved once.
+macro_rules! append_in {
+    ($tx:ident, $entries:expr) => {{
+        let (prev_seq, prev_hash): (i64, String) = chain_head_in!($tx);
+        let rows = chain($entries, prev_seq, prev_hash);
+        let numbered = numbered_placeholders(&$tx);
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let sql = insert_rows(chunk.len(), numbered);
+            let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for row in chunk {
+                insert = bind_row!(insert, row);
+            }
+            insert.execute(&mut *$tx).await?;
+        }
+        if let Some(last) = rows.last() {
+            sqlx::query(MOVE_HEAD)
+                .bind(last.seq)
+                .bind(&last.hash)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        rows
     }};
 }
 
@@ -361,7 +496,9 @@ macro_rules! purge_in {
             detail: Some(detail.to_string()),
             ..AuditEntry::default()
         };
-        let row = append_in!($tx, &entry);
+        let row = append_in!($tx, std::slice::from_ref(&entry))
+            .pop()
+            .expect("one entry appended, one row");
         PurgeReport {
             deleted,
             through_seq,
@@ -372,37 +509,53 @@ macro_rules! purge_in {
 }
 
 /// Runs `$body` inside a transaction `$tx` that holds the audit log's single-writer lock:
-/// this process's mutex, then `BEGIN IMMEDIATE` on SQLite or an advisory lock on PostgreSQL
-/// (other processes), and commits it. The body is compiled once per backend. A connection on
-/// which the write failed is closed rather than returned to the pool (a connection that cannot
-/// write now may never again), and the store's health records the outcome.
+/// this process's mutex (`$writer`, its guard, when the caller holds it already), then
+/// `BEGIN IMMEDIATE` on SQLite or an advisory lock on PostgreSQL (other processes), and commits
+/// it. The body is compiled once per backend. SQLite writes on the writer's own connection,
+/// which commits without syncing: the caller syncs the WAL (`sync_file`) before it tells
+/// anyone the rows are written. A connection on which the write failed is closed rather than
+/// kept or returned to the pool (a connection that cannot write now may never again), and the
+/// store's health records the outcome.
 macro_rules! as_audit_writer {
     ($store:expr, $tx:ident => $body:expr) => {{
-        $store.health.admit()?;
-        let _one_writer = $store.append.lock().await;
-        as_audit_writer!($store, locked, $tx => $body)
+        // Fail at once while the store is known down; the probe is taken inside, under the lock.
+        $store.health.peek()?;
+        let mut writer = $store.append.lock().await;
+        as_audit_writer!($store, writer, $tx => $body)
     }};
-    ($store:expr, locked, $tx:ident => $body:expr) => {{
+    ($store:expr, $writer:ident, $tx:ident => $body:expr) => {{
         // Requests that queued behind a write that found the store down fail at once too.
         $store.health.admit()?;
         let outcome: Result<_, StoreError> = match &$store.backend {
-            Backend::Sqlite(pool) => match pool.acquire().await {
-                Err(e) => Err(e.into()),
-                Ok(mut conn) => {
-                    let written: Result<_, sqlx::Error> = async {
-                        let mut $tx =
-                            sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-                        let out = $body;
-                        $tx.commit().await?;
-                        Ok(out)
+            Backend::Sqlite(_) => {
+                let conn = match $writer.take() {
+                    Some(conn) => Ok(conn),
+                    None => $store.connect_audit_writer().await,
+                };
+                match conn {
+                    Err(e) => Err(e),
+                    Ok(mut conn) => {
+                        let written: Result<_, sqlx::Error> = async {
+                            let mut $tx =
+                                sqlx::Connection::begin_with(&mut conn, "BEGIN IMMEDIATE").await?;
+                            let out = $body;
+                            $tx.commit().await?;
+                            Ok(out)
+                        }
+                        .await;
+                        match written {
+                            Ok(out) => {
+                                *$writer = Some(conn);
+                                Ok(out)
+                            }
+                            Err(e) => {
+                                let _ = sqlx::Connection::close(conn).await;
+                                Err(StoreError::from(e))
+                            }
+                        }
                     }
-                    .await;
-                    if written.is_err() {
-                        let _ = conn.close().await;
-                    }
-                    written.map_err(StoreError::from)
                 }
-            },
+            }
             Backend::Postgres(pool) => match pool.acquire().await {
                 Err(e) => Err(e.into()),
                 Ok(mut conn) => {
@@ -429,9 +582,6 @@ macro_rules! as_audit_writer {
     }};
 }
 
-/// Most rows one group commit writes in its transaction.
-const MAX_GROUP: usize = 256;
-
 /// An append waiting for the next group commit.
 pub(super) struct Waiting {
     entry: AuditEntry,
@@ -439,14 +589,19 @@ pub(super) struct Waiting {
 }
 
 impl Store {
-    /// Appends one audit row and returns once it is committed: the whole row or nothing.
+    /// Appends one audit row and returns once it is committed and durable: the whole row or
+    /// nothing.
     ///
-    /// Group commit: appends that arrive while another is being written wait in a queue, and
-    /// the next writer writes all of them in one transaction (one fsync), each row numbered and
-    /// chained in arrival order. A row is acknowledged only after its transaction commits; if
-    /// the transaction fails, every row in it fails and none is half-written.
+    /// Group commit: appends that arrive while another group is being written wait in a
+    /// queue, and the next writer writes all of them in one transaction, each row numbered and
+    /// chained in arrival order. On SQLite the writer's connection commits without syncing;
+    /// the group's rows are acknowledged once the WAL file is synced (one `fdatasync`), which
+    /// happens after the writer lock is released, so the next group is written while this one
+    /// syncs. A row is acknowledged only after its transaction committed and reached the
+    /// disk; if either fails, every row in the group fails and none is half-written.
     pub async fn append(&self, entry: &AuditEntry) -> Result<AuditRow, StoreError> {
-        self.health.admit()?;
+        // Fail at once while the store is known down; the group's writer takes the probe.
+        self.health.peek()?;
         let (done, committed) = tokio::sync::oneshot::channel();
         self.waiting
             .lock()
@@ -455,21 +610,39 @@ impl Store {
                 entry: entry.clone(),
                 done,
             });
-        {
-            // Whoever holds the writer lock drains the queue; by the time we hold it, our row
-            // was either written by an earlier holder or is still queued for us to write.
-            let _one_writer = self.append.lock().await;
-            loop {
-                let group: Vec<Waiting> = {
-                    let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
-                    let n = waiting.len().min(MAX_GROUP);
-                    waiting.drain(..n).collect()
+        let written = {
+            // Whoever holds the writer lock writes the whole queue; by the time we hold it,
+            // our row was either written by an earlier holder or is still queued for us.
+            let mut writer = self.append.lock().await;
+            let group: Vec<Waiting> =
+                std::mem::take(&mut *self.waiting.lock().unwrap_or_else(|p| p.into_inner()));
+            if group.is_empty() {
+                None
+            } else {
+                let entries: Vec<AuditEntry> = group.iter().map(|w| w.entry.clone()).collect();
+                let rows: Result<Vec<AuditRow>, StoreError> = match self.backend {
+                    Backend::Sqlite(_) => self.write_group_sqlite(&mut writer, &entries).await,
+                    Backend::Postgres(_) => {
+                        async { Ok(as_audit_writer!(self, writer, tx => append_in!(tx, &entries))) }
+                            .await
+                    }
                 };
-                if group.is_empty() {
-                    break;
-                }
-                self.commit_group(group).await;
+                Some((group, rows))
             }
+        };
+        if let Some((group, rows)) = written {
+            // Detached, so that a request dropped now cannot strand the rest of its group.
+            let wal = self.wal_file();
+            let health = self.health.clone();
+            // The task's handle is dropped: it runs to the end, detached.
+            drop(tokio::task::spawn_blocking(move || {
+                let rows = rows.and_then(|rows| {
+                    let synced = sync_file(wal.as_deref());
+                    health.record(&synced);
+                    synced.map(|()| rows)
+                });
+                acknowledge(group, rows);
+            }));
         }
         committed
             .await
@@ -477,32 +650,75 @@ impl Store {
             .map_err(StoreError::Unavailable)
     }
 
-    /// Writes `group` in one transaction and tells each waiter how it went. Called with the
-    /// writer lock held.
-    async fn commit_group(&self, group: Vec<Waiting>) {
-        let written: Result<Vec<AuditRow>, StoreError> = async {
-            Ok(as_audit_writer!(self, locked, tx => {
-                let mut rows = Vec::with_capacity(group.len());
-                for w in &group {
-                    rows.push(append_in!(tx, &w.entry));
+    /// `append_in!` on the audit writer's SQLite connection in two round trips to its worker
+    /// thread instead of five: `BEGIN IMMEDIATE` with the head's read, then the inserts, the
+    /// head's move and `COMMIT` as one multi-statement query (SQLite binds its `?`s in order
+    /// across the statements). On any failure the connection is closed, which rolls back.
+    async fn write_group_sqlite(
+        &self,
+        writer: &mut Option<sqlx::SqliteConnection>,
+        entries: &[AuditEntry],
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        self.health.admit()?;
+        let conn = match writer.take() {
+            Some(conn) => Ok(conn),
+            None => self.connect_audit_writer().await,
+        };
+        let outcome = match conn {
+            Err(e) => Err(e),
+            Ok(mut conn) => {
+                let written: Result<Vec<AuditRow>, sqlx::Error> = async {
+                    let head = sqlx::query(BEGIN_AND_HEAD)
+                        .fetch_optional(&mut conn)
+                        .await?;
+                    let (prev_seq, prev_hash): (i64, String) = match head {
+                        Some(r) => (r.try_get("seq")?, r.try_get("hash")?),
+                        None => {
+                            let tx = &mut conn;
+                            match sqlx::query(ANCHOR).fetch_optional(&mut *tx).await? {
+                                Some(a) => (a.try_get("anchor_seq")?, a.try_get("anchor_hash")?),
+                                None => (0, GENESIS_HASH.to_string()),
+                            }
+                        }
+                    };
+                    let rows = chain(entries, prev_seq, prev_hash);
+                    let Some(last) = rows.last() else {
+                        sqlx::query("COMMIT").execute(&mut conn).await?;
+                        return Ok(rows);
+                    };
+                    let mut sql = String::new();
+                    for chunk in rows.chunks(ROWS_PER_INSERT) {
+                        sql.push_str(&insert_rows(chunk.len(), false));
+                        sql.push_str("; ");
+                    }
+                    sql.push_str(MOVE_HEAD_UNNUMBERED);
+                    sql.push_str("; COMMIT");
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for row in &rows {
+                        query = bind_row!(query, row);
+                    }
+                    query
+                        .bind(last.seq)
+                        .bind(&last.hash)
+                        .execute(&mut conn)
+                        .await?;
+                    Ok(rows)
                 }
-                rows
-            }))
-        }
-        .await;
-        match written {
-            Ok(rows) => {
-                for (w, row) in group.into_iter().zip(rows) {
-                    let _ = w.done.send(Ok(row));
+                .await;
+                match written {
+                    Ok(rows) => {
+                        *writer = Some(conn);
+                        Ok(rows)
+                    }
+                    Err(e) => {
+                        let _ = sqlx::Connection::close(conn).await;
+                        Err(StoreError::from(e))
+                    }
                 }
             }
-            Err(e) => {
-                let message = e.to_string();
-                for w in group {
-                    let _ = w.done.send(Err(message.clone()));
-                }
-            }
-        }
+        };
+        self.health.record(&outcome);
+        outcome
     }
 
     /// Removes audit rows older than `retention_days` and records the purge as a row of its
@@ -511,7 +727,13 @@ impl Store {
         let cutoff_time = chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days));
         let cutoff = cutoff_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let cutoff_ms = cutoff_time.timestamp_millis();
-        Ok(as_audit_writer!(self, tx => purge_in!(tx, cutoff_ms, cutoff, by, retention_days)))
+        let report =
+            as_audit_writer!(self, tx => purge_in!(tx, cutoff_ms, cutoff, by, retention_days));
+        let wal = self.wal_file();
+        tokio::task::spawn_blocking(move || sync_file(wal.as_deref()))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("the WAL sync did not finish: {e}")))??;
+        Ok(report)
     }
 
     /// Audit rows in sequence order, filtered.

@@ -60,6 +60,18 @@ impl Health {
         self.admit_at(Instant::now())
     }
 
+    /// Fails at once while the store is known down, like `admit`, but never takes the probe:
+    /// for answers that need no store call (the probe is left to a call that makes one).
+    pub(super) fn peek(&self) -> Result<(), StoreError> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match state.closed_until {
+            Some(until) if Instant::now() < until => Err(StoreError::Unavailable(
+                "the store did not answer a moment ago".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn admit_at(&self, now: Instant) -> Result<(), StoreError> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         match state.closed_until {

@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+};
 use sqlx::SqlSafeStr;
 
 pub use audit::{
@@ -45,6 +47,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("there is no store at `{0}`")]
     Missing(String),
+    #[error("{0}")]
+    InUse(String),
 }
 
 impl StoreError {
@@ -55,6 +59,7 @@ impl StoreError {
             StoreError::Migrate(_) => "store_migration_failed",
             StoreError::Corrupt(_) => "store_corrupt",
             StoreError::Missing(_) => "store_missing",
+            StoreError::InUse(_) => "store_in_use",
         }
     }
 }
@@ -91,14 +96,26 @@ enum Backend {
 /// database's own lock serialises them across processes).
 pub struct Store {
     backend: Backend,
-    append: tokio::sync::Mutex<()>,
+    /// The audit writer's lock, and on SQLite its own connection (opened on first use, and
+    /// again after a write failed on it), which commits without syncing: see `append`.
+    append: tokio::sync::Mutex<Option<SqliteConnection>>,
+    /// How the audit writer's SQLite connection is opened.
+    writer_options: Option<SqliteConnectOptions>,
     /// Appends waiting for the next group commit.
     waiting: std::sync::Mutex<Vec<audit::Waiting>>,
     url_for_display: String,
     /// Whether the store was found down recently: while it is, calls fail at once.
-    health: health::Health,
+    health: std::sync::Arc<health::Health>,
     /// The last verified point of the audit chain, so the audit page verifies only what is new.
     checkpoint: std::sync::Mutex<Option<audit::Checkpoint>>,
+    /// The revocations table in memory, once this process serves the store alone.
+    revocations: std::sync::RwLock<Option<std::sync::Arc<revocations::Mirror>>>,
+    /// A SQLite store's file (none for PostgreSQL or an in-memory database).
+    sqlite_file: Option<std::path::PathBuf>,
+    /// The lock that says this process serves the SQLite store, held while the store lives.
+    serve_lock: std::sync::Mutex<Option<std::fs::File>>,
+    /// One revocation at a time, so the copy in memory is refreshed in the order they commit.
+    revoking: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -182,7 +199,16 @@ impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the store at `url`:
     /// `sqlite://PATH` or `postgres://…`.
     pub async fn open(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        let mut sqlite_file = None;
+        let mut writer_options = None;
         let backend = if let Some(path) = url.strip_prefix("sqlite://") {
+            let (file, query) = path.split_once('?').unwrap_or((path, ""));
+            if file.is_empty() || file == ":memory:" || query.contains("mode=memory") {
+                return Err(StoreError::Unsupported(format!(
+                    "{url} (a store in memory keeps no audit trail: use sqlite://FILE)"
+                )));
+            }
+            sqlite_file = Some(std::path::PathBuf::from(file));
             if let Some(parent) = std::path::Path::new(path).parent() {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent).map_err(|e| {
@@ -201,6 +227,12 @@ impl Store {
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
                 .busy_timeout(options.lock_timeout)
                 .foreign_keys(true);
+            // The audit writer syncs the WAL itself, outside its lock (see `append`).
+            writer_options = Some(
+                connect
+                    .clone()
+                    .synchronous(sqlx::sqlite::SqliteSynchronous::Normal),
+            );
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(options.lock_timeout)
@@ -238,12 +270,95 @@ impl Store {
         };
         Ok(Store {
             backend,
-            append: tokio::sync::Mutex::new(()),
+            append: tokio::sync::Mutex::new(None),
+            writer_options,
             waiting: std::sync::Mutex::new(Vec::new()),
             url_for_display: redact_url(url),
-            health: health::Health::new(options.health),
+            health: std::sync::Arc::new(health::Health::new(options.health)),
             checkpoint: std::sync::Mutex::new(None),
+            revocations: std::sync::RwLock::new(None),
+            sqlite_file,
+            serve_lock: std::sync::Mutex::new(None),
+            revoking: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// A SQLite store's WAL file, which the audit writer syncs.
+    fn wal_file(&self) -> Option<std::path::PathBuf> {
+        let mut wal = self.sqlite_file.clone()?.into_os_string();
+        wal.push("-wal");
+        Some(wal.into())
+    }
+
+    /// A new connection for the audit writer (SQLite), refused if it could only read.
+    async fn connect_audit_writer(&self) -> Result<SqliteConnection, StoreError> {
+        use sqlx::ConnectOptions as _;
+        let options = self
+            .writer_options
+            .as_ref()
+            .ok_or_else(|| StoreError::Unsupported(self.url_for_display.clone()))?;
+        let mut conn = options.connect().await?;
+        let read_only = {
+            let mut handle = conn.lock_handle().await?;
+            is_read_only(&mut handle)
+        };
+        if read_only {
+            let _ = sqlx::Connection::close(conn).await;
+            return Err(StoreError::Unavailable(format!(
+                "`{}` cannot be written",
+                self.url_for_display
+            )));
+        }
+        Ok(conn)
+    }
+
+    /// Claims the store for this server process. A SQLite store is served by one process at a
+    /// time: the claim is an exclusive lock on `<file>-serve.lock` beside it, held while this
+    /// `Store` lives (the OS drops it when the process ends, however it ends), and a second
+    /// server on the same file is refused with `store_in_use`. Once claimed, every request's
+    /// revocation check is answered from memory (see `revocations.rs`). A PostgreSQL store is
+    /// not claimed: replicas share it and ask it on every request.
+    pub async fn serve_alone(&self) -> Result<(), StoreError> {
+        if !matches!(self.backend, Backend::Sqlite(_)) {
+            return Ok(());
+        }
+        if let Some(file) = &self.sqlite_file {
+            let mut held = self.serve_lock.lock().unwrap_or_else(|p| p.into_inner());
+            if held.is_none() {
+                let mut path = file.clone().into_os_string();
+                path.push("-serve.lock");
+                let path = std::path::PathBuf::from(path);
+                let lock = std::fs::File::options()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| {
+                        StoreError::Unavailable(format!("cannot open `{}`: {e}", path.display()))
+                    })?;
+                match lock.try_lock() {
+                    Ok(()) => *held = Some(lock),
+                    Err(std::fs::TryLockError::WouldBlock) => {
+                        return Err(StoreError::InUse(format!(
+                            "the store `{}` is already served by another Tally process (it \
+                             holds `{}`); a SQLite store serves one process, so run the \
+                             servers on a PostgreSQL store to share one",
+                            file.display(),
+                            path.display()
+                        )))
+                    }
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        return Err(StoreError::Unavailable(format!(
+                            "cannot lock `{}`: {e}",
+                            path.display()
+                        )))
+                    }
+                }
+            }
+        }
+        let mirror = self.load_mirror().await?;
+        self.set_mirror(Some(mirror));
+        Ok(())
     }
 
     /// Opens a store that must already exist (`tally audit verify`, `tally audit head`): a

@@ -356,6 +356,21 @@ async fn serve_with_a_config_file_then_audit_verify_and_purge() {
         .await
         .unwrap();
     assert_eq!(unauthorized.status(), 401);
+    // A second server on the same SQLite store is refused before it listens: revocations are
+    // answered from the one server's memory, so no other process may take them.
+    let second = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .args(["--addr", "127.0.0.1:0"])
+        .env("TALLY_DEV_SECRET", secret)
+        .env("TALLY_HOME", dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("store_in_use") && said.contains("audit.db-serve.lock"),
+        "{said}"
+    );
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();
 

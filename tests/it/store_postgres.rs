@@ -22,7 +22,7 @@ fn entry(subject: &str, n: usize) -> AuditEntry {
         // Which source answered: every other one the Metrics API, the rest the warehouse
         // after the API timed out.
         source: Some(
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 "metrics_api:kpi"
             } else {
                 "warehouse"
