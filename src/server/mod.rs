@@ -106,6 +106,8 @@ pub struct AppState {
     pub coalescer: Arc<audit::Coalescer>,
     /// `GET /openapi.json`, built from the engine's catalog on first use.
     openapi: Arc<std::sync::OnceLock<serde_json::Value>>,
+    /// `GET /v1/catalog`'s answers, serialized, per workspace and role.
+    catalog_views: routes::catalog::CatalogViews,
 }
 
 impl AppState {
@@ -124,6 +126,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             coalescer: Arc::new(audit::Coalescer::new(audit::DEFAULT_COALESCE_INTERVAL)),
             openapi: Arc::default(),
+            catalog_views: Default::default(),
         }
     }
 

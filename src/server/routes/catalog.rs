@@ -1,13 +1,18 @@
 //! `GET /v1/schema` (the caller's role's strict DSL schema) and `GET /v1/catalog` (what the caller
 //! may ask about). Both are narrowed to the role; neither ever names a PII field.
 
+use std::sync::Arc;
+
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalog::{Format, Sensitivity, ValueType};
+use crate::catalog::{Catalog, Format, Sensitivity, ValueType};
 use crate::dsl::schema::{self, Form, Names};
 use crate::server::error::ApiError;
 use crate::server::{AppState, Caller};
@@ -102,17 +107,64 @@ fn type_name(t: ValueType) -> &'static str {
     t.as_str()
 }
 
-async fn role_catalog(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<CatalogView>, ApiError> {
+/// Serialized catalog views, one per (workspace, role), each with the catalog it was built from:
+/// a view is served again only while the workspace's catalog is that same one.
+#[derive(Clone)]
+pub(crate) struct CatalogViews(moka::future::Cache<(String, String), Arc<View>>);
+
+/// A serialized view and the catalog it was built from.
+type View = (Arc<Catalog>, Bytes);
+
+impl Default for CatalogViews {
+    fn default() -> Self {
+        CatalogViews(
+            moka::future::Cache::builder()
+                .weigher(|_, v: &Arc<View>| u32::try_from(v.1.len()).unwrap_or(u32::MAX))
+                .max_capacity(VIEW_CACHE_BYTES)
+                .build(),
+        )
+    }
+}
+
+impl std::fmt::Debug for CatalogViews {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogViews")
+            .field("entries", &self.0.entry_count())
+            .finish()
+    }
+}
+
+/// At most this many bytes of serialized views are kept.
+const VIEW_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+async fn role_catalog(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     // Discovered values are the token's workspace's own (with several, none are shown).
-    let catalog = match caller.workspace(None) {
-        Ok(w) => state.engine.catalog_in(&w).await,
-        Err(_) => state.engine.catalog().clone(),
+    let workspace = caller.workspace(None).ok();
+    let catalog = match &workspace {
+        Some(w) => state.engine.catalog_in(w).await,
+        None => state.engine.catalog().clone(),
     };
-    let catalog = &*catalog;
-    let role = catalog.role(&caller.role).ok_or(ApiError::UnknownRole)?;
+    let key = (workspace.unwrap_or_default(), caller.role.clone());
+    let body = match state.catalog_views.0.get(&key).await {
+        Some(hit) if Arc::ptr_eq(&hit.0, &catalog) => hit.1.clone(),
+        _ => {
+            let view = catalog_view(&catalog, &caller.role)?;
+            // Strings, booleans and lists of them: serializing cannot fail.
+            let body = Bytes::from(serde_json::to_vec(&view).unwrap_or_default());
+            state
+                .catalog_views
+                .0
+                .insert(key, Arc::new((catalog, body.clone())))
+                .await;
+            body
+        }
+    };
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// What `role` may ask about in `catalog`.
+fn catalog_view(catalog: &Catalog, role: &str) -> Result<CatalogView, ApiError> {
+    let role = catalog.role(role).ok_or(ApiError::UnknownRole)?;
     let names = Names::of_role(catalog, role);
     let metrics = names
         .metrics
@@ -165,7 +217,7 @@ async fn role_catalog(
                 .collect(),
         })
         .collect();
-    Ok(Json(CatalogView {
+    Ok(CatalogView {
         catalog: CatalogInfo {
             name: catalog.name.clone(),
             version: catalog.version.clone(),
@@ -184,5 +236,5 @@ async fn role_catalog(
         metrics,
         dimensions,
         entities,
-    }))
+    })
 }
