@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Load test against the running server on 127.0.0.1 (wrk): POST /v1/query with the DAU DSL,
 # POST /v1/chat with the DAU question, and GET /healthz, each for DURATION with CONNECTIONS.
-# Every /v1 request writes its audit row (SQLite store, synchronous=FULL) before it answers,
-# so the /v1 figures include that fsync.
+# Every /v1 request's audit row is committed and made durable (the store's WAL fdatasync'd)
+# before it answers, so the /v1 figures include that sync (group-committed).
 #
 #   benches/load.sh [path/to/tally]    (default: target/release/tally; needs wrk)
 set -euo pipefail
