@@ -46,6 +46,11 @@ pub(crate) struct QueryRecord {
     pub code: Option<String>,
     pub row_count: Option<i64>,
     pub latency_ms: Option<f64>,
+    /// What answered it (`warehouse`, `rollup:NAME`, `metrics_api:NAME`, `catalog`, …); null
+    /// when nothing ran, or for a row recorded before sources were.
+    pub source: Option<String>,
+    /// Why a Metrics API asked first did not answer, when one did not.
+    pub source_note: Option<String>,
     /// The audit row that holds it.
     pub audit_seq: i64,
 }
@@ -66,6 +71,8 @@ impl QueryRecord {
             code: e.code.clone(),
             row_count: e.row_count,
             latency_ms: e.latency_ms,
+            source: e.source.clone(),
+            source_note: e.source_note.clone(),
             audit_seq: row.seq,
         }
     }

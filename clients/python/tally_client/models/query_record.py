@@ -26,6 +26,9 @@ class QueryRecord:
         code (None | str): The refusal or error code, if any.
         row_count (int | None):
         latency_ms (float | None):
+        source (None | str): What answered it (`warehouse`, `rollup:NAME`, `metrics_api:NAME`, `catalog`, …); null
+            when nothing ran, or for a row recorded before sources were.
+        source_note (None | str): Why a Metrics API asked first did not answer, when one did not.
         audit_seq (int): The audit row that holds it.
     """
 
@@ -41,6 +44,8 @@ class QueryRecord:
     code: None | str
     row_count: int | None
     latency_ms: float | None
+    source: None | str
+    source_note: None | str
     audit_seq: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -78,6 +83,12 @@ class QueryRecord:
         latency_ms: float | None
         latency_ms = self.latency_ms
 
+        source: None | str
+        source = self.source
+
+        source_note: None | str
+        source_note = self.source_note
+
         audit_seq = self.audit_seq
 
         field_dict: dict[str, Any] = {}
@@ -96,6 +107,8 @@ class QueryRecord:
                 "code": code,
                 "row_count": row_count,
                 "latency_ms": latency_ms,
+                "source": source,
+                "source_note": source_note,
                 "audit_seq": audit_seq,
             }
         )
@@ -174,6 +187,20 @@ class QueryRecord:
 
         latency_ms = _parse_latency_ms(d.pop("latency_ms"))
 
+        def _parse_source(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        source = _parse_source(d.pop("source"))
+
+        def _parse_source_note(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        source_note = _parse_source_note(d.pop("source_note"))
+
         audit_seq = d.pop("audit_seq")
 
         query_record = cls(
@@ -189,6 +216,8 @@ class QueryRecord:
             code=code,
             row_count=row_count,
             latency_ms=latency_ms,
+            source=source,
+            source_note=source_note,
             audit_seq=audit_seq,
         )
 
