@@ -330,6 +330,25 @@ fn chain(entries: &[AuditEntry], mut prev_seq: i64, mut prev_hash: String) -> Ve
     rows
 }
 
+/// After a write on the audit writer's SQLite connection: kept for the next group if the write
+/// succeeded, closed (rolling back whatever it left open) if it failed.
+async fn keep_or_close<T>(
+    writer: &mut Option<sqlx::SqliteConnection>,
+    conn: sqlx::SqliteConnection,
+    written: Result<T, sqlx::Error>,
+) -> Result<T, StoreError> {
+    match written {
+        Ok(out) => {
+            *writer = Some(conn);
+            Ok(out)
+        }
+        Err(e) => {
+            let _ = sqlx::Connection::close(conn).await;
+            Err(StoreError::from(e))
+        }
+    }
+}
+
 /// Tells each waiter of a group how its row went.
 fn acknowledge(group: Vec<Waiting>, rows: Result<Vec<AuditRow>, StoreError>) {
     match rows {
@@ -527,35 +546,20 @@ macro_rules! as_audit_writer {
         // Requests that queued behind a write that found the store down fail at once too.
         $store.health.admit()?;
         let outcome: Result<_, StoreError> = match &$store.backend {
-            Backend::Sqlite(_) => {
-                let conn = match $writer.take() {
-                    Some(conn) => Ok(conn),
-                    None => $store.connect_audit_writer().await,
-                };
-                match conn {
-                    Err(e) => Err(e),
-                    Ok(mut conn) => {
-                        let written: Result<_, sqlx::Error> = async {
-                            let mut $tx =
-                                sqlx::Connection::begin_with(&mut conn, "BEGIN IMMEDIATE").await?;
-                            let out = $body;
-                            $tx.commit().await?;
-                            Ok(out)
-                        }
-                        .await;
-                        match written {
-                            Ok(out) => {
-                                *$writer = Some(conn);
-                                Ok(out)
-                            }
-                            Err(e) => {
-                                let _ = sqlx::Connection::close(conn).await;
-                                Err(StoreError::from(e))
-                            }
-                        }
+            Backend::Sqlite(_) => match $store.audit_connection(&mut $writer).await {
+                Err(e) => Err(e),
+                Ok(mut conn) => {
+                    let written: Result<_, sqlx::Error> = async {
+                        let mut $tx =
+                            sqlx::Connection::begin_with(&mut conn, "BEGIN IMMEDIATE").await?;
+                        let out = $body;
+                        $tx.commit().await?;
+                        Ok(out)
                     }
+                    .await;
+                    keep_or_close(&mut $writer, conn, written).await
                 }
-            }
+            },
             Backend::Postgres(pool) => match pool.acquire().await {
                 Err(e) => Err(e.into()),
                 Ok(mut conn) => {
@@ -660,11 +664,7 @@ impl Store {
         entries: &[AuditEntry],
     ) -> Result<Vec<AuditRow>, StoreError> {
         self.health.admit()?;
-        let conn = match writer.take() {
-            Some(conn) => Ok(conn),
-            None => self.connect_audit_writer().await,
-        };
-        let outcome = match conn {
+        let outcome = match self.audit_connection(writer).await {
             Err(e) => Err(e),
             Ok(mut conn) => {
                 let written: Result<Vec<AuditRow>, sqlx::Error> = async {
@@ -705,16 +705,7 @@ impl Store {
                     Ok(rows)
                 }
                 .await;
-                match written {
-                    Ok(rows) => {
-                        *writer = Some(conn);
-                        Ok(rows)
-                    }
-                    Err(e) => {
-                        let _ = sqlx::Connection::close(conn).await;
-                        Err(StoreError::from(e))
-                    }
-                }
+                keep_or_close(writer, conn, written).await
             }
         };
         self.health.record(&outcome);

@@ -290,6 +290,18 @@ impl Store {
         Some(wal.into())
     }
 
+    /// The audit writer's SQLite connection: the one it kept (taken out of `writer`), or a new
+    /// one.
+    async fn audit_connection(
+        &self,
+        writer: &mut Option<SqliteConnection>,
+    ) -> Result<SqliteConnection, StoreError> {
+        match writer.take() {
+            Some(conn) => Ok(conn),
+            None => self.connect_audit_writer().await,
+        }
+    }
+
     /// A new connection for the audit writer (SQLite), refused if it could only read.
     async fn connect_audit_writer(&self) -> Result<SqliteConnection, StoreError> {
         use sqlx::ConnectOptions as _;

@@ -589,7 +589,10 @@ async fn past_queries_are_their_owners_and_admins_rerun_them_under_the_original_
     assert_eq!(mine.body["outcome"], "answered");
     assert_eq!(mine.body["dsl"]["metrics"], json!(["dau"]));
     assert_eq!(mine.body["workspace"], "acme");
-    assert_eq!(mine.body["source"], "warehouse", "what answered it, as the response said");
+    assert_eq!(
+        mine.body["source"], "warehouse",
+        "what answered it, as the response said"
+    );
     assert_eq!(mine.body["source"], asked.body["source"]);
     assert!(mine.body["source_note"].is_null());
     assert!(mine.body.get("data").is_none(), "no result values are kept");
