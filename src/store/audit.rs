@@ -370,7 +370,7 @@ fn acknowledge(group: Vec<Waiting>, rows: Result<Vec<AuditRow>, StoreError>) {
 /// descriptor of our own (the data is the same page cache SQLite wrote to). No file: nothing
 /// to sync (a PostgreSQL store syncs in its commit; a WAL that is gone was checkpointed into
 /// the database file, which the checkpoint synced).
-fn sync_file(file: Option<&std::path::Path>) -> Result<(), StoreError> {
+pub(super) fn sync_file(file: Option<&std::path::Path>) -> Result<(), StoreError> {
     let Some(file) = file else { return Ok(()) };
     match std::fs::File::open(file) {
         Ok(f) => f
@@ -720,10 +720,7 @@ impl Store {
         let cutoff_ms = cutoff_time.timestamp_millis();
         let report =
             as_audit_writer!(self, tx => purge_in!(tx, cutoff_ms, cutoff, by, retention_days));
-        let wal = self.wal_file();
-        tokio::task::spawn_blocking(move || sync_file(wal.as_deref()))
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("the WAL sync did not finish: {e}")))??;
+        self.sync_wal().await?;
         Ok(report)
     }
 

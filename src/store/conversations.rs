@@ -84,6 +84,7 @@ impl Store {
         Ok(())
         })
         .await?;
+        self.sync_wal().await?;
         Ok(Conversation {
             id: id.to_string(),
             subject: subject.to_string(),
@@ -122,6 +123,7 @@ impl Store {
         .map(|_| ()))?;
             Ok(())
         })
-        .await
+        .await?;
+        self.sync_wal().await
     }
 }

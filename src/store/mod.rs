@@ -223,16 +223,15 @@ impl Store {
                 .map_err(|e| StoreError::Unsupported(format!("{url}: {e}")))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                // Audit rows must survive a crash once the response is sent.
-                .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+                // Commits do not sync: every write method syncs the WAL itself once its
+                // commit is done (`sync_wal`), outside SQLite's write lock, before it returns,
+                // so what it acknowledged survives a crash and the next writer does not wait
+                // for this one's disk.
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(options.lock_timeout)
                 .foreign_keys(true);
-            // The audit writer syncs the WAL itself, outside its lock (see `append`).
-            writer_options = Some(
-                connect
-                    .clone()
-                    .synchronous(sqlx::sqlite::SqliteSynchronous::Normal),
-            );
+            // The audit writer's own connection (see `append`).
+            writer_options = Some(connect.clone());
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(options.lock_timeout)
@@ -268,7 +267,7 @@ impl Store {
         } else {
             return Err(StoreError::Unsupported(redact_url(url)));
         };
-        Ok(Store {
+        let store = Store {
             backend,
             append: tokio::sync::Mutex::new(None),
             writer_options,
@@ -280,14 +279,28 @@ impl Store {
             sqlite_file,
             serve_lock: std::sync::Mutex::new(None),
             revoking: tokio::sync::Mutex::new(()),
-        })
+        };
+        // What the migrations wrote is on disk before the store is used.
+        store.sync_wal().await?;
+        Ok(store)
     }
 
-    /// A SQLite store's WAL file, which the audit writer syncs.
+    /// A SQLite store's WAL file, which every write syncs once committed.
     fn wal_file(&self) -> Option<std::path::PathBuf> {
         let mut wal = self.sqlite_file.clone()?.into_os_string();
         wal.push("-wal");
         Some(wal.into())
+    }
+
+    /// Makes every commit so far durable (SQLite: `fdatasync` of the WAL, on a blocking
+    /// thread; PostgreSQL: nothing, its commits sync).
+    pub(crate) async fn sync_wal(&self) -> Result<(), StoreError> {
+        let wal = self.wal_file();
+        let synced = tokio::task::spawn_blocking(move || audit::sync_file(wal.as_deref()))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("the WAL sync did not finish: {e}")))?;
+        self.health.record(&synced);
+        synced
     }
 
     /// The audit writer's SQLite connection: the one it kept (taken out of `writer`), or a new

@@ -118,6 +118,11 @@ impl Store {
                 Ok(())
             })
             .await;
+        // Acknowledged only once on disk.
+        let written = match written {
+            Ok(()) => self.sync_wal().await,
+            Err(e) => Err(e),
+        };
         // Whatever was written (all of it, or the rows before a failure) is in the copy before
         // the revocation is acknowledged; a copy that cannot be refreshed is dropped, and the
         // table is asked from then on.
