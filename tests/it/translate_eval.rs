@@ -102,12 +102,21 @@ fn adnavi_held_back_set_meets_the_bar() {
 /// measures how the translator meets questions nobody shaped it for.
 #[test]
 fn fresh_sets_meet_their_bar() {
-    assert_bars_loose("metrica", 85.0, 50);
-    assert_bars_loose("adnavi", 85.0, 20);
+    assert_bars_loose("metrica", "questions-fresh.jsonl", 85.0, 50);
+    assert_bars_loose("adnavi", "questions-fresh.jsonl", 85.0, 20);
 }
 
-fn assert_bars_loose(name: &str, min_correct: f64, min_questions: usize) {
-    let (cases, report) = run(name, "questions-fresh.jsonl");
+/// A third held-back set (`questions-fresh3.jsonl`, 40 Metrica questions), written by another
+/// engineer on 2026-12-07 without reading the translator's code or any question set, while the
+/// rules were being changed for two sets written the same way (now part of the tuning set), and
+/// never tuned on.
+#[test]
+fn the_third_fresh_set_meets_its_bar() {
+    assert_bars_loose("metrica", "questions-fresh3.jsonl", 85.0, 40);
+}
+
+fn assert_bars_loose(name: &str, file: &str, min_correct: f64, min_questions: usize) {
+    let (cases, report) = run(name, file);
     for o in report.outcomes.iter().filter(|o| !o.verdict.correct()) {
         let q = cases.iter().find(|c| c.id == o.id).unwrap();
         eprintln!(
@@ -143,7 +152,11 @@ fn expected_queries_are_valid_for_their_roles() {
             "questions.jsonl",
             "questions-heldback.jsonl",
             "questions-fresh.jsonl",
+            "questions-fresh3.jsonl",
         ] {
+            if name == "adnavi" && file == "questions-fresh3.jsonl" {
+                continue;
+            }
             for case in cases(name, file) {
                 let Some(dsl) = &case.dsl else {
                     assert_eq!(

@@ -243,6 +243,25 @@ fn list_mode(items: &[Item], catalog: &Catalog) -> (bool, bool) {
             .iter()
             .find_map(|i| concepts(Some(i)))
             .is_some_and(|s| s.iter().any(|c| is_entity(c) || is_field(c)));
+    // "which customers cancelled last month?": an opening "which" before a verb phrase of a
+    // count metric whose subject is the plural noun of the records it counts asks for those
+    // records, as "list customers who cancelled" does ("how many customers cancelled" counts).
+    let which_counted = !counting
+        && items
+            .iter()
+            .take_while(|i| !matches!(i, Item::Concept { .. }))
+            .any(|i| matches!(i, Item::Word(Word::Which, _)))
+        && items
+            .iter()
+            .find(|i| matches!(i, Item::Concept { .. }))
+            .is_some_and(|i| {
+                matches!(i, Item::Concept { concepts, words, gapped: true, .. }
+                if plural(words.split(' ').next().unwrap_or(""))
+                    && concepts.iter().any(|c| {
+                        matches!(c, Concept::Metric(m) if counted_records(catalog, m).is_some())
+                    }))
+            });
+    let which = which || which_counted;
     let counted_entity = (0..items.len()).any(|k| {
         matches!(
             items[k],
@@ -264,14 +283,14 @@ fn list_mode(items: &[Item], catalog: &Catalog) -> (bool, bool) {
         .iter()
         .any(|i| matches!(i, Item::Word(Word::Cmp(_), _)));
     let has_entity = has_entity
-        || (verb || has_pii)
+        || (verb || has_pii || which_counted)
             && sets.iter().any(|s| {
                 s.iter().any(
                     |c| matches!(c, Concept::Metric(m) if counted_records(catalog, m).is_some()),
                 )
             });
     let pure_metric = pure_metric
-        && !((verb || has_pii)
+        && !((verb || has_pii || which_counted)
             && sets.iter().all(|s| {
                 !s.iter().any(is_metric)
                 || s.iter().any(

@@ -147,3 +147,30 @@ fn follow_ups_keep_what_the_previous_question_had() {
     assert_eq!(next["group_by"], first["group_by"]);
     assert_eq!(next["filters"], first["filters"]);
 }
+
+#[test]
+fn which_records_did_a_counted_thing_lists_them_and_how_many_counts_them() {
+    let catalog = Catalog::embedded_default();
+    let rules = Rules::new(&catalog);
+    for q in [
+        "which customers cancelled last month?",
+        "what customers did we lose last month?",
+    ] {
+        let d = dsl(&rules, &catalog, q);
+        assert_eq!(d["kind"], "list", "{q}: {d}");
+        assert_eq!(d["entity"], "customer", "{q}");
+        assert_eq!(d["time_field"], "churned_at", "{q}");
+    }
+    for q in [
+        "how many customers cancelled last month?",
+        "what churn did we have last month?",
+    ] {
+        let d = dsl(&rules, &catalog, q);
+        assert_eq!(d["kind"], "metric", "{q}: {d}");
+        assert_eq!(
+            d["metrics"],
+            serde_json::json!(["churned_customers"]),
+            "{q}"
+        );
+    }
+}

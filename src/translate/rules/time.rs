@@ -126,6 +126,18 @@ fn units_back(today: NaiveDate, u: Unit, n: u32) -> Option<(NaiveDate, NaiveDate
 }
 
 /// A calendar date: "march 1", "1 march", "nov 17", "march 1 2026", "2026-11-17" (tokens taken).
+/// A day of the month as written: "17th", or a whole number from 1 to 31.
+fn day_number(token: Option<&Token>) -> Option<u32> {
+    match token.map(|t| t.kind) {
+        Some(TokenKind::Ordinal(d)) => Some(d),
+        Some(TokenKind::Number {
+            value,
+            money: false,
+        }) if value.fract() == 0.0 && (1.0..=31.0).contains(&value) => Some(value as u32),
+        _ => None,
+    }
+}
+
 fn date_at(
     tokens: &[Token],
     i: usize,
@@ -137,14 +149,7 @@ fn date_at(
         return Some((1, d));
     }
     let t = |k: usize| tokens.get(i + k).map(|t| t.lower.as_str());
-    let day_of = |k: usize| match tokens.get(i + k).map(|t| t.kind) {
-        Some(TokenKind::Ordinal(d)) => Some(d),
-        Some(TokenKind::Number {
-            value,
-            money: false,
-        }) if value.fract() == 0.0 && (1.0..=31.0).contains(&value) => Some(value as u32),
-        _ => None,
-    };
+    let day_of = |k: usize| day_number(tokens.get(i + k));
     let build = |m: u32, d: u32, y: Option<i32>| {
         let year = y.unwrap_or_else(|| {
             let this = NaiveDate::from_ymd_opt(today.year(), m, d.min(28));
@@ -228,6 +233,10 @@ pub(crate) fn period_at(
         if let Some(u) = unit_of(t(1)) {
             return p(2, this(u));
         }
+    }
+    // "month to date", "quarter-to-date" (the hyphens part the words)
+    if let (Some(u), Some("to"), Some("date")) = (unit_of(t(0)), t(1), t(2)) {
+        return p(3, this(u));
     }
     // "since the start of the month", "since the beginning of this year"
     if t(0)? == "since"
@@ -358,15 +367,45 @@ pub(crate) fn period_at(
     }
     // "between X and Y", "from X to Y"
     if matches!(t(0)?, "between" | "from") {
-        if let Some((n1, a)) = date_at(tokens, i + 1, today, e) {
-            if matches!(
-                t(1 + n1),
+        let joins = |k: usize| {
+            matches!(
+                t(k),
                 Some("and" | "to" | "until" | "through" | "till" | "thru")
-            ) {
+            )
+        };
+        if let Some((n1, a)) = date_at(tokens, i + 1, today, e) {
+            if joins(1 + n1) {
                 if let Some((n2, b)) = date_at(tokens, i + 2 + n1, today, e) {
                     return p(2 + n1 + n2, between(a, b));
                 }
             }
+        }
+        // "from 9 to 15 november": the first day is in the second's month and year.
+        if let (Some(d1), true) = (day_number(tokens.get(i + 1)), joins(2)) {
+            if let Some((n2, b)) = date_at(tokens, i + 3, today, e) {
+                if let Some(a) = b.with_day(d1).filter(|a| *a <= b) {
+                    return p(3 + n2, between(a, b));
+                }
+            }
+        }
+        // "between january and june": whole months; the later month's year is the one "in
+        // june" would mean (the latest june up to today), the earlier one's the year before
+        // when it comes later in the calendar ("from november to february").
+        if let (Some(m1), true, Some(m2)) = (
+            t(1).and_then(|w| e.month(w)),
+            joins(2),
+            t(3).and_then(|w| e.month(w)),
+        ) {
+            let y2 = year_word(t(4));
+            let mut year2 = y2.unwrap_or(today.year());
+            if y2.is_none() && m2 > today.month() {
+                year2 -= 1;
+            }
+            let year1 = if m1 > m2 { year2 - 1 } else { year2 };
+            let start = NaiveDate::from_ymd_opt(year1, m1, 1)?;
+            let last_month = NaiveDate::from_ymd_opt(year2, m2, 1)?;
+            let end = (last_month.checked_add_months(Months::new(1))? - day).min(today.max(start));
+            return p(4 + usize::from(y2.is_some()), between(start, end));
         }
     }
     // "nov 17", "2026-11-17"
@@ -671,6 +710,14 @@ mod tests {
             Some((6, Period::Preset(Preset::ThisMonth)))
         );
         assert_eq!(
+            period("month-to-date"),
+            Some((3, Period::Preset(Preset::ThisMonth)))
+        );
+        assert_eq!(
+            period("quarter to date"),
+            Some((3, Period::Preset(Preset::ThisQuarter)))
+        );
+        assert_eq!(
             period("this past week"),
             Some((3, Period::Preset(Preset::LastWeek)))
         );
@@ -757,6 +804,36 @@ mod tests {
         assert_eq!(
             period("first half of the year"),
             Some((5, between(d("2026-01-01"), d("2026-06-30"))))
+        );
+    }
+
+    #[test]
+    fn ranges_of_days_in_one_month_and_of_whole_months() {
+        assert_eq!(
+            period("from 9 to 15 November"),
+            Some((5, between(d("2026-11-09"), d("2026-11-15"))))
+        );
+        assert_eq!(
+            period("between 20 and 5 november"),
+            None,
+            "a first day after the second is no range"
+        );
+        assert_eq!(
+            period("between January and June"),
+            Some((4, between(d("2026-01-01"), d("2026-06-30"))))
+        );
+        assert_eq!(
+            period("from november to february"),
+            Some((4, between(d("2025-11-01"), d("2026-02-28"))))
+        );
+        assert_eq!(
+            period("from september to november"),
+            Some((4, between(d("2026-09-01"), d("2026-11-23")))),
+            "a month still running ends today"
+        );
+        assert_eq!(
+            period("between march and may 2025"),
+            Some((5, between(d("2025-03-01"), d("2025-05-31"))))
         );
     }
 
