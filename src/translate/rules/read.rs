@@ -494,9 +494,15 @@ pub(crate) fn read(
                             continue;
                         }
                         let per = matches!(prev, Some(Item::Word(Word::By, w)) if w == "per" || w.starts_with("for e") || w == "each");
+                        let each_record = (per && r.list)
+                            .then(|| counted_records(catalog, &m))
+                            .flatten();
                         if per && !r.list {
                             // "signups per user": a ratio the catalog does not define.
                             r.unknown.push(format!("per {words}"));
+                        } else if let Some((e, _)) = each_record {
+                            // "the e-mail for each customer": every record, not an order.
+                            r.entity.get_or_insert(e);
                         } else if r.list && after_by {
                             r.sort = Some(m);
                         } else if let Some((e, field)) =
