@@ -174,3 +174,19 @@ fn which_records_did_a_counted_thing_lists_them_and_how_many_counts_them() {
         );
     }
 }
+
+#[test]
+fn for_each_record_in_a_list_names_the_records_and_sorts_nothing() {
+    let catalog = Catalog::embedded_default();
+    let rules = Rules::new(&catalog);
+    let d = dsl(
+        &rules,
+        &catalog,
+        "I need the contact e-mail for each customer that churned last month",
+    );
+    assert_eq!(d["kind"], "list", "{d}");
+    assert_eq!(d["entity"], "customer");
+    assert_eq!(d["fields"], serde_json::json!(["contact_email"]));
+    assert_eq!(d["time_field"], "churned_at");
+    assert!(d.get("sort").is_none(), "{d}");
+}
