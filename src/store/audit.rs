@@ -367,11 +367,9 @@ fn acknowledge(group: Vec<Waiting>, rows: Result<Vec<AuditRow>, StoreError>) {
 }
 
 /// Makes what was committed to `file` (a SQLite store's WAL) durable: `fdatasync` through a
-/// descriptor of our own (the data is the same page cache SQLite wrote to). No file: nothing
-/// to sync (a PostgreSQL store syncs in its commit; a WAL that is gone was checkpointed into
-/// the database file, which the checkpoint synced).
-pub(super) fn sync_file(file: Option<&std::path::Path>) -> Result<(), StoreError> {
-    let Some(file) = file else { return Ok(()) };
+/// descriptor of our own (the data is the same page cache SQLite wrote to). A WAL that is gone
+/// was checkpointed into the database file, which the checkpoint synced.
+pub(super) fn sync_file(file: &std::path::Path) -> Result<(), StoreError> {
     match std::fs::File::open(file) {
         Ok(f) => f
             .sync_data()
@@ -425,11 +423,11 @@ macro_rules! bind_row {
     }};
 }
 
-/// Where the chain goes on from, read inside the open transaction `$tx`: the newest row, or
-/// the anchor a purge left, or the genesis.
-macro_rules! chain_head_in {
-    ($tx:expr) => {{
-        match sqlx::query(HEAD).fetch_optional(&mut *$tx).await? {
+/// Where the chain goes on from, inside the open transaction `$tx`, given `$head` (the newest
+/// row, as `HEAD` selects it, if any): that row, or the anchor a purge left, or the genesis.
+macro_rules! chain_start_in {
+    ($tx:expr, $head:expr) => {{
+        match $head {
             Some(r) => (r.try_get("seq")?, r.try_get("hash")?),
             None => match sqlx::query(ANCHOR).fetch_optional(&mut *$tx).await? {
                 Some(a) => (a.try_get("anchor_seq")?, a.try_get("anchor_hash")?),
@@ -444,7 +442,8 @@ macro_rules! chain_head_in {
 /// the rows [`ROWS_PER_INSERT`] to a statement, the head moved once.
 macro_rules! append_in {
     ($tx:ident, $entries:expr) => {{
-        let (prev_seq, prev_hash): (i64, String) = chain_head_in!($tx);
+        let head = sqlx::query(HEAD).fetch_optional(&mut *$tx).await?;
+        let (prev_seq, prev_hash): (i64, String) = chain_start_in!($tx, head);
         let rows = chain($entries, prev_seq, prev_hash);
         let numbered = numbered_placeholders(&$tx);
         for chunk in rows.chunks(ROWS_PER_INSERT) {
@@ -531,8 +530,8 @@ macro_rules! purge_in {
 /// this process's mutex (`$writer`, its guard, when the caller holds it already), then
 /// `BEGIN IMMEDIATE` on SQLite or an advisory lock on PostgreSQL (other processes), and commits
 /// it. The body is compiled once per backend. SQLite writes on the writer's own connection,
-/// which commits without syncing: the caller syncs the WAL (`sync_file`) before it tells
-/// anyone the rows are written. A connection on which the write failed is closed rather than
+/// which commits without syncing: the caller syncs the WAL (`sync_wal`, `sync_file`) before it
+/// tells anyone the rows are written. A connection on which the write failed is closed rather than
 /// kept or returned to the pool (a connection that cannot write now may never again), and the
 /// store's health records the outcome.
 macro_rules! as_audit_writer {
@@ -634,19 +633,23 @@ impl Store {
                 Some((group, rows))
             }
         };
-        if let Some((group, rows)) = written {
-            // Detached, so that a request dropped now cannot strand the rest of its group.
-            let wal = self.wal_file();
-            let health = self.health.clone();
-            // The task's handle is dropped: it runs to the end, detached.
-            drop(tokio::task::spawn_blocking(move || {
-                let rows = rows.and_then(|rows| {
-                    let synced = sync_file(wal.as_deref());
-                    health.record(&synced);
-                    synced.map(|()| rows)
-                });
-                acknowledge(group, rows);
-            }));
+        match (written, self.wal_file()) {
+            (None, _) => {}
+            // Nothing to sync (PostgreSQL syncs in its commit): told at once.
+            (Some((group, rows)), None) => acknowledge(group, rows),
+            (Some((group, rows)), Some(wal)) => {
+                // Detached, so that a request dropped now cannot strand the rest of its group.
+                let health = self.health.clone();
+                // The task's handle is dropped: it runs to the end, detached.
+                drop(tokio::task::spawn_blocking(move || {
+                    let rows = rows.and_then(|rows| {
+                        let synced = sync_file(&wal);
+                        health.record(&synced);
+                        synced.map(|()| rows)
+                    });
+                    acknowledge(group, rows);
+                }));
+            }
         }
         committed
             .await
@@ -671,16 +674,7 @@ impl Store {
                     let head = sqlx::query(BEGIN_AND_HEAD)
                         .fetch_optional(&mut conn)
                         .await?;
-                    let (prev_seq, prev_hash): (i64, String) = match head {
-                        Some(r) => (r.try_get("seq")?, r.try_get("hash")?),
-                        None => {
-                            let tx = &mut conn;
-                            match sqlx::query(ANCHOR).fetch_optional(&mut *tx).await? {
-                                Some(a) => (a.try_get("anchor_seq")?, a.try_get("anchor_hash")?),
-                                None => (0, GENESIS_HASH.to_string()),
-                            }
-                        }
-                    };
+                    let (prev_seq, prev_hash): (i64, String) = chain_start_in!(&mut conn, head);
                     let rows = chain(entries, prev_seq, prev_hash);
                     let Some(last) = rows.last() else {
                         sqlx::query("COMMIT").execute(&mut conn).await?;

@@ -110,7 +110,7 @@ pub struct Store {
     checkpoint: std::sync::Mutex<Option<audit::Checkpoint>>,
     /// The revocations table in memory, once this process serves the store alone.
     revocations: std::sync::RwLock<Option<std::sync::Arc<revocations::Mirror>>>,
-    /// A SQLite store's file (none for PostgreSQL or an in-memory database).
+    /// A SQLite store's file (none for PostgreSQL; a SQLite store in memory is refused).
     sqlite_file: Option<std::path::PathBuf>,
     /// The lock that says this process serves the SQLite store, held while the store lives.
     serve_lock: std::sync::Mutex<Option<std::fs::File>>,
@@ -295,8 +295,10 @@ impl Store {
     /// Makes every commit so far durable (SQLite: `fdatasync` of the WAL, on a blocking
     /// thread; PostgreSQL: nothing, its commits sync).
     pub(crate) async fn sync_wal(&self) -> Result<(), StoreError> {
-        let wal = self.wal_file();
-        let synced = tokio::task::spawn_blocking(move || audit::sync_file(wal.as_deref()))
+        let Some(wal) = self.wal_file() else {
+            return Ok(());
+        };
+        let synced = tokio::task::spawn_blocking(move || audit::sync_file(&wal))
             .await
             .map_err(|e| StoreError::Unavailable(format!("the WAL sync did not finish: {e}")))?;
         self.health.record(&synced);

@@ -233,34 +233,26 @@ fn list_mode(items: &[Item], catalog: &Catalog) -> (bool, bool) {
     let verb = items.iter().any(|i| matches!(i, Item::Word(Word::List, _))) && !counting;
     // "which …" and "who …" ask for records when they open the question; after a noun they
     // only relate ("customers who churned").
-    let which = items
-        .iter()
-        .take_while(|i| !matches!(i, Item::Concept { .. }))
-        .any(|i| matches!(i, Item::Word(Word::Which, _)))
-        && !counting
-        // "which country has the most customers" asks about countries, not customer records.
-        && items
-            .iter()
-            .find_map(|i| concepts(Some(i)))
-            .is_some_and(|s| s.iter().any(|c| is_entity(c) || is_field(c)));
-    // "which customers cancelled last month?": an opening "which" before a verb phrase of a
-    // count metric whose subject is the plural noun of the records it counts asks for those
-    // records, as "list customers who cancelled" does ("how many customers cancelled" counts).
-    let which_counted = !counting
+    let opening_which = !counting
         && items
             .iter()
             .take_while(|i| !matches!(i, Item::Concept { .. }))
-            .any(|i| matches!(i, Item::Word(Word::Which, _)))
-        && items
-            .iter()
-            .find(|i| matches!(i, Item::Concept { .. }))
-            .is_some_and(|i| {
-                matches!(i, Item::Concept { concepts, words, gapped: true, .. }
-                if plural(words.split(' ').next().unwrap_or(""))
-                    && concepts.iter().any(|c| {
-                        matches!(c, Concept::Metric(m) if counted_records(catalog, m).is_some())
-                    }))
-            });
+            .any(|i| matches!(i, Item::Word(Word::Which, _)));
+    let first_concept = items.iter().find(|i| matches!(i, Item::Concept { .. }));
+    // "which country has the most customers" asks about countries, not customer records.
+    let which = opening_which
+        && concepts(first_concept).is_some_and(|s| s.iter().any(|c| is_entity(c) || is_field(c)));
+    // "which customers cancelled last month?": an opening "which" before a verb phrase of a
+    // count metric whose subject is the plural noun of the records it counts asks for those
+    // records, as "list customers who cancelled" does ("how many customers cancelled" counts).
+    let which_counted = opening_which
+        && first_concept.is_some_and(|i| {
+            matches!(i, Item::Concept { concepts, words, gapped: true, .. }
+            if plural(words.split(' ').next().unwrap_or(""))
+                && concepts.iter().any(|c| {
+                    matches!(c, Concept::Metric(m) if counted_records(catalog, m).is_some())
+                }))
+        });
     let which = which || which_counted;
     let counted_entity = (0..items.len()).any(|k| {
         matches!(
